@@ -1,0 +1,172 @@
+//! The command line: one clap definition that drives parsing, the manual page
+//! (`man/qmux.1`) and shell completions, so the three can never disagree.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A terminal multiplexer for AI chat sessions.
+///
+/// Each session runs an unmodified chat program (`q chat`, `kiro-cli chat`, or
+/// any line-editor chat) in its own pseudo-terminal. A server keeps every
+/// session running and fully read while you work in another; the client shows
+/// one session at a time with a status bar, and a prefix key (C-b) switches.
+///
+/// With no command, qmux attaches to the most recent session, or starts one
+/// running the default command.
+#[derive(Debug, Parser)]
+#[command(name = "qmux", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = KEYS_HELP)]
+pub struct Cli {
+    /// Server socket path (default: $QMUX_TMPDIR, $XDG_RUNTIME_DIR or /tmp, then qmux-UID/NAME).
+    #[arg(
+        short = 'S',
+        long = "socket-path",
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "socket_name"
+    )]
+    pub socket_path: Option<PathBuf>,
+
+    /// Server socket name inside the socket directory.
+    #[arg(short = 'L', long = "socket-name", global = true, value_name = "NAME")]
+    pub socket_name: Option<String>,
+
+    /// Config file (default: $XDG_CONFIG_HOME/qmux/config.toml); `/dev/null` for none.
+    #[arg(short = 'f', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a session and attach to it (or, with -d, leave it in the background).
+    #[command(visible_alias = "new-session")]
+    New(NewArgs),
+
+    /// Attach this terminal to a session.
+    #[command(visible_alias = "a", visible_alias = "attach-session")]
+    Attach(TargetOpt),
+
+    /// Detach the clients showing a session; inside qmux, with no -t, detach your own client.
+    #[command(visible_alias = "detach-client")]
+    Detach(TargetOpt),
+
+    /// List sessions.
+    #[command(visible_alias = "list-sessions")]
+    Ls(LsArgs),
+
+    /// Kill a session and its program.
+    #[command(visible_alias = "kill-session")]
+    Kill(TargetArg),
+
+    /// Kill the server and every session.
+    KillServer,
+
+    /// Rename a session.
+    #[command(visible_alias = "rename-session")]
+    Rename(RenameArgs),
+
+    /// Show another session; inside qmux it moves your own client.
+    #[command(visible_alias = "switch-client")]
+    Switch(TargetArg),
+
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+
+    /// Run the server in the foreground (started automatically; for debugging).
+    #[command(hide = true)]
+    Server,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Do not attach: leave the new session in the background.
+    #[arg(short = 'd', long = "detached")]
+    pub detached: bool,
+
+    /// Session name (default: the directory's name).
+    #[arg(short = 's', long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Working directory (default: the current one).
+    #[arg(short = 'c', long = "cwd", value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// Command to run (default: `default-command` from the config, else `q chat`, else the stand-in chat).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// An optional session target: a name, a unique name prefix, or an index.
+#[derive(Debug, Args)]
+pub struct TargetOpt {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
+/// A required session target.
+#[derive(Debug, Args)]
+pub struct TargetArg {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print JSON (one array of session objects; see the manual for the fields).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: String,
+    /// The new name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for.
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+/// The key table, shown by `--help`, in the manual page and by prefix `?`.
+pub const KEYS_HELP: &str = "\
+Keys (after the prefix, C-b by default):
+  c        new session in the current session's directory
+  n / p    next / previous session
+  0-9      session by index
+  l        last (previously shown) session
+  w        choose a session from a list
+  d        detach
+  x        kill the current session (asks y/n)
+  ,        rename the current session
+  ?        list key bindings
+  C-b      send C-b itself to the program
+
+Status bar: `*` shown here, `+` new output, `!` bell, `[exit N]` program ended.
+When two clients show one session, it takes the size of the smaller terminal.";
+
+impl Cli {
+    /// The clap command, for the manual page and completions.
+    pub fn command() -> clap::Command {
+        <Self as clap::CommandFactory>::command()
+    }
+}

@@ -1,0 +1,296 @@
+//! One function per CLI verb. Each is thin: work out the request, send it,
+//! print the answer.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, LsArgs, NewArgs, Shell};
+use crate::client::{self, Connection};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo};
+
+/// What every verb needs to know: where the server is, and who is asking.
+struct Context {
+    socket: PathBuf,
+    config: Option<PathBuf>,
+    /// Set when running inside a session of this same server.
+    caller: Option<Caller>,
+    /// Set when running inside any qmux session.
+    nested: bool,
+}
+
+impl Context {
+    fn new(cli: &Cli) -> Result<Context> {
+        let socket =
+            crate::paths::socket_path(cli.socket_path.as_deref(), cli.socket_name.as_deref())?;
+        let config = crate::paths::config_path(cli.config.as_deref());
+        let qmux_env = std::env::var("QMUX").ok().filter(|v| !v.is_empty());
+        let caller = qmux_env.as_deref().and_then(|v| parse_qmux_env(v, &socket));
+        Ok(Context {
+            socket,
+            config,
+            caller,
+            nested: qmux_env.is_some(),
+        })
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        Connection::open(&self.socket)
+    }
+
+    /// Connects, starting the server if needed, after checking the config
+    /// so a broken one is reported here and not swallowed by the daemon.
+    fn connect_or_start(&self) -> Result<Connection> {
+        Config::load(self.config.as_deref())?;
+        Connection::open_or_start(&self.socket, self.config.as_deref())
+    }
+
+    fn refuse_nesting(&self) -> Result<()> {
+        if self.nested {
+            return Err(Error::msg(
+                "sessions should be nested with care: this is already inside qmux (unset $QMUX to force, or use \
+                 `qmux switch -t TARGET`)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `$QMUX` is `SOCKET,SERVER_PID,SESSION_ID`; the id counts only for the
+/// same socket.
+fn parse_qmux_env(value: &str, socket: &Path) -> Option<Caller> {
+    let (rest, id) = value.rsplit_once(',')?;
+    let (path, _pid) = rest.rsplit_once(',')?;
+    (Path::new(path) == socket).then_some(())?;
+    Some(Caller {
+        session: id.parse().ok()?,
+    })
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        None => default(&ctx),
+        Some(Command::New(args)) => new(&ctx, args),
+        Some(Command::Attach(t)) => attach(&ctx, t.target),
+        Some(Command::Detach(t)) => detach(&ctx, t.target),
+        Some(Command::Ls(args)) => ls(&ctx, args),
+        Some(Command::Kill(t)) => simple(&ctx, Request::Kill { target: t.target }),
+        Some(Command::KillServer) => simple(&ctx, Request::KillServer),
+        Some(Command::Rename(r)) => simple(
+            &ctx,
+            Request::Rename {
+                target: r.target,
+                name: r.name,
+            },
+        ),
+        Some(Command::Switch(t)) => simple(
+            &ctx,
+            Request::Switch {
+                target: t.target,
+                caller: ctx.caller,
+            },
+        ),
+        Some(Command::Completions(c)) => completions(c.shell),
+        Some(Command::Server) => server(&ctx),
+    }
+}
+
+fn environment() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+fn new_session(
+    name: Option<String>,
+    cwd: Option<PathBuf>,
+    command: Vec<String>,
+) -> Result<NewSession> {
+    let cwd = match cwd {
+        Some(dir) => dir,
+        None => std::env::current_dir()
+            .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?,
+    };
+    let cwd = std::fs::canonicalize(&cwd)
+        .map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
+    Ok(NewSession {
+        name,
+        cwd,
+        command,
+        env: environment(),
+        size: client::terminal_size(),
+    })
+}
+
+fn attach_request(
+    target: Option<String>,
+    create: Option<NewSession>,
+    create_if_none: Option<NewSession>,
+) -> Request {
+    Request::Attach {
+        target,
+        create,
+        create_if_none,
+        size: client::terminal_size().unwrap_or((80, 24)),
+        env: environment(),
+    }
+}
+
+/// Runs the attached client and prints why it ended, as tmux does.
+fn attached(conn: Connection, req: Request) -> Result<i32> {
+    if client::terminal_size().is_none() {
+        return Err(Error::msg(
+            "not a terminal: attach needs one (use `qmux new -d` to start in the background)",
+        ));
+    }
+    let reason = client::attach(conn, req)?;
+    println!("[qmux: {reason}]");
+    Ok(0)
+}
+
+/// `qmux`: attach to the most recent session, or create one.
+fn default(ctx: &Context) -> Result<i32> {
+    ctx.refuse_nesting()?;
+    let conn = ctx.connect_or_start()?;
+    let spec = new_session(None, None, Vec::new())?;
+    attached(conn, attach_request(None, None, Some(spec)))
+}
+
+fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
+    let spec = new_session(args.name, args.cwd, args.command)?;
+    if args.detached {
+        let mut conn = ctx.connect_or_start()?;
+        conn.request(Request::New {
+            session: spec,
+            caller: ctx.caller,
+            switch_caller: false,
+        })?;
+        return Ok(0);
+    }
+    if ctx.caller.is_some() {
+        // Inside qmux: create it and show it in the caller's client.
+        let mut conn = ctx.connect()?;
+        conn.request(Request::New {
+            session: spec,
+            caller: ctx.caller,
+            switch_caller: true,
+        })?;
+        return Ok(0);
+    }
+    ctx.refuse_nesting()?;
+    let conn = ctx.connect_or_start()?;
+    attached(conn, attach_request(None, Some(spec), None))
+}
+
+fn attach(ctx: &Context, target: Option<String>) -> Result<i32> {
+    ctx.refuse_nesting()?;
+    let conn = ctx.connect()?;
+    attached(conn, attach_request(target, None, None))
+}
+
+fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
+    simple(
+        ctx,
+        Request::Detach {
+            target,
+            caller: ctx.caller,
+        },
+    )
+}
+
+fn simple(ctx: &Context, req: Request) -> Result<i32> {
+    match ctx.connect()?.request(req)? {
+        Response::Message(m) => println!("{m}"),
+        _ => {}
+    }
+    Ok(0)
+}
+
+fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
+    let Response::Sessions(sessions) = ctx.connect()?.request(Request::List)? else {
+        return Err(Error::msg("the server sent an unexpected answer to ls"));
+    };
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(&sessions).map_err(|e| Error::msg(e.to_string()))?;
+        println!("{json}");
+    } else {
+        for s in &sessions {
+            println!("{}", ls_line(s));
+        }
+    }
+    Ok(0)
+}
+
+/// `0: api (q chat) [120x39] (attached)`.
+fn ls_line(s: &SessionInfo) -> String {
+    let program = s
+        .command
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .unwrap_or_default();
+    let command = std::iter::once(program)
+        .chain(s.command.iter().skip(1).cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut line = format!(
+        "{}: {} ({}) [{}x{}]",
+        s.index, s.name, command, s.size.0, s.size.1
+    );
+    if let Some(code) = s.exit_code {
+        line.push_str(&format!(" [exited {code}]"));
+    }
+    if s.attached_clients > 0 {
+        line.push_str(" (attached)");
+    }
+    line
+}
+
+fn completions(shell: Shell) -> Result<i32> {
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Elvish => S::Elvish,
+        Shell::Powershell => S::PowerShell,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "qmux", &mut std::io::stdout());
+    Ok(0)
+}
+
+fn server(ctx: &Context) -> Result<i32> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let listener = match client::inherited_listener() {
+        Some(l) => l,
+        None => {
+            if std::os::unix::net::UnixStream::connect(&ctx.socket).is_ok() {
+                return Err(Error::msg(format!(
+                    "a server is already running on {}",
+                    ctx.socket.display()
+                )));
+            }
+            let _ = std::fs::remove_file(&ctx.socket);
+            let l = std::os::unix::net::UnixListener::bind(&ctx.socket)?;
+            crate::paths::restrict_socket(&ctx.socket)?;
+            l
+        }
+    };
+    crate::server::run(ctx.socket.clone(), config, listener)?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qmux_env_names_the_caller_only_for_its_own_socket() {
+        let sock = Path::new("/tmp/qmux-0/default");
+        assert_eq!(
+            parse_qmux_env("/tmp/qmux-0/default,123,7", sock),
+            Some(Caller { session: 7 })
+        );
+        assert_eq!(parse_qmux_env("/tmp/qmux-0/other,123,7", sock), None);
+        assert_eq!(parse_qmux_env("garbage", sock), None);
+    }
+}

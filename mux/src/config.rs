@@ -1,0 +1,169 @@
+//! The config file (TOML). Every key is optional; a broken file is an error
+//! with its line and column, never a silent default.
+//!
+//! ```toml
+//! prefix = "C-a"
+//! default-command = ["q", "chat"]   # or a string, run with /bin/sh -c
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The prefix key as the byte the terminal sends.
+    pub prefix: u8,
+    pub default_command: Option<Vec<String>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            prefix: 0x02,
+            default_command: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    prefix: Option<String>,
+    default_command: Option<CommandSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CommandSpec {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+impl Config {
+    /// Loads the file; a missing file is the defaults, `/dev/null` too.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(Error::msg(format!(
+                    "cannot read config {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        Config::parse(&text).map_err(|e| Error::msg(format!("{}:{e}", path.display())))
+    }
+
+    /// Parses config text; errors read `LINE:COL: what`.
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            format!("{line}:{col}: {}", e.message())
+        })?;
+        let mut config = Config::default();
+        if let Some(p) = file.prefix {
+            config.prefix = parse_key(&p).ok_or_else(|| {
+                let (line, col) = find_key(text, "prefix");
+                format!("{line}:{col}: prefix {p:?} is not a key qmux can use; write it like \"C-b\" or \"C-a\"")
+            })?;
+        }
+        config.default_command = match file.default_command {
+            None => None,
+            Some(CommandSpec::Argv(v)) if v.is_empty() => {
+                let (line, col) = find_key(text, "default-command");
+                return Err(format!("{line}:{col}: default-command is empty"));
+            }
+            Some(CommandSpec::Argv(v)) => Some(v),
+            Some(CommandSpec::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s]),
+        };
+        Ok(config)
+    }
+}
+
+/// `C-b` → 0x02. Only control keys make sense as a prefix: a printable one
+/// would steal a letter from every chat.
+pub fn parse_key(spec: &str) -> Option<u8> {
+    let rest = spec.strip_prefix("C-").or_else(|| spec.strip_prefix("^"))?;
+    let mut chars = rest.chars();
+    let c = chars.next()?;
+    if chars.next().is_some() {
+        return None;
+    }
+    match c.to_ascii_lowercase() {
+        c @ 'a'..='z' => Some(c as u8 - b'a' + 1),
+        '@' | ' ' => Some(0),
+        '[' => Some(0x1b),
+        '\\' => Some(0x1c),
+        ']' => Some(0x1d),
+        '^' => Some(0x1e),
+        '_' => Some(0x1f),
+        _ => None,
+    }
+}
+
+/// 0x02 → `C-b`, for help and messages.
+pub fn key_name(byte: u8) -> String {
+    match byte {
+        1..=26 => format!("C-{}", (b'a' + byte - 1) as char),
+        0 => "C-@".into(),
+        b => format!("C-{}", (b + 0x40) as char),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn find_key(text: &str, key: &str) -> (usize, usize) {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with(key))
+        .map(|(i, l)| (i + 1, l.len() - l.trim_start().len() + 1))
+        .unwrap_or((1, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_command() {
+        let c = Config::parse("prefix = \"C-a\"\ndefault-command = [\"q\", \"chat\"]\n").unwrap();
+        assert_eq!(c.prefix, 1);
+        assert_eq!(c.default_command.unwrap(), vec!["q", "chat"]);
+        let c = Config::parse("default-command = \"exec bash\"").unwrap();
+        assert_eq!(
+            c.default_command.unwrap(),
+            vec!["/bin/sh", "-c", "exec bash"]
+        );
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = Config::parse("prefix = \"C-a\"\nbogus = 1\n").unwrap_err();
+        assert!(e.starts_with("2:1:"), "{e}");
+        let e = Config::parse("prefix = \"C-a\"\nprefix = \n").unwrap_err();
+        assert!(e.starts_with("2:"), "{e}");
+        let e = Config::parse("\n  prefix = \"x\"\n").unwrap_err();
+        assert!(e.starts_with("2:3:"), "{e}");
+    }
+
+    #[test]
+    fn key_names_round_trip() {
+        for k in 1..=26u8 {
+            assert_eq!(parse_key(&key_name(k)), Some(k));
+        }
+        assert_eq!(parse_key("b"), None);
+        assert_eq!(parse_key("C-bb"), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! qmux: a terminal multiplexer for AI chat sessions.
+//!
+//! The crate is laid out by the nouns of the design: [`cli`] parses,
+//! [`commands`] runs one verb each, [`client`] owns the user's terminal,
+//! [`server`] owns the sessions, [`session`] models one session's terminal
+//! with no I/O, [`pty`] runs programs, [`protocol`] frames messages between
+//! them, [`render`] and [`status`] draw, [`keys`] reads keystrokes.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod paths;
+pub mod protocol;
+pub mod pty;
+pub mod render;
+pub mod server;
+pub mod session;
+pub mod status;
+
+/// The manual page, generated from the CLI definition.
+pub fn manual() -> Vec<u8> {
+    let mut out = Vec::new();
+    // Rendering into a Vec cannot fail.
+    let _ = clap_mangen::Man::new(cli::Cli::command()).render(&mut out);
+    out
+}

@@ -1,0 +1,109 @@
+//! Where the socket and config live, and the safety checks on them.
+//!
+//! The rules are tmux's: the socket directory `qmux-UID` is created 0700 and,
+//! before every use, must be a directory owned by us with no group or other
+//! permission bits. Anything else is refused, because the socket is a way into
+//! the user's shell.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The socket path from `-S` or `-L`.
+pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            check_dir(parent, false)?;
+        }
+        return Ok(path.to_path_buf());
+    }
+    let name = name.unwrap_or("default");
+    if name.is_empty() || name.contains('/') {
+        return Err(Error::msg(format!(
+            "bad socket name {name:?}: use a plain name without '/'"
+        )));
+    }
+    let base = ["QMUX_TMPDIR", "XDG_RUNTIME_DIR"]
+        .iter()
+        .filter_map(|v| std::env::var_os(v))
+        .find(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let dir = base.join(format!("qmux-{}", nix::unistd::getuid()));
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::msg(format!(
+                "cannot create socket directory {}: {e}",
+                dir.display()
+            )))
+        }
+    }
+    check_dir(&dir, true)?;
+    Ok(dir.join(name))
+}
+
+/// Refuses a directory that is not ours or (when `private`) is open to others.
+/// For `-S`, whose parent may be any directory the user chose, only
+/// world-writable without the sticky bit is refused.
+pub fn check_dir(dir: &Path, private: bool) -> Result<()> {
+    let meta = fs::symlink_metadata(dir)
+        .map_err(|e| Error::msg(format!("cannot use {}: {e}", dir.display())))?;
+    if !meta.is_dir() {
+        return Err(Error::msg(format!("{} is not a directory", dir.display())));
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let mode = meta.mode();
+    let unsafe_perms = if private {
+        meta.uid() != uid || mode & 0o077 != 0
+    } else {
+        mode & 0o002 != 0 && mode & 0o1000 == 0
+    };
+    if unsafe_perms {
+        return Err(Error::msg(format!(
+            "directory {} has unsafe permissions (owner {}, mode {:o}); it must be yours and mode 700",
+            dir.display(),
+            meta.uid(),
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Makes the socket file owner-only.
+pub fn restrict_socket(path: &Path) -> io::Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+}
+
+/// The config file: `-f`, else `$XDG_CONFIG_HOME/qmux/config.toml`.
+pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("qmux").join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_readable_directory_is_refused() {
+        let dir = std::env::temp_dir().join(format!("qmux-paths-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        let err = check_dir(&dir, true).unwrap_err().to_string();
+        assert!(err.contains("unsafe permissions"), "{err}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(check_dir(&dir, true).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

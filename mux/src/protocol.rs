@@ -1,0 +1,244 @@
+//! The client–server protocol: length-prefixed postcard messages over a Unix
+//! socket.
+//!
+//! Every connection starts with a [`Hello`] each way. `Hello` is variant 0 of
+//! both message enums and only ever grows at the end, so a client and a server
+//! of different versions can always read each other's greeting and say so in
+//! plain words instead of misreading the rest.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// No frame may be larger than this. Lengths from the wire are checked
+/// against it before anything is allocated.
+pub const MAX_FRAME: usize = 16 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hello {
+    pub protocol: u32,
+    /// The crate version, for the mismatch message.
+    pub version: String,
+}
+
+impl Hello {
+    pub fn ours() -> Self {
+        Hello {
+            protocol: PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A stable session identity; indexes and names can change, ids never do.
+pub type SessionId = u64;
+
+/// Who is asking, when the command runs inside a qmux session (from `$QMUX`).
+/// Lets `detach` and `switch` with no target act on the caller's own client.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Caller {
+    pub session: SessionId,
+}
+
+/// What a new session runs, and where.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewSession {
+    pub name: Option<String>,
+    pub cwd: PathBuf,
+    /// Empty means the default command.
+    pub command: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Terminal size (cols, rows) of the creating terminal, if it has one.
+    pub size: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToServer {
+    Hello(Hello),
+    Request(Request),
+    /// Raw terminal input from an attached client.
+    Input(Vec<u8>),
+    /// The attached client's terminal size changed (cols, rows).
+    Resize(u16, u16),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// Turn this connection into an attached client.
+    Attach {
+        target: Option<String>,
+        /// Create this session first (the bare `qmux` and `qmux new`).
+        create: Option<NewSession>,
+        /// With no target and no sessions, create one with this (bare `qmux`).
+        create_if_none: Option<NewSession>,
+        size: (u16, u16),
+        /// The client's environment, for sessions it creates with prefix `c`.
+        env: Vec<(String, String)>,
+    },
+    New {
+        session: NewSession,
+        caller: Option<Caller>,
+        switch_caller: bool,
+    },
+    List,
+    Kill {
+        target: String,
+    },
+    KillServer,
+    Rename {
+        target: String,
+        name: String,
+    },
+    Switch {
+        target: String,
+        caller: Option<Caller>,
+    },
+    Detach {
+        target: Option<String>,
+        caller: Option<Caller>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToClient {
+    Hello(Hello),
+    Response(Response),
+    /// Bytes to write to the terminal as they are.
+    Frame(Vec<u8>),
+    /// The server ended this attachment; the text says why.
+    Detached(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Response {
+    Ok,
+    /// A one-line message for the user, printed to stdout.
+    Message(String),
+    Sessions(Vec<SessionInfo>),
+    Error(String),
+}
+
+/// One row of `qmux ls`. The JSON names are a documented, stable interface.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionInfo {
+    pub index: u32,
+    pub name: String,
+    pub id: SessionId,
+    pub command: Vec<String>,
+    pub cwd: PathBuf,
+    pub pid: Option<u32>,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    /// Seconds since the Unix epoch; `None` before any output.
+    pub last_output: Option<u64>,
+    pub unseen_output: bool,
+    pub bell: bool,
+    pub exit_code: Option<i32>,
+    pub attached_clients: u32,
+    pub size: (u16, u16),
+}
+
+/// Encodes one frame: a 4-byte little-endian length, then the postcard body.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let mut out = vec![0u8; 4];
+    // Serializing our own plain data types into a Vec cannot fail.
+    let body = postcard::to_extend(msg, Vec::new()).unwrap_or_default();
+    out[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Checks a length read from the wire.
+pub fn frame_len(header: [u8; 4]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(header) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit"),
+        ));
+    }
+    Ok(len)
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> io::Result<T> {
+    postcard::from_bytes(body).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("malformed message: {e}"),
+        )
+    })
+}
+
+/// Reads one frame, blocking. `Ok(None)` is a clean end of stream.
+pub fn read_frame<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Option<T>> {
+    let mut header = [0u8; 4];
+    match r.read_exact(&mut header) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut body = vec![0u8; frame_len(header)?];
+    r.read_exact(&mut body)?;
+    decode(&body).map(Some)
+}
+
+pub fn write_frame<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    w.write_all(&encode(msg))
+}
+
+/// The async twin of [`read_frame`], for the server.
+pub async fn read_frame_async<T: for<'de> Deserialize<'de>>(
+    r: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> io::Result<Option<T>> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; 4];
+    match r.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut body = vec![0u8; frame_len(header)?];
+    r.read_exact(&mut body).await?;
+    decode(&body).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let msg = ToServer::Input(b"hello\x02".to_vec());
+        let bytes = encode(&msg);
+        let back: ToServer = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert!(matches!(back, ToServer::Input(v) if v == b"hello\x02"));
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_allocating() {
+        let mut bytes = (u32::MAX).to_le_bytes().to_vec();
+        bytes.extend_from_slice(b"xx");
+        let err = read_frame::<ToServer>(&mut &bytes[..]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn garbage_body_is_an_error_not_a_panic() {
+        let mut bytes = 5u32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert!(read_frame::<ToServer>(&mut &bytes[..]).is_err());
+    }
+
+    #[test]
+    fn hello_is_variant_zero_both_ways() {
+        // A different-version peer must always be able to read the greeting.
+        let a = encode(&ToServer::Hello(Hello::ours()));
+        let b = encode(&ToClient::Hello(Hello::ours()));
+        assert_eq!(a[4], 0);
+        assert_eq!(b[4], 0);
+    }
+}

@@ -1,0 +1,1321 @@
+//! The server: owns every session and every attached client.
+//!
+//! One task owns all state and handles one [`Event`] at a time, so there are
+//! no locks on the server's own data. PTY reader threads and per-connection
+//! tasks only turn I/O into events. A slow client never blocks anything: each
+//! has at most one frame in flight, and while it is busy its screen is just
+//! marked dirty, so the next frame carries everything that changed since.
+
+use std::collections::HashMap;
+use std::os::unix::net::UnixListener as StdUnixListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+use crate::config::{key_name, Config};
+use crate::keys::{self, InputState, Key};
+use crate::protocol::{
+    self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer,
+};
+use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
+use crate::render;
+use crate::session::Terminal;
+use crate::status;
+
+type ClientId = u64;
+
+/// How long a status message stays up.
+const MESSAGE_TIME: Duration = Duration::from_secs(3);
+/// Frames queued per client before we stop queueing and repaint later.
+const CLIENT_QUEUE: usize = 64;
+/// The size of a session no terminal has shown yet (cols, rows).
+const DEFAULT_SIZE: (u16, u16) = (80, 24);
+
+enum Event {
+    Connected(UnixStream),
+    Message(ClientId, ToServer),
+    Disconnected(ClientId),
+    Flushed(ClientId),
+    Pty(SessionId, PtyEvent),
+    /// A status message may have expired.
+    Tick,
+    Shutdown,
+}
+
+struct Session {
+    id: SessionId,
+    index: u32,
+    name: String,
+    command: Vec<String>,
+    cwd: PathBuf,
+    created: SystemTime,
+    terminal: Arc<Mutex<Terminal>>,
+    pending: OutputPending,
+    pty: Pty,
+    exit_code: Option<i32>,
+    last_output: Option<SystemTime>,
+    unseen_output: bool,
+    bell: bool,
+    bells_seen: u64,
+    /// Bumped whenever the session is created or shown; the bare `qmux`
+    /// attaches to the highest.
+    last_used: u64,
+}
+
+impl Session {
+    fn label(&self) -> String {
+        format!("{}:{}", self.index, self.name)
+    }
+}
+
+enum Mode {
+    Normal,
+    Chooser { selected: usize },
+    Help,
+    Rename { input: String },
+    ConfirmKill,
+}
+
+/// An attached client: what it shows and how far its terminal has got.
+struct View {
+    cols: u16,
+    rows: u16,
+    focused: SessionId,
+    last: Option<SessionId>,
+    /// The session screen as this client's terminal shows it; `None` forces
+    /// a full repaint.
+    drawn: Option<vt100::Screen>,
+    status_drawn: Option<String>,
+    input: InputState,
+    mode: Mode,
+    env: Vec<(String, String)>,
+    frame_in_flight: bool,
+    dirty: bool,
+    message: Option<(String, Instant)>,
+}
+
+struct Connection {
+    tx: mpsc::Sender<ToClient>,
+    greeted: bool,
+    view: Option<View>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+struct Server {
+    socket: PathBuf,
+    config: Config,
+    events: mpsc::UnboundedSender<Event>,
+    sessions: Vec<Session>,
+    connections: HashMap<ClientId, Connection>,
+    next_client: ClientId,
+    next_session: SessionId,
+    use_counter: u64,
+    shutting_down: bool,
+    /// Writers still flushing their last messages at shutdown.
+    closing: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Runs the server on an already-bound listener until the last session is
+/// gone or it is told to stop.
+pub fn run(socket: PathBuf, config: Config, listener: StdUnixListener) -> crate::error::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let (events, mut rx) = mpsc::unbounded_channel();
+        spawn_acceptor(listener, events.clone());
+        spawn_signal_watch(events.clone());
+        // If whoever started us never connects, don't linger.
+        let tick = events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let _ = tick.send(Event::Tick);
+        });
+        let mut server = Server {
+            socket,
+            config,
+            events,
+            sessions: Vec::new(),
+            connections: HashMap::new(),
+            next_client: 1,
+            next_session: 1,
+            use_counter: 0,
+            shutting_down: false,
+            closing: Vec::new(),
+        };
+        let started = Instant::now();
+        while let Some(event) = rx.recv().await {
+            server.handle(event);
+            let idle = server.sessions.is_empty() && server.connections.is_empty();
+            if server.shutting_down || (idle && started.elapsed() > Duration::from_millis(100)) {
+                break;
+            }
+        }
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+fn spawn_acceptor(listener: tokio::net::UnixListener, events: mpsc::UnboundedSender<Event>) {
+    let uid = nix::unistd::getuid().as_raw();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == uid || cred.uid() == 0 => {
+                    if events.send(Event::Connected(stream)).is_err() {
+                        break;
+                    }
+                }
+                Ok(cred) => eprintln!("qmux: refused a connection from uid {}", cred.uid()),
+                Err(e) => eprintln!("qmux: refused a connection: {e}"),
+            }
+        }
+    });
+}
+
+fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
+        let events = events.clone();
+        if let Ok(mut sig) = signal(kind) {
+            tokio::spawn(async move {
+                sig.recv().await;
+                let _ = events.send(Event::Shutdown);
+            });
+        }
+    }
+}
+
+fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Server {
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Connected(stream) => self.connected(stream),
+            Event::Message(cid, msg) => self.client_message(cid, msg),
+            Event::Disconnected(cid) => {
+                if self
+                    .connections
+                    .remove(&cid)
+                    .is_some_and(|c| c.view.is_some())
+                {
+                    self.apply_sizes();
+                }
+            }
+            Event::Flushed(cid) => {
+                if let Some(view) = self.view_mut(cid) {
+                    view.frame_in_flight = false;
+                    if view.dirty {
+                        self.draw(cid);
+                    }
+                }
+            }
+            Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
+            Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
+            Event::Tick => self.expire_messages(),
+            Event::Shutdown => self.shutting_down = true,
+        }
+    }
+
+    // ----- connections -------------------------------------------------
+
+    fn connected(&mut self, stream: UnixStream) {
+        let cid = self.next_client;
+        self.next_client += 1;
+        let (mut read, mut write) = stream.into_split();
+        let (tx, mut rx) = mpsc::channel::<ToClient>(CLIENT_QUEUE);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            loop {
+                match protocol::read_frame_async::<ToServer>(&mut read).await {
+                    Ok(Some(msg)) => {
+                        if events.send(Event::Message(cid, msg)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let _ = events.send(Event::Disconnected(cid));
+        });
+        let events = self.events.clone();
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Some(msg) = rx.recv().await {
+                let is_frame = matches!(msg, ToClient::Frame(_));
+                if write.write_all(&protocol::encode(&msg)).await.is_err() {
+                    break;
+                }
+                if is_frame {
+                    let _ = events.send(Event::Flushed(cid));
+                }
+            }
+            let _ = write.shutdown().await;
+        });
+        self.connections.insert(
+            cid,
+            Connection {
+                tx,
+                greeted: false,
+                view: None,
+                writer,
+            },
+        );
+    }
+
+    fn send(&mut self, cid: ClientId, msg: ToClient) {
+        if let Some(conn) = self.connections.get(&cid) {
+            if conn.tx.try_send(msg).is_err() {
+                // A client that stopped reading: drop the connection rather
+                // than let it hold the server's memory.
+                self.connections.remove(&cid);
+            }
+        }
+    }
+
+    fn respond(&mut self, cid: ClientId, result: Result<Response, String>) {
+        let response = result.unwrap_or_else(Response::Error);
+        self.send(cid, ToClient::Response(response));
+    }
+
+    fn client_message(&mut self, cid: ClientId, msg: ToServer) {
+        let Some(conn) = self.connections.get_mut(&cid) else {
+            return;
+        };
+        match msg {
+            ToServer::Hello(hello) => {
+                conn.greeted = true;
+                let ours = Hello::ours();
+                let mismatch = hello.protocol != ours.protocol;
+                self.send(cid, ToClient::Hello(ours.clone()));
+                if mismatch {
+                    self.send(
+                        cid,
+                        ToClient::Response(Response::Error(format!(
+                            "server is v{}, client is v{}; run `qmux kill-server` to upgrade",
+                            ours.version, hello.version
+                        ))),
+                    );
+                    self.close(cid);
+                }
+            }
+            _ if !conn.greeted => self.close(cid),
+            ToServer::Request(req) => self.request(cid, req),
+            ToServer::Input(bytes) => self.input(cid, &bytes),
+            ToServer::Resize(cols, rows) => {
+                if let Some(view) = self.view_mut(cid) {
+                    if (view.cols, view.rows) != (cols, rows) {
+                        view.cols = cols.max(1);
+                        view.rows = rows.max(2);
+                        view.drawn = None;
+                        view.status_drawn = None;
+                        self.apply_sizes();
+                        self.draw(cid);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops a connection; its writer still flushes what was queued.
+    fn close(&mut self, cid: ClientId) {
+        let Some(conn) = self.connections.remove(&cid) else {
+            return;
+        };
+        if self.shutting_down {
+            self.closing.push(conn.writer);
+        }
+        if conn.view.is_some() {
+            self.apply_sizes();
+        }
+    }
+
+    fn request(&mut self, cid: ClientId, req: Request) {
+        match req {
+            Request::Attach {
+                target,
+                create,
+                create_if_none,
+                size,
+                env,
+            } => self.attach(cid, target, create, create_if_none, size, env),
+            Request::New {
+                session,
+                caller,
+                switch_caller,
+            } => {
+                let result = self.create_session(session).map(|sid| {
+                    if switch_caller {
+                        if let Some(caller) = caller {
+                            for vid in self.views_showing(caller.session) {
+                                self.focus(vid, sid);
+                            }
+                        }
+                    }
+                    Response::Ok
+                });
+                self.respond(cid, result);
+            }
+            Request::List => {
+                let list = self.session_infos();
+                self.respond(cid, Ok(Response::Sessions(list)));
+            }
+            Request::Kill { target } => {
+                let result = self.resolve(&target).map(|sid| {
+                    self.remove_session(sid);
+                    Response::Ok
+                });
+                self.respond(cid, result);
+            }
+            Request::KillServer => {
+                self.respond(cid, Ok(Response::Ok));
+                self.shutting_down = true;
+            }
+            Request::Rename { target, name } => {
+                let result = self
+                    .resolve(&target)
+                    .and_then(|sid| self.rename(sid, &name))
+                    .map(|_| Response::Ok);
+                self.respond(cid, result);
+            }
+            Request::Switch { target, caller } => {
+                let result = self.resolve(&target).and_then(|sid| {
+                    let views = self.caller_views(caller)?;
+                    for vid in views {
+                        self.focus(vid, sid);
+                    }
+                    Ok(Response::Ok)
+                });
+                self.respond(cid, result);
+            }
+            Request::Detach { target, caller } => {
+                let result = match target {
+                    Some(t) => self.resolve(&t).and_then(|sid| {
+                        let views = self.views_showing(sid);
+                        if views.is_empty() {
+                            let label = self.session(sid).map(Session::label).unwrap_or_default();
+                            return Err(format!("no client is attached to {label}"));
+                        }
+                        Ok(views)
+                    }),
+                    None => self.caller_views(caller),
+                };
+                let result = result.map(|views| {
+                    for vid in views {
+                        self.detach(vid, "detached");
+                    }
+                    Response::Ok
+                });
+                self.respond(cid, result);
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        cid: ClientId,
+        target: Option<String>,
+        create: Option<NewSession>,
+        create_if_none: Option<NewSession>,
+        (cols, rows): (u16, u16),
+        env: Vec<(String, String)>,
+    ) {
+        let chosen = match (create, target) {
+            (Some(spec), _) => self.create_session(spec),
+            (None, Some(t)) => self.resolve(&t),
+            (None, None) => match self.sessions.iter().max_by_key(|s| s.last_used) {
+                Some(s) => Ok(s.id),
+                None => match create_if_none {
+                    Some(spec) => self.create_session(spec),
+                    None => Err("no sessions".to_string()),
+                },
+            },
+        };
+        let sid = match chosen {
+            Ok(sid) => sid,
+            Err(e) => return self.respond(cid, Err(e)),
+        };
+        self.respond(cid, Ok(Response::Ok));
+        let Some(conn) = self.connections.get_mut(&cid) else {
+            return;
+        };
+        conn.view = Some(View {
+            cols: cols.max(1),
+            rows: rows.max(2),
+            focused: sid,
+            last: None,
+            drawn: None,
+            status_drawn: None,
+            input: InputState::default(),
+            mode: Mode::Normal,
+            env,
+            frame_in_flight: false,
+            dirty: false,
+            message: None,
+        });
+        self.focus(cid, sid);
+    }
+
+    fn detach(&mut self, cid: ClientId, reason: &str) {
+        if let Some(conn) = self.connections.get_mut(&cid) {
+            conn.view = None;
+        }
+        self.send(cid, ToClient::Detached(reason.to_string()));
+        self.close(cid);
+    }
+
+    /// The views a command from inside qmux acts on: those showing the
+    /// caller's session. Outside qmux there is no "own" client.
+    fn caller_views(&self, caller: Option<Caller>) -> Result<Vec<ClientId>, String> {
+        let Some(caller) = caller else {
+            return Err("not inside qmux: say which session with -t TARGET".into());
+        };
+        let views = self.views_showing(caller.session);
+        if views.is_empty() {
+            return Err("no client is showing this session".into());
+        }
+        Ok(views)
+    }
+
+    fn view_mut(&mut self, cid: ClientId) -> Option<&mut View> {
+        self.connections.get_mut(&cid)?.view.as_mut()
+    }
+
+    fn views(&self) -> impl Iterator<Item = (ClientId, &View)> {
+        self.connections
+            .iter()
+            .filter_map(|(id, c)| Some((*id, c.view.as_ref()?)))
+    }
+
+    fn views_showing(&self, sid: SessionId) -> Vec<ClientId> {
+        self.views()
+            .filter(|(_, v)| v.focused == sid)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    // ----- sessions ----------------------------------------------------
+
+    fn session(&self, sid: SessionId) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == sid)
+    }
+
+    fn session_mut(&mut self, sid: SessionId) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.id == sid)
+    }
+
+    /// A session by name, index, or unique name prefix.
+    fn resolve(&self, target: &str) -> Result<SessionId, String> {
+        if let Some(s) = self.sessions.iter().find(|s| s.name == target) {
+            return Ok(s.id);
+        }
+        if let Ok(index) = target.parse::<u32>() {
+            if let Some(s) = self.sessions.iter().find(|s| s.index == index) {
+                return Ok(s.id);
+            }
+        }
+        let matches: Vec<&Session> = self
+            .sessions
+            .iter()
+            .filter(|s| s.name.starts_with(target))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(format!("no session {target:?} ({})", self.session_list())),
+            many => Err(format!(
+                "{target:?} is ambiguous: it matches {}",
+                many.iter()
+                    .map(|s| s.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    fn session_list(&self) -> String {
+        if self.sessions.is_empty() {
+            return "there are no sessions".into();
+        }
+        let names: Vec<String> = self.sessions.iter().map(Session::label).collect();
+        format!("sessions: {}", names.join(", "))
+    }
+
+    fn check_name(&self, name: &str, except: Option<SessionId>) -> Result<(), String> {
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
+            return Err(format!(
+                "bad session name {name:?}: use letters, digits and punctuation other than ':'"
+            ));
+        }
+        if self
+            .sessions
+            .iter()
+            .any(|s| s.name == name && Some(s.id) != except)
+        {
+            return Err(format!("a session named {name:?} already exists"));
+        }
+        Ok(())
+    }
+
+    fn unique_name(&self, base: &str) -> String {
+        let base: String = base
+            .chars()
+            .filter(|c| !c.is_control() && *c != ':')
+            .collect();
+        let base = if base.is_empty() {
+            "chat".to_string()
+        } else {
+            base
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.sessions.iter().any(|s| s.name == name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        name
+    }
+
+    /// The command a session runs when none is given: the config's, else
+    /// `q chat` if `q` is installed, else the stand-in chat next to us.
+    fn default_command(
+        &self,
+        env: &[(String, String)],
+        cwd: &std::path::Path,
+    ) -> Result<Vec<String>, String> {
+        if let Some(cmd) = &self.config.default_command {
+            return Ok(cmd.clone());
+        }
+        let path = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str());
+        if which::which_in("q", path, cwd).is_ok() {
+            return Ok(vec!["q".into(), "chat".into()]);
+        }
+        let standin = std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.join("qmux-chat")));
+        match standin {
+            Some(p) if p.is_file() => Ok(vec![p.to_string_lossy().into_owned()]),
+            _ => Err("no default command: install `q`, set default-command in the config, or build qmux-chat \
+                      (cargo build --workspace)"
+                .into()),
+        }
+    }
+
+    fn create_session(&mut self, spec: NewSession) -> Result<SessionId, String> {
+        if let Some(name) = &spec.name {
+            self.check_name(name, None)?;
+        }
+        let command = if spec.command.is_empty() {
+            self.default_command(&spec.env, &spec.cwd)?
+        } else {
+            spec.command
+        };
+        let id = self.next_session;
+        let index = (0..)
+            .find(|i| !self.sessions.iter().any(|s| s.index == *i))
+            .unwrap_or(0);
+        let name = spec.name.unwrap_or_else(|| {
+            self.unique_name(
+                &spec
+                    .cwd
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        });
+        let (cols, rows) = spec
+            .size
+            .map(|(c, r)| (c, r.saturating_sub(1)))
+            .unwrap_or(DEFAULT_SIZE);
+        let mut env: Vec<(String, String)> = spec
+            .env
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION"))
+            .collect();
+        env.push(("TERM".into(), pty::child_term().into()));
+        env.push((
+            "QMUX".into(),
+            format!("{},{},{id}", self.socket.display(), std::process::id()),
+        ));
+        env.push(("QMUX_SESSION".into(), name.clone()));
+
+        let terminal = Arc::new(Mutex::new(Terminal::new(rows.max(1), cols.max(1))));
+        let pending = OutputPending::default();
+        let events = self.events.clone();
+        let pty = Pty::spawn(
+            SpawnSpec {
+                argv: &command,
+                cwd: &spec.cwd,
+                env: &env,
+                cols: cols.max(1),
+                rows: rows.max(1),
+            },
+            terminal.clone(),
+            pending.clone(),
+            move |ev| {
+                let _ = events.send(Event::Pty(id, ev));
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        self.next_session += 1;
+        self.use_counter += 1;
+        let session = Session {
+            id,
+            index,
+            name,
+            command,
+            cwd: spec.cwd,
+            created: SystemTime::now(),
+            terminal,
+            pending,
+            pty,
+            exit_code: None,
+            last_output: None,
+            unseen_output: false,
+            bell: false,
+            bells_seen: 0,
+            last_used: self.use_counter,
+        };
+        let at = self.sessions.partition_point(|s| s.index < index);
+        self.sessions.insert(at, session);
+        self.redraw_status();
+        Ok(id)
+    }
+
+    fn rename(&mut self, sid: SessionId, name: &str) -> Result<(), String> {
+        self.check_name(name, Some(sid))?;
+        if let Some(s) = self.session_mut(sid) {
+            s.name = name.to_string();
+        }
+        self.redraw_status();
+        Ok(())
+    }
+
+    fn remove_session(&mut self, sid: SessionId) {
+        let Some(pos) = self.sessions.iter().position(|s| s.id == sid) else {
+            return;
+        };
+        let removed = self.sessions.remove(pos);
+        drop(removed); // hangs the program up
+        for (cid, conn) in self.connections.iter_mut() {
+            let Some(view) = conn.view.as_mut() else {
+                continue;
+            };
+            if view.last == Some(sid) {
+                view.last = None;
+            }
+            if view.focused == sid {
+                let next = view.last.or_else(|| {
+                    self.sessions
+                        .get(pos.min(self.sessions.len().saturating_sub(1)))
+                        .map(|s| s.id)
+                });
+                let _ = cid;
+                match next {
+                    Some(n) => {
+                        view.focused = n;
+                        view.last = None;
+                        view.drawn = None;
+                        view.mode = Mode::Normal;
+                    }
+                    None => view.mode = Mode::Normal,
+                }
+            }
+        }
+        if self.sessions.is_empty() {
+            let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+            for cid in views {
+                self.detach(cid, "no sessions left");
+            }
+            return;
+        }
+        let focused: Vec<(ClientId, SessionId)> =
+            self.views().map(|(id, v)| (id, v.focused)).collect();
+        for (cid, sid) in focused {
+            self.mark_seen(sid);
+            let _ = cid;
+        }
+        self.apply_sizes();
+        self.redraw_all();
+    }
+
+    fn session_infos(&self) -> Vec<SessionInfo> {
+        self.sessions
+            .iter()
+            .map(|s| {
+                let size = s.terminal.lock().map(|t| t.size()).unwrap_or_default();
+                SessionInfo {
+                    index: s.index,
+                    name: s.name.clone(),
+                    id: s.id,
+                    command: s.command.clone(),
+                    cwd: s.cwd.clone(),
+                    pid: s.pty.pid(),
+                    created: epoch_secs(s.created),
+                    last_output: s.last_output.map(epoch_secs),
+                    unseen_output: s.unseen_output,
+                    bell: s.bell,
+                    exit_code: s.exit_code,
+                    attached_clients: self.views_showing(s.id).len() as u32,
+                    size,
+                }
+            })
+            .collect()
+    }
+
+    fn session_output(&mut self, sid: SessionId) {
+        let watched = !self.views_showing(sid).is_empty();
+        let Some(s) = self.session_mut(sid) else {
+            return;
+        };
+        s.pending.store(false, std::sync::atomic::Ordering::Release);
+        s.last_output = Some(SystemTime::now());
+        let bells = s.terminal.lock().map(|t| t.bells()).unwrap_or(0);
+        let rang = bells > s.bells_seen;
+        s.bells_seen = bells;
+        let mut status_changed = false;
+        if !watched && !s.unseen_output {
+            s.unseen_output = true;
+            status_changed = true;
+        }
+        if !watched && rang {
+            s.bell = true;
+            status_changed = true;
+            let msg = format!("bell in {}", s.label());
+            self.message_all(&msg);
+        }
+        for cid in self.views_showing(sid) {
+            self.draw(cid);
+        }
+        if status_changed {
+            self.redraw_status();
+        }
+    }
+
+    fn session_exited(&mut self, sid: SessionId, code: i32) {
+        let watched = !self.views_showing(sid).is_empty();
+        let Some(s) = self.session_mut(sid) else {
+            return;
+        };
+        s.exit_code = Some(code);
+        if let Ok(mut t) = s.terminal.lock() {
+            let banner =
+                format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
+            t.process(banner.as_bytes());
+        }
+        let msg = format!("{} exited (code {code})", s.label());
+        if !watched {
+            self.message_all(&msg);
+        }
+        for cid in self.views_showing(sid) {
+            self.draw(cid);
+        }
+        self.redraw_status();
+    }
+
+    /// Sizes each session to the smallest client showing it, so every
+    /// client can show all of it; a session nobody shows keeps its size.
+    fn apply_sizes(&mut self) {
+        let mut wanted: HashMap<SessionId, (u16, u16)> = HashMap::new();
+        for (_, v) in self.views() {
+            let size = (v.cols, v.rows.saturating_sub(1).max(1));
+            wanted
+                .entry(v.focused)
+                .and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1)))
+                .or_insert(size);
+        }
+        let mut resized = Vec::new();
+        for s in &mut self.sessions {
+            let Some(&(cols, rows)) = wanted.get(&s.id) else {
+                continue;
+            };
+            let Ok(mut t) = s.terminal.lock() else {
+                continue;
+            };
+            if t.size() != (cols, rows) {
+                t.resize(cols, rows);
+                s.pty.resize(cols, rows);
+                resized.push(s.id);
+            }
+        }
+        for sid in resized {
+            for cid in self.views_showing(sid) {
+                if let Some(v) = self.view_mut(cid) {
+                    v.drawn = None;
+                }
+                self.draw(cid);
+            }
+        }
+    }
+
+    fn mark_seen(&mut self, sid: SessionId) {
+        self.use_counter += 1;
+        let counter = self.use_counter;
+        if let Some(s) = self.session_mut(sid) {
+            s.unseen_output = false;
+            s.bell = false;
+            s.last_used = counter;
+        }
+    }
+
+    /// Shows a session in a client.
+    fn focus(&mut self, cid: ClientId, sid: SessionId) {
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        if view.focused != sid {
+            view.last = Some(view.focused);
+        }
+        view.focused = sid;
+        view.drawn = None;
+        view.mode = Mode::Normal;
+        self.mark_seen(sid);
+        self.apply_sizes();
+        self.draw(cid);
+        self.redraw_status();
+    }
+
+    // ----- input ---------------------------------------------------------
+
+    fn input(&mut self, cid: ClientId, bytes: &[u8]) {
+        let prefix = self.config.prefix;
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        if !matches!(view.mode, Mode::Normal) {
+            for key in keys::decode(bytes) {
+                self.modal_key(cid, key);
+            }
+            return;
+        }
+        let inputs = view.input.feed(bytes, prefix);
+        for input in inputs {
+            match input {
+                keys::Input::Forward(bytes) => self.forward(cid, bytes),
+                keys::Input::Command(key) => self.binding(cid, key),
+            }
+        }
+    }
+
+    fn forward(&mut self, cid: ClientId, bytes: Vec<u8>) {
+        let Some(sid) = self.view_mut(cid).map(|v| v.focused) else {
+            return;
+        };
+        let Some(s) = self.session_mut(sid) else {
+            return;
+        };
+        if s.exit_code.is_some() {
+            if bytes.contains(&b'\r') {
+                self.remove_session(sid);
+            }
+            return;
+        }
+        s.pty.write(bytes);
+    }
+
+    fn binding(&mut self, cid: ClientId, key: u8) {
+        let Some(view) = self.connections.get(&cid).and_then(|c| c.view.as_ref()) else {
+            return;
+        };
+        let (focused, last) = (view.focused, view.last);
+        match key {
+            b'c' => {
+                let env = view.env.clone();
+                let size = Some((view.cols, view.rows));
+                let cwd = self
+                    .session(focused)
+                    .map(|s| s.pty.cwd().unwrap_or_else(|| s.cwd.clone()))
+                    .unwrap_or_else(|| PathBuf::from("/"));
+                let spec = NewSession {
+                    name: None,
+                    cwd,
+                    command: Vec::new(),
+                    env,
+                    size,
+                };
+                match self.create_session(spec) {
+                    Ok(sid) => self.focus(cid, sid),
+                    Err(e) => self.show_message(cid, &e),
+                }
+            }
+            b'n' | b'p' => {
+                if let Some(pos) = self.sessions.iter().position(|s| s.id == focused) {
+                    let len = self.sessions.len();
+                    let next = if key == b'n' {
+                        (pos + 1) % len
+                    } else {
+                        (pos + len - 1) % len
+                    };
+                    let sid = self.sessions[next].id;
+                    self.focus(cid, sid);
+                }
+            }
+            b'0'..=b'9' => {
+                let index = u32::from(key - b'0');
+                match self.sessions.iter().find(|s| s.index == index) {
+                    Some(s) => {
+                        let sid = s.id;
+                        self.focus(cid, sid);
+                    }
+                    None => self.show_message(cid, &format!("no session {index}")),
+                }
+            }
+            b'l' => match last.filter(|l| self.session(*l).is_some()) {
+                Some(last) => self.focus(cid, last),
+                None => self.show_message(cid, "no last session"),
+            },
+            b'w' => {
+                let selected = self
+                    .sessions
+                    .iter()
+                    .position(|s| s.id == focused)
+                    .unwrap_or(0);
+                self.set_mode(cid, Mode::Chooser { selected });
+            }
+            b'd' => self.detach(cid, "detached"),
+            b'x' => self.set_mode(cid, Mode::ConfirmKill),
+            b',' => {
+                let input = self
+                    .session(focused)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                self.set_mode(cid, Mode::Rename { input });
+            }
+            b'?' => self.set_mode(cid, Mode::Help),
+            _ => {}
+        }
+    }
+
+    fn set_mode(&mut self, cid: ClientId, mode: Mode) {
+        if let Some(view) = self.view_mut(cid) {
+            view.mode = mode;
+            view.drawn = None;
+            view.status_drawn = None;
+        }
+        self.draw(cid);
+    }
+
+    fn modal_key(&mut self, cid: ClientId, key: Key) {
+        let count = self.sessions.len().max(1);
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        let focused = view.focused;
+        let mode = std::mem::replace(&mut view.mode, Mode::Normal);
+        match mode {
+            Mode::Normal | Mode::Help => self.set_mode(cid, Mode::Normal),
+            Mode::Chooser { selected } => match key {
+                Key::Up | Key::Char('k') => self.set_mode(
+                    cid,
+                    Mode::Chooser {
+                        selected: (selected + count - 1) % count,
+                    },
+                ),
+                Key::Down | Key::Char('j') => self.set_mode(
+                    cid,
+                    Mode::Chooser {
+                        selected: (selected + 1) % count,
+                    },
+                ),
+                Key::Enter => match self.sessions.get(selected).map(|s| s.id) {
+                    Some(sid) => self.focus(cid, sid),
+                    None => self.set_mode(cid, Mode::Normal),
+                },
+                Key::Char(c @ '0'..='9') => {
+                    let index = c as u32 - '0' as u32;
+                    match self
+                        .sessions
+                        .iter()
+                        .find(|s| s.index == index)
+                        .map(|s| s.id)
+                    {
+                        Some(sid) => self.focus(cid, sid),
+                        None => self.set_mode(cid, Mode::Chooser { selected }),
+                    }
+                }
+                Key::Escape | Key::CtrlC | Key::Char('q') => self.set_mode(cid, Mode::Normal),
+                _ => self.set_mode(cid, Mode::Chooser { selected }),
+            },
+            Mode::ConfirmKill => {
+                self.set_mode(cid, Mode::Normal);
+                if matches!(key, Key::Char('y') | Key::Char('Y')) {
+                    self.remove_session(focused);
+                }
+            }
+            Mode::Rename { mut input } => match key {
+                Key::Enter => {
+                    self.set_mode(cid, Mode::Normal);
+                    if let Err(e) = self.rename(focused, &input) {
+                        self.show_message(cid, &e);
+                    }
+                }
+                Key::Escape | Key::CtrlC => self.set_mode(cid, Mode::Normal),
+                key => {
+                    match key {
+                        Key::Char(c) => input.push(c),
+                        Key::Backspace => {
+                            input.pop();
+                        }
+                        Key::CtrlU => input.clear(),
+                        _ => {}
+                    }
+                    self.set_mode(cid, Mode::Rename { input });
+                }
+            },
+        }
+    }
+
+    // ----- drawing -------------------------------------------------------
+
+    fn show_message(&mut self, cid: ClientId, text: &str) {
+        if let Some(view) = self.view_mut(cid) {
+            view.message = Some((text.to_string(), Instant::now() + MESSAGE_TIME));
+        }
+        self.schedule_tick();
+        self.draw(cid);
+    }
+
+    fn message_all(&mut self, text: &str) {
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            self.show_message(cid, text);
+        }
+    }
+
+    fn schedule_tick(&self) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(MESSAGE_TIME + Duration::from_millis(10)).await;
+            let _ = events.send(Event::Tick);
+        });
+    }
+
+    fn expire_messages(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<ClientId> = self
+            .views()
+            .filter(|(_, v)| v.message.as_ref().is_some_and(|(_, until)| *until <= now))
+            .map(|(id, _)| id)
+            .collect();
+        for cid in expired {
+            if let Some(v) = self.view_mut(cid) {
+                v.message = None;
+            }
+            self.draw(cid);
+        }
+    }
+
+    fn redraw_status(&mut self) {
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            self.draw(cid);
+        }
+    }
+
+    fn redraw_all(&mut self) {
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            if let Some(v) = self.view_mut(cid) {
+                v.drawn = None;
+            }
+            self.draw(cid);
+        }
+    }
+
+    fn status_entries(&self, view: &View) -> Vec<status::Entry> {
+        self.sessions
+            .iter()
+            .map(|s| status::Entry {
+                index: s.index,
+                name: s.name.clone(),
+                focused: s.id == view.focused,
+                last: Some(s.id) == view.last,
+                unseen_output: s.unseen_output,
+                bell: s.bell,
+                exit_code: s.exit_code,
+            })
+            .collect()
+    }
+
+    /// Draws a client now, or marks it dirty if its terminal is still busy
+    /// with the previous frame.
+    fn draw(&mut self, cid: ClientId) {
+        let Some(view) = self.connections.get(&cid).and_then(|c| c.view.as_ref()) else {
+            return;
+        };
+        if view.frame_in_flight {
+            if let Some(v) = self.view_mut(cid) {
+                v.dirty = true;
+            }
+            return;
+        }
+        let Some(session) = self.session(view.focused) else {
+            return;
+        };
+        let status_text = {
+            let entries = self.status_entries(view);
+            let message = view.message.as_ref().map(|(m, _)| m.as_str());
+            status::render(&entries, message, view.cols)
+        };
+        let Ok(terminal) = session.terminal.lock() else {
+            return;
+        };
+        let screen = terminal.screen();
+        let (frame, drawn, status_drawn) = match &view.mode {
+            Mode::Normal => {
+                let status = (view.drawn.is_none()
+                    || view.status_drawn.as_deref() != Some(&status_text))
+                .then_some(status_text.as_str());
+                let frame = render::session_frame(screen, view.drawn.as_ref(), status, view.rows);
+                (frame, Some(screen.clone()), Some(status_text))
+            }
+            Mode::Chooser { selected } => {
+                let lines = self.chooser_lines(*selected, view.cols);
+                (
+                    render::overlay_frame(&lines, &status_text, view.rows),
+                    None,
+                    None,
+                )
+            }
+            Mode::Help => {
+                let lines = help_lines(self.config.prefix);
+                (
+                    render::overlay_frame(&lines, &status_text, view.rows),
+                    None,
+                    None,
+                )
+            }
+            Mode::Rename { input } => {
+                let label = format!("rename {}: ", session.label());
+                let (row, col) = status::render_prompt(&label, input, view.cols);
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
+                frame.extend(render::status_frame(
+                    &row,
+                    view.rows,
+                    screen,
+                    Some((view.rows - 1, col)),
+                ));
+                (frame, Some(screen.clone()), None)
+            }
+            Mode::ConfirmKill => {
+                let (row, col) = status::render_prompt(
+                    &format!("kill {}? (y/n) ", session.label()),
+                    "",
+                    view.cols,
+                );
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
+                frame.extend(render::status_frame(
+                    &row,
+                    view.rows,
+                    screen,
+                    Some((view.rows - 1, col)),
+                ));
+                (frame, Some(screen.clone()), None)
+            }
+        };
+        drop(terminal);
+        let Some(conn) = self.connections.get_mut(&cid) else {
+            return;
+        };
+        let Some(view) = conn.view.as_mut() else {
+            return;
+        };
+        match conn.tx.try_send(ToClient::Frame(frame)) {
+            Ok(()) => {
+                view.frame_in_flight = true;
+                view.dirty = false;
+                view.drawn = drawn;
+                view.status_drawn = status_drawn;
+            }
+            Err(_) => {
+                // The queue is full: repaint from scratch when it drains.
+                view.drawn = None;
+                view.dirty = true;
+            }
+        }
+    }
+
+    fn chooser_lines(&self, selected: usize, cols: u16) -> Vec<String> {
+        let mut lines = vec![
+            "\x1b[1mChoose a session\x1b[0m (up/down or j/k, Enter to show, Esc to cancel)".into(),
+            String::new(),
+        ];
+        for (i, s) in self.sessions.iter().enumerate() {
+            let state = match s.exit_code {
+                Some(code) => format!("exited {code}"),
+                None => "running".into(),
+            };
+            let mut flags = String::new();
+            if s.unseen_output {
+                flags.push('+');
+            }
+            if s.bell {
+                flags.push('!');
+            }
+            let text = format!(
+                "{} {:<16} {:<10} {:<2} {}  ({})",
+                if i == selected { ">" } else { " " },
+                s.label(),
+                state,
+                flags,
+                s.command.join(" "),
+                s.cwd.display()
+            );
+            let text = status::truncate(&text, usize::from(cols));
+            lines.push(if i == selected {
+                format!("\x1b[7m{text}\x1b[0m")
+            } else {
+                text
+            });
+        }
+        lines
+    }
+
+    async fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            self.detach(cid, "server exited");
+        }
+        self.sessions.clear();
+        let _ = std::fs::remove_file(&self.socket);
+        let mut writers: Vec<_> = self.connections.drain().map(|(_, c)| c.writer).collect();
+        writers.append(&mut self.closing);
+        for w in writers {
+            let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
+        }
+    }
+}
+
+fn help_lines(prefix: u8) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this)",
+            key_name(prefix)
+        ),
+        String::new(),
+    ];
+    lines.extend(
+        crate::cli::KEYS_HELP
+            .lines()
+            .skip(1)
+            .map(|l| l.replace("C-b", &key_name(prefix))),
+    );
+    lines
+}

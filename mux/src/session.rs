@@ -1,0 +1,140 @@
+//! The model of one session's terminal: the vt100 screen, the answers to the
+//! terminal queries the program sends, and the events (bells, notifications)
+//! it raises. No PTY, socket or thread here: tests feed it bytes directly.
+
+use std::num::NonZeroU16;
+
+/// What a program's output asked of its terminal, besides drawing.
+#[derive(Debug, Default)]
+struct Events {
+    /// Answers to queries (DSR, DA), to be written back to the program.
+    replies: Vec<u8>,
+    bells: u64,
+}
+
+impl vt100::Callbacks for Events {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
+        match (i1, c, first) {
+            // DSR: "are you there?" and the cursor position. rustyline asks
+            // for the position at every prompt and waits 100 ms without it.
+            (None, 'n', 5) => self.replies.extend_from_slice(b"\x1b[0n"),
+            (None, 'n', 6) | (Some(b'?'), 'n', 6) => {
+                let (row, col) = screen.cursor_position();
+                let q = if i1.is_some() { "?" } else { "" };
+                self.replies
+                    .extend_from_slice(format!("\x1b[{q}{};{}R", row + 1, col + 1).as_bytes());
+            }
+            // DA1 and DA2, answered as tmux does so TERM=tmux-256color holds.
+            (None, 'c', 0) => self.replies.extend_from_slice(b"\x1b[?1;2c"),
+            (Some(b'>'), 'c', 0) => self.replies.extend_from_slice(b"\x1b[>84;0;0c"),
+            _ => {}
+        }
+    }
+}
+
+/// One session's terminal state.
+pub struct Terminal {
+    parser: vt100::Parser<Events>,
+}
+
+impl Terminal {
+    pub fn new(rows: u16, cols: u16) -> Self {
+        Terminal {
+            parser: vt100::Parser::new_with_callbacks(
+                nonzero(rows),
+                nonzero(cols),
+                0,
+                Events::default(),
+            ),
+        }
+    }
+
+    /// Feeds program output. Returns the bytes to write back to the program
+    /// (answers to its queries), usually none.
+    pub fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.parser.process(bytes);
+        std::mem::take(&mut self.parser.callbacks_mut().replies)
+    }
+
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    /// The size as (cols, rows).
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (cols.get(), rows.get())
+    }
+
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.parser.set_size(nonzero(rows), nonzero(cols));
+    }
+
+    /// How many times the program rang the bell, ever.
+    pub fn bells(&self) -> u64 {
+        self.parser.callbacks().bells
+    }
+
+    /// The screen as plain text, trailing blanks trimmed.
+    pub fn text(&self) -> String {
+        self.screen().contents()
+    }
+}
+
+fn nonzero(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_cursor_position_where_the_cursor_is() {
+        let mut t = Terminal::new(24, 80);
+        assert_eq!(t.process(b"\r\n\r\n> \x1b[6n"), b"\x1b[3;3R");
+    }
+
+    #[test]
+    fn answers_status_and_device_attributes() {
+        let mut t = Terminal::new(24, 80);
+        assert_eq!(t.process(b"\x1b[5n"), b"\x1b[0n");
+        assert_eq!(t.process(b"\x1b[c"), b"\x1b[?1;2c");
+        assert_eq!(t.process(b"\x1b[>c"), b"\x1b[>84;0;0c");
+        assert_eq!(t.process(b"plain text"), b"");
+    }
+
+    #[test]
+    fn query_split_across_reads_is_still_answered() {
+        let mut t = Terminal::new(24, 80);
+        assert_eq!(t.process(b"ab\x1b["), b"");
+        assert_eq!(t.process(b"6n"), b"\x1b[1;3R");
+    }
+
+    #[test]
+    fn counts_bells() {
+        let mut t = Terminal::new(24, 80);
+        t.process(b"\x07x\x07");
+        assert_eq!(t.bells(), 2);
+    }
+
+    #[test]
+    fn zero_size_is_clamped() {
+        let mut t = Terminal::new(0, 0);
+        t.resize(0, 0);
+        assert_eq!(t.size(), (1, 1));
+        t.process(b"hello\r\nworld");
+    }
+}

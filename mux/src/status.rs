@@ -1,0 +1,161 @@
+//! The status bar: one row listing every session with its markers, and a
+//! short message on the right when something happened in the background.
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// What the status bar shows about one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub index: u32,
+    pub name: String,
+    /// Shown in this client.
+    pub focused: bool,
+    /// The one this client showed before (prefix `l` goes back to it).
+    pub last: bool,
+    /// Output arrived while no client was showing it.
+    pub unseen_output: bool,
+    pub bell: bool,
+    pub exit_code: Option<i32>,
+}
+
+impl Entry {
+    /// `1:review*`, `2:build+!`, `3:old[exit 1]`.
+    pub fn label(&self) -> String {
+        let mut s = format!("{}:{}", self.index, self.name);
+        if let Some(code) = self.exit_code {
+            s.push_str(&format!("[exit {code}]"));
+        }
+        if self.focused {
+            s.push('*');
+        } else if self.last {
+            s.push('-');
+        }
+        if self.unseen_output {
+            s.push('+');
+        }
+        if self.bell {
+            s.push('!');
+        }
+        s
+    }
+}
+
+const BAR: &str = "\x1b[0;30;42m";
+const FOCUSED: &str = "\x1b[0;1;37;44m";
+const ALERT: &str = "\x1b[0;1;30;43m";
+
+/// The status row as terminal output, exactly `cols` cells wide. The caller
+/// positions the cursor at the start of the row first.
+pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
+    let cols = usize::from(cols);
+    let mut out = String::from(BAR);
+    let mut used = 0;
+    let right = message.map(|m| format!(" {m} ")).unwrap_or_default();
+    let room = cols.saturating_sub(right.width());
+    for e in entries {
+        let label = e.label();
+        let need = label.width() + 1;
+        if used + need > room {
+            break;
+        }
+        out.push(' ');
+        out.push_str(if e.focused {
+            FOCUSED
+        } else if e.bell || e.exit_code.is_some() {
+            ALERT
+        } else {
+            BAR
+        });
+        out.push_str(&label);
+        out.push_str(BAR);
+        used += need;
+    }
+    let pad = room.saturating_sub(used);
+    out.extend(std::iter::repeat_n(' ', pad));
+    out.push_str(&truncate(&right, cols - used - pad));
+    out.push_str("\x1b[0m");
+    out
+}
+
+/// A prompt in the status row (`rename 1:review: ...`), with the cursor
+/// placed after the typed text. Returns the row text and the cursor column.
+pub fn render_prompt(prompt: &str, input: &str, cols: u16) -> (String, u16) {
+    let text = truncate(
+        &format!("{prompt}{input}"),
+        usize::from(cols).saturating_sub(1),
+    );
+    let width = text.width();
+    let pad = usize::from(cols).saturating_sub(width);
+    (
+        format!("\x1b[0;30;43m{text}{}\x1b[0m", " ".repeat(pad)),
+        width as u16,
+    )
+}
+
+/// Cuts a string to at most `width` terminal cells.
+pub fn truncate(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: u32, name: &str) -> Entry {
+        Entry {
+            index,
+            name: name.into(),
+            focused: false,
+            last: false,
+            unseen_output: false,
+            bell: false,
+            exit_code: None,
+        }
+    }
+
+    fn plain(s: &str) -> String {
+        let mut p = vt100::Parser::new(1, 200, 0);
+        p.process(s.as_bytes());
+        p.screen().contents()
+    }
+
+    #[test]
+    fn labels_carry_markers() {
+        let mut e = entry(1, "review");
+        e.focused = true;
+        assert_eq!(e.label(), "1:review*");
+        let mut e = entry(2, "build");
+        e.unseen_output = true;
+        e.bell = true;
+        assert_eq!(e.label(), "2:build+!");
+        let mut e = entry(3, "old");
+        e.exit_code = Some(1);
+        assert_eq!(e.label(), "3:old[exit 1]");
+    }
+
+    #[test]
+    fn row_is_exactly_as_wide_as_the_terminal() {
+        let entries = vec![entry(0, "a"), entry(1, "b")];
+        for cols in [5u16, 20, 80] {
+            let row = render(&entries, Some("1:b exited"), cols);
+            let mut p = vt100::Parser::new(2, cols, 0);
+            p.process(row.as_bytes());
+            // Nothing wrapped onto the second row.
+            assert_eq!(p.screen().cursor_position().0, 0, "cols {cols}");
+        }
+        assert!(plain(&render(&entries, Some("hi"), 80)).contains(" 0:a 1:b"));
+        assert!(plain(&render(&entries, Some("hi"), 80))
+            .trim_end()
+            .ends_with("hi"));
+    }
+}
