@@ -19,13 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(after_long_help = KEYS_HELP)]
 pub struct Cli {
     /// Server socket path (default: $QMUX_TMPDIR, $XDG_RUNTIME_DIR or /tmp, then qmux-UID/NAME).
-    #[arg(
-        short = 'S',
-        long = "socket-path",
-        global = true,
-        value_name = "PATH",
-        conflicts_with = "socket_name"
-    )]
+    #[arg(short = 'S', long = "socket-path", global = true, value_name = "PATH", conflicts_with = "socket_name")]
     pub socket_path: Option<PathBuf>,
 
     /// Server socket name inside the socket directory.

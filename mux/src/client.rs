@@ -27,10 +27,7 @@ impl Connection {
     pub fn open(socket: &Path) -> Result<Connection> {
         match UnixStream::connect(socket) {
             Ok(stream) => Connection::greet(stream),
-            Err(_) => Err(Error::msg(format!(
-                "no server running on {}",
-                socket.display()
-            ))),
+            Err(_) => Err(Error::msg(format!("no server running on {}", socket.display()))),
         }
     }
 
@@ -40,12 +37,8 @@ impl Connection {
             return Connection::greet(stream);
         }
         start_server(socket, config)?;
-        let stream = UnixStream::connect(socket).map_err(|e| {
-            Error::msg(format!(
-                "cannot reach the new server on {}: {e}",
-                socket.display()
-            ))
-        })?;
+        let stream = UnixStream::connect(socket)
+            .map_err(|e| Error::msg(format!("cannot reach the new server on {}: {e}", socket.display())))?;
         Connection::greet(stream)
     }
 
@@ -95,41 +88,28 @@ fn start_server(socket: &Path, config: Option<&Path>) -> Result<()> {
     }
     // A socket nobody answers on is left by a server that died.
     if std::fs::symlink_metadata(socket).is_ok() {
-        std::fs::remove_file(socket).map_err(|e| {
-            Error::msg(format!(
-                "cannot remove stale socket {}: {e}",
-                socket.display()
-            ))
-        })?;
+        std::fs::remove_file(socket)
+            .map_err(|e| Error::msg(format!("cannot remove stale socket {}: {e}", socket.display())))?;
     }
     let listener = UnixListener::bind(socket)
         .map_err(|e| Error::msg(format!("cannot create socket {}: {e}", socket.display())))?;
     crate::paths::restrict_socket(socket)?;
     let fd = listener.as_raw_fd();
-    let flags = nix::fcntl::fcntl(&listener, nix::fcntl::FcntlArg::F_GETFD)
-        .map_err(|e| Error::msg(e.to_string()))?;
+    let flags = nix::fcntl::fcntl(&listener, nix::fcntl::FcntlArg::F_GETFD).map_err(|e| Error::msg(e.to_string()))?;
     let mut flags = nix::fcntl::FdFlag::from_bits_truncate(flags);
     flags.remove(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&listener, nix::fcntl::FcntlArg::F_SETFD(flags))
-        .map_err(|e| Error::msg(e.to_string()))?;
+    nix::fcntl::fcntl(&listener, nix::fcntl::FcntlArg::F_SETFD(flags)).map_err(|e| Error::msg(e.to_string()))?;
 
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("-S").arg(socket);
     if let Some(config) = config {
         cmd.arg("-f").arg(config);
     }
-    cmd.arg("server")
-        .env(LISTEN_FD_VAR, fd.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
+    cmd.arg("server").env(LISTEN_FD_VAR, fd.to_string()).stdin(Stdio::null()).stdout(Stdio::null());
     match std::env::var_os("QMUX_LOG") {
         Some(log) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)?;
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
             cmd.stderr(file);
         }
         None => {
@@ -144,8 +124,7 @@ fn start_server(socket: &Path, config: Option<&Path>) -> Result<()> {
             Ok(())
         });
     }
-    cmd.spawn()
-        .map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
+    cmd.spawn().map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
     drop(listener);
     Ok(())
 }
@@ -180,8 +159,7 @@ pub fn restore_terminal() {
 }
 
 fn take_terminal() -> Result<()> {
-    crossterm::terminal::enable_raw_mode()
-        .map_err(|e| Error::msg(format!("cannot use this terminal: {e}")))?;
+    crossterm::terminal::enable_raw_mode().map_err(|e| Error::msg(format!("cannot use this terminal: {e}")))?;
     TERMINAL_TAKEN.store(true, Ordering::SeqCst);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -196,9 +174,7 @@ fn take_terminal() -> Result<()> {
 
 /// The terminal size as (cols, rows).
 pub fn terminal_size() -> Option<(u16, u16)> {
-    crossterm::terminal::size()
-        .ok()
-        .filter(|(c, r)| *c > 0 && *r > 0)
+    crossterm::terminal::size().ok().filter(|(c, r)| *c > 0 && *r > 0)
 }
 
 /// Sends an attach request and, once the server accepts it, runs the
@@ -216,25 +192,21 @@ fn attached_loop(conn: Connection) -> Result<String> {
     let writer = Arc::new(Mutex::new(conn.stream));
 
     let to_server = writer.clone();
-    std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = [0u8; 4096];
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let Ok(mut w) = to_server.lock() else { break };
-                        if protocol::write_frame(&mut *w, &ToServer::Input(buf[..n].to_vec()))
-                            .is_err()
-                        {
-                            break;
-                        }
+    std::thread::Builder::new().name("stdin".into()).spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let Ok(mut w) = to_server.lock() else { break };
+                    if protocol::write_frame(&mut *w, &ToServer::Input(buf[..n].to_vec())).is_err() {
+                        break;
                     }
                 }
             }
-        })?;
+        }
+    })?;
 
     let to_server = writer.clone();
     let mut signals = signal_hook::iterator::Signals::new([
@@ -244,20 +216,18 @@ fn attached_loop(conn: Connection) -> Result<String> {
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGQUIT,
     ])?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for sig in signals.forever() {
-                if sig == signal_hook::consts::SIGWINCH {
-                    if let (Some((cols, rows)), Ok(mut w)) = (terminal_size(), to_server.lock()) {
-                        let _ = protocol::write_frame(&mut *w, &ToServer::Resize(cols, rows));
-                    }
-                } else {
-                    restore_terminal();
-                    std::process::exit(128 + sig);
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for sig in signals.forever() {
+            if sig == signal_hook::consts::SIGWINCH {
+                if let (Some((cols, rows)), Ok(mut w)) = (terminal_size(), to_server.lock()) {
+                    let _ = protocol::write_frame(&mut *w, &ToServer::Resize(cols, rows));
                 }
+            } else {
+                restore_terminal();
+                std::process::exit(128 + sig);
             }
-        })?;
+        }
+    })?;
 
     let mut out = std::io::stdout().lock();
     loop {

@@ -21,17 +21,11 @@ struct Context {
 
 impl Context {
     fn new(cli: &Cli) -> Result<Context> {
-        let socket =
-            crate::paths::socket_path(cli.socket_path.as_deref(), cli.socket_name.as_deref())?;
+        let socket = crate::paths::socket_path(cli.socket_path.as_deref(), cli.socket_name.as_deref())?;
         let config = crate::paths::config_path(cli.config.as_deref());
         let qmux_env = std::env::var("QMUX").ok().filter(|v| !v.is_empty());
         let caller = qmux_env.as_deref().and_then(|v| parse_qmux_env(v, &socket));
-        Ok(Context {
-            socket,
-            config,
-            caller,
-            nested: qmux_env.is_some(),
-        })
+        Ok(Context { socket, config, caller, nested: qmux_env.is_some() })
     }
 
     fn connect(&self) -> Result<Connection> {
@@ -62,9 +56,7 @@ fn parse_qmux_env(value: &str, socket: &Path) -> Option<Caller> {
     let (rest, id) = value.rsplit_once(',')?;
     let (path, _pid) = rest.rsplit_once(',')?;
     (Path::new(path) == socket).then_some(())?;
-    Some(Caller {
-        session: id.parse().ok()?,
-    })
+    Some(Caller { session: id.parse().ok()? })
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
@@ -77,20 +69,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Ls(args)) => ls(&ctx, args),
         Some(Command::Kill(t)) => simple(&ctx, Request::Kill { target: t.target }),
         Some(Command::KillServer) => simple(&ctx, Request::KillServer),
-        Some(Command::Rename(r)) => simple(
-            &ctx,
-            Request::Rename {
-                target: r.target,
-                name: r.name,
-            },
-        ),
-        Some(Command::Switch(t)) => simple(
-            &ctx,
-            Request::Switch {
-                target: t.target,
-                caller: ctx.caller,
-            },
-        ),
+        Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: r.target, name: r.name }),
+        Some(Command::Switch(t)) => simple(&ctx, Request::Switch { target: t.target, caller: ctx.caller }),
         Some(Command::Completions(c)) => completions(c.shell),
         Some(Command::Server) => server(&ctx),
     }
@@ -100,32 +80,17 @@ fn environment() -> Vec<(String, String)> {
     std::env::vars().collect()
 }
 
-fn new_session(
-    name: Option<String>,
-    cwd: Option<PathBuf>,
-    command: Vec<String>,
-) -> Result<NewSession> {
+fn new_session(name: Option<String>, cwd: Option<PathBuf>, command: Vec<String>) -> Result<NewSession> {
     let cwd = match cwd {
         Some(dir) => dir,
-        None => std::env::current_dir()
-            .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?,
+        None => std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?,
     };
-    let cwd = std::fs::canonicalize(&cwd)
-        .map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
-    Ok(NewSession {
-        name,
-        cwd,
-        command,
-        env: environment(),
-        size: client::terminal_size(),
-    })
+    let cwd =
+        std::fs::canonicalize(&cwd).map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
+    Ok(NewSession { name, cwd, command, env: environment(), size: client::terminal_size() })
 }
 
-fn attach_request(
-    target: Option<String>,
-    create: Option<NewSession>,
-    create_if_none: Option<NewSession>,
-) -> Request {
+fn attach_request(target: Option<String>, create: Option<NewSession>, create_if_none: Option<NewSession>) -> Request {
     Request::Attach {
         target,
         create,
@@ -138,9 +103,7 @@ fn attach_request(
 /// Runs the attached client and prints why it ended, as tmux does.
 fn attached(conn: Connection, req: Request) -> Result<i32> {
     if client::terminal_size().is_none() {
-        return Err(Error::msg(
-            "not a terminal: attach needs one (use `qmux new -d` to start in the background)",
-        ));
+        return Err(Error::msg("not a terminal: attach needs one (use `qmux new -d` to start in the background)"));
     }
     let reason = client::attach(conn, req)?;
     println!("[qmux: {reason}]");
@@ -159,21 +122,13 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
     let spec = new_session(args.name, args.cwd, args.command)?;
     if args.detached {
         let mut conn = ctx.connect_or_start()?;
-        conn.request(Request::New {
-            session: spec,
-            caller: ctx.caller,
-            switch_caller: false,
-        })?;
+        conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: false })?;
         return Ok(0);
     }
     if ctx.caller.is_some() {
         // Inside qmux: create it and show it in the caller's client.
         let mut conn = ctx.connect()?;
-        conn.request(Request::New {
-            session: spec,
-            caller: ctx.caller,
-            switch_caller: true,
-        })?;
+        conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: true })?;
         return Ok(0);
     }
     ctx.refuse_nesting()?;
@@ -188,13 +143,7 @@ fn attach(ctx: &Context, target: Option<String>) -> Result<i32> {
 }
 
 fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
-    simple(
-        ctx,
-        Request::Detach {
-            target,
-            caller: ctx.caller,
-        },
-    )
+    simple(ctx, Request::Detach { target, caller: ctx.caller })
 }
 
 fn simple(ctx: &Context, req: Request) -> Result<i32> {
@@ -210,8 +159,7 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
         return Err(Error::msg("the server sent an unexpected answer to ls"));
     };
     if args.json {
-        let json =
-            serde_json::to_string_pretty(&sessions).map_err(|e| Error::msg(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&sessions).map_err(|e| Error::msg(e.to_string()))?;
         println!("{json}");
     } else {
         for s in &sessions {
@@ -223,19 +171,9 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
 
 /// `0: api (q chat) [120x39] (attached)`.
 fn ls_line(s: &SessionInfo) -> String {
-    let program = s
-        .command
-        .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
-        .unwrap_or_default();
-    let command = std::iter::once(program)
-        .chain(s.command.iter().skip(1).cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut line = format!(
-        "{}: {} ({}) [{}x{}]",
-        s.index, s.name, command, s.size.0, s.size.1
-    );
+    let program = s.command.first().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
+    let command = std::iter::once(program).chain(s.command.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
+    let mut line = format!("{}: {} ({}) [{}x{}]", s.index, s.name, command, s.size.0, s.size.1);
     if let Some(code) = s.exit_code {
         line.push_str(&format!(" [exited {code}]"));
     }
@@ -264,10 +202,7 @@ fn server(ctx: &Context) -> Result<i32> {
         Some(l) => l,
         None => {
             if std::os::unix::net::UnixStream::connect(&ctx.socket).is_ok() {
-                return Err(Error::msg(format!(
-                    "a server is already running on {}",
-                    ctx.socket.display()
-                )));
+                return Err(Error::msg(format!("a server is already running on {}", ctx.socket.display())));
             }
             let _ = std::fs::remove_file(&ctx.socket);
             let l = std::os::unix::net::UnixListener::bind(&ctx.socket)?;
@@ -286,10 +221,7 @@ mod tests {
     #[test]
     fn qmux_env_names_the_caller_only_for_its_own_socket() {
         let sock = Path::new("/tmp/qmux-0/default");
-        assert_eq!(
-            parse_qmux_env("/tmp/qmux-0/default,123,7", sock),
-            Some(Caller { session: 7 })
-        );
+        assert_eq!(parse_qmux_env("/tmp/qmux-0/default,123,7", sock), Some(Caller { session: 7 }));
         assert_eq!(parse_qmux_env("/tmp/qmux-0/other,123,7", sock), None);
         assert_eq!(parse_qmux_env("garbage", sock), None);
     }

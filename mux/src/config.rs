@@ -21,10 +21,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            prefix: 0x02,
-            default_command: None,
-        }
+        Config { prefix: 0x02, default_command: None }
     }
 }
 
@@ -51,12 +48,7 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => {
-                return Err(Error::msg(format!(
-                    "cannot read config {}: {e}",
-                    path.display()
-                )))
-            }
+            Err(e) => return Err(Error::msg(format!("cannot read config {}: {e}", path.display()))),
         };
         Config::parse(&text).map_err(|e| Error::msg(format!("{}:{e}", path.display())))
     }
@@ -142,10 +134,7 @@ mod tests {
         assert_eq!(c.prefix, 1);
         assert_eq!(c.default_command.unwrap(), vec!["q", "chat"]);
         let c = Config::parse("default-command = \"exec bash\"").unwrap();
-        assert_eq!(
-            c.default_command.unwrap(),
-            vec!["/bin/sh", "-c", "exec bash"]
-        );
+        assert_eq!(c.default_command.unwrap(), vec!["/bin/sh", "-c", "exec bash"]);
     }
 
     #[test]

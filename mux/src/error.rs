@@ -14,10 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn msg(message: impl Into<String>) -> Self {
-        Error {
-            message: message.into(),
-            code: 1,
-        }
+        Error { message: message.into(), code: 1 }
     }
 
     pub fn with_code(mut self, code: i32) -> Self {

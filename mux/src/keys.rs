@@ -55,11 +55,7 @@ impl InputState {
     }
 
     fn track_paste(&mut self, b: u8) {
-        let marker = if self.in_paste {
-            PASTE_END
-        } else {
-            PASTE_START
-        };
+        let marker = if self.in_paste { PASTE_END } else { PASTE_START };
         if b == marker[self.marker_progress] {
             self.marker_progress += 1;
             if self.marker_progress == marker.len() {
@@ -143,10 +139,7 @@ mod tests {
     #[test]
     fn prefix_then_key_is_a_command() {
         let mut s = InputState::default();
-        assert_eq!(
-            s.feed(b"ab\x02nc", 2),
-            vec![fwd(b"ab"), Input::Command(b'n'), fwd(b"c")]
-        );
+        assert_eq!(s.feed(b"ab\x02nc", 2), vec![fwd(b"ab"), Input::Command(b'n'), fwd(b"c")]);
     }
 
     #[test]
@@ -185,14 +178,7 @@ mod tests {
     fn decodes_modal_keys() {
         assert_eq!(
             decode(b"a\x1b[A\x1bOB\r\x7f\x1b"),
-            vec![
-                Key::Char('a'),
-                Key::Up,
-                Key::Down,
-                Key::Enter,
-                Key::Backspace,
-                Key::Escape
-            ]
+            vec![Key::Char('a'), Key::Up, Key::Down, Key::Enter, Key::Backspace, Key::Escape]
         );
     }
 }

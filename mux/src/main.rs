@@ -5,11 +5,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     // The trampoline every session's program starts through (see pty.rs).
     if args.get(1).map(String::as_str) == Some("__exec") {
-        let start = if args.get(2).map(String::as_str) == Some("--") {
-            3
-        } else {
-            2
-        };
+        let start = if args.get(2).map(String::as_str) == Some("--") { 3 } else { 2 };
         qmux::pty::exec_trampoline(&args[start..]);
     }
     let cli = match Cli::try_parse() {

@@ -22,9 +22,7 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
     }
     let name = name.unwrap_or("default");
     if name.is_empty() || name.contains('/') {
-        return Err(Error::msg(format!(
-            "bad socket name {name:?}: use a plain name without '/'"
-        )));
+        return Err(Error::msg(format!("bad socket name {name:?}: use a plain name without '/'")));
     }
     let base = ["QMUX_TMPDIR", "XDG_RUNTIME_DIR"]
         .iter()
@@ -36,12 +34,7 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(Error::msg(format!(
-                "cannot create socket directory {}: {e}",
-                dir.display()
-            )))
-        }
+        Err(e) => return Err(Error::msg(format!("cannot create socket directory {}: {e}", dir.display()))),
     }
     check_dir(&dir, true)?;
     Ok(dir.join(name))
@@ -51,18 +44,14 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
 /// For `-S`, whose parent may be any directory the user chose, only
 /// world-writable without the sticky bit is refused.
 pub fn check_dir(dir: &Path, private: bool) -> Result<()> {
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| Error::msg(format!("cannot use {}: {e}", dir.display())))?;
+    let meta = fs::symlink_metadata(dir).map_err(|e| Error::msg(format!("cannot use {}: {e}", dir.display())))?;
     if !meta.is_dir() {
         return Err(Error::msg(format!("{} is not a directory", dir.display())));
     }
     let uid = nix::unistd::getuid().as_raw();
     let mode = meta.mode();
-    let unsafe_perms = if private {
-        meta.uid() != uid || mode & 0o077 != 0
-    } else {
-        mode & 0o002 != 0 && mode & 0o1000 == 0
-    };
+    let unsafe_perms =
+        if private { meta.uid() != uid || mode & 0o077 != 0 } else { mode & 0o002 != 0 && mode & 0o1000 == 0 };
     if unsafe_perms {
         return Err(Error::msg(format!(
             "directory {} has unsafe permissions (owner {}, mode {:o}); it must be yours and mode 700",

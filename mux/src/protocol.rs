@@ -27,10 +27,7 @@ pub struct Hello {
 
 impl Hello {
     pub fn ours() -> Self {
-        Hello {
-            protocol: PROTOCOL_VERSION,
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        }
+        Hello { protocol: PROTOCOL_VERSION, version: env!("CARGO_PKG_VERSION").to_string() }
     }
 }
 
@@ -156,21 +153,14 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 pub fn frame_len(header: [u8; 4]) -> io::Result<usize> {
     let len = u32::from_le_bytes(header) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes is over the limit"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
     }
     Ok(len)
 }
 
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> io::Result<T> {
-    postcard::from_bytes(body).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("malformed message: {e}"),
-        )
-    })
+    postcard::from_bytes(body)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("malformed message: {e}")))
 }
 
 /// Reads one frame, blocking. `Ok(None)` is a clean end of stream.

@@ -56,17 +56,11 @@ impl Pty {
         check_runnable(spec.argv, spec.cwd, spec.env)?;
         let system = portable_pty::native_pty_system();
         let pair = system
-            .openpty(PtySize {
-                rows: spec.rows.max(1),
-                cols: spec.cols.max(1),
-                pixel_width: 0,
-                pixel_height: 0,
-            })
+            .openpty(PtySize { rows: spec.rows.max(1), cols: spec.cols.max(1), pixel_width: 0, pixel_height: 0 })
             .map_err(|e| Error::msg(format!("cannot open a pseudo-terminal: {e}")))?;
         // The trampoline resets the signal dispositions Rust changed in this
         // process (SIGPIPE) before it execs the real program.
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
+        let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
         let mut cmd = CommandBuilder::new(exe);
         cmd.arg("__exec");
         cmd.arg("--");
@@ -76,73 +70,52 @@ impl Pty {
         for (k, v) in spec.env {
             cmd.env(k, v);
         }
-        let mut child = pair
-            .slave
-            .spawn_command(cmd)
-            .map_err(|e| Error::msg(format!("cannot run {}: {e}", spec.argv[0])))?;
+        let mut child =
+            pair.slave.spawn_command(cmd).map_err(|e| Error::msg(format!("cannot run {}: {e}", spec.argv[0])))?;
         // The reader sees EOF only once every slave handle is closed.
         drop(pair.slave);
         let pid = child.process_id();
         let killer = child.clone_killer();
-        let mut reader = pair
-            .master
-            .try_clone_reader()
-            .map_err(|e| Error::msg(format!("pty: {e}")))?;
-        let mut writer = pair
-            .master
-            .take_writer()
-            .map_err(|e| Error::msg(format!("pty: {e}")))?;
+        let mut reader = pair.master.try_clone_reader().map_err(|e| Error::msg(format!("pty: {e}")))?;
+        let mut writer = pair.master.take_writer().map_err(|e| Error::msg(format!("pty: {e}")))?;
 
         let (input, input_rx) = mpsc::channel::<Vec<u8>>();
-        std::thread::Builder::new()
-            .name("pty-writer".into())
-            .spawn(move || {
-                while let Ok(bytes) = input_rx.recv() {
-                    if writer
-                        .write_all(&bytes)
-                        .and_then(|_| writer.flush())
-                        .is_err()
-                    {
-                        break;
-                    }
+        std::thread::Builder::new().name("pty-writer".into()).spawn(move || {
+            while let Ok(bytes) = input_rx.recv() {
+                if writer.write_all(&bytes).and_then(|_| writer.flush()).is_err() {
+                    break;
                 }
-            })?;
+            }
+        })?;
 
         let replies = input.clone();
-        std::thread::Builder::new()
-            .name("pty-reader".into())
-            .spawn(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let answer = match terminal.lock() {
-                        Ok(mut t) => t.process(&buf[..n]),
-                        Err(_) => break,
-                    };
-                    if !answer.is_empty() {
-                        let _ = replies.send(answer);
-                    }
-                    if !pending.swap(true, Ordering::AcqRel) {
-                        notify(PtyEvent::Output);
-                    }
-                }
-                let code = match child.wait() {
-                    Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
-                    Ok(status) => status.exit_code() as i32,
-                    Err(_) => -1,
+        std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
                 };
-                notify(PtyEvent::Exited(code));
-            })?;
+                let answer = match terminal.lock() {
+                    Ok(mut t) => t.process(&buf[..n]),
+                    Err(_) => break,
+                };
+                if !answer.is_empty() {
+                    let _ = replies.send(answer);
+                }
+                if !pending.swap(true, Ordering::AcqRel) {
+                    notify(PtyEvent::Output);
+                }
+            }
+            let code = match child.wait() {
+                Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
+                Ok(status) => status.exit_code() as i32,
+                Err(_) => -1,
+            };
+            notify(PtyEvent::Exited(code));
+        })?;
 
-        Ok(Pty {
-            master: pair.master,
-            input,
-            killer,
-            pid,
-        })
+        Ok(Pty { master: pair.master, input, killer, pid })
     }
 
     /// Queues bytes for the program's input; never blocks.
@@ -151,12 +124,7 @@ impl Pty {
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
-        let _ = self.master.resize(PtySize {
-            rows: rows.max(1),
-            cols: cols.max(1),
-            pixel_width: 0,
-            pixel_height: 0,
-        });
+        let _ = self.master.resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 });
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -181,8 +149,7 @@ impl Drop for Pty {
 }
 
 fn signal_number(name: Option<&str>) -> i32 {
-    name.and_then(|n| n.parse::<nix::sys::signal::Signal>().ok())
-        .map_or(0, |s| s as i32)
+    name.and_then(|n| n.parse::<nix::sys::signal::Signal>().ok()).map_or(0, |s| s as i32)
 }
 
 /// Refuses, up front, a program that cannot start, so a typo is an error
@@ -192,23 +159,12 @@ fn check_runnable(argv: &[String], cwd: &Path, env: &[(String, String)]) -> Resu
         return Err(Error::msg("no command given"));
     };
     if !cwd.is_dir() {
-        return Err(Error::msg(format!(
-            "cannot run {program}: no such directory {}",
-            cwd.display()
-        )));
+        return Err(Error::msg(format!("cannot run {program}: no such directory {}", cwd.display())));
     }
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("/usr/bin:/bin");
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or("/usr/bin:/bin");
     which::which_in(program, Some(path), cwd)
         .map(|_| ())
-        .map_err(|_| {
-            Error::msg(format!(
-                "cannot run {program:?}: command not found or not executable"
-            ))
-        })
+        .map_err(|_| Error::msg(format!("cannot run {program:?}: command not found or not executable")))
 }
 
 /// The `__exec` trampoline, run in the child: restore default signal
@@ -216,14 +172,7 @@ fn check_runnable(argv: &[String], cwd: &Path, env: &[(String, String)]) -> Resu
 pub fn exec_trampoline(argv: &[String]) -> ! {
     use nix::sys::signal::{signal, SigHandler, Signal};
     use std::os::unix::process::CommandExt;
-    for sig in [
-        Signal::SIGPIPE,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGCHLD,
-    ] {
+    for sig in [Signal::SIGPIPE, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGCHLD] {
         // SAFETY: resetting to the default disposition installs no handler.
         unsafe {
             let _ = signal(sig, SigHandler::SigDfl);
@@ -242,9 +191,7 @@ pub fn exec_trampoline(argv: &[String]) -> ! {
 /// (UTF-8 line drawing), falling back if the machine lacks it.
 pub fn child_term() -> &'static str {
     let dirs = [
-        std::env::var("HOME")
-            .map(|h| format!("{h}/.terminfo"))
-            .unwrap_or_default(),
+        std::env::var("HOME").map(|h| format!("{h}/.terminfo")).unwrap_or_default(),
         "/etc/terminfo".into(),
         "/lib/terminfo".into(),
         "/usr/share/terminfo".into(),
@@ -252,10 +199,11 @@ pub fn child_term() -> &'static str {
     for term in ["tmux-256color", "screen-256color"] {
         let first = &term[..1];
         let hex = format!("{:x}", term.as_bytes()[0]);
-        if dirs.iter().filter(|d| !d.is_empty()).any(|d| {
-            Path::new(d).join(first).join(term).exists()
-                || Path::new(d).join(&hex).join(term).exists()
-        }) {
+        if dirs
+            .iter()
+            .filter(|d| !d.is_empty())
+            .any(|d| Path::new(d).join(first).join(term).exists() || Path::new(d).join(&hex).join(term).exists())
+        {
             return term;
         }
     }

@@ -17,12 +17,7 @@ pub const RESET_MODES: &str =
 /// A session frame: the session's screen (full or as a diff from `prev`),
 /// then the status row (when `status` is given), then the cursor back where
 /// the program has it. `rows` is the client terminal's height.
-pub fn session_frame(
-    screen: &vt100::Screen,
-    prev: Option<&vt100::Screen>,
-    status: Option<&str>,
-    rows: u16,
-) -> Vec<u8> {
+pub fn session_frame(screen: &vt100::Screen, prev: Option<&vt100::Screen>, status: Option<&str>, rows: u16) -> Vec<u8> {
     let mut out = String::with_capacity(4096);
     out.push_str(SYNC_BEGIN);
     match prev {
@@ -49,11 +44,7 @@ pub fn overlay_frame(lines: &[String], status: &str, rows: u16) -> Vec<u8> {
     out.push_str(SYNC_BEGIN);
     out.push_str(RESET_MODES);
     out.push_str("\x1b[?25l\x1b[H\x1b[2J");
-    for (i, line) in lines
-        .iter()
-        .take(usize::from(rows.saturating_sub(1)))
-        .enumerate()
-    {
+    for (i, line) in lines.iter().take(usize::from(rows.saturating_sub(1))).enumerate() {
         out.push_str(&format!("\x1b[{};1H{line}\x1b[0m", i + 1));
     }
     push_status(&mut out, status, rows);
@@ -64,12 +55,7 @@ pub fn overlay_frame(lines: &[String], status: &str, rows: u16) -> Vec<u8> {
 /// A frame that only redraws the status row, for a prompt or a message,
 /// leaving the cursor at `cursor` (row, col; zero-based) or, with `None`,
 /// where the session screen has it.
-pub fn status_frame(
-    status: &str,
-    rows: u16,
-    screen: &vt100::Screen,
-    cursor: Option<(u16, u16)>,
-) -> Vec<u8> {
+pub fn status_frame(status: &str, rows: u16, screen: &vt100::Screen, cursor: Option<(u16, u16)>) -> Vec<u8> {
     let mut out = String::new();
     out.push_str(SYNC_BEGIN);
     push_status(&mut out, status, rows);
@@ -103,32 +89,18 @@ mod tests {
         client.process(&session_frame(session.screen(), None, Some("STATUS"), 5));
         let drawn = session.screen().clone();
         session.process(b"\r\nmore\x1b[2;1Hx\x1b[?25l");
-        client.process(&session_frame(
-            session.screen(),
-            Some(&drawn),
-            Some("STATUS"),
-            5,
-        ));
+        client.process(&session_frame(session.screen(), Some(&drawn), Some("STATUS"), 5));
         for row in 0..4u16 {
             for col in 0..20u16 {
                 assert_eq!(
-                    session
-                        .screen()
-                        .cell(row, col)
-                        .map(|c| (c.contents().to_string(), c.fgcolor())),
-                    client
-                        .screen()
-                        .cell(row, col)
-                        .map(|c| (c.contents().to_string(), c.fgcolor())),
+                    session.screen().cell(row, col).map(|c| (c.contents().to_string(), c.fgcolor())),
+                    client.screen().cell(row, col).map(|c| (c.contents().to_string(), c.fgcolor())),
                     "cell {row},{col}"
                 );
             }
         }
         assert_eq!(client.screen().rows(0, 20).nth(4).unwrap(), "STATUS");
-        assert_eq!(
-            client.screen().cursor_position(),
-            session.screen().cursor_position()
-        );
+        assert_eq!(client.screen().cursor_position(), session.screen().cursor_position());
         assert!(client.screen().hide_cursor());
     }
 
@@ -140,9 +112,6 @@ mod tests {
         client.process(&session_frame(session.screen(), None, Some(""), 5));
         assert!(client.screen().bracketed_paste());
         assert!(client.screen().application_cursor());
-        assert_ne!(
-            client.screen().mouse_protocol_mode(),
-            vt100::MouseProtocolMode::None
-        );
+        assert_ne!(client.screen().mouse_protocol_mode(), vt100::MouseProtocolMode::None);
     }
 }

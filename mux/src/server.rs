@@ -17,9 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{key_name, Config};
 use crate::keys::{self, InputState, Key};
-use crate::protocol::{
-    self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer,
-};
+use crate::protocol::{self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer};
 use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
 use crate::render;
 use crate::session::Terminal;
@@ -121,9 +119,7 @@ struct Server {
 /// Runs the server on an already-bound listener until the last session is
 /// gone or it is told to stop.
 pub fn run(socket: PathBuf, config: Config, listener: StdUnixListener) -> crate::error::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::UnixListener::from_std(listener)?;
@@ -183,11 +179,7 @@ fn spawn_acceptor(listener: tokio::net::UnixListener, events: mpsc::UnboundedSen
 
 fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
     use tokio::signal::unix::{signal, SignalKind};
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
-    ] {
+    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
         let events = events.clone();
         if let Ok(mut sig) = signal(kind) {
             tokio::spawn(async move {
@@ -208,11 +200,7 @@ impl Server {
             Event::Connected(stream) => self.connected(stream),
             Event::Message(cid, msg) => self.client_message(cid, msg),
             Event::Disconnected(cid) => {
-                if self
-                    .connections
-                    .remove(&cid)
-                    .is_some_and(|c| c.view.is_some())
-                {
+                if self.connections.remove(&cid).is_some_and(|c| c.view.is_some()) {
                     self.apply_sizes();
                 }
             }
@@ -266,15 +254,7 @@ impl Server {
             }
             let _ = write.shutdown().await;
         });
-        self.connections.insert(
-            cid,
-            Connection {
-                tx,
-                greeted: false,
-                view: None,
-                writer,
-            },
-        );
+        self.connections.insert(cid, Connection { tx, greeted: false, view: None, writer });
     }
 
     fn send(&mut self, cid: ClientId, msg: ToClient) {
@@ -346,18 +326,10 @@ impl Server {
 
     fn request(&mut self, cid: ClientId, req: Request) {
         match req {
-            Request::Attach {
-                target,
-                create,
-                create_if_none,
-                size,
-                env,
-            } => self.attach(cid, target, create, create_if_none, size, env),
-            Request::New {
-                session,
-                caller,
-                switch_caller,
-            } => {
+            Request::Attach { target, create, create_if_none, size, env } => {
+                self.attach(cid, target, create, create_if_none, size, env)
+            }
+            Request::New { session, caller, switch_caller } => {
                 let result = self.create_session(session).map(|sid| {
                     if switch_caller {
                         if let Some(caller) = caller {
@@ -386,10 +358,7 @@ impl Server {
                 self.shutting_down = true;
             }
             Request::Rename { target, name } => {
-                let result = self
-                    .resolve(&target)
-                    .and_then(|sid| self.rename(sid, &name))
-                    .map(|_| Response::Ok);
+                let result = self.resolve(&target).and_then(|sid| self.rename(sid, &name)).map(|_| Response::Ok);
                 self.respond(cid, result);
             }
             Request::Switch { target, caller } => {
@@ -496,16 +465,11 @@ impl Server {
     }
 
     fn views(&self) -> impl Iterator<Item = (ClientId, &View)> {
-        self.connections
-            .iter()
-            .filter_map(|(id, c)| Some((*id, c.view.as_ref()?)))
+        self.connections.iter().filter_map(|(id, c)| Some((*id, c.view.as_ref()?)))
     }
 
     fn views_showing(&self, sid: SessionId) -> Vec<ClientId> {
-        self.views()
-            .filter(|(_, v)| v.focused == sid)
-            .map(|(id, _)| id)
-            .collect()
+        self.views().filter(|(_, v)| v.focused == sid).map(|(id, _)| id).collect()
     }
 
     // ----- sessions ----------------------------------------------------
@@ -528,20 +492,13 @@ impl Server {
                 return Ok(s.id);
             }
         }
-        let matches: Vec<&Session> = self
-            .sessions
-            .iter()
-            .filter(|s| s.name.starts_with(target))
-            .collect();
+        let matches: Vec<&Session> = self.sessions.iter().filter(|s| s.name.starts_with(target)).collect();
         match matches.as_slice() {
             [one] => Ok(one.id),
             [] => Err(format!("no session {target:?} ({})", self.session_list())),
             many => Err(format!(
                 "{target:?} is ambiguous: it matches {}",
-                many.iter()
-                    .map(|s| s.label())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")
             )),
         }
     }
@@ -556,30 +513,17 @@ impl Server {
 
     fn check_name(&self, name: &str, except: Option<SessionId>) -> Result<(), String> {
         if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
-            return Err(format!(
-                "bad session name {name:?}: use letters, digits and punctuation other than ':'"
-            ));
+            return Err(format!("bad session name {name:?}: use letters, digits and punctuation other than ':'"));
         }
-        if self
-            .sessions
-            .iter()
-            .any(|s| s.name == name && Some(s.id) != except)
-        {
+        if self.sessions.iter().any(|s| s.name == name && Some(s.id) != except) {
             return Err(format!("a session named {name:?} already exists"));
         }
         Ok(())
     }
 
     fn unique_name(&self, base: &str) -> String {
-        let base: String = base
-            .chars()
-            .filter(|c| !c.is_control() && *c != ':')
-            .collect();
-        let base = if base.is_empty() {
-            "chat".to_string()
-        } else {
-            base
-        };
+        let base: String = base.chars().filter(|c| !c.is_control() && *c != ':').collect();
+        let base = if base.is_empty() { "chat".to_string() } else { base };
         let mut name = base.clone();
         let mut n = 2;
         while self.sessions.iter().any(|s| s.name == name) {
@@ -591,24 +535,15 @@ impl Server {
 
     /// The command a session runs when none is given: the config's, else
     /// `q chat` if `q` is installed, else the stand-in chat next to us.
-    fn default_command(
-        &self,
-        env: &[(String, String)],
-        cwd: &std::path::Path,
-    ) -> Result<Vec<String>, String> {
+    fn default_command(&self, env: &[(String, String)], cwd: &std::path::Path) -> Result<Vec<String>, String> {
         if let Some(cmd) = &self.config.default_command {
             return Ok(cmd.clone());
         }
-        let path = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.as_str());
+        let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
         if which::which_in("q", path, cwd).is_ok() {
             return Ok(vec!["q".into(), "chat".into()]);
         }
-        let standin = std::env::current_exe()
-            .ok()
-            .and_then(|e| Some(e.parent()?.join("qmux-chat")));
+        let standin = std::env::current_exe().ok().and_then(|e| Some(e.parent()?.join("qmux-chat")));
         match standin {
             Some(p) if p.is_file() => Ok(vec![p.to_string_lossy().into_owned()]),
             _ => Err("no default command: install `q`, set default-command in the config, or build qmux-chat \
@@ -621,51 +556,24 @@ impl Server {
         if let Some(name) = &spec.name {
             self.check_name(name, None)?;
         }
-        let command = if spec.command.is_empty() {
-            self.default_command(&spec.env, &spec.cwd)?
-        } else {
-            spec.command
-        };
+        let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
         let id = self.next_session;
-        let index = (0..)
-            .find(|i| !self.sessions.iter().any(|s| s.index == *i))
-            .unwrap_or(0);
+        let index = (0..).find(|i| !self.sessions.iter().any(|s| s.index == *i)).unwrap_or(0);
         let name = spec.name.unwrap_or_else(|| {
-            self.unique_name(
-                &spec
-                    .cwd
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            )
+            self.unique_name(&spec.cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
         });
-        let (cols, rows) = spec
-            .size
-            .map(|(c, r)| (c, r.saturating_sub(1)))
-            .unwrap_or(DEFAULT_SIZE);
-        let mut env: Vec<(String, String)> = spec
-            .env
-            .into_iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION"))
-            .collect();
+        let (cols, rows) = spec.size.map(|(c, r)| (c, r.saturating_sub(1))).unwrap_or(DEFAULT_SIZE);
+        let mut env: Vec<(String, String)> =
+            spec.env.into_iter().filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION")).collect();
         env.push(("TERM".into(), pty::child_term().into()));
-        env.push((
-            "QMUX".into(),
-            format!("{},{},{id}", self.socket.display(), std::process::id()),
-        ));
+        env.push(("QMUX".into(), format!("{},{},{id}", self.socket.display(), std::process::id())));
         env.push(("QMUX_SESSION".into(), name.clone()));
 
         let terminal = Arc::new(Mutex::new(Terminal::new(rows.max(1), cols.max(1))));
         let pending = OutputPending::default();
         let events = self.events.clone();
         let pty = Pty::spawn(
-            SpawnSpec {
-                argv: &command,
-                cwd: &spec.cwd,
-                env: &env,
-                cols: cols.max(1),
-                rows: rows.max(1),
-            },
+            SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols: cols.max(1), rows: rows.max(1) },
             terminal.clone(),
             pending.clone(),
             move |ev| {
@@ -721,11 +629,9 @@ impl Server {
                 view.last = None;
             }
             if view.focused == sid {
-                let next = view.last.or_else(|| {
-                    self.sessions
-                        .get(pos.min(self.sessions.len().saturating_sub(1)))
-                        .map(|s| s.id)
-                });
+                let next = view
+                    .last
+                    .or_else(|| self.sessions.get(pos.min(self.sessions.len().saturating_sub(1))).map(|s| s.id));
                 let _ = cid;
                 match next {
                     Some(n) => {
@@ -745,8 +651,7 @@ impl Server {
             }
             return;
         }
-        let focused: Vec<(ClientId, SessionId)> =
-            self.views().map(|(id, v)| (id, v.focused)).collect();
+        let focused: Vec<(ClientId, SessionId)> = self.views().map(|(id, v)| (id, v.focused)).collect();
         for (cid, sid) in focused {
             self.mark_seen(sid);
             let _ = cid;
@@ -815,8 +720,7 @@ impl Server {
         };
         s.exit_code = Some(code);
         if let Ok(mut t) = s.terminal.lock() {
-            let banner =
-                format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
+            let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
             t.process(banner.as_bytes());
         }
         let msg = format!("{} exited (code {code})", s.label());
@@ -835,10 +739,7 @@ impl Server {
         let mut wanted: HashMap<SessionId, (u16, u16)> = HashMap::new();
         for (_, v) in self.views() {
             let size = (v.cols, v.rows.saturating_sub(1).max(1));
-            wanted
-                .entry(v.focused)
-                .and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1)))
-                .or_insert(size);
+            wanted.entry(v.focused).and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1))).or_insert(size);
         }
         let mut resized = Vec::new();
         for s in &mut self.sessions {
@@ -942,13 +843,7 @@ impl Server {
                     .session(focused)
                     .map(|s| s.pty.cwd().unwrap_or_else(|| s.cwd.clone()))
                     .unwrap_or_else(|| PathBuf::from("/"));
-                let spec = NewSession {
-                    name: None,
-                    cwd,
-                    command: Vec::new(),
-                    env,
-                    size,
-                };
+                let spec = NewSession { name: None, cwd, command: Vec::new(), env, size };
                 match self.create_session(spec) {
                     Ok(sid) => self.focus(cid, sid),
                     Err(e) => self.show_message(cid, &e),
@@ -957,11 +852,7 @@ impl Server {
             b'n' | b'p' => {
                 if let Some(pos) = self.sessions.iter().position(|s| s.id == focused) {
                     let len = self.sessions.len();
-                    let next = if key == b'n' {
-                        (pos + 1) % len
-                    } else {
-                        (pos + len - 1) % len
-                    };
+                    let next = if key == b'n' { (pos + 1) % len } else { (pos + len - 1) % len };
                     let sid = self.sessions[next].id;
                     self.focus(cid, sid);
                 }
@@ -981,20 +872,13 @@ impl Server {
                 None => self.show_message(cid, "no last session"),
             },
             b'w' => {
-                let selected = self
-                    .sessions
-                    .iter()
-                    .position(|s| s.id == focused)
-                    .unwrap_or(0);
+                let selected = self.sessions.iter().position(|s| s.id == focused).unwrap_or(0);
                 self.set_mode(cid, Mode::Chooser { selected });
             }
             b'd' => self.detach(cid, "detached"),
             b'x' => self.set_mode(cid, Mode::ConfirmKill),
             b',' => {
-                let input = self
-                    .session(focused)
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default();
+                let input = self.session(focused).map(|s| s.name.clone()).unwrap_or_default();
                 self.set_mode(cid, Mode::Rename { input });
             }
             b'?' => self.set_mode(cid, Mode::Help),
@@ -1021,30 +905,17 @@ impl Server {
         match mode {
             Mode::Normal | Mode::Help => self.set_mode(cid, Mode::Normal),
             Mode::Chooser { selected } => match key {
-                Key::Up | Key::Char('k') => self.set_mode(
-                    cid,
-                    Mode::Chooser {
-                        selected: (selected + count - 1) % count,
-                    },
-                ),
-                Key::Down | Key::Char('j') => self.set_mode(
-                    cid,
-                    Mode::Chooser {
-                        selected: (selected + 1) % count,
-                    },
-                ),
+                Key::Up | Key::Char('k') => {
+                    self.set_mode(cid, Mode::Chooser { selected: (selected + count - 1) % count })
+                }
+                Key::Down | Key::Char('j') => self.set_mode(cid, Mode::Chooser { selected: (selected + 1) % count }),
                 Key::Enter => match self.sessions.get(selected).map(|s| s.id) {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Normal),
                 },
                 Key::Char(c @ '0'..='9') => {
                     let index = c as u32 - '0' as u32;
-                    match self
-                        .sessions
-                        .iter()
-                        .find(|s| s.index == index)
-                        .map(|s| s.id)
-                    {
+                    match self.sessions.iter().find(|s| s.index == index).map(|s| s.id) {
                         Some(sid) => self.focus(cid, sid),
                         None => self.set_mode(cid, Mode::Chooser { selected }),
                     }
@@ -1179,53 +1050,30 @@ impl Server {
         let screen = terminal.screen();
         let (frame, drawn, status_drawn) = match &view.mode {
             Mode::Normal => {
-                let status = (view.drawn.is_none()
-                    || view.status_drawn.as_deref() != Some(&status_text))
-                .then_some(status_text.as_str());
+                let status = (view.drawn.is_none() || view.status_drawn.as_deref() != Some(&status_text))
+                    .then_some(status_text.as_str());
                 let frame = render::session_frame(screen, view.drawn.as_ref(), status, view.rows);
                 (frame, Some(screen.clone()), Some(status_text))
             }
             Mode::Chooser { selected } => {
                 let lines = self.chooser_lines(*selected, view.cols);
-                (
-                    render::overlay_frame(&lines, &status_text, view.rows),
-                    None,
-                    None,
-                )
+                (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Help => {
                 let lines = help_lines(self.config.prefix);
-                (
-                    render::overlay_frame(&lines, &status_text, view.rows),
-                    None,
-                    None,
-                )
+                (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Rename { input } => {
                 let label = format!("rename {}: ", session.label());
                 let (row, col) = status::render_prompt(&label, input, view.cols);
                 let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
-                frame.extend(render::status_frame(
-                    &row,
-                    view.rows,
-                    screen,
-                    Some((view.rows - 1, col)),
-                ));
+                frame.extend(render::status_frame(&row, view.rows, screen, Some((view.rows - 1, col))));
                 (frame, Some(screen.clone()), None)
             }
             Mode::ConfirmKill => {
-                let (row, col) = status::render_prompt(
-                    &format!("kill {}? (y/n) ", session.label()),
-                    "",
-                    view.cols,
-                );
+                let (row, col) = status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols);
                 let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
-                frame.extend(render::status_frame(
-                    &row,
-                    view.rows,
-                    screen,
-                    Some((view.rows - 1, col)),
-                ));
+                frame.extend(render::status_frame(&row, view.rows, screen, Some((view.rows - 1, col))));
                 (frame, Some(screen.clone()), None)
             }
         };
@@ -1252,10 +1100,8 @@ impl Server {
     }
 
     fn chooser_lines(&self, selected: usize, cols: u16) -> Vec<String> {
-        let mut lines = vec![
-            "\x1b[1mChoose a session\x1b[0m (up/down or j/k, Enter to show, Esc to cancel)".into(),
-            String::new(),
-        ];
+        let mut lines =
+            vec!["\x1b[1mChoose a session\x1b[0m (up/down or j/k, Enter to show, Esc to cancel)".into(), String::new()];
         for (i, s) in self.sessions.iter().enumerate() {
             let state = match s.exit_code {
                 Some(code) => format!("exited {code}"),
@@ -1278,11 +1124,7 @@ impl Server {
                 s.cwd.display()
             );
             let text = status::truncate(&text, usize::from(cols));
-            lines.push(if i == selected {
-                format!("\x1b[7m{text}\x1b[0m")
-            } else {
-                text
-            });
+            lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
         }
         lines
     }
@@ -1304,18 +1146,8 @@ impl Server {
 }
 
 fn help_lines(prefix: u8) -> Vec<String> {
-    let mut lines = vec![
-        format!(
-            "\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this)",
-            key_name(prefix)
-        ),
-        String::new(),
-    ];
-    lines.extend(
-        crate::cli::KEYS_HELP
-            .lines()
-            .skip(1)
-            .map(|l| l.replace("C-b", &key_name(prefix))),
-    );
+    let mut lines =
+        vec![format!("\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this)", key_name(prefix)), String::new()];
+    lines.extend(crate::cli::KEYS_HELP.lines().skip(1).map(|l| l.replace("C-b", &key_name(prefix))));
     lines
 }

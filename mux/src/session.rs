@@ -33,8 +33,7 @@ impl vt100::Callbacks for Events {
             (None, 'n', 6) | (Some(b'?'), 'n', 6) => {
                 let (row, col) = screen.cursor_position();
                 let q = if i1.is_some() { "?" } else { "" };
-                self.replies
-                    .extend_from_slice(format!("\x1b[{q}{};{}R", row + 1, col + 1).as_bytes());
+                self.replies.extend_from_slice(format!("\x1b[{q}{};{}R", row + 1, col + 1).as_bytes());
             }
             // DA1 and DA2, answered as tmux does so TERM=tmux-256color holds.
             (None, 'c', 0) => self.replies.extend_from_slice(b"\x1b[?1;2c"),
@@ -51,14 +50,7 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn new(rows: u16, cols: u16) -> Self {
-        Terminal {
-            parser: vt100::Parser::new_with_callbacks(
-                nonzero(rows),
-                nonzero(cols),
-                0,
-                Events::default(),
-            ),
-        }
+        Terminal { parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, Events::default()) }
     }
 
     /// Feeds program output. Returns the bytes to write back to the program

@@ -80,16 +80,10 @@ pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
 /// A prompt in the status row (`rename 1:review: ...`), with the cursor
 /// placed after the typed text. Returns the row text and the cursor column.
 pub fn render_prompt(prompt: &str, input: &str, cols: u16) -> (String, u16) {
-    let text = truncate(
-        &format!("{prompt}{input}"),
-        usize::from(cols).saturating_sub(1),
-    );
+    let text = truncate(&format!("{prompt}{input}"), usize::from(cols).saturating_sub(1));
     let width = text.width();
     let pad = usize::from(cols).saturating_sub(width);
-    (
-        format!("\x1b[0;30;43m{text}{}\x1b[0m", " ".repeat(pad)),
-        width as u16,
-    )
+    (format!("\x1b[0;30;43m{text}{}\x1b[0m", " ".repeat(pad)), width as u16)
 }
 
 /// Cuts a string to at most `width` terminal cells.
@@ -154,8 +148,6 @@ mod tests {
             assert_eq!(p.screen().cursor_position().0, 0, "cols {cols}");
         }
         assert!(plain(&render(&entries, Some("hi"), 80)).contains(" 0:a 1:b"));
-        assert!(plain(&render(&entries, Some("hi"), 80))
-            .trim_end()
-            .ends_with("hi"));
+        assert!(plain(&render(&entries, Some("hi"), 80)).trim_end().ends_with("hi"));
     }
 }

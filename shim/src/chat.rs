@@ -97,23 +97,15 @@ pub fn run(settings: Settings) -> Result<ExitCode, String> {
     let cwd = std::env::current_dir()
         .and_then(|dir| dir.canonicalize())
         .map_err(|err| format!("cannot find the current directory: {err}"))?;
-    let mut editor =
-        DefaultEditor::new().map_err(|err| format!("cannot start the line editor: {err}"))?;
+    let mut editor = DefaultEditor::new().map_err(|err| format!("cannot start the line editor: {err}"))?;
     // Like q chat: Ctrl-J (and Alt-Enter) put a newline into the message
     // instead of sending it.
     let newline = || EventHandler::Simple(Cmd::Insert(1, "\n".to_string()));
     editor.bind_sequence(KeyEvent::ctrl('J'), newline());
     editor.bind_sequence(KeyEvent(KeyCode::Enter, Modifiers::ALT), newline());
 
-    let mut chat = Chat {
-        settings,
-        editor,
-        store,
-        cwd,
-        conversation: Conversation::default(),
-        tool_trusted: false,
-        interrupted,
-    };
+    let mut chat =
+        Chat { settings, editor, store, cwd, conversation: Conversation::default(), tool_trusted: false, interrupted };
     chat.start().map_err(terminal_error)?;
     chat.run()
 }
@@ -200,11 +192,7 @@ impl Chat {
             }
             // History is only for up-arrow recall; failing to add is harmless.
             let _ = self.editor.add_history_entry(message);
-            let next = if message.starts_with('/') {
-                self.command(message)
-            } else {
-                self.answer(message)
-            };
+            let next = if message.starts_with('/') { self.command(message) } else { self.answer(message) };
             if let Next::Exit(code) = next.map_err(terminal_error)? {
                 return Ok(code);
             }
@@ -220,9 +208,7 @@ impl Chat {
             ("/quit" | "/exit", None) => return Ok(Next::Exit(ExitCode::SUCCESS)),
             ("/quit" | "/exit", Some(code)) => match code.parse::<u8>() {
                 Ok(code) => return Ok(Next::Exit(ExitCode::from(code))),
-                Err(_) => print(&format!(
-                    "Exit code must be a number from 0 to 255, not {code:?}.\n\n"
-                ))?,
+                Err(_) => print(&format!("Exit code must be a number from 0 to 255, not {code:?}.\n\n"))?,
             },
             ("/help", _) => print(HELP)?,
             ("/clear", _) => {
@@ -234,9 +220,7 @@ impl Chat {
                 print("No messages in this conversation yet.\n\n")?;
             }
             ("/history", _) => print(&transcript(&self.conversation))?,
-            _ => print(&format!(
-                "Unknown command {name}. Type /help to see the commands.\n\n"
-            ))?,
+            _ => print(&format!("Unknown command {name}. Type /help to see the commands.\n\n"))?,
         }
         Ok(Next::Prompt)
     }
@@ -289,18 +273,12 @@ impl Chat {
                     return Ok(Ending::Rejected);
                 }
             } else {
-                print(&format!(
-                    "🛠️  Using tool: execute_bash (trusted)\n{TOOL_BLOCK}"
-                ))?;
+                print(&format!("🛠️  Using tool: execute_bash (trusted)\n{TOOL_BLOCK}"))?;
             }
             self.run_tool()?;
         }
         let tokens = model::tokens(&reply.text);
-        let pause_after = if reply.pauses {
-            tokens.len() / 2
-        } else {
-            usize::MAX
-        };
+        let pause_after = if reply.pauses { tokens.len() / 2 } else { usize::MAX };
         for (index, token) in tokens.iter().enumerate() {
             if index > 0 {
                 self.wait(self.settings.token)?;
@@ -400,10 +378,7 @@ impl Chat {
     fn save(&self) {
         if let Err(err) = self.store.save(&self.cwd, &self.conversation) {
             let path = self.store.path_for(&self.cwd);
-            eprintln!(
-                "qmux-chat: warning: cannot save the conversation to {}: {err}",
-                path.display()
-            );
+            eprintln!("qmux-chat: warning: cannot save the conversation to {}: {err}", path.display());
         }
     }
 }

@@ -15,48 +15,23 @@ use crate::chat::{self, Settings};
 #[command(name = "qmux-chat", version)]
 pub struct Cli {
     /// How long the "Thinking..." spinner runs before a reply.
-    #[arg(
-        long,
-        value_name = "MS",
-        env = "QMUX_CHAT_THINK_MS",
-        default_value_t = 700
-    )]
+    #[arg(long, value_name = "MS", env = "QMUX_CHAT_THINK_MS", default_value_t = 700)]
     pub think_ms: u64,
 
     /// Delay between streamed words of a reply.
-    #[arg(
-        long,
-        value_name = "MS",
-        env = "QMUX_CHAT_TOKEN_MS",
-        default_value_t = 35
-    )]
+    #[arg(long, value_name = "MS", env = "QMUX_CHAT_TOKEN_MS", default_value_t = 35)]
     pub token_ms: u64,
 
     /// Number of words in a reply, after the "You said" line.
-    #[arg(
-        long,
-        value_name = "N",
-        env = "QMUX_CHAT_REPLY_WORDS",
-        default_value_t = 60
-    )]
+    #[arg(long, value_name = "N", env = "QMUX_CHAT_REPLY_WORDS", default_value_t = 60)]
     pub reply_words: usize,
 
     /// How long an approved tool runs, silently, before the reply.
-    #[arg(
-        long,
-        value_name = "MS",
-        env = "QMUX_CHAT_TOOL_MS",
-        default_value_t = 1500
-    )]
+    #[arg(long, value_name = "MS", env = "QMUX_CHAT_TOOL_MS", default_value_t = 1500)]
     pub tool_ms: u64,
 
     /// How long a reply goes silent halfway when the message says "pause".
-    #[arg(
-        long,
-        value_name = "MS",
-        env = "QMUX_CHAT_PAUSE_MS",
-        default_value_t = 1500
-    )]
+    #[arg(long, value_name = "MS", env = "QMUX_CHAT_PAUSE_MS", default_value_t = 1500)]
     pub pause_ms: u64,
 
     /// Ring the bell (BEL) when a reply finishes, like q's chat.enableNotifications.

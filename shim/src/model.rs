@@ -145,11 +145,7 @@ pub fn reply(message: &str, body_words: usize) -> Reply {
         text.push('\n');
         text.push_str(&body);
     }
-    Reply {
-        text,
-        uses_tool: has_word(message, "tool"),
-        pauses: has_word(message, "pause"),
-    }
+    Reply { text, uses_tool: has_word(message, "tool"), pauses: has_word(message, "pause") }
 }
 
 /// Splits text into the pieces the chat prints one at a time: each piece is a
@@ -179,9 +175,7 @@ pub fn tokens(text: &str) -> Vec<&str> {
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET_BASIS, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    })
+    bytes.iter().fold(OFFSET_BASIS, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
 }
 
 /// The first line of every reply, so a test can tell which message it answers.
@@ -244,9 +238,7 @@ fn push_capitalised(text: &mut String, word: &str) {
 /// Whether `word` appears in `message` as a whole word, ignoring case, so
 /// "Use a Tool!" asks for a tool but "stool" does not.
 fn has_word(message: &str, word: &str) -> bool {
-    message
-        .split(|c: char| !c.is_alphanumeric())
-        .any(|candidate| candidate.eq_ignore_ascii_case(word))
+    message.split(|c: char| !c.is_alphanumeric()).any(|candidate| candidate.eq_ignore_ascii_case(word))
 }
 
 /// SplitMix64: a tiny generator whose whole state is one seed, which is all
@@ -293,23 +285,13 @@ mod tests {
     #[test]
     fn single_line_header_quotes_the_message() {
         let reply = reply("hello there", 10);
-        assert!(
-            reply.text.starts_with("You said: hello there\n"),
-            "{}",
-            reply.text
-        );
+        assert!(reply.text.starts_with("You said: hello there\n"), "{}", reply.text);
     }
 
     #[test]
     fn multi_line_header_counts_lines_and_shows_the_first() {
         let reply = reply("first line\nsecond\nthird\n", 10);
-        assert!(
-            reply
-                .text
-                .starts_with("You said (3 lines): first line ...\n"),
-            "{}",
-            reply.text
-        );
+        assert!(reply.text.starts_with("You said (3 lines): first line ...\n"), "{}", reply.text);
     }
 
     #[test]

@@ -43,10 +43,7 @@ pub struct Conversation {
 
 impl Conversation {
     pub fn push(&mut self, role: Role, text: impl Into<String>) {
-        self.messages.push(Message {
-            role,
-            text: text.into(),
-        });
+        self.messages.push(Message { role, text: text.into() });
     }
 
     pub fn clear(&mut self) {
@@ -98,20 +95,15 @@ impl Store {
     /// be read, so a bad `--data-dir` fails at startup rather than after the
     /// first reply.
     pub fn open(dir: &Path) -> Result<Self, String> {
-        fs::create_dir_all(dir)
-            .map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
-        fs::read_dir(dir)
-            .map_err(|err| format!("cannot read data directory {}: {err}", dir.display()))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-        })
+        fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
+        fs::read_dir(dir).map_err(|err| format!("cannot read data directory {}: {err}", dir.display()))?;
+        Ok(Self { dir: dir.to_path_buf() })
     }
 
     /// Where the conversation for `cwd` lives. `cwd` should already be
     /// canonical, so that every spelling of a directory shares one slot.
     pub fn path_for(&self, cwd: &Path) -> PathBuf {
-        self.dir
-            .join(format!("{:016x}.json", fnv1a(path_bytes(cwd).as_ref())))
+        self.dir.join(format!("{:016x}.json", fnv1a(path_bytes(cwd).as_ref())))
     }
 
     /// The conversation saved for `cwd`, or `None` if there is none.
@@ -122,8 +114,8 @@ impl Store {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(LoadError::Io(path, err)),
         };
-        let saved: SavedConversation = serde_json::from_str(&text)
-            .map_err(|err| LoadError::Corrupt(path.clone(), err.to_string()))?;
+        let saved: SavedConversation =
+            serde_json::from_str(&text).map_err(|err| LoadError::Corrupt(path.clone(), err.to_string()))?;
         if saved.version != FORMAT_VERSION {
             let why = format!("format version {}", saved.version);
             return Err(LoadError::Corrupt(path, why));
@@ -131,9 +123,7 @@ impl Store {
         if saved.cwd != cwd.to_string_lossy() {
             return Ok(None);
         }
-        Ok(Some(Conversation {
-            messages: saved.messages,
-        }))
+        Ok(Some(Conversation { messages: saved.messages }))
     }
 
     /// Replaces the conversation saved for `cwd`.
@@ -185,8 +175,7 @@ mod tests {
 
     impl TempDir {
         fn new(name: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("qmux-chat-test-{name}-{}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("qmux-chat-test-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             Self(dir)
         }
@@ -224,10 +213,7 @@ mod tests {
         store.save(cwd, &sample()).unwrap();
         store.save(cwd, &Conversation::default()).unwrap();
         assert_eq!(store.load(cwd).unwrap(), Some(Conversation::default()));
-        let names: Vec<_> = fs::read_dir(&temp.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(&temp.0).unwrap().map(|entry| entry.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -246,13 +232,8 @@ mod tests {
 
     #[test]
     fn file_name_is_the_hex_hash_of_the_directory() {
-        let store = Store {
-            dir: PathBuf::from("/data"),
-        };
+        let store = Store { dir: PathBuf::from("/data") };
         let name = format!("{:016x}.json", fnv1a(b"/some/project"));
-        assert_eq!(
-            store.path_for(Path::new("/some/project")),
-            Path::new("/data").join(name)
-        );
+        assert_eq!(store.path_for(Path::new("/some/project")), Path::new("/data").join(name));
     }
 }
