@@ -67,6 +67,18 @@ pub enum Command {
     #[command(visible_alias = "switch-client")]
     Switch(TargetArg),
 
+    /// Type text into a session, or queue it until the session waits at its prompt.
+    #[command(visible_alias = "send-keys")]
+    Send(SendArgs),
+
+    /// Print a session's screen (plain text, or with --ansi its colours and attributes).
+    #[command(visible_alias = "capture-pane")]
+    Capture(CaptureArgs),
+
+    /// Wait until a session is waiting, asks for approval, has exited, or shows some output.
+    #[command(after_long_help = WAIT_HELP)]
+    Wait(WaitArgs),
+
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 
@@ -111,10 +123,50 @@ pub struct TargetArg {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = LS_JSON_HELP)]
 pub struct LsArgs {
-    /// Print JSON (one array of session objects; see the manual for the fields).
+    /// Print JSON: one array of session objects (fields below).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: String,
+    /// Do not press Enter after the text.
+    #[arg(long)]
+    pub no_enter: bool,
+    /// Queue the message; deliver it when the session next waits at its prompt.
+    #[arg(long)]
+    pub when_waiting: bool,
+    /// The text (words are joined with spaces); `-` reads it from standard input.
+    #[arg(required = true, value_name = "TEXT")]
+    pub text: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: String,
+    /// Keep colours and attributes as escape sequences.
+    #[arg(long)]
+    pub ansi: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: String,
+    /// The condition: `waiting`, `approval`, `exited`, or `output REGEX`.
+    #[arg(long, required = true, num_args = 1..=2, value_names = ["CONDITION", "REGEX"])]
+    pub until: Vec<String>,
+    /// Give up after this many seconds (exit code 3).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +192,19 @@ pub enum Shell {
     Elvish,
     Powershell,
 }
+
+/// Exit codes of `qmux wait`.
+pub const WAIT_HELP: &str = "\
+Exit status: 0 the condition holds; 1 an error (no server, no such session);
+2 bad arguments; 3 timed out; 4 the session ended (exited or was killed)
+before the condition held. `output REGEX` matches the session's screen.";
+
+/// The stable JSON fields of `qmux ls --json`.
+pub const LS_JSON_HELP: &str = "\
+JSON fields (stable): index, name, id, state (busy|waiting|approval|exited),
+command (array), cwd, pid, created and last_output (Unix seconds or null),
+unseen_output, done (finished while nobody watched), bell, exit_code,
+queued_messages, attached_clients, cols, rows.";
 
 /// The key table, shown by `--help`, in the manual page and by prefix `?`.
 pub const KEYS_HELP: &str = "\

@@ -20,6 +20,7 @@ pub const LISTEN_FD_VAR: &str = "QMUX_LISTEN_FD";
 /// A greeted connection to the server.
 pub struct Connection {
     stream: UnixStream,
+    timed_out: bool,
 }
 
 impl Connection {
@@ -46,7 +47,9 @@ impl Connection {
         let ours = Hello::ours();
         protocol::write_frame(&mut stream, &ToServer::Hello(ours.clone()))?;
         match protocol::read_frame::<ToClient>(&mut stream) {
-            Ok(Some(ToClient::Hello(theirs))) if theirs.protocol == ours.protocol => Ok(Connection { stream }),
+            Ok(Some(ToClient::Hello(theirs))) if theirs.protocol == ours.protocol => {
+                Ok(Connection { stream, timed_out: false })
+            }
             Ok(Some(ToClient::Hello(theirs))) => Err(Error::msg(format!(
                 "server is v{}, client is v{}; run `qmux kill-server` to upgrade",
                 theirs.version, ours.version
@@ -55,11 +58,25 @@ impl Connection {
         }
     }
 
+    /// Limits how long [`Connection::request`] waits for an answer.
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        self.stream.set_read_timeout(timeout)?;
+        Ok(())
+    }
+
+    /// Whether the last request ran out of time.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
     /// Sends one request and waits for its answer.
     pub fn request(&mut self, req: Request) -> Result<Response> {
         protocol::write_frame(&mut self.stream, &ToServer::Request(req))?;
         loop {
-            match protocol::read_frame::<ToClient>(&mut self.stream)? {
+            let frame = protocol::read_frame::<ToClient>(&mut self.stream).inspect_err(|e| {
+                self.timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+            });
+            match frame? {
                 Some(ToClient::Response(Response::Error(e))) => return Err(Error::msg(e)),
                 Some(ToClient::Response(r)) => return Ok(r),
                 Some(_) => continue,

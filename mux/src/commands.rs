@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, LsArgs, NewArgs, Shell};
+use crate::cli::{CaptureArgs, Cli, Command, LsArgs, NewArgs, SendArgs, Shell, WaitArgs};
 use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo};
+use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo, WaitFor};
 
 /// What every verb needs to know: where the server is, and who is asking.
 struct Context {
@@ -71,6 +71,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::KillServer) => simple(&ctx, Request::KillServer),
         Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: r.target, name: r.name }),
         Some(Command::Switch(t)) => simple(&ctx, Request::Switch { target: t.target, caller: ctx.caller }),
+        Some(Command::Send(args)) => send(&ctx, args),
+        Some(Command::Capture(args)) => capture(&ctx, args),
+        Some(Command::Wait(args)) => wait(&ctx, args),
         Some(Command::Completions(c)) => completions(c.shell),
         Some(Command::Server) => server(&ctx),
     }
@@ -173,7 +176,10 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
 fn ls_line(s: &SessionInfo) -> String {
     let program = s.command.first().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
     let command = std::iter::once(program).chain(s.command.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
-    let mut line = format!("{}: {} ({}) [{}x{}]", s.index, s.name, command, s.size.0, s.size.1);
+    let mut line = format!("{}: {} ({}) [{}x{}] {}", s.index, s.name, command, s.cols, s.rows, s.state.name());
+    if s.queued_messages > 0 {
+        line.push_str(&format!(" [{} queued]", s.queued_messages));
+    }
     if let Some(code) = s.exit_code {
         line.push_str(&format!(" [exited {code}]"));
     }
@@ -181,6 +187,65 @@ fn ls_line(s: &SessionInfo) -> String {
         line.push_str(" (attached)");
     }
     line
+}
+
+fn send(ctx: &Context, args: SendArgs) -> Result<i32> {
+    let text = if args.text == ["-"] {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::msg(format!("cannot read standard input: {e}")))?;
+        text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+    } else {
+        args.text.join(" ")
+    };
+    let req = Request::Send { target: args.target, text, enter: !args.no_enter, when_waiting: args.when_waiting };
+    simple(ctx, req)
+}
+
+fn capture(ctx: &Context, args: CaptureArgs) -> Result<i32> {
+    match ctx.connect()?.request(Request::Capture { target: args.target, ansi: args.ansi })? {
+        Response::Text(text) => print!("{text}"),
+        _ => return Err(Error::msg("the server sent an unexpected answer to capture")),
+    }
+    Ok(0)
+}
+
+/// Exit codes documented in `qmux wait --help`.
+const WAIT_TIMED_OUT: i32 = 3;
+const WAIT_SESSION_ENDED: i32 = 4;
+
+fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
+    let usage = |m: &str| Error::msg(format!("{m} (see qmux wait --help)")).with_code(2);
+    let until = match (args.until[0].as_str(), args.until.get(1)) {
+        ("waiting", None) => WaitFor::Waiting,
+        ("approval", None) => WaitFor::Approval,
+        ("exited", None) => WaitFor::Exited,
+        ("output", Some(re)) => WaitFor::Output(re.clone()),
+        ("output", None) => return Err(usage("--until output needs a REGEX")),
+        (c @ ("waiting" | "approval" | "exited"), Some(_)) => {
+            return Err(usage(&format!("--until {c} takes no REGEX")))
+        }
+        (other, _) => {
+            return Err(usage(&format!("unknown condition {other:?}: use waiting, approval, exited or output REGEX")))
+        }
+    };
+    let timeout = match args.timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => return Err(usage("--timeout must be a positive number of seconds")),
+        t => t.map(std::time::Duration::from_secs_f64),
+    };
+    let mut conn = ctx.connect()?;
+    conn.set_timeout(timeout)?;
+    match conn.request(Request::Wait { target: args.target.clone(), until }) {
+        Ok(Response::SessionEnded(why)) => Err(Error::msg(why).with_code(WAIT_SESSION_ENDED)),
+        Ok(_) => Ok(0),
+        Err(_) if conn.timed_out() => Err(Error::msg(format!(
+            "timed out after {}s waiting for {:?}",
+            args.timeout.unwrap_or_default(),
+            args.target
+        ))
+        .with_code(WAIT_TIMED_OUT)),
+        Err(e) => Err(e),
+    }
 }
 
 fn completions(shell: Shell) -> Result<i32> {

@@ -4,24 +4,62 @@
 //! ```toml
 //! prefix = "C-a"
 //! default-command = ["q", "chat"]   # or a string, run with /bin/sh -c
+//! notify = "osc9"                    # none | bell | osc9
+//!
+//! [programs.mytool]                  # matched on the program's file name
+//! detect = "prompt"                  # prompt | quiet | auto
+//! settle-ms = 250
+//! quiet-ms = 1500
+//! approval = 'Proceed\? \[y/N\]'
 //! ```
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::state::{Detect, Detector};
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The prefix key as the byte the terminal sends.
     pub prefix: u8,
     pub default_command: Option<Vec<String>>,
+    pub notify: Notify,
+    programs: HashMap<String, Detector>,
 }
+
+/// How to tell the user's terminal that a background session needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    #[default]
+    None,
+    Bell,
+    Osc9,
+}
+
+/// Chats known to read their prompt with a line editor: detect by prompt
+/// signals from the first moment, even before the first prompt is drawn.
+const LINE_EDITOR_CHATS: &[&str] = &["q", "kiro-cli", "qmux-chat"];
 
 impl Default for Config {
     fn default() -> Self {
-        Config { prefix: 0x02, default_command: None }
+        let programs = LINE_EDITOR_CHATS
+            .iter()
+            .map(|p| (p.to_string(), Detector { detect: Detect::Prompt, ..Detector::default() }))
+            .collect();
+        Config { prefix: 0x02, default_command: None, notify: Notify::None, programs }
+    }
+}
+
+impl Config {
+    /// The detection settings for a command, by its program's file name.
+    pub fn detector_for(&self, command: &[String]) -> Detector {
+        let program = command.first().map(|p| p.rsplit('/').next().unwrap_or(p)).unwrap_or("");
+        self.programs.get(program).cloned().unwrap_or_default()
     }
 }
 
@@ -30,6 +68,18 @@ impl Default for Config {
 struct File {
     prefix: Option<String>,
     default_command: Option<CommandSpec>,
+    notify: Option<Notify>,
+    #[serde(default)]
+    programs: HashMap<String, ProgramFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ProgramFile {
+    detect: Option<Detect>,
+    settle_ms: Option<u64>,
+    quiet_ms: Option<u64>,
+    approval: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +125,26 @@ impl Config {
             Some(CommandSpec::Argv(v)) => Some(v),
             Some(CommandSpec::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s]),
         };
+        config.notify = file.notify.unwrap_or_default();
+        for (name, p) in file.programs {
+            let mut d = config.programs.remove(&name).unwrap_or_default();
+            if let Some(detect) = p.detect {
+                d.detect = detect;
+            }
+            if let Some(ms) = p.settle_ms {
+                d.settle = Duration::from_millis(ms);
+            }
+            if let Some(ms) = p.quiet_ms {
+                d.quiet = Duration::from_millis(ms);
+            }
+            if let Some(pattern) = p.approval {
+                d.approval = regex::Regex::new(&pattern).map_err(|e| {
+                    let (line, col) = find_key(text, "approval");
+                    format!("{line}:{col}: approval pattern for {name:?} is not a valid regex: {e}")
+                })?;
+            }
+            config.programs.insert(name, d);
+        }
         Ok(config)
     }
 }
@@ -145,6 +215,21 @@ mod tests {
         assert!(e.starts_with("2:"), "{e}");
         let e = Config::parse("\n  prefix = \"x\"\n").unwrap_err();
         assert!(e.starts_with("2:3:"), "{e}");
+    }
+
+    #[test]
+    fn program_detection_settings() {
+        let c = Config::parse("notify = \"osc9\"\n[programs.make]\ndetect = \"quiet\"\nquiet-ms = 300\n").unwrap();
+        assert_eq!(c.notify, Notify::Osc9);
+        let d = c.detector_for(&["/usr/bin/make".into()]);
+        assert_eq!(d.detect, Detect::Quiet);
+        assert_eq!(d.quiet, Duration::from_millis(300));
+        assert_eq!(c.detector_for(&["q".into(), "chat".into()]).detect, Detect::Prompt);
+        assert_eq!(c.detector_for(&["bash".into()]).detect, Detect::Auto);
+        let e = Config::parse("[programs.x]\napproval = \"(\"\n").unwrap_err();
+        assert!(e.starts_with("2:1:"), "{e}");
+        let e = Config::parse("notify = \"loud\"\n").unwrap_err();
+        assert!(e.starts_with("1:"), "{e}");
     }
 
     #[test]

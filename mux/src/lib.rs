@@ -11,6 +11,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod keys;
 pub mod paths;
 pub mod protocol;
@@ -18,6 +19,7 @@ pub mod pty;
 pub mod render;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod status;
 
 /// The manual page, generated from the CLI definition.

@@ -98,6 +98,30 @@ pub enum Request {
         target: Option<String>,
         caller: Option<Caller>,
     },
+    Send {
+        target: String,
+        text: String,
+        enter: bool,
+        when_waiting: bool,
+    },
+    Capture {
+        target: String,
+        ansi: bool,
+    },
+    /// Answered when the condition holds (or the session ends).
+    Wait {
+        target: String,
+        until: WaitFor,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum WaitFor {
+    Waiting,
+    Approval,
+    Exited,
+    /// A regular expression the screen must match.
+    Output(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,7 +140,10 @@ pub enum Response {
     /// A one-line message for the user, printed to stdout.
     Message(String),
     Sessions(Vec<SessionInfo>),
+    Text(String),
     Error(String),
+    /// The session ended before a `wait` condition held.
+    SessionEnded(String),
 }
 
 /// One row of `qmux ls`. The JSON names are a documented, stable interface.
@@ -125,6 +152,7 @@ pub struct SessionInfo {
     pub index: u32,
     pub name: String,
     pub id: SessionId,
+    pub state: crate::state::State,
     pub command: Vec<String>,
     pub cwd: PathBuf,
     pub pid: Option<u32>,
@@ -133,10 +161,14 @@ pub struct SessionInfo {
     /// Seconds since the Unix epoch; `None` before any output.
     pub last_output: Option<u64>,
     pub unseen_output: bool,
+    /// Went from busy to waiting or approval while nobody watched.
+    pub done: bool,
     pub bell: bool,
     pub exit_code: Option<i32>,
+    pub queued_messages: u32,
     pub attached_clients: u32,
-    pub size: (u16, u16),
+    pub cols: u16,
+    pub rows: u16,
 }
 
 /// Encodes one frame: a 4-byte little-endian length, then the postcard body.

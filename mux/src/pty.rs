@@ -127,6 +127,18 @@ impl Pty {
         let _ = self.master.resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 });
     }
 
+    /// Whether the program put its terminal in raw mode (ICANON and ECHO
+    /// off), as a line editor does while it reads a line.
+    pub fn raw_mode(&self) -> bool {
+        use nix::sys::termios::LocalFlags;
+        let Some(fd) = self.master.as_raw_fd() else { return false };
+        // SAFETY: the master fd is owned by self.master and open while self lives.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        nix::sys::termios::tcgetattr(fd)
+            .map(|t| !t.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO))
+            .unwrap_or(false)
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.pid
     }

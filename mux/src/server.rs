@@ -6,7 +6,7 @@
 //! has at most one frame in flight, and while it is busy its screen is just
 //! marked dirty, so the next frame carries everything that changed since.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,12 +15,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
-use crate::config::{key_name, Config};
+use crate::config::{key_name, Config, Notify};
 use crate::keys::{self, InputState, Key};
-use crate::protocol::{self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer};
+use crate::protocol::{
+    self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer, WaitFor,
+};
 use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
 use crate::render;
 use crate::session::Terminal;
+use crate::state::{Detector, Signals, State};
 use crate::status;
 
 type ClientId = u64;
@@ -40,6 +43,8 @@ enum Event {
     Pty(SessionId, PtyEvent),
     /// A status message may have expired.
     Tick,
+    /// A session's state may have changed with time alone (output settled).
+    StateCheck(SessionId),
     Shutdown,
 }
 
@@ -58,6 +63,18 @@ struct Session {
     unseen_output: bool,
     bell: bool,
     bells_seen: u64,
+    detector: Detector,
+    state: State,
+    /// The program has turned bracketed paste on at some point.
+    uses_bracketed_paste: bool,
+    /// Input was sent and no output has answered it yet.
+    awaiting_reaction: bool,
+    /// Went from busy to waiting/approval while nobody watched.
+    done: bool,
+    /// Messages for `send --when-waiting`: (text, press Enter).
+    queue: VecDeque<(String, bool)>,
+    state_timer_armed: bool,
+    last_output_at: Instant,
     /// Bumped whenever the session is created or shown; the bare `qmux`
     /// attaches to the highest.
     last_used: u64,
@@ -93,6 +110,20 @@ struct View {
     frame_in_flight: bool,
     dirty: bool,
     message: Option<(String, Instant)>,
+    /// Bytes for the terminal ahead of the next frame (bells, notifications).
+    alerts: Vec<u8>,
+}
+
+/// A `qmux wait` still waiting.
+struct Waiter {
+    client: ClientId,
+    session: SessionId,
+    until: Until,
+}
+
+enum Until {
+    State(State),
+    Output(regex::Regex),
 }
 
 struct Connection {
@@ -114,6 +145,7 @@ struct Server {
     shutting_down: bool,
     /// Writers still flushing their last messages at shutdown.
     closing: Vec<tokio::task::JoinHandle<()>>,
+    waiters: Vec<Waiter>,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -143,6 +175,7 @@ pub fn run(socket: PathBuf, config: Config, listener: StdUnixListener) -> crate:
             use_counter: 0,
             shutting_down: false,
             closing: Vec::new(),
+            waiters: Vec::new(),
         };
         let started = Instant::now();
         while let Some(event) = rx.recv().await {
@@ -200,6 +233,7 @@ impl Server {
             Event::Connected(stream) => self.connected(stream),
             Event::Message(cid, msg) => self.client_message(cid, msg),
             Event::Disconnected(cid) => {
+                self.waiters.retain(|w| w.client != cid);
                 if self.connections.remove(&cid).is_some_and(|c| c.view.is_some()) {
                     self.apply_sizes();
                 }
@@ -215,6 +249,12 @@ impl Server {
             Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
             Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
             Event::Tick => self.expire_messages(),
+            Event::StateCheck(sid) => {
+                if let Some(s) = self.session_mut(sid) {
+                    s.state_timer_armed = false;
+                }
+                self.evaluate_state(sid);
+            }
             Event::Shutdown => self.shutting_down = true,
         }
     }
@@ -371,6 +411,31 @@ impl Server {
                 });
                 self.respond(cid, result);
             }
+            Request::Send { target, text, enter, when_waiting } => {
+                let result = self.resolve(&target).and_then(|sid| self.send_text(sid, text, enter, when_waiting));
+                self.respond(cid, result.map(|_| Response::Ok));
+            }
+            Request::Capture { target, ansi } => {
+                let result = self.resolve(&target).map(|sid| Response::Text(self.capture(sid, ansi)));
+                self.respond(cid, result);
+            }
+            Request::Wait { target, until } => {
+                let until = match until {
+                    WaitFor::Waiting => Ok(Until::State(State::Waiting)),
+                    WaitFor::Approval => Ok(Until::State(State::Approval)),
+                    WaitFor::Exited => Ok(Until::State(State::Exited)),
+                    WaitFor::Output(pattern) => {
+                        regex::Regex::new(&pattern).map(Until::Output).map_err(|e| format!("bad REGEX: {e}"))
+                    }
+                };
+                match until.and_then(|u| Ok((self.resolve(&target)?, u))) {
+                    Ok((sid, until)) => {
+                        self.waiters.push(Waiter { client: cid, session: sid, until });
+                        self.check_waiters(sid);
+                    }
+                    Err(e) => self.respond(cid, Err(e)),
+                }
+            }
             Request::Detach { target, caller } => {
                 let result = match target {
                     Some(t) => self.resolve(&t).and_then(|sid| {
@@ -435,6 +500,7 @@ impl Server {
             frame_in_flight: false,
             dirty: false,
             message: None,
+            alerts: Vec::new(),
         });
         self.focus(cid, sid);
     }
@@ -583,6 +649,7 @@ impl Server {
         .map_err(|e| e.to_string())?;
         self.next_session += 1;
         self.use_counter += 1;
+        let command_for_detector = command.clone();
         let session = Session {
             id,
             index,
@@ -598,10 +665,19 @@ impl Server {
             unseen_output: false,
             bell: false,
             bells_seen: 0,
+            detector: self.config.detector_for(&command_for_detector),
+            state: State::Busy,
+            uses_bracketed_paste: false,
+            awaiting_reaction: false,
+            done: false,
+            queue: VecDeque::new(),
+            state_timer_armed: false,
+            last_output_at: Instant::now(),
             last_used: self.use_counter,
         };
         let at = self.sessions.partition_point(|s| s.index < index);
         self.sessions.insert(at, session);
+        self.evaluate_state(id);
         self.redraw_status();
         Ok(id)
     }
@@ -620,7 +696,9 @@ impl Server {
             return;
         };
         let removed = self.sessions.remove(pos);
+        let label = removed.label();
         drop(removed); // hangs the program up
+        self.end_waiters(sid, &format!("{label} was killed"));
         for (cid, conn) in self.connections.iter_mut() {
             let Some(view) = conn.view.as_mut() else {
                 continue;
@@ -664,50 +742,74 @@ impl Server {
         self.sessions
             .iter()
             .map(|s| {
-                let size = s.terminal.lock().map(|t| t.size()).unwrap_or_default();
+                let (cols, rows) = s.terminal.lock().map(|t| t.size()).unwrap_or_default();
                 SessionInfo {
                     index: s.index,
                     name: s.name.clone(),
                     id: s.id,
+                    state: s.state,
                     command: s.command.clone(),
                     cwd: s.cwd.clone(),
                     pid: s.pty.pid(),
                     created: epoch_secs(s.created),
                     last_output: s.last_output.map(epoch_secs),
                     unseen_output: s.unseen_output,
+                    done: s.done,
                     bell: s.bell,
                     exit_code: s.exit_code,
+                    queued_messages: s.queue.len() as u32,
                     attached_clients: self.views_showing(s.id).len() as u32,
-                    size,
+                    cols,
+                    rows,
                 }
             })
             .collect()
     }
 
     fn session_output(&mut self, sid: SessionId) {
-        let watched = !self.views_showing(sid).is_empty();
-        let Some(s) = self.session_mut(sid) else {
-            return;
-        };
+        let watchers = self.views_showing(sid);
+        let Some(s) = self.session_mut(sid) else { return };
         s.pending.store(false, std::sync::atomic::Ordering::Release);
         s.last_output = Some(SystemTime::now());
+        s.last_output_at = Instant::now();
+        s.awaiting_reaction = false;
         let bells = s.terminal.lock().map(|t| t.bells()).unwrap_or(0);
         let rang = bells > s.bells_seen;
         s.bells_seen = bells;
+        let label = s.label();
         let mut status_changed = false;
-        if !watched && !s.unseen_output {
+        if watchers.is_empty() && !s.unseen_output {
             s.unseen_output = true;
             status_changed = true;
         }
-        if !watched && rang {
-            s.bell = true;
-            status_changed = true;
-            let msg = format!("bell in {}", s.label());
-            self.message_all(&msg);
+        if rang {
+            if watchers.is_empty() {
+                s.bell = true;
+                status_changed = true;
+                self.alert_others(sid, &format!("bell in {label}"));
+            } else {
+                // The program shown rang: pass the bell on.
+                for cid in &watchers {
+                    if let Some(v) = self.view_mut(*cid) {
+                        v.alerts.push(0x07);
+                    }
+                }
+            }
         }
-        for cid in self.views_showing(sid) {
+        for cid in watchers {
             self.draw(cid);
         }
+        // A chooser previewing this session is live.
+        let previews: Vec<ClientId> = self
+            .views()
+            .filter(|(_, v)| matches!(v.mode, Mode::Chooser { selected } if self.sessions.get(selected).map(|s| s.id) == Some(sid)))
+            .map(|(id, _)| id)
+            .collect();
+        for cid in previews {
+            self.draw(cid);
+        }
+        self.evaluate_state(sid);
+        self.check_waiters(sid);
         if status_changed {
             self.redraw_status();
         }
@@ -715,22 +817,191 @@ impl Server {
 
     fn session_exited(&mut self, sid: SessionId, code: i32) {
         let watched = !self.views_showing(sid).is_empty();
-        let Some(s) = self.session_mut(sid) else {
-            return;
-        };
+        let Some(s) = self.session_mut(sid) else { return };
         s.exit_code = Some(code);
+        s.queue.clear();
         if let Ok(mut t) = s.terminal.lock() {
             let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
             t.process(banner.as_bytes());
         }
         let msg = format!("{} exited (code {code})", s.label());
         if !watched {
-            self.message_all(&msg);
+            self.alert_others(sid, &msg);
         }
         for cid in self.views_showing(sid) {
             self.draw(cid);
         }
+        self.evaluate_state(sid);
         self.redraw_status();
+    }
+
+    /// Works out a session's state from its signals, and acts on a change:
+    /// the "done" marker, messages, notifications, queued messages, waiters.
+    fn evaluate_state(&mut self, sid: SessionId) {
+        let events = self.events.clone();
+        let Some(s) = self.session_mut(sid) else { return };
+        let verdict = {
+            let Ok(t) = s.terminal.lock() else { return };
+            let screen = t.screen();
+            s.uses_bracketed_paste |= screen.bracketed_paste();
+            let signals = Signals {
+                exited: s.exit_code.is_some(),
+                raw_mode: s.exit_code.is_none() && s.pty.raw_mode(),
+                bracketed_paste: screen.bracketed_paste(),
+                uses_bracketed_paste: s.uses_bracketed_paste,
+                cursor_hidden: screen.hide_cursor(),
+                quiet_for: s.last_output_at.elapsed(),
+                awaiting_reaction: s.awaiting_reaction,
+            };
+            s.detector.classify(&signals, screen)
+        };
+        if let (Some(after), false) = (verdict.recheck_after, s.state_timer_armed) {
+            s.state_timer_armed = true;
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = events.send(Event::StateCheck(sid));
+            });
+        }
+        let old = s.state;
+        let new = verdict.state;
+        if old == new {
+            return;
+        }
+        s.state = new;
+        let label = s.label();
+        let watched = !self.views_showing(sid).is_empty();
+        if old == State::Busy && matches!(new, State::Waiting | State::Approval) && !watched {
+            if let Some(s) = self.session_mut(sid) {
+                s.done = true;
+            }
+            let what = if new == State::Approval { "needs approval" } else { "finished" };
+            self.alert_others(sid, &format!("{label} {what}"));
+        }
+        if new == State::Waiting {
+            self.deliver_queued(sid);
+        }
+        if new == State::Exited {
+            self.check_waiters(sid);
+            self.end_waiters(sid, &format!("{label} exited"));
+        } else {
+            self.check_waiters(sid);
+        }
+        self.redraw_status();
+    }
+
+    /// Tells every client not showing `sid`: a status message, and the
+    /// outer-terminal notification the config asks for.
+    fn alert_others(&mut self, sid: SessionId, text: &str) {
+        let notify = self.config.notify;
+        let others: Vec<ClientId> = self.views().filter(|(_, v)| v.focused != sid).map(|(id, _)| id).collect();
+        for cid in others {
+            if let Some(v) = self.view_mut(cid) {
+                match notify {
+                    Notify::None => {}
+                    Notify::Bell => v.alerts.push(0x07),
+                    Notify::Osc9 => {
+                        let text: String = text.chars().filter(|c| !c.is_control()).collect();
+                        v.alerts.extend_from_slice(format!("\x1b]9;qmux: {text}\x07").as_bytes());
+                        v.alerts.extend_from_slice(format!("\x1b]777;notify;qmux;{text}\x07").as_bytes());
+                    }
+                }
+            }
+            self.show_message(cid, text);
+        }
+    }
+
+    /// Types text into a session now, or queues it for its next prompt.
+    fn send_text(&mut self, sid: SessionId, text: String, enter: bool, when_waiting: bool) -> Result<(), String> {
+        let Some(s) = self.session_mut(sid) else { return Err("no such session".into()) };
+        if s.exit_code.is_some() {
+            return Err(format!("{} has exited; nothing reads its input", s.label()));
+        }
+        if when_waiting && (s.state != State::Waiting || !s.queue.is_empty()) {
+            s.queue.push_back((text, enter));
+            self.redraw_status();
+            return Ok(());
+        }
+        self.type_into(sid, &text, enter);
+        Ok(())
+    }
+
+    fn deliver_queued(&mut self, sid: SessionId) {
+        let Some(s) = self.session_mut(sid) else { return };
+        if let Some((text, enter)) = s.queue.pop_front() {
+            self.type_into(sid, &text, enter);
+            self.redraw_status();
+        }
+    }
+
+    /// Writes text as typed keys. Multi-line text goes as one bracketed
+    /// paste when the program asked for that, so a chat gets one message.
+    fn type_into(&mut self, sid: SessionId, text: &str, enter: bool) {
+        let Some(s) = self.session_mut(sid) else { return };
+        let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
+        let mut bytes = Vec::with_capacity(text.len() + 16);
+        if paste && text.contains('\n') {
+            bytes.extend_from_slice(b"\x1b[200~");
+            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(b"\x1b[201~");
+        } else {
+            bytes.extend(text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
+        }
+        if enter {
+            bytes.push(b'\r');
+        }
+        s.pty.write(bytes);
+        s.awaiting_reaction = true;
+        s.state = State::Busy;
+    }
+
+    fn capture(&self, sid: SessionId, ansi: bool) -> String {
+        let Some(s) = self.session(sid) else { return String::new() };
+        let Ok(t) = s.terminal.lock() else { return String::new() };
+        let screen = t.screen();
+        let (_, cols) = screen.size();
+        let mut rows: Vec<String> = if ansi {
+            screen.rows_formatted(0, cols.get()).map(|r| r + "\x1b[0m").collect()
+        } else {
+            screen.rows(0, cols.get()).map(|r| r.trim_end().to_string()).collect()
+        };
+        let plain: Vec<String> = screen.rows(0, cols.get()).collect();
+        while rows.len() > 1 && plain.get(rows.len() - 1).is_some_and(|r| r.trim().is_empty()) {
+            rows.pop();
+        }
+        let mut out = rows.join("\n");
+        out.push('\n');
+        out
+    }
+
+    /// Answers the waiters on a session whose condition now holds.
+    fn check_waiters(&mut self, sid: SessionId) {
+        if !self.waiters.iter().any(|w| w.session == sid) {
+            return;
+        }
+        let Some(s) = self.session(sid) else { return };
+        let state = s.state;
+        let text = s.terminal.lock().map(|t| t.text()).unwrap_or_default();
+        let (done, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut self.waiters).into_iter().partition(|w| {
+            w.session == sid
+                && match &w.until {
+                    Until::State(want) => *want == state,
+                    Until::Output(re) => re.is_match(&text),
+                }
+        });
+        self.waiters = rest;
+        for w in done {
+            self.respond(w.client, Ok(Response::Ok));
+        }
+    }
+
+    /// The session is gone or exited: nothing else it waits for can happen.
+    fn end_waiters(&mut self, sid: SessionId, why: &str) {
+        let (ended, rest): (Vec<Waiter>, Vec<Waiter>) =
+            std::mem::take(&mut self.waiters).into_iter().partition(|w| w.session == sid);
+        self.waiters = rest;
+        for w in ended {
+            self.send(w.client, ToClient::Response(Response::SessionEnded(why.to_string())));
+        }
     }
 
     /// Sizes each session to the smallest client showing it, so every
@@ -771,6 +1042,7 @@ impl Server {
         if let Some(s) = self.session_mut(sid) {
             s.unseen_output = false;
             s.bell = false;
+            s.done = false;
             s.last_used = counter;
         }
     }
@@ -962,13 +1234,6 @@ impl Server {
         self.draw(cid);
     }
 
-    fn message_all(&mut self, text: &str) {
-        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
-        for cid in views {
-            self.show_message(cid, text);
-        }
-    }
-
     fn schedule_tick(&self) {
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -1020,6 +1285,9 @@ impl Server {
                 unseen_output: s.unseen_output,
                 bell: s.bell,
                 exit_code: s.exit_code,
+                state: s.state,
+                done: s.done,
+                queued: s.queue.len(),
             })
             .collect()
     }
@@ -1056,7 +1324,7 @@ impl Server {
                 (frame, Some(screen.clone()), Some(status_text))
             }
             Mode::Chooser { selected } => {
-                let lines = self.chooser_lines(*selected, view.cols);
+                let lines = self.chooser_lines(*selected, view.cols, view.rows);
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Help => {
@@ -1099,23 +1367,30 @@ impl Server {
         }
     }
 
-    fn chooser_lines(&self, selected: usize, cols: u16) -> Vec<String> {
-        let mut lines =
-            vec!["\x1b[1mChoose a session\x1b[0m (up/down or j/k, Enter to show, Esc to cancel)".into(), String::new()];
+    /// The chooser: every session with its state, and below the list a
+    /// live preview of the selected one's screen.
+    fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
+        let width = usize::from(cols);
+        let mut lines = vec![
+            "\x1b[1mChoose a session\x1b[0m  (up/down or j/k, Enter to show, Esc to cancel)".to_string(),
+            String::new(),
+        ];
         for (i, s) in self.sessions.iter().enumerate() {
             let state = match s.exit_code {
                 Some(code) => format!("exited {code}"),
-                None => "running".into(),
+                None => s.state.name().to_string(),
             };
             let mut flags = String::new();
-            if s.unseen_output {
-                flags.push('+');
+            for (on, mark) in [(s.done, '✓'), (s.unseen_output, '+'), (s.bell, '!')] {
+                if on {
+                    flags.push(mark);
+                }
             }
-            if s.bell {
-                flags.push('!');
+            if !s.queue.is_empty() {
+                flags.push_str(&format!(" {} queued", s.queue.len()));
             }
             let text = format!(
-                "{} {:<16} {:<10} {:<2} {}  ({})",
+                "{} {:<16} {:<9} {:<4} {}  ({})",
                 if i == selected { ">" } else { " " },
                 s.label(),
                 state,
@@ -1123,8 +1398,23 @@ impl Server {
                 s.command.join(" "),
                 s.cwd.display()
             );
-            let text = status::truncate(&text, usize::from(cols));
+            let text = status::truncate(&text, width);
             lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
+        }
+        let room = usize::from(rows.saturating_sub(1)).saturating_sub(lines.len() + 2);
+        if let Some(s) = self.sessions.get(selected).filter(|_| room > 0) {
+            lines.push(String::new());
+            lines.push(format!("\x1b[2m{}\x1b[0m", "─".repeat(width)));
+            if let Ok(t) = s.terminal.lock() {
+                let screen = t.screen();
+                let (_, scols) = screen.size();
+                let shown: Vec<String> = screen.rows_formatted(0, scols.get().min(cols)).collect();
+                let plain: Vec<String> = screen.rows(0, scols.get()).collect();
+                // The bottom of the screen is where a chat's news is.
+                let last = plain.iter().rposition(|r| !r.trim().is_empty()).map_or(0, |i| i + 1);
+                let start = last.saturating_sub(room);
+                lines.extend(shown[start..last].iter().cloned());
+            }
         }
         lines
     }

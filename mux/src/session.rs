@@ -4,17 +4,36 @@
 
 use std::num::NonZeroU16;
 
+use crate::history::History;
+
 /// What a program's output asked of its terminal, besides drawing.
 #[derive(Debug, Default)]
 struct Events {
     /// Answers to queries (DSR, DA), to be written back to the program.
     replies: Vec<u8>,
     bells: u64,
+    /// Rows that scrolled off the main screen.
+    history: History,
 }
 
 impl vt100::Callbacks for Events {
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.bells += 1;
+    }
+
+    // The parser keeps no scrollback (too costly); rows leaving the main
+    // screen go to our compact history. Full-screen programs' rows do not.
+    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        if !alternate_screen {
+            self.history.push_row(row);
+        }
+    }
+
+    /// Desktop notifications (OSC 9, 777, 99) ask for attention as a bell does.
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        if matches!(params.first(), Some(&b"9") | Some(&b"777") | Some(&b"99")) {
+            self.bells += 1;
+        }
     }
 
     fn unhandled_csi(
@@ -50,7 +69,13 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn new(rows: u16, cols: u16) -> Self {
-        Terminal { parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, Events::default()) }
+        Terminal::with_history_limit(rows, cols, crate::history::DEFAULT_LIMIT)
+    }
+
+    /// A terminal that keeps at most `history_limit` rows of history.
+    pub fn with_history_limit(rows: u16, cols: u16, history_limit: usize) -> Self {
+        let events = Events { history: History::new(history_limit), ..Events::default() };
+        Terminal { parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, events) }
     }
 
     /// Feeds program output. Returns the bytes to write back to the program
@@ -74,7 +99,17 @@ impl Terminal {
         self.parser.set_size(nonzero(rows), nonzero(cols));
     }
 
-    /// How many times the program rang the bell, ever.
+    /// The rows that scrolled off the top of the main screen.
+    pub fn history(&self) -> &History {
+        &self.parser.callbacks().history
+    }
+
+    pub fn history_mut(&mut self) -> &mut History {
+        &mut self.parser.callbacks_mut().history
+    }
+
+    /// How many times the program asked for attention (a bell or a desktop
+    /// notification), ever.
     pub fn bells(&self) -> u64 {
         self.parser.callbacks().bells
     }
@@ -119,6 +154,13 @@ mod tests {
     fn counts_bells() {
         let mut t = Terminal::new(24, 80);
         t.process(b"\x07x\x07");
+        assert_eq!(t.bells(), 2);
+    }
+
+    #[test]
+    fn desktop_notifications_count_as_bells() {
+        let mut t = Terminal::new(24, 80);
+        t.process(b"\x1b]9;done\x07\x1b]777;notify;title;body\x1b\\\x1b]2;a title\x07");
         assert_eq!(t.bells(), 2);
     }
 

@@ -3,6 +3,8 @@
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::state::State;
+
 /// What the status bar shows about one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -16,14 +18,37 @@ pub struct Entry {
     pub unseen_output: bool,
     pub bell: bool,
     pub exit_code: Option<i32>,
+    pub state: State,
+    /// Finished (or started asking) while nobody watched.
+    pub done: bool,
+    /// Messages queued with `send --when-waiting`.
+    pub queued: usize,
+}
+
+/// The mark after a session's name for its state. Waiting, the calm
+/// state, has none.
+pub fn state_mark(state: State) -> &'static str {
+    match state {
+        State::Busy => "…",
+        State::Waiting | State::Exited => "",
+        State::Approval => "?",
+    }
 }
 
 impl Entry {
-    /// `1:review*`, `2:build+!`, `3:old[exit 1]`.
+    /// `1:review…*` (busy, shown here), `2:tests?✓` (asks for approval, new),
+    /// `3:docs✓+` (finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`.
     pub fn label(&self) -> String {
         let mut s = format!("{}:{}", self.index, self.name);
+        s.push_str(state_mark(self.state));
         if let Some(code) = self.exit_code {
             s.push_str(&format!("[exit {code}]"));
+        }
+        if self.queued > 0 {
+            s.push_str(&format!("[q:{}]", self.queued));
+        }
+        if self.done {
+            s.push('✓');
         }
         if self.focused {
             s.push('*');
@@ -61,7 +86,7 @@ pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
         out.push(' ');
         out.push_str(if e.focused {
             FOCUSED
-        } else if e.bell || e.exit_code.is_some() {
+        } else if e.bell || e.done || e.exit_code.is_some() || e.state == State::Approval {
             ALERT
         } else {
             BAR
@@ -114,11 +139,14 @@ mod tests {
             unseen_output: false,
             bell: false,
             exit_code: None,
+            state: State::Waiting,
+            done: false,
+            queued: 0,
         }
     }
 
     fn plain(s: &str) -> String {
-        let mut p = vt100::Parser::new(1, 200, 0);
+        let mut p = crate::session::Terminal::new(1, 200);
         p.process(s.as_bytes());
         p.screen().contents()
     }
@@ -134,7 +162,17 @@ mod tests {
         assert_eq!(e.label(), "2:build+!");
         let mut e = entry(3, "old");
         e.exit_code = Some(1);
+        e.state = State::Exited;
         assert_eq!(e.label(), "3:old[exit 1]");
+        let mut e = entry(4, "tests");
+        e.state = State::Approval;
+        e.done = true;
+        e.queued = 2;
+        assert_eq!(e.label(), "4:tests?[q:2]✓");
+        let mut e = entry(5, "review");
+        e.state = State::Busy;
+        e.focused = true;
+        assert_eq!(e.label(), "5:review…*");
     }
 
     #[test]
@@ -142,7 +180,7 @@ mod tests {
         let entries = vec![entry(0, "a"), entry(1, "b")];
         for cols in [5u16, 20, 80] {
             let row = render(&entries, Some("1:b exited"), cols);
-            let mut p = vt100::Parser::new(2, cols, 0);
+            let mut p = crate::session::Terminal::new(2, cols);
             p.process(row.as_bytes());
             // Nothing wrapped onto the second row.
             assert_eq!(p.screen().cursor_position().0, 0, "cols {cols}");
