@@ -220,7 +220,9 @@ Keys (after the prefix, C-b by default):
   ?        list key bindings
   C-b      send C-b itself to the program
 
-Status bar: `*` shown here, `+` new output, `!` bell, `[exit N]` program ended.
+Status bar: `*` shown here, `-` shown before, `…` busy, no mark: waiting at its
+prompt, `?` asks for approval, `[exit N]` ended, `✓` finished while you were away,
+`+` unseen output, `!` bell or notification, `[q:N]` queued messages.
 When two clients show one session, it takes the size of the smaller terminal.";
 
 impl Cli {

@@ -610,10 +610,11 @@ mod tests {
     #[test]
     fn capture_gives_history_then_screen() {
         let mut t = Terminal::new(3, 20);
-        t.process(b"one\r\ntwo\r\nthree\r\n\x1b[31mfour");
-        assert_eq!(capture(t.history(), t.screen(), 10, false), "one\ntwo\nthree\nfour\n\n");
-        assert_eq!(capture(t.history(), t.screen(), 1, false), "two\nthree\nfour\n\n");
-        assert!(capture(t.history(), t.screen(), 0, true).starts_with("three\x1b[m\n\x1b[31mfour\x1b[m\n"));
+        t.process(b"one\r\ntwo\r\nthree\r\nfour\r\n\x1b[31mfive");
+        assert_eq!(t.history().len(), 2);
+        assert_eq!(capture(t.history(), t.screen(), 10, false), "one\ntwo\nthree\nfour\nfive\n");
+        assert_eq!(capture(t.history(), t.screen(), 1, false), "two\nthree\nfour\nfive\n");
+        assert_eq!(capture(t.history(), t.screen(), 0, true), "three\x1b[m\nfour\x1b[m\n\x1b[31mfive\x1b[m\n");
     }
 
     #[test]

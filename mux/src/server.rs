@@ -143,7 +143,7 @@ struct Server {
     next_session: SessionId,
     use_counter: u64,
     shutting_down: bool,
-    /// Writers still flushing their last messages at shutdown.
+    /// Writers of closed connections, maybe still flushing a last message.
     closing: Vec<tokio::task::JoinHandle<()>>,
     waiters: Vec<Waiter>,
 }
@@ -356,9 +356,10 @@ impl Server {
         let Some(conn) = self.connections.remove(&cid) else {
             return;
         };
-        if self.shutting_down {
-            self.closing.push(conn.writer);
-        }
+        // Keep the writer so a last message (a detach reason) is flushed
+        // even if the server is about to exit.
+        self.closing.retain(|w| !w.is_finished());
+        self.closing.push(conn.writer);
         if conn.view.is_some() {
             self.apply_sizes();
         }
