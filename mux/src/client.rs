@@ -71,7 +71,7 @@ impl Connection {
 
     /// Sends one request and waits for its answer.
     pub fn request(&mut self, req: Request) -> Result<Response> {
-        protocol::write_frame(&mut self.stream, &ToServer::Request(req))?;
+        protocol::write_frame(&mut self.stream, &ToServer::Request(Box::new(req)))?;
         loop {
             let frame = protocol::read_frame::<ToClient>(&mut self.stream).inspect_err(|e| {
                 self.timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);

@@ -150,9 +150,8 @@ fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
 }
 
 fn simple(ctx: &Context, req: Request) -> Result<i32> {
-    match ctx.connect()?.request(req)? {
-        Response::Message(m) => println!("{m}"),
-        _ => {}
+    if let Response::Message(m) = ctx.connect()?.request(req)? {
+        println!("{m}");
     }
     Ok(0)
 }

@@ -26,7 +26,7 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
     }
     let base = ["QMUX_TMPDIR", "XDG_RUNTIME_DIR"]
         .iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .find(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp"));

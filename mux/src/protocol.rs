@@ -56,7 +56,7 @@ pub struct NewSession {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToServer {
     Hello(Hello),
-    Request(Request),
+    Request(Box<Request>),
     /// Raw terminal input from an attached client.
     Input(Vec<u8>),
     /// The attached client's terminal size changed (cols, rows).

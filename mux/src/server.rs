@@ -268,14 +268,10 @@ impl Server {
         let (tx, mut rx) = mpsc::channel::<ToClient>(CLIENT_QUEUE);
         let events = self.events.clone();
         tokio::spawn(async move {
-            loop {
-                match protocol::read_frame_async::<ToServer>(&mut read).await {
-                    Ok(Some(msg)) => {
-                        if events.send(Event::Message(cid, msg)).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) | Err(_) => break,
+            // A malformed frame ends this connection only.
+            while let Ok(Some(msg)) = protocol::read_frame_async::<ToServer>(&mut read).await {
+                if events.send(Event::Message(cid, msg)).is_err() {
+                    break;
                 }
             }
             let _ = events.send(Event::Disconnected(cid));
@@ -334,7 +330,7 @@ impl Server {
                 }
             }
             _ if !conn.greeted => self.close(cid),
-            ToServer::Request(req) => self.request(cid, req),
+            ToServer::Request(req) => self.request(cid, *req),
             ToServer::Input(bytes) => self.input(cid, &bytes),
             ToServer::Resize(cols, rows) => {
                 if let Some(view) = self.view_mut(cid) {

@@ -97,7 +97,12 @@ pub fn run(settings: Settings) -> Result<ExitCode, String> {
     let cwd = std::env::current_dir()
         .and_then(|dir| dir.canonicalize())
         .map_err(|err| format!("cannot find the current directory: {err}"))?;
-    let mut editor = DefaultEditor::new().map_err(|err| format!("cannot start the line editor: {err}"))?;
+    // Like q chat: ask the terminal where the cursor is at every prompt
+    // (rustyline 19 has this off by default), so a multiplexer that does not
+    // answer costs the same 100 ms it costs q.
+    let config = rustyline::Config::builder().check_cursor_position(true).build();
+    let mut editor =
+        DefaultEditor::with_config(config).map_err(|err| format!("cannot start the line editor: {err}"))?;
     // Like q chat: Ctrl-J (and Alt-Enter) put a newline into the message
     // instead of sending it.
     let newline = || EventHandler::Simple(Cmd::Insert(1, "\n".to_string()));
