@@ -1,0 +1,436 @@
+//! The core behaviour of qmux, as a user at a terminal sees it.
+//!
+//! Each test builds its own [`Env`] (private HOME, socket directory and
+//! config) and drives the real `qmux` binary in a real PTY.
+
+use std::time::{Duration, Instant};
+
+use qmux_e2e::chat::{at_prompt, empty_prompts, reply_row};
+use qmux_e2e::{assert_error, chat, poll_until, screen_rows, session_rows, status, Env, Signal, DEFAULT_TIMEOUT};
+
+/// The terminal most tests use: 100 columns, 30 rows (so sessions get 29).
+const COLS: u16 = 100;
+const ROWS: u16 = 30;
+
+/// The test's own `qmux ARGS` in a 100x30 terminal.
+fn attach(env: &Env, args: &[&str]) -> qmux_e2e::Term {
+    env.attach(args, COLS, ROWS)
+}
+
+// ---- 1. typing ----
+
+#[test]
+fn typing_reaches_the_chat_and_its_reply_shows() {
+    let env = Env::new();
+    let mut term = attach(&env, &[]);
+    term.wait_for(at_prompt, "the chat's empty prompt");
+
+    term.type_str("hello world\r");
+
+    term.wait_session_text("You said: hello world");
+    term.wait_for(at_prompt, "the prompt again after the reply");
+}
+
+// ---- 2. background sessions keep streaming ----
+
+#[test]
+fn a_reply_that_finishes_in_the_background_is_all_there_on_switching_back() {
+    let env = Env::new().with_var("QMUX_CHAT_REPLY_WORDS", "200").with_var("QMUX_CHAT_TOKEN_MS", "5");
+    let mut term = attach(&env, &[]);
+    term.wait_for(at_prompt, "the chat's empty prompt");
+    let chat = term.focused().expect("the status bar marks the chat as focused");
+    let chat_pid = env.session_pid(&chat.name).expect("qmux ls --json gives the chat's pid");
+
+    // Ask, and leave at once for a new session.
+    term.type_str("tell me a long story\r");
+    term.prefix(b'c');
+    term.wait_status(
+        |row| status::parse(row).iter().any(|e| e.name != chat.name && e.focused()),
+        "a second session, focused",
+    );
+
+    // The chat keeps printing while nobody looks: the status bar says so,
+    // and the chat gets to the end of its reply.
+    term.wait_marker(&chat.name, "+");
+    chat::wait_until_replied(chat_pid);
+
+    term.prefix(b'p');
+    term.wait_marker(&chat.name, "*");
+    term.wait_for(at_prompt, "the chat back at its prompt, reply complete");
+    assert!(
+        term.screen(|s| reply_row(s, "tell me a long story")).is_some(),
+        "the reply is on screen:\n{}",
+        term.dump()
+    );
+
+    // The same chat with nothing between it and a terminal of the session's
+    // size shows exactly this: nothing was lost or garbled in the background.
+    let mut direct = env.spawn_in_term(&env.bin("qmux-chat"), &[], COLS, ROWS - 1);
+    direct.wait_for(|s| chat::at_prompt_in(&screen_rows(s)), "the direct chat's prompt");
+    direct.type_str("tell me a long story\r");
+    chat::wait_until_replied(direct.pid());
+    direct.wait_for(|s| chat::at_prompt_in(&screen_rows(s)), "the direct chat's prompt after the reply");
+    let expected = direct.rows();
+    term.wait_for(
+        |s| session_rows(s) == expected,
+        &format!("the session to show what the chat shows on its own:\n{}", expected.join("\n")),
+    );
+    assert_eq!(term.cursor(), direct.cursor(), "the cursor is where the chat left it");
+}
+
+#[test]
+fn a_session_nobody_watches_is_read_all_the_time() {
+    // Far more output than a PTY buffers (about 70 kB): if the server
+    // stopped reading a session with no client, `seq` would block and the
+    // flag file would never appear.
+    let env = Env::new();
+    let done = env.work_dir().join("flood.done");
+    let script = format!("seq 1 50000 && touch '{}'; exec cat", done.display());
+    env.start_detached("flood", &["sh", "-c", &script]);
+    poll_until(DEFAULT_TIMEOUT, "seq to finish with no client attached", || done.exists().then_some(()), String::new);
+
+    let mut term = attach(&env, &["attach", "-t", "flood"]);
+    term.wait_for(
+        |s| session_rows(s).iter().rev().find(|r| !r.is_empty()).is_some_and(|r| r == "50000"),
+        "the last line of the flood at the bottom of the session",
+    );
+    let rows = term.session_rows();
+    let tail: Vec<&str> = rows.iter().map(String::as_str).filter(|r| !r.is_empty()).collect();
+    let expected: Vec<String> = (50001 - tail.len()..=50000).map(|n| n.to_string()).collect();
+    assert_eq!(tail, expected, "the screen ends with the flood's last lines, in order");
+}
+
+// ---- 3. input goes to the focused session only ----
+
+#[test]
+fn typing_reaches_only_the_focused_session() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    let mut term = attach(&env, &["attach", "-t", "b"]);
+    term.wait_marker("b", "*");
+
+    term.type_str("only-for-b\r");
+    term.wait_session_text("only-for-b");
+
+    term.prefix(b'p');
+    term.wait_marker("a", "*");
+    // Anything misrouted to `a` would have arrived before this.
+    term.type_str("only-for-a\r");
+    term.wait_session_text("only-for-a");
+    assert_session_lacks(&mut term, "only-for-b");
+
+    term.prefix(b'n');
+    term.wait_marker("b", "*");
+    term.wait_session_text("only-for-b");
+    assert_session_lacks(&mut term, "only-for-a");
+}
+
+fn assert_session_lacks(term: &mut qmux_e2e::Term, text: &str) {
+    let rows = term.session_rows();
+    assert!(!rows.iter().any(|r| r.contains(text)), "{text:?} should not be in this session:\n{}", term.dump());
+}
+
+// ---- 4. detach and attach ----
+
+#[test]
+fn attaching_again_shows_the_screen_as_it_was() {
+    let env = Env::new();
+    let mut term = attach(&env, &["new", "-s", "chat"]);
+    term.wait_for(at_prompt, "the chat's empty prompt");
+    for msg in ["first question", "second question"] {
+        term.type_str(&format!("{msg}\r"));
+        term.wait_session_text(&format!("You said: {msg}"));
+        term.wait_for(at_prompt, "the prompt after the reply");
+    }
+    let before = session_screen(&term);
+
+    term.prefix(b'd');
+    assert!(term.wait_exit().success(), "detaching exits 0");
+    drop(term);
+
+    let mut term = attach(&env, &["attach", "-t", "chat"]);
+    term.wait_marker("chat", "*");
+    term.wait_for(
+        |s| session_screen_of(s) == before,
+        &format!("the same rows, colours and cursor as before detaching:\n{}", before.0.join("\n")),
+    );
+}
+
+/// The session's rows as text and as formatted bytes (colours and
+/// attributes), plus the cursor: everything but the status bar.
+fn session_screen(term: &qmux_e2e::Term) -> (Vec<String>, Vec<String>, (u16, u16)) {
+    term.screen(session_screen_of)
+}
+
+fn session_screen_of(s: &qmux_e2e::vt100::Screen) -> (Vec<String>, Vec<String>, (u16, u16)) {
+    let (_, cols) = s.size();
+    let mut formatted: Vec<String> = s.rows_formatted(0, cols.get()).collect();
+    formatted.pop();
+    (session_rows(s), formatted, s.cursor_position())
+}
+
+// ---- 5. a client that dies ----
+
+#[test]
+fn sessions_survive_a_client_killed_with_sigkill() {
+    let env = Env::new();
+    env.start_detached("keep", &["cat"]);
+    let mut term = attach(&env, &["attach", "-t", "keep"]);
+    term.wait_marker("keep", "*");
+    term.type_str("before-the-crash\r");
+    term.wait_session_text("before-the-crash");
+
+    term.kill(Signal::SIGKILL);
+    term.wait_exit();
+    drop(term);
+
+    env.wait_ls("keep listed and no longer attached", |s| s.iter().any(|s| s.name == "keep" && !s.attached()));
+    let mut term = attach(&env, &["attach", "-t", "keep"]);
+    term.wait_session_text("before-the-crash");
+    term.type_str("after-the-crash\r");
+    term.wait_session_text("after-the-crash");
+}
+
+// ---- 6. resizing ----
+
+#[test]
+fn the_session_follows_the_terminal_size_minus_the_status_row() {
+    let env = Env::new();
+    let mut term = attach(&env, &["new", "-s", "shell", "--", "env", "PS1=$ ", "sh"]);
+    term.wait_session_text("$");
+    term.type_str("stty size\r");
+    term.wait_session_text("29 100");
+
+    for (cols, rows) in [(120u16, 40u16), (80, 20)] {
+        term.resize(cols, rows);
+        // The status bar on the new last row means the client has redrawn
+        // at the new size.
+        term.wait_marker("shell", "*");
+        term.type_str("clear; stty size\r");
+        term.wait_session_text(&format!("{} {cols}", rows - 1));
+    }
+}
+
+// ---- 7. status markers ----
+
+#[test]
+fn the_status_bar_marks_output_bells_and_exits_in_background_sessions() {
+    let env = Env::new();
+    env.start_detached("main", &["cat"]);
+    let output = env.after_trigger("go-output", "echo some output; exec cat");
+    let bell = env.after_trigger("go-bell", "printf '\\a'; exec cat");
+    let exit = env.after_trigger("go-exit", "exit 3");
+    for (name, command) in [("output", &output), ("bell", &bell), ("exit", &exit)] {
+        let command: Vec<&str> = command.iter().map(String::as_str).collect();
+        env.start_detached(name, &command);
+    }
+    let mut term = attach(&env, &["attach", "-t", "main"]);
+    term.wait_marker("main", "*");
+    for name in ["output", "bell", "exit"] {
+        let entry = term.status_entry(name).unwrap_or_else(|| panic!("{name} in the status bar:\n{}", term.dump()));
+        let quiet = !entry.has("+") && !entry.has("!") && !entry.has("[exit");
+        assert!(quiet, "{name} has done nothing yet:\n{}", term.dump());
+    }
+
+    env.trigger("go-output");
+    term.wait_marker("output", "+");
+
+    env.trigger("go-bell");
+    term.wait_marker("bell", "!");
+
+    env.trigger("go-exit");
+    term.wait_marker("exit", "[exit 3]");
+    let listed = env.session("exit").expect("an exited session stays listed");
+    assert_eq!(listed.exit_code(), Some(3), "qmux ls shows [exited 3]: {}", listed.line);
+
+    // Looking at a session clears its `+`, and it stays clear after leaving.
+    let output_index = term.status_entry("output").unwrap().index;
+    term.prefix(b'0' + output_index as u8);
+    term.wait_marker("output", "*");
+    term.wait_session_text("some output");
+    term.wait_no_marker("output", "+");
+    term.prefix(b'l');
+    term.wait_marker("main", "*");
+    assert!(!term.status_entry("output").unwrap().has("+"), "seen output is not new:\n{}", term.dump());
+}
+
+// ---- 8. the server answers terminal queries ----
+
+#[test]
+fn terminal_queries_are_answered_with_no_client_attached() {
+    let env = Env::new();
+    let done = env.work_dir().join("probe.done");
+    let probe = env.bin("termprobe");
+    env.start_detached("probe", &[&probe.to_string_lossy(), "--done", &done.to_string_lossy()]);
+
+    let report = poll_until(
+        DEFAULT_TIMEOUT,
+        "termprobe to get its answers and write probe.done",
+        || std::fs::read_to_string(&done).ok().filter(|r| r.contains("replies=")),
+        String::new,
+    );
+    // The probe put its cursor at row 5, column 10 before asking.
+    for expected in ["cpr=\\e[5;10R", "status=\\e[0n", "da1=\\e[?", "da2=\\e[>", "replies=4"] {
+        assert!(report.contains(expected), "expected {expected:?} in the probe's report:\n{report}");
+    }
+
+    let screen = env.capture("probe");
+    assert!(screen.contains("cpr=\\e[5;10R"), "capture shows the probe's report:\n{screen}");
+
+    let mut term = attach(&env, &["attach", "-t", "probe"]);
+    term.wait_session_text("replies=4");
+    term.wait_session_text("cpr=\\e[5;10R");
+    assert_eq!(term.row(4).get(6..9), Some("xyz"), "the probe's text is where it asked from:\n{}", term.dump());
+}
+
+#[test]
+fn prompts_come_back_without_waiting_for_the_cursor_position_timeout() {
+    // rustyline asks for the cursor position at every prompt and waits up to
+    // 100 ms for an answer: 20 prompts take 2 s unless qmux answers.
+    let env = Env::new();
+    assert_chat_asks_for_the_cursor_position(&env);
+    let mut term = env.attach(&[], COLS, 60);
+    term.wait_for(at_prompt, "the chat's empty prompt");
+    let before = term.screen(empty_prompts);
+
+    let started = Instant::now();
+    for i in 1..=20 {
+        term.send(b"\r");
+        term.wait_for(|s| empty_prompts(s) >= before + i, &format!("prompt number {i} after an empty line"));
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "20 empty lines took {took:?}; each prompt waits for an unanswered query"
+    );
+}
+
+/// Without this the prompt-speed test proves nothing: it checks that the
+/// stand-in chat, run in a plain terminal, sends `ESC[6n` at its prompts as
+/// `q chat` does.
+fn assert_chat_asks_for_the_cursor_position(env: &Env) {
+    let mut direct = env.spawn_in_term(&env.bin("qmux-chat"), &[], COLS, ROWS);
+    direct.wait_for(|s| chat::at_prompt_in(&screen_rows(s)), "the direct chat's prompt");
+    direct.send(b"\r");
+    direct.wait_for(|s| screen_rows(s).iter().filter(|r| *r == ">").count() >= 2, "a second prompt");
+    let asked = direct.output_raw().windows(4).filter(|w| w == b"\x1b[6n").count();
+    assert!(
+        asked >= 2,
+        "the stand-in chat asked for the cursor position {asked} times in 2 prompts; q chat asks at every \
+         prompt (rustyline Config::check_cursor_position(true)), and without that this test cannot tell \
+         whether qmux answers:\n{}",
+        direct.dump()
+    );
+}
+
+// ---- 9. errors ----
+
+#[test]
+fn commands_that_need_a_server_say_none_is_running() {
+    let env = Env::new();
+    let socket_dir = env.socket_dir().to_string_lossy().into_owned();
+    assert_error(&env.qmux(&["ls"]), &["no server running on", &socket_dir]);
+    assert_error(&env.qmux(&["attach"]), &[]);
+    assert_error(&env.qmux(&["kill", "-t", "x"]), &["no server running"]);
+    assert_error(&env.qmux(&["kill-server"]), &["no server running"]);
+    // None of them started one.
+    assert_error(&env.qmux(&["ls"]), &["no server running on"]);
+}
+
+#[test]
+fn an_unknown_target_lists_the_sessions_there_are() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    assert_error(&env.qmux(&["kill", "-t", "zzz"]), &["no session \"zzz\"", "0:a", "1:b"]);
+    assert_error(&env.qmux(&["rename", "-t", "zzz", "c"]), &["no session \"zzz\""]);
+    let names: Vec<String> = env.sessions().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn an_ambiguous_prefix_is_refused_and_a_unique_one_works() {
+    let env = Env::new();
+    env.start_detached("alpha", &["cat"]);
+    env.start_detached("alps", &["cat"]);
+    assert_error(&env.qmux(&["kill", "-t", "al"]), &["\"al\" is ambiguous"]);
+    assert_error(&env.qmux(&["kill", "-t", "alp"]), &["\"alp\" is ambiguous"]);
+    assert_eq!(env.sessions().len(), 2, "nothing was killed");
+
+    env.qmux_ok(&["kill", "-t", "alph"]);
+    let names: Vec<String> = env.sessions().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["alps"]);
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    let env = Env::new();
+    let out = env.qmux(&["ls", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"), "the error names the flag: {out:?}");
+}
+
+#[test]
+fn attaching_from_inside_a_session_is_refused() {
+    let env = Env::new();
+    env.start_detached("outer", &["cat"]);
+    let inside = [("QMUX", "/tmp/qmux-e2e-nested,1,0")];
+    for args in [&["attach"][..], &[]] {
+        let mut term = env.attach_with_env(args, COLS, ROWS, &inside);
+        let status = term.wait_exit();
+        assert_eq!(status.exit_code(), 1, "qmux {args:?} with $QMUX set:\n{}", term.dump());
+        let text = String::from_utf8_lossy(&term.output_raw()).to_lowercase();
+        assert!(
+            text.contains("qmux: ") && (text.contains("nest") || text.contains("$qmux")),
+            "the error explains nesting or says to unset $QMUX:\n{}",
+            term.dump()
+        );
+        assert!(term.is_cooked(), "the terminal is left as it was");
+    }
+    assert!(!env.session("outer").expect("outer still exists").attached(), "nothing attached");
+}
+
+#[test]
+fn a_command_that_does_not_exist_creates_no_session() {
+    let env = Env::new();
+    env.start_detached("keep", &["cat"]);
+    let out = env.qmux(&["new", "-d", "-s", "ghost", "--", "no-such-command-qmux-e2e"]);
+    assert_error(&out, &["no-such-command-qmux-e2e"]);
+    let names: Vec<String> = env.sessions().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["keep"]);
+}
+
+// ---- 10. the terminal is restored ----
+
+#[test]
+fn detaching_restores_the_terminal() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    let mut term = attach(&env, &["attach", "-t", "a"]);
+    term.wait_marker("a", "*");
+    term.wait_raw(b"\x1b[?1049h", "the client to enter the alternate screen");
+    assert!(!term.is_cooked(), "the client puts the terminal in raw mode while attached");
+
+    term.prefix(b'd');
+    let status = term.wait_exit();
+    assert!(status.success(), "detaching exits 0, got {status}");
+    term.wait_raw(b"\x1b[?1049l", "the client to leave the alternate screen");
+    term.wait_for(|s| !s.alternate_screen() && !s.hide_cursor(), "main screen with the cursor shown");
+    assert!(term.is_cooked(), "ICANON and ECHO are back on after detaching");
+    env.wait_ls("a listed, not attached", |s| s.iter().any(|s| s.name == "a" && !s.attached()));
+}
+
+#[test]
+fn a_server_started_from_a_terminal_lets_go_of_it() {
+    // The server outlives the client that started it; if it kept the
+    // terminal as its stdio, closing that terminal (or an ssh logout) would
+    // hang waiting for it.
+    let env = Env::new();
+    let mut term = attach(&env, &[]);
+    term.wait_for(at_prompt, "the chat's empty prompt");
+    term.prefix(b'd');
+    assert!(term.wait_exit().success(), "detaching exits 0");
+    assert!(term.closed(), "nothing but the client held the terminal open:\n{}", term.dump());
+    assert_eq!(env.sessions().len(), 1, "the session lives on in the server");
+}
