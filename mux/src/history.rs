@@ -138,6 +138,10 @@ impl History {
 
     /// Adds a row from vt100's [`on_scroll`](vt100::Callbacks::on_scroll).
     pub fn push_row(&mut self, row: RowContents<'_>) {
+        if self.limit == 0 {
+            self.pushed += 1;
+            return;
+        }
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         let mut state = BasicFormattedCaptureState::new();
@@ -327,7 +331,7 @@ pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
             blanks += 1;
             continue;
         }
-        out.extend(std::iter::repeat_n(' ', std::mem::take(&mut blanks)));
+        out.push_str(&" ".repeat(std::mem::take(&mut blanks)));
         attrs.write_change(&mut out, &current);
         current = attrs;
         if cell.has_contents() {
@@ -632,5 +636,12 @@ mod tests {
         let bytes = h.memory_bytes();
         println!("history: {} rows of 100-character colored text in {bytes} bytes", h.len());
         assert!(bytes < 2_500_000, "{bytes} bytes");
+
+        let mut t = Terminal::new(50, 200);
+        let seq: String = (1..=20_000).map(|i| format!("{i}\r\n")).collect();
+        t.process(seq.as_bytes());
+        let bytes = t.history().memory_bytes();
+        println!("history: seq 1 20000 leaves {} rows in {bytes} bytes", t.history().len());
+        assert!(bytes < 500_000, "{bytes} bytes");
     }
 }

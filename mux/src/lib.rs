@@ -17,6 +17,7 @@ pub mod paths;
 pub mod protocol;
 pub mod pty;
 pub mod render;
+pub mod scroll;
 pub mod server;
 pub mod session;
 pub mod state;
