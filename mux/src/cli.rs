@@ -19,15 +19,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(after_long_help = KEYS_HELP)]
 pub struct Cli {
     /// Server socket path (default: $QMUX_TMPDIR, $XDG_RUNTIME_DIR or /tmp, then qmux-UID/NAME).
-    #[arg(short = 'S', long = "socket-path", global = true, value_name = "PATH", conflicts_with = "socket_name")]
+    #[arg(short = 'S', long = "socket-path", value_name = "PATH", conflicts_with = "socket_name")]
     pub socket_path: Option<PathBuf>,
 
     /// Server socket name inside the socket directory.
-    #[arg(short = 'L', long = "socket-name", global = true, value_name = "NAME")]
+    #[arg(short = 'L', long = "socket-name", value_name = "NAME")]
     pub socket_name: Option<String>,
 
     /// Config file (default: $XDG_CONFIG_HOME/qmux/config.toml); `/dev/null` for none.
-    #[arg(short = 'f', long = "config", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -154,6 +154,12 @@ pub struct CaptureArgs {
     /// Keep colours and attributes as escape sequences.
     #[arg(long)]
     pub ansi: bool,
+    /// Also print up to N rows of history above the screen.
+    #[arg(long, value_name = "N", conflicts_with = "start")]
+    pub history: Option<usize>,
+    /// Start line, as tmux: `-` for all history, -N for the last N rows of it.
+    #[arg(short = 'S', value_name = "START", allow_hyphen_values = true)]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -202,7 +202,21 @@ fn send(ctx: &Context, args: SendArgs) -> Result<i32> {
 }
 
 fn capture(ctx: &Context, args: CaptureArgs) -> Result<i32> {
-    match ctx.connect()?.request(Request::Capture { target: args.target, ansi: args.ansi })? {
+    let history = match (args.history, args.start.as_deref()) {
+        (Some(n), _) => n,
+        (None, None) => 0,
+        (None, Some("-")) => usize::MAX,
+        (None, Some(start)) => match start.strip_prefix('-').and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None if start.parse::<usize>().is_ok() => 0,
+            None => {
+                return Err(
+                    Error::msg(format!("bad start line {start:?}: use -, or -N for N rows of history")).with_code(2)
+                )
+            }
+        },
+    };
+    match ctx.connect()?.request(Request::Capture { target: args.target, ansi: args.ansi, history })? {
         Response::Text(text) => print!("{text}"),
         _ => return Err(Error::msg("the server sent an unexpected answer to capture")),
     }

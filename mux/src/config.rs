@@ -5,6 +5,8 @@
 //! prefix = "C-a"
 //! default-command = ["q", "chat"]   # or a string, run with /bin/sh -c
 //! notify = "osc9"                    # none | bell | osc9
+//! history-limit = 10000              # rows of history per session
+//! mouse = true                       # the wheel opens the history
 //!
 //! [programs.mytool]                  # matched on the program's file name
 //! detect = "prompt"                  # prompt | quiet | auto
@@ -28,6 +30,11 @@ pub struct Config {
     pub prefix: u8,
     pub default_command: Option<Vec<String>>,
     pub notify: Notify,
+    /// Rows of history kept per session.
+    pub history_limit: usize,
+    /// Ask the terminal for mouse reports when the program does not, so the
+    /// wheel opens the history (hold Shift to select text natively).
+    pub mouse: bool,
     programs: HashMap<String, Detector>,
 }
 
@@ -51,7 +58,14 @@ impl Default for Config {
             .iter()
             .map(|p| (p.to_string(), Detector { detect: Detect::Prompt, ..Detector::default() }))
             .collect();
-        Config { prefix: 0x02, default_command: None, notify: Notify::None, programs }
+        Config {
+            prefix: 0x02,
+            default_command: None,
+            notify: Notify::None,
+            history_limit: crate::history::DEFAULT_LIMIT,
+            mouse: true,
+            programs,
+        }
     }
 }
 
@@ -69,6 +83,8 @@ struct File {
     prefix: Option<String>,
     default_command: Option<CommandSpec>,
     notify: Option<Notify>,
+    history_limit: Option<usize>,
+    mouse: Option<bool>,
     #[serde(default)]
     programs: HashMap<String, ProgramFile>,
 }
@@ -126,6 +142,10 @@ impl Config {
             Some(CommandSpec::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s]),
         };
         config.notify = file.notify.unwrap_or_default();
+        if let Some(limit) = file.history_limit {
+            config.history_limit = limit;
+        }
+        config.mouse = file.mouse.unwrap_or(true);
         for (name, p) in file.programs {
             let mut d = config.programs.remove(&name).unwrap_or_default();
             if let Some(detect) = p.detect {

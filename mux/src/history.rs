@@ -429,8 +429,13 @@ pub fn capture(history: &History, screen: &vt100::Screen, history_rows: usize, a
     let first = history.len().saturating_sub(history_rows);
     let history_lines = (first..history.len()).map(|i| history.row_formatted(i).to_string());
     let screen_lines = (0..rows.get()).map(|r| screen_row_formatted(screen, r));
+    let mut lines: Vec<String> = history_lines.chain(screen_lines).collect();
+    // Blank rows below the last output are the screen's, not the program's.
+    while lines.len() > 1 && lines.last().is_some_and(|l| plain(l).trim().is_empty()) {
+        lines.pop();
+    }
     let mut out = String::new();
-    for line in history_lines.chain(screen_lines) {
+    for line in lines {
         if ansi {
             out.push_str(&line);
             out.push_str("\x1b[m");

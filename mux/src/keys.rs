@@ -74,6 +74,55 @@ fn flush(out: &mut Vec<Input>, forward: &mut Vec<u8>) {
     }
 }
 
+/// A mouse report in SGR encoding (`ESC[<b;x;yM`), which qmux asks the
+/// terminal for when the program has not asked for mouse reporting itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mouse {
+    pub button: u16,
+    /// One-based, as on the wire.
+    pub col: u16,
+    pub row: u16,
+    pub press: bool,
+}
+
+impl Mouse {
+    pub const WHEEL_UP: u16 = 64;
+    pub const WHEEL_DOWN: u16 = 65;
+
+    pub fn encode(&self) -> Vec<u8> {
+        format!("\x1b[<{};{};{}{}", self.button, self.col, self.row, if self.press { 'M' } else { 'm' }).into_bytes()
+    }
+}
+
+/// Takes the SGR mouse reports out of a run of input, keeping the rest.
+pub fn split_mouse(bytes: &[u8]) -> (Vec<u8>, Vec<Mouse>) {
+    let mut rest = Vec::with_capacity(bytes.len());
+    let mut events = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some((event, len)) = parse_sgr_mouse(&bytes[i..]) {
+            events.push(event);
+            i += len;
+        } else {
+            rest.push(bytes[i]);
+            i += 1;
+        }
+    }
+    (rest, events)
+}
+
+fn parse_sgr_mouse(b: &[u8]) -> Option<(Mouse, usize)> {
+    let body = b.strip_prefix(b"\x1b[<")?;
+    let end = body.iter().position(|&c| c == b'M' || c == b'm')?;
+    let text = std::str::from_utf8(&body[..end]).ok()?;
+    let mut nums = text.split(';').map(|n| n.parse::<u16>().ok());
+    let (button, col, row) = (nums.next()??, nums.next()??, nums.next()??);
+    if nums.next().is_some() {
+        return None;
+    }
+    Some((Mouse { button, col, row, press: body[end] == b'M' }, 3 + end + 1))
+}
+
 /// A key, as the modal screens understand it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -172,6 +221,18 @@ mod tests {
         assert_eq!(s.feed(b"0~x\x02y", 2), vec![fwd(b"0~x\x02y")]);
         assert_eq!(s.feed(b"\x1b[201", 2), vec![fwd(b"\x1b[201")]);
         assert_eq!(s.feed(b"~\x02n", 2), vec![fwd(b"~"), Input::Command(b'n')]);
+    }
+
+    #[test]
+    fn mouse_reports_are_split_from_keys() {
+        let (rest, events) = split_mouse(b"a\x1b[<64;10;5Mb\x1b[<0;1;2m\x1b[A");
+        assert_eq!(rest, b"ab\x1b[A");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0], Mouse { button: 64, col: 10, row: 5, press: true });
+        assert_eq!(events[1].encode(), b"\x1b[<0;1;2m");
+        let (rest, events) = split_mouse(b"\x1b[<64;oops");
+        assert_eq!(rest, b"\x1b[<64;oops");
+        assert!(events.is_empty());
     }
 
     #[test]

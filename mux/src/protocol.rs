@@ -107,6 +107,8 @@ pub enum Request {
     Capture {
         target: String,
         ansi: bool,
+        /// Rows of history to print above the screen.
+        history: usize,
     },
     /// Answered when the condition holds (or the session ends).
     Wait {

@@ -70,6 +70,17 @@ pub fn status_frame(status: &str, rows: u16, screen: &vt100::Screen, cursor: Opt
     out.into_bytes()
 }
 
+/// The mouse modes for the real terminal after a session frame: the
+/// program's own if it asked for the mouse (with its encoding), else button
+/// reports in SGR encoding for qmux, so the wheel can open the history.
+pub fn mouse_modes(screen: &vt100::Screen) -> &'static [u8] {
+    match (screen.mouse_protocol_mode(), screen.mouse_protocol_encoding()) {
+        (vt100::MouseProtocolMode::None, _) => b"\x1b[?1000h\x1b[?1006h",
+        (_, vt100::MouseProtocolEncoding::Sgr) => b"\x1b[?1006h",
+        _ => b"\x1b[?1006l",
+    }
+}
+
 fn push_status(out: &mut String, status: &str, rows: u16) {
     out.push_str(&format!("\x1b[{};1H", rows.max(1)));
     out.push_str(status);

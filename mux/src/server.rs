@@ -22,6 +22,7 @@ use crate::protocol::{
 };
 use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
 use crate::render;
+use crate::scroll::{self, ScrollAction, ScrollView};
 use crate::session::Terminal;
 use crate::state::{Detector, Signals, State};
 use crate::status;
@@ -88,10 +89,16 @@ impl Session {
 
 enum Mode {
     Normal,
-    Chooser { selected: usize },
+    Chooser {
+        selected: usize,
+    },
     Help,
-    Rename { input: String },
+    Rename {
+        input: String,
+    },
     ConfirmKill,
+    /// Reading history; the session keeps running underneath.
+    Scroll(Box<ScrollView>),
 }
 
 /// An attached client: what it shows and how far its terminal has got.
@@ -337,6 +344,9 @@ impl Server {
                     if (view.cols, view.rows) != (cols, rows) {
                         view.cols = cols.max(1);
                         view.rows = rows.max(2);
+                        if let Mode::Scroll(sv) = &mut view.mode {
+                            sv.resize(view.rows - 1);
+                        }
                         view.drawn = None;
                         view.status_drawn = None;
                         self.apply_sizes();
@@ -412,8 +422,8 @@ impl Server {
                 let result = self.resolve(&target).and_then(|sid| self.send_text(sid, text, enter, when_waiting));
                 self.respond(cid, result.map(|_| Response::Ok));
             }
-            Request::Capture { target, ansi } => {
-                let result = self.resolve(&target).map(|sid| Response::Text(self.capture(sid, ansi)));
+            Request::Capture { target, ansi, history } => {
+                let result = self.resolve(&target).map(|sid| Response::Text(self.capture(sid, ansi, history)));
                 self.respond(cid, result);
             }
             Request::Wait { target, until } => {
@@ -632,7 +642,8 @@ impl Server {
         env.push(("QMUX".into(), format!("{},{},{id}", self.socket.display(), std::process::id())));
         env.push(("QMUX_SESSION".into(), name.clone()));
 
-        let terminal = Arc::new(Mutex::new(Terminal::new(rows.max(1), cols.max(1))));
+        let terminal =
+            Arc::new(Mutex::new(Terminal::with_history_limit(rows.max(1), cols.max(1), self.config.history_limit)));
         let pending = OutputPending::default();
         let events = self.events.clone();
         let pty = Pty::spawn(
@@ -951,23 +962,10 @@ impl Server {
         s.state = State::Busy;
     }
 
-    fn capture(&self, sid: SessionId, ansi: bool) -> String {
+    fn capture(&self, sid: SessionId, ansi: bool, history_rows: usize) -> String {
         let Some(s) = self.session(sid) else { return String::new() };
         let Ok(t) = s.terminal.lock() else { return String::new() };
-        let screen = t.screen();
-        let (_, cols) = screen.size();
-        let mut rows: Vec<String> = if ansi {
-            screen.rows_formatted(0, cols.get()).map(|r| r + "\x1b[0m").collect()
-        } else {
-            screen.rows(0, cols.get()).map(|r| r.trim_end().to_string()).collect()
-        };
-        let plain: Vec<String> = screen.rows(0, cols.get()).collect();
-        while rows.len() > 1 && plain.get(rows.len() - 1).is_some_and(|r| r.trim().is_empty()) {
-            rows.pop();
-        }
-        let mut out = rows.join("\n");
-        out.push('\n');
-        out
+        crate::history::capture(t.history(), t.screen(), history_rows, ansi)
     }
 
     /// Answers the waiters on a session whose condition now holds.
@@ -1068,6 +1066,9 @@ impl Server {
         let Some(view) = self.view_mut(cid) else {
             return;
         };
+        if matches!(view.mode, Mode::Scroll(_)) {
+            return self.scroll_input(cid, bytes);
+        }
         if !matches!(view.mode, Mode::Normal) {
             for key in keys::decode(bytes) {
                 self.modal_key(cid, key);
@@ -1096,7 +1097,90 @@ impl Server {
             }
             return;
         }
-        s.pty.write(bytes);
+        let (program_mouse, alternate) = s
+            .terminal
+            .lock()
+            .map(|t| {
+                (t.screen().mouse_protocol_mode() != vt100::MouseProtocolMode::None, t.screen().alternate_screen())
+            })
+            .unwrap_or((false, false));
+        // PageUp over a line-mode program opens the history; full-screen
+        // programs get their PageUp.
+        if bytes == b"\x1b[5~" && !alternate {
+            return self.enter_scroll(cid, Some(scroll::ScrollKey::PageUp));
+        }
+        let (mut bytes, mouse) = keys::split_mouse(&bytes);
+        let status_row = self.view_mut(cid).map_or(0, |v| v.rows);
+        for m in mouse {
+            if program_mouse {
+                // The program asked for the mouse: pass it on, except over
+                // the status row, which is ours.
+                if m.row < status_row {
+                    bytes.extend(m.encode());
+                }
+            } else if m.button == keys::Mouse::WHEEL_UP && !alternate {
+                return self.enter_scroll(cid, Some(scroll::ScrollKey::WheelUp));
+            }
+        }
+        if let (false, Some(s)) = (bytes.is_empty(), self.session_mut(sid)) {
+            s.pty.write(bytes);
+        }
+    }
+
+    fn enter_scroll(&mut self, cid: ClientId, first: Option<scroll::ScrollKey>) {
+        let Some(view) = self.connections.get(&cid).and_then(|c| c.view.as_ref()) else {
+            return;
+        };
+        let height = view.rows.saturating_sub(1).max(1);
+        let Some(s) = self.session(view.focused) else {
+            return;
+        };
+        let mut sv = {
+            let Ok(t) = s.terminal.lock() else {
+                return;
+            };
+            let mut sv = ScrollView::new(t.history(), t.screen(), height);
+            if let Some(key) = first {
+                sv.handle(key, t.history(), t.screen());
+            }
+            sv
+        };
+        sv.resize(height);
+        self.set_mode(cid, Mode::Scroll(Box::new(sv)));
+    }
+
+    fn scroll_input(&mut self, cid: ClientId, bytes: &[u8]) {
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        let sid = view.focused;
+        let Mode::Scroll(mut sv) = std::mem::replace(&mut view.mode, Mode::Normal) else {
+            return;
+        };
+        let mut leave = None;
+        if let Some(s) = self.session(sid) {
+            if let Ok(t) = s.terminal.lock() {
+                for key in scroll::decode(bytes) {
+                    match sv.handle(key, t.history(), t.screen()) {
+                        ScrollAction::Stay => {}
+                        ScrollAction::Leave => leave = Some(None),
+                        ScrollAction::Yank(text) => leave = Some(Some(text)),
+                    }
+                    if leave.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+        match leave {
+            None => self.set_mode(cid, Mode::Scroll(sv)),
+            Some(yanked) => {
+                if let (Some(text), Some(v)) = (yanked, self.view_mut(cid)) {
+                    v.alerts.extend_from_slice(scroll::osc52(&text).as_bytes());
+                }
+                self.set_mode(cid, Mode::Normal);
+            }
+        }
     }
 
     fn binding(&mut self, cid: ClientId, key: u8) {
@@ -1151,6 +1235,7 @@ impl Server {
                 self.set_mode(cid, Mode::Rename { input });
             }
             b'?' => self.set_mode(cid, Mode::Help),
+            b'[' => self.enter_scroll(cid, None),
             _ => {}
         }
     }
@@ -1172,7 +1257,7 @@ impl Server {
         let focused = view.focused;
         let mode = std::mem::replace(&mut view.mode, Mode::Normal);
         match mode {
-            Mode::Normal | Mode::Help => self.set_mode(cid, Mode::Normal),
+            Mode::Normal | Mode::Help | Mode::Scroll(_) => self.set_mode(cid, Mode::Normal),
             Mode::Chooser { selected } => match key {
                 Key::Up | Key::Char('k') => {
                     self.set_mode(cid, Mode::Chooser { selected: (selected + count - 1) % count })
@@ -1317,7 +1402,10 @@ impl Server {
             Mode::Normal => {
                 let status = (view.drawn.is_none() || view.status_drawn.as_deref() != Some(&status_text))
                     .then_some(status_text.as_str());
-                let frame = render::session_frame(screen, view.drawn.as_ref(), status, view.rows);
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), status, view.rows);
+                if self.config.mouse {
+                    frame.extend_from_slice(render::mouse_modes(screen));
+                }
                 (frame, Some(screen.clone()), Some(status_text))
             }
             Mode::Chooser { selected } => {
@@ -1327,6 +1415,21 @@ impl Server {
             Mode::Help => {
                 let lines = help_lines(self.config.prefix);
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
+            }
+            Mode::Scroll(sv) => {
+                let (history, height) = (terminal.history(), view.rows.saturating_sub(1));
+                let lines = sv.render(history, screen, height, view.cols);
+                let (status_row, cursor) = if sv.prompting() {
+                    let (row, col) = status::render_prompt(&sv.status(history, screen), "", view.cols);
+                    (row, (view.rows - 1, col))
+                } else {
+                    let entries = self.status_entries(view);
+                    let row = status::render(&entries, Some(&sv.status(history, screen)), view.cols);
+                    (row, sv.cursor_position(history, screen))
+                };
+                let mut frame = render::overlay_frame(&lines, &status_row, view.rows);
+                frame.extend(format!("\x1b[{};{}H\x1b[?25h", cursor.0 + 1, cursor.1 + 1).into_bytes());
+                (frame, None, None)
             }
             Mode::Rename { input } => {
                 let label = format!("rename {}: ", session.label());
