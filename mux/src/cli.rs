@@ -79,6 +79,12 @@ pub enum Command {
     #[command(after_long_help = WAIT_HELP)]
     Wait(WaitArgs),
 
+    /// Bring back sessions saved by a previous server (all, or one), resuming their chats.
+    Restore(TargetOpt),
+
+    /// Drop saved sessions (all, or one) so they are not restored.
+    Forget(TargetOpt),
+
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 
@@ -128,6 +134,9 @@ pub struct LsArgs {
     /// Print JSON: one array of session objects (fields below).
     #[arg(long)]
     pub json: bool,
+    /// List the sessions a previous server saved, which `qmux restore` brings back.
+    #[arg(long)]
+    pub saved: bool,
 }
 
 #[derive(Debug, Args)]

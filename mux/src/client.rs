@@ -197,7 +197,11 @@ pub fn terminal_size() -> Option<(u16, u16)> {
 /// Sends an attach request and, once the server accepts it, runs the
 /// attached loop until detach. Returns the reason the attachment ended.
 pub fn attach(mut conn: Connection, req: Request) -> Result<String> {
-    conn.request(req)?;
+    if let Response::Notice(lines) = conn.request(req)? {
+        for line in lines {
+            eprintln!("qmux: {line}");
+        }
+    }
     take_terminal()?;
     let result = attached_loop(conn);
     restore_terminal();

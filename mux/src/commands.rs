@@ -33,9 +33,13 @@ impl Context {
     }
 
     /// Connects, starting the server if needed, after checking the config
-    /// so a broken one is reported here and not swallowed by the daemon.
+    /// and the state directory, so a problem is reported here and not
+    /// swallowed by the daemon.
     fn connect_or_start(&self) -> Result<Connection> {
         Config::load(self.config.as_deref())?;
+        if let Some(dir) = crate::persist::state_dir(&self.socket) {
+            crate::persist::Store::open(dir)?;
+        }
         Connection::open_or_start(&self.socket, self.config.as_deref())
     }
 
@@ -74,6 +78,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Send(args)) => send(&ctx, args),
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
+        Some(Command::Restore(t)) => restore(&ctx, t.target),
+        Some(Command::Forget(t)) => forget(&ctx, t.target),
         Some(Command::Completions(c)) => completions(c.shell),
         Some(Command::Server) => server(&ctx),
     }
@@ -125,13 +131,13 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
     let spec = new_session(args.name, args.cwd, args.command)?;
     if args.detached {
         let mut conn = ctx.connect_or_start()?;
-        conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: false })?;
+        print_response(conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: false })?);
         return Ok(0);
     }
     if ctx.caller.is_some() {
         // Inside qmux: create it and show it in the caller's client.
         let mut conn = ctx.connect()?;
-        conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: true })?;
+        print_response(conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: true })?);
         return Ok(0);
     }
     ctx.refuse_nesting()?;
@@ -150,13 +156,100 @@ fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
 }
 
 fn simple(ctx: &Context, req: Request) -> Result<i32> {
-    if let Response::Message(m) = ctx.connect()?.request(req)? {
-        println!("{m}");
+    print_response(ctx.connect()?.request(req)?);
+    Ok(0)
+}
+
+/// Prints what a successful answer has to say: messages on stdout, notices
+/// (warnings, news) on stderr.
+fn print_response(response: Response) {
+    match response {
+        Response::Message(m) => println!("{m}"),
+        Response::Notice(lines) => {
+            for line in lines {
+                eprintln!("qmux: {line}");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The saved sessions: from the server if one runs, else from the state
+/// directory directly (the server that saved them is gone).
+fn saved_sessions(ctx: &Context) -> Result<Vec<crate::persist::SavedSession>> {
+    match ctx.connect() {
+        Ok(mut conn) => match conn.request(Request::ListSaved)? {
+            Response::Saved(list) => Ok(list),
+            _ => Err(Error::msg("the server sent an unexpected answer to ls --saved")),
+        },
+        Err(_) => {
+            let Some(dir) = crate::persist::state_dir(&ctx.socket) else { return Ok(Vec::new()) };
+            let (saved, problems) = crate::persist::Store::open(dir)?.load_all();
+            for p in problems {
+                eprintln!("qmux: {p}");
+            }
+            Ok(saved.into_iter().map(|s| crate::persist::SavedSession { env: Vec::new(), ..s.meta }).collect())
+        }
+    }
+}
+
+fn restore(ctx: &Context, target: Option<String>) -> Result<i32> {
+    let mut conn = ctx.connect_or_start()?;
+    let response = conn.request(Request::Restore { target })?;
+    if matches!(&response, Response::Notice(lines) if lines.is_empty()) {
+        eprintln!("qmux: there are no saved sessions to restore");
+    }
+    print_response(response);
+    Ok(0)
+}
+
+fn forget(ctx: &Context, target: Option<String>) -> Result<i32> {
+    if let Ok(mut conn) = ctx.connect() {
+        print_response(conn.request(Request::Forget { target })?);
+        return Ok(0);
+    }
+    // No server: the files are all there is.
+    let Some(dir) = crate::persist::state_dir(&ctx.socket) else { return Ok(0) };
+    let store = crate::persist::Store::open(dir)?;
+    let (saved, _) = store.load_all();
+    let picked: Vec<_> = saved
+        .iter()
+        .filter(|s| target.as_deref().is_none_or(|t| s.meta.name == t || t.parse() == Ok(s.meta.index)))
+        .collect();
+    if picked.is_empty() {
+        return Err(Error::msg(match target {
+            Some(t) => format!("no saved session {t:?}"),
+            None => "there are no saved sessions".into(),
+        }));
+    }
+    for s in picked {
+        store.forget(&s.meta.key);
+        eprintln!("qmux: forgot {}:{}", s.meta.index, s.meta.name);
     }
     Ok(0)
 }
 
 fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
+    if args.saved {
+        let saved = saved_sessions(ctx)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&saved).map_err(|e| Error::msg(e.to_string()))?);
+        } else {
+            for s in &saved {
+                let when =
+                    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s.saved));
+                println!(
+                    "{}: {} ({}) in {} [{}, saved {when}]",
+                    s.index,
+                    s.name,
+                    s.command.join(" "),
+                    s.cwd.display(),
+                    s.state.name()
+                );
+            }
+        }
+        return Ok(0);
+    }
     let Response::Sessions(sessions) = ctx.connect()?.request(Request::List)? else {
         return Err(Error::msg("the server sent an unexpected answer to ls"));
     };
@@ -288,7 +381,7 @@ fn server(ctx: &Context) -> Result<i32> {
             l
         }
     };
-    crate::server::run(ctx.socket.clone(), config, listener)?;
+    crate::server::run(ctx.socket.clone(), config, listener, crate::persist::state_dir(&ctx.socket))?;
     Ok(0)
 }
 

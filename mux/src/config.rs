@@ -7,12 +7,14 @@
 //! notify = "osc9"                    # none | bell | osc9
 //! history-limit = 10000              # rows of history per session
 //! mouse = true                       # the wheel opens the history
+//! restore = "ask"                    # ask | auto | never: sessions saved by the last server
 //!
 //! [programs.mytool]                  # matched on the program's file name
 //! detect = "prompt"                  # prompt | quiet | auto
 //! settle-ms = 250
 //! quiet-ms = 1500
 //! approval = 'Proceed\? \[y/N\]'
+//! resume = ["--continue"]            # added to the command when it is restored
 //! ```
 
 use std::collections::HashMap;
@@ -35,7 +37,28 @@ pub struct Config {
     /// Ask the terminal for mouse reports when the program does not, so the
     /// wheel opens the history (hold Shift to select text natively).
     pub mouse: bool,
-    programs: HashMap<String, Detector>,
+    pub restore: Restore,
+    programs: HashMap<String, Program>,
+}
+
+/// What a new server does with sessions saved by the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Restore {
+    /// Say so once; `qmux restore` brings them back.
+    #[default]
+    Ask,
+    Auto,
+    Never,
+}
+
+/// What qmux knows about one program.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub detector: Detector,
+    /// Arguments that make it pick up where it left off, added on restore.
+    /// None: restart it as it was.
+    pub resume: Option<Vec<String>>,
 }
 
 /// How to tell the user's terminal that a background session needs them.
@@ -56,7 +79,10 @@ impl Default for Config {
     fn default() -> Self {
         let programs = LINE_EDITOR_CHATS
             .iter()
-            .map(|p| (p.to_string(), Detector { detect: Detect::Prompt, ..Detector::default() }))
+            .map(|p| {
+                let detector = Detector { detect: Detect::Prompt, ..Detector::default() };
+                (p.to_string(), Program { detector, resume: Some(vec!["--resume".into()]) })
+            })
             .collect();
         Config {
             prefix: 0x02,
@@ -64,17 +90,26 @@ impl Default for Config {
             notify: Notify::None,
             history_limit: crate::history::DEFAULT_LIMIT,
             mouse: true,
+            restore: Restore::Ask,
             programs,
         }
     }
 }
 
 impl Config {
-    /// The detection settings for a command, by its program's file name.
-    pub fn detector_for(&self, command: &[String]) -> Detector {
-        let program = command.first().map(|p| p.rsplit('/').next().unwrap_or(p)).unwrap_or("");
-        self.programs.get(program).cloned().unwrap_or_default()
+    /// What is known about a command's program, by its file name.
+    pub fn program(&self, command: &[String]) -> Program {
+        self.programs.get(program_name(command)).cloned().unwrap_or_default()
     }
+
+    pub fn detector_for(&self, command: &[String]) -> Detector {
+        self.program(command).detector
+    }
+}
+
+/// `/usr/local/bin/q chat` → `q`.
+pub fn program_name(command: &[String]) -> &str {
+    command.first().map(|p| p.rsplit('/').next().unwrap_or(p)).unwrap_or("")
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +120,7 @@ struct File {
     notify: Option<Notify>,
     history_limit: Option<usize>,
     mouse: Option<bool>,
+    restore: Option<Restore>,
     #[serde(default)]
     programs: HashMap<String, ProgramFile>,
 }
@@ -96,6 +132,7 @@ struct ProgramFile {
     settle_ms: Option<u64>,
     quiet_ms: Option<u64>,
     approval: Option<String>,
+    resume: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,8 +183,13 @@ impl Config {
             config.history_limit = limit;
         }
         config.mouse = file.mouse.unwrap_or(true);
+        config.restore = file.restore.unwrap_or_default();
         for (name, p) in file.programs {
-            let mut d = config.programs.remove(&name).unwrap_or_default();
+            let mut program = config.programs.remove(&name).unwrap_or_default();
+            if let Some(resume) = p.resume {
+                program.resume = Some(resume);
+            }
+            let d = &mut program.detector;
             if let Some(detect) = p.detect {
                 d.detect = detect;
             }
@@ -163,7 +205,7 @@ impl Config {
                     format!("{line}:{col}: approval pattern for {name:?} is not a valid regex: {e}")
                 })?;
             }
-            config.programs.insert(name, d);
+            config.programs.insert(name, program);
         }
         Ok(config)
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod history;
 pub mod keys;
 pub mod paths;
+pub mod persist;
 pub mod protocol;
 pub mod pty;
 pub mod render;

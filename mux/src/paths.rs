@@ -24,13 +24,7 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
     if name.is_empty() || name.contains('/') {
         return Err(Error::msg(format!("bad socket name {name:?}: use a plain name without '/'")));
     }
-    let base = ["QMUX_TMPDIR", "XDG_RUNTIME_DIR"]
-        .iter()
-        .filter_map(std::env::var_os)
-        .find(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    let dir = base.join(format!("qmux-{}", nix::unistd::getuid()));
+    let dir = default_socket_dir();
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -38,6 +32,17 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
     }
     check_dir(&dir, true)?;
     Ok(dir.join(name))
+}
+
+/// `${QMUX_TMPDIR:-${XDG_RUNTIME_DIR:-/tmp}}/qmux-UID`.
+pub fn default_socket_dir() -> PathBuf {
+    let base = ["QMUX_TMPDIR", "XDG_RUNTIME_DIR"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .find(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join(format!("qmux-{}", nix::unistd::getuid()))
 }
 
 /// Refuses a directory that is not ours or (when `private`) is open to others.

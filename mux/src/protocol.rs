@@ -115,6 +115,14 @@ pub enum Request {
         target: String,
         until: WaitFor,
     },
+    /// Sessions saved by a previous server, not running now.
+    ListSaved,
+    Restore {
+        target: Option<String>,
+    },
+    Forget {
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -146,6 +154,9 @@ pub enum Response {
     Error(String),
     /// The session ended before a `wait` condition held.
     SessionEnded(String),
+    Saved(Vec<crate::persist::SavedSession>),
+    /// Done, with things the user should know (warnings), one per line.
+    Notice(Vec<String>),
 }
 
 /// One row of `qmux ls`. The JSON names are a documented, stable interface.

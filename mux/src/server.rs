@@ -15,8 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
-use crate::config::{key_name, Config, Notify};
+use crate::config::{key_name, program_name, Config, Notify, Restore};
 use crate::keys::{self, InputState, Key};
+use crate::persist::{Saved, SavedSession, Store};
 use crate::protocol::{
     self, Caller, Hello, NewSession, Request, Response, SessionId, SessionInfo, ToClient, ToServer, WaitFor,
 };
@@ -33,7 +34,8 @@ type ClientId = u64;
 const MESSAGE_TIME: Duration = Duration::from_secs(3);
 /// Frames queued per client before we stop queueing and repaint later.
 const CLIENT_QUEUE: usize = 64;
-/// The size of a session no terminal has shown yet (cols, rows).
+/// The terminal size assumed for a session no terminal has shown yet
+/// (cols, rows), as tmux's default-size.
 const DEFAULT_SIZE: (u16, u16) = (80, 24);
 
 enum Event {
@@ -46,6 +48,8 @@ enum Event {
     Tick,
     /// A session's state may have changed with time alone (output settled).
     StateCheck(SessionId),
+    /// Time to write new history and screens to the state directory.
+    Flush,
     Shutdown,
 }
 
@@ -76,6 +80,16 @@ struct Session {
     queue: VecDeque<(String, bool)>,
     state_timer_armed: bool,
     last_output_at: Instant,
+    /// The environment it was started with (saved for a restore).
+    env: Vec<(String, String)>,
+    /// Names its saved files; kept across restores.
+    key: String,
+    /// History rows up to this absolute line number are in the state dir.
+    saved_upto: u64,
+    /// Rows in the history log file, to know when to compact it.
+    log_rows: usize,
+    /// The screen changed since it was last saved.
+    screen_dirty: bool,
     /// Bumped whenever the session is created or shown; the bare `qmux`
     /// attaches to the highest.
     last_used: u64,
@@ -153,11 +167,26 @@ struct Server {
     /// Writers of closed connections, maybe still flushing a last message.
     closing: Vec<tokio::task::JoinHandle<()>>,
     waiters: Vec<Waiter>,
+    store: Option<Store>,
+    /// Sessions saved by a previous server, waiting for `qmux restore`.
+    saved: Vec<Saved>,
+    /// Said once to the user: saved sessions, files moved aside.
+    notices: Vec<String>,
+    flush_armed: bool,
 }
+
+/// How often new output is written to the state directory at most, and so
+/// how much a SIGKILL of the server can lose.
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Runs the server on an already-bound listener until the last session is
 /// gone or it is told to stop.
-pub fn run(socket: PathBuf, config: Config, listener: StdUnixListener) -> crate::error::Result<()> {
+pub fn run(
+    socket: PathBuf,
+    config: Config,
+    listener: StdUnixListener,
+    state_dir: Option<PathBuf>,
+) -> crate::error::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
@@ -183,7 +212,12 @@ pub fn run(socket: PathBuf, config: Config, listener: StdUnixListener) -> crate:
             shutting_down: false,
             closing: Vec::new(),
             waiters: Vec::new(),
+            store: None,
+            saved: Vec::new(),
+            notices: Vec::new(),
+            flush_armed: false,
         };
+        server.open_store(state_dir);
         let started = Instant::now();
         while let Some(event) = rx.recv().await {
             server.handle(event);
@@ -256,6 +290,10 @@ impl Server {
             Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
             Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
             Event::Tick => self.expire_messages(),
+            Event::Flush => {
+                self.flush_armed = false;
+                self.save_all();
+            }
             Event::StateCheck(sid) => {
                 if let Some(s) = self.session_mut(sid) {
                     s.state_timer_armed = false;
@@ -385,7 +423,9 @@ impl Server {
                             }
                         }
                     }
-                    Response::Ok
+                    let mut notices = std::mem::take(&mut self.notices);
+                    notices.extend(self.shared_resume_slot(sid));
+                    Response::Notice(notices)
                 });
                 self.respond(cid, result);
             }
@@ -443,6 +483,28 @@ impl Server {
                     Err(e) => self.respond(cid, Err(e)),
                 }
             }
+            Request::ListSaved => {
+                let list = self.saved.iter().map(|s| SavedSession { env: Vec::new(), ..s.meta.clone() }).collect();
+                self.respond(cid, Ok(Response::Saved(list)));
+            }
+            Request::Restore { target } => {
+                let result = self.restore(target.as_deref()).map(Response::Notice);
+                self.respond(cid, result);
+            }
+            Request::Forget { target } => {
+                let result = self.saved_matching(target.as_deref()).map(|picked| {
+                    let mut lines = Vec::new();
+                    for i in picked.into_iter().rev() {
+                        let s = self.saved.remove(i);
+                        if let Some(store) = &self.store {
+                            store.forget(&s.meta.key);
+                        }
+                        lines.push(format!("forgot {}:{}", s.meta.index, s.meta.name));
+                    }
+                    Response::Notice(lines)
+                });
+                self.respond(cid, result);
+            }
             Request::Detach { target, caller } => {
                 let result = match target {
                     Some(t) => self.resolve(&t).and_then(|sid| {
@@ -490,7 +552,11 @@ impl Server {
             Ok(sid) => sid,
             Err(e) => return self.respond(cid, Err(e)),
         };
-        self.respond(cid, Ok(Response::Ok));
+        // Said once: to this client before it takes the terminal, and in its
+        // status bar.
+        let mut notices = std::mem::take(&mut self.notices);
+        notices.extend(self.shared_resume_slot(sid));
+        self.respond(cid, Ok(Response::Notice(notices.clone())));
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
@@ -510,6 +576,9 @@ impl Server {
             alerts: Vec::new(),
         });
         self.focus(cid, sid);
+        if let Some(first) = notices.first() {
+            self.show_message(cid, first);
+        }
     }
 
     fn detach(&mut self, cid: ClientId, reason: &str) {
@@ -626,24 +695,49 @@ impl Server {
     }
 
     fn create_session(&mut self, spec: NewSession) -> Result<SessionId, String> {
+        self.create_or_restore(spec, None)
+    }
+
+    /// Starts a session; with `saved`, brings back a saved one: its history
+    /// and last screen first, a marker line, then the program resumed.
+    fn create_or_restore(&mut self, spec: NewSession, saved: Option<&Saved>) -> Result<SessionId, String> {
         if let Some(name) = &spec.name {
             self.check_name(name, None)?;
         }
         let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
         let id = self.next_session;
-        let index = (0..).find(|i| !self.sessions.iter().any(|s| s.index == *i)).unwrap_or(0);
+        let free = |i: &u32| !self.sessions.iter().any(|s| s.index == *i);
+        let index = match saved.map(|s| s.meta.index).filter(free) {
+            Some(i) => i,
+            None => (0..).find(free).unwrap_or(0),
+        };
         let name = spec.name.unwrap_or_else(|| {
             self.unique_name(&spec.cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
         });
-        let (cols, rows) = spec.size.map(|(c, r)| (c, r.saturating_sub(1))).unwrap_or(DEFAULT_SIZE);
+        let (cols, rows) = spec.size.unwrap_or(DEFAULT_SIZE);
+        let rows = rows.saturating_sub(1); // the status row
         let mut env: Vec<(String, String)> =
             spec.env.into_iter().filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION")).collect();
         env.push(("TERM".into(), pty::child_term().into()));
         env.push(("QMUX".into(), format!("{},{},{id}", self.socket.display(), std::process::id())));
         env.push(("QMUX_SESSION".into(), name.clone()));
 
-        let terminal =
-            Arc::new(Mutex::new(Terminal::with_history_limit(rows.max(1), cols.max(1), self.config.history_limit)));
+        let mut term = Terminal::with_history_limit(rows.max(1), cols.max(1), self.config.history_limit);
+        if let Some(saved) = saved {
+            for row in &saved.history {
+                term.history_mut().push(row, false);
+            }
+            let screen_rows = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
+            for row in &saved.screen[..screen_rows.map_or(0, |i| i + 1)] {
+                term.process(format!("\x1b[m{row}\x1b[m\r\n").as_bytes());
+            }
+            let when = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(saved.meta.saved));
+            let marker = format!(" restored from {when} ");
+            let side = usize::from(cols.max(1)).saturating_sub(marker.chars().count()) / 2;
+            term.process(format!("\x1b[2m{}{marker}{}\x1b[m\r\n", "─".repeat(side), "─".repeat(side)).as_bytes());
+        }
+        let (saved_upto, log_rows) = (term.history().total_pushed(), term.history().len());
+        let terminal = Arc::new(Mutex::new(term));
         let pending = OutputPending::default();
         let events = self.events.clone();
         let pty = Pty::spawn(
@@ -658,13 +752,20 @@ impl Server {
         self.next_session += 1;
         self.use_counter += 1;
         let command_for_detector = command.clone();
+        let created = saved.map_or_else(SystemTime::now, |s| UNIX_EPOCH + Duration::from_secs(s.meta.created));
+        let key = saved.map(|s| s.meta.key.clone()).unwrap_or_else(|| {
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            format!("{nanos}-{}-{id}", std::process::id())
+        });
+        let saved_env =
+            env.iter().filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION")).cloned().collect();
         let session = Session {
             id,
             index,
             name,
             command,
             cwd: spec.cwd,
-            created: SystemTime::now(),
+            created,
             terminal,
             pending,
             pty,
@@ -682,12 +783,193 @@ impl Server {
             state_timer_armed: false,
             last_output_at: Instant::now(),
             last_used: self.use_counter,
+            env: saved_env,
+            key,
+            saved_upto,
+            log_rows,
+            screen_dirty: true,
         };
         let at = self.sessions.partition_point(|s| s.index < index);
         self.sessions.insert(at, session);
+        self.save_meta(id);
+        self.arm_flush();
         self.evaluate_state(id);
         self.redraw_status();
         Ok(id)
+    }
+
+    // ----- saving and restoring -------------------------------------------
+
+    fn open_store(&mut self, dir: Option<PathBuf>) {
+        let Some(dir) = dir else { return };
+        match Store::open(dir) {
+            Ok(store) => {
+                let (saved, problems) = store.load_all();
+                self.notices.extend(problems);
+                self.saved = saved;
+                self.store = Some(store);
+            }
+            Err(e) => self.notices.push(format!("sessions will not be saved: {e}")),
+        }
+        match self.config.restore {
+            Restore::Auto => {
+                for line in self.restore(None).unwrap_or_else(|e| vec![e]) {
+                    self.notices.push(line);
+                }
+            }
+            Restore::Ask if !self.saved.is_empty() => {
+                let names: Vec<String> =
+                    self.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
+                self.notices.push(format!(
+                    "{} saved session(s) from a previous server ({}): `qmux restore` brings them back",
+                    names.len(),
+                    names.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    fn save_meta(&mut self, sid: SessionId) {
+        let (Some(store), Some(s)) = (&self.store, self.session(sid)) else { return };
+        let meta = SavedSession {
+            version: crate::persist::FORMAT_VERSION,
+            key: s.key.clone(),
+            name: s.name.clone(),
+            index: s.index,
+            command: s.command.clone(),
+            cwd: s.cwd.clone(),
+            env: s.env.clone(),
+            created: epoch_secs(s.created),
+            saved: epoch_secs(SystemTime::now()),
+            state: s.state,
+            exit_code: s.exit_code,
+        };
+        if let Err(e) = store.save_meta(&meta) {
+            eprintln!("qmux: cannot save {}: {e}", s.label());
+        }
+    }
+
+    fn arm_flush(&mut self) {
+        if self.flush_armed || self.store.is_none() {
+            return;
+        }
+        self.flush_armed = true;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(SAVE_INTERVAL).await;
+            let _ = events.send(Event::Flush);
+        });
+    }
+
+    /// Writes every session's new history rows and changed screen.
+    fn save_all(&mut self) {
+        let Some(store) = &self.store else { return };
+        for s in &mut self.sessions {
+            let Ok(t) = s.terminal.lock() else { continue };
+            let history = t.history();
+            let first = history.first_line();
+            let from = s.saved_upto.max(first);
+            let new = (from - first) as usize..history.len();
+            let result = if s.log_rows + new.len() > 2 * history.limit().max(1) {
+                // Compact: the log becomes exactly what history holds.
+                s.log_rows = history.len();
+                store.rewrite_history(&s.key, (0..history.len()).map(|i| history.row_formatted(i)))
+            } else {
+                s.log_rows += new.len();
+                store.append_history(&s.key, new.map(|i| history.row_formatted(i)))
+            };
+            s.saved_upto = history.total_pushed();
+            let screen_result = if s.screen_dirty {
+                s.screen_dirty = false;
+                let screen = t.screen();
+                let rows: Vec<String> =
+                    (0..screen.size().0.get()).map(|r| crate::history::screen_row_formatted(screen, r)).collect();
+                store.save_screen(&s.key, &rows)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = result.and(screen_result) {
+                eprintln!("qmux: cannot save {}: {e}", s.label());
+            }
+        }
+    }
+
+    /// Saved sessions matching a target (all with none), by name, index or
+    /// unique prefix, as live sessions are matched.
+    fn saved_matching(&self, target: Option<&str>) -> Result<Vec<usize>, String> {
+        let Some(t) = target else { return Ok((0..self.saved.len()).collect()) };
+        let by = |f: &dyn Fn(&Saved) -> bool| -> Vec<usize> {
+            self.saved.iter().enumerate().filter(|(_, s)| f(s)).map(|(i, _)| i).collect()
+        };
+        for found in [by(&|s| s.meta.name == t), by(&|s| t.parse() == Ok(s.meta.index))] {
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        match by(&|s| s.meta.name.starts_with(t)).as_slice() {
+            [one] => Ok(vec![*one]),
+            [] if self.saved.is_empty() => Err("there are no saved sessions".into()),
+            [] => {
+                let names: Vec<String> =
+                    self.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
+                Err(format!("no saved session {t:?} (saved: {})", names.join(", ")))
+            }
+            _ => Err(format!("{t:?} matches more than one saved session")),
+        }
+    }
+
+    /// Brings saved sessions back; returns what to tell the user.
+    fn restore(&mut self, target: Option<&str>) -> Result<Vec<String>, String> {
+        let picked = self.saved_matching(target)?;
+        let mut taken: Vec<Saved> = Vec::new();
+        for i in picked.into_iter().rev() {
+            taken.push(self.saved.remove(i));
+        }
+        taken.reverse();
+        let mut lines = Vec::new();
+        for saved in taken {
+            let program = self.config.program(&saved.meta.command);
+            let command = crate::persist::resume_command(&saved.meta.command, program.resume.as_deref());
+            let name = (!self.sessions.iter().any(|s| s.name == saved.meta.name)).then(|| saved.meta.name.clone());
+            let spec = NewSession {
+                name,
+                cwd: saved.meta.cwd.clone(),
+                command: command.clone(),
+                env: saved.meta.env.clone(),
+                size: None,
+            };
+            match self.create_or_restore(spec, Some(&saved)) {
+                Ok(sid) => {
+                    let label = self.session(sid).map(Session::label).unwrap_or_default();
+                    lines.push(format!("restored {label} ({})", command.join(" ")));
+                    lines.extend(self.shared_resume_slot(sid));
+                }
+                Err(e) => {
+                    lines.push(format!("cannot restore {}:{}: {e}", saved.meta.index, saved.meta.name));
+                    self.saved.push(saved);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// A program that resumes "the conversation in this directory" cannot
+    /// run twice in one directory without the two fighting over it.
+    fn shared_resume_slot(&self, sid: SessionId) -> Option<String> {
+        let s = self.session(sid)?;
+        self.config.program(&s.command).resume.as_ref()?;
+        let program = program_name(&s.command);
+        let other = self
+            .sessions
+            .iter()
+            .find(|o| o.id != sid && o.exit_code.is_none() && o.cwd == s.cwd && program_name(&o.command) == program)?;
+        Some(format!(
+            "warning: {} also runs {program} in {}; {program} keeps one conversation per directory, so only one of \
+             them can be resumed after a restart",
+            other.label(),
+            s.cwd.display()
+        ))
     }
 
     fn rename(&mut self, sid: SessionId, name: &str) -> Result<(), String> {
@@ -695,6 +977,7 @@ impl Server {
         if let Some(s) = self.session_mut(sid) {
             s.name = name.to_string();
         }
+        self.save_meta(sid);
         self.redraw_status();
         Ok(())
     }
@@ -705,6 +988,10 @@ impl Server {
         };
         let removed = self.sessions.remove(pos);
         let label = removed.label();
+        // Killed on purpose: it is not coming back.
+        if let Some(store) = &self.store {
+            store.forget(&removed.key);
+        }
         drop(removed); // hangs the program up
         self.end_waiters(sid, &format!("{label} was killed"));
         for (cid, conn) in self.connections.iter_mut() {
@@ -781,6 +1068,7 @@ impl Server {
         s.last_output = Some(SystemTime::now());
         s.last_output_at = Instant::now();
         s.awaiting_reaction = false;
+        s.screen_dirty = true;
         let bells = s.terminal.lock().map(|t| t.bells()).unwrap_or(0);
         let rang = bells > s.bells_seen;
         s.bells_seen = bells;
@@ -816,6 +1104,7 @@ impl Server {
         for cid in previews {
             self.draw(cid);
         }
+        self.arm_flush();
         self.evaluate_state(sid);
         self.check_waiters(sid);
         if status_changed {
@@ -877,6 +1166,7 @@ impl Server {
         }
         s.state = new;
         let label = s.label();
+        self.save_meta(sid);
         let watched = !self.views_showing(sid).is_empty();
         if old == State::Busy && matches!(new, State::Waiting | State::Approval) && !watched {
             if let Some(s) = self.session_mut(sid) {
@@ -1521,6 +1811,7 @@ impl Server {
 
     async fn shutdown(&mut self) {
         self.shutting_down = true;
+        self.save_all();
         let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
         for cid in views {
             self.detach(cid, "server exited");

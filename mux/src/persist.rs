@@ -1,0 +1,317 @@
+//! Saving sessions so they outlive the server, and reading them back.
+//!
+//! Each session has three files in the state directory, named by a key that
+//! is unique across server runs:
+//! - `KEY.json`: what to relaunch (name, argv, cwd, env, times, last state),
+//!   rewritten whole through a temporary file and a rename, so it is either
+//!   the old or the new version, never half of one;
+//! - `KEY.history`: one formatted row per line, append-only. A crash can only
+//!   cut the last line short, and a line without its newline is dropped on
+//!   load. It is rewritten (atomically) when it grows past twice the history
+//!   limit, so it stays bounded;
+//! - `KEY.screen`: the last screen, rewritten atomically.
+//!
+//! A file that cannot be read is moved aside (`*.corrupt`), never deleted,
+//! and the other sessions still load.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::state::State;
+
+/// Bumped when the saved format changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedSession {
+    pub version: u32,
+    pub key: String,
+    pub name: String,
+    pub index: u32,
+    pub command: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    /// Unix seconds.
+    pub created: u64,
+    /// Unix seconds of the last save.
+    pub saved: u64,
+    pub state: State,
+    pub exit_code: Option<i32>,
+}
+
+/// A saved session with its history and last screen, as loaded.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub meta: SavedSession,
+    pub history: Vec<String>,
+    pub screen: Vec<String>,
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// The state directory for a socket: `${XDG_STATE_HOME:-~/.local/state}/qmux/NAME`,
+/// NAME being the socket's file name, with a hash of its path added for `-S`
+/// sockets outside the usual directory.
+pub fn state_dir(socket: &Path) -> Option<PathBuf> {
+    let default_socket_dir = socket.parent() == Some(crate::paths::default_socket_dir().as_path());
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    let name = socket.file_name()?.to_string_lossy().into_owned();
+    let name = if default_socket_dir {
+        name
+    } else {
+        // FNV-1a: stable across versions, unlike std's hasher.
+        let hash = socket
+            .to_string_lossy()
+            .bytes()
+            .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+        format!("{name}-{hash:016x}")
+    };
+    Some(base.join("qmux").join(name))
+}
+
+impl Store {
+    /// Opens (creating) the state directory, refusing one that others can
+    /// read: it holds the sessions' environments and transcripts.
+    pub fn open(dir: PathBuf) -> Result<Store> {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::msg(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::msg(format!("cannot create state directory {}: {e}", dir.display()))),
+        }
+        crate::paths::check_dir(&dir, true)?;
+        Ok(Store { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, key: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{key}.{ext}"))
+    }
+
+    pub fn save_meta(&self, meta: &SavedSession) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
+        write_atomic(&self.path(&meta.key, "json"), &json)
+    }
+
+    /// Appends rows to the history log; returns nothing, the caller counts.
+    pub fn append_history<'a>(&self, key: &str, rows: impl Iterator<Item = &'a str>) -> io::Result<()> {
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend_from_slice(row.as_bytes());
+            out.push(b'\n');
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        let mut file = fs::OpenOptions::new().create(true).append(true).mode(0o600).open(self.path(key, "history"))?;
+        file.write_all(&out)
+    }
+
+    /// Replaces the history log with exactly these rows.
+    pub fn rewrite_history<'a>(&self, key: &str, rows: impl Iterator<Item = &'a str>) -> io::Result<()> {
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend_from_slice(row.as_bytes());
+            out.push(b'\n');
+        }
+        write_atomic(&self.path(key, "history"), &out)
+    }
+
+    pub fn save_screen(&self, key: &str, rows: &[String]) -> io::Result<()> {
+        write_atomic(&self.path(key, "screen"), rows.join("\n").as_bytes())
+    }
+
+    /// Deletes a session's files (it was killed on purpose).
+    pub fn forget(&self, key: &str) {
+        for ext in ["json", "history", "screen"] {
+            let _ = fs::remove_file(self.path(key, ext));
+        }
+    }
+
+    /// Loads every saved session. A file that cannot be read is moved aside
+    /// and reported in the second list; the others still load.
+    pub fn load_all(&self) -> (Vec<Saved>, Vec<String>) {
+        let mut saved = Vec::new();
+        let mut problems = Vec::new();
+        let Ok(entries) = fs::read_dir(&self.dir) else { return (saved, problems) };
+        let mut metas: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        metas.sort();
+        for path in metas {
+            match self.load_one(&path) {
+                Ok(s) => saved.push(s),
+                Err(why) => {
+                    let aside = path.with_extension("json.corrupt");
+                    let _ = fs::rename(&path, &aside);
+                    problems.push(format!("{}: {why}; moved aside to {}", path.display(), aside.display()));
+                }
+            }
+        }
+        saved.sort_by_key(|s| (s.meta.index, s.meta.created));
+        (saved, problems)
+    }
+
+    fn load_one(&self, path: &Path) -> std::result::Result<Saved, String> {
+        let bytes = fs::read(path).map_err(|e| e.to_string())?;
+        // Read the version alone first, so a file from another version is
+        // named as such rather than as garbage.
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let v: Version = serde_json::from_slice(&bytes).map_err(|e| format!("not a qmux state file ({e})"))?;
+        if v.version != FORMAT_VERSION {
+            return Err(format!("saved by another qmux version (format {}, this is {FORMAT_VERSION})", v.version));
+        }
+        let meta: SavedSession = serde_json::from_slice(&bytes).map_err(|e| format!("damaged state file ({e})"))?;
+        let history = read_lines(&self.path(&meta.key, "history"));
+        let screen = fs::read_to_string(self.path(&meta.key, "screen"))
+            .map(|s| s.split('\n').map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(Saved { meta, history, screen })
+    }
+}
+
+/// Complete lines only: a line cut short by a crash is dropped.
+fn read_lines(path: &Path) -> Vec<String> {
+    let Ok(bytes) = fs::read(path) else { return Vec::new() };
+    let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &bytes[..=i],
+        None => return Vec::new(),
+    };
+    String::from_utf8_lossy(complete).lines().map(str::to_string).collect()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    {
+        let mut f = fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// How a program is resumed: q keeps one conversation per directory and
+/// `--resume` picks it up; kiro-cli and the stand-in chat do the same.
+pub fn resume_command(command: &[String], resume_args: Option<&[String]>) -> Vec<String> {
+    let Some(args) = resume_args else { return command.to_vec() };
+    if args.iter().all(|a| command.contains(a)) {
+        return command.to_vec();
+    }
+    let mut out = command.to_vec();
+    out.extend(args.iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("state")).unwrap();
+        (dir, store)
+    }
+
+    fn meta(key: &str, index: u32) -> SavedSession {
+        SavedSession {
+            version: FORMAT_VERSION,
+            key: key.into(),
+            name: format!("s{index}"),
+            index,
+            command: vec!["qmux-chat".into()],
+            cwd: "/tmp".into(),
+            env: vec![("A".into(), "1".into())],
+            created: 1,
+            saved: 2,
+            state: State::Waiting,
+            exit_code: None,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let (_d, store) = store();
+        store.save_meta(&meta("k1", 0)).unwrap();
+        store.append_history("k1", ["one", "\x1b[31mtwo\x1b[m"].into_iter()).unwrap();
+        store.append_history("k1", ["three"].into_iter()).unwrap();
+        store.save_screen("k1", &["> hi".into(), "".into()]).unwrap();
+        let (saved, problems) = store.load_all();
+        assert!(problems.is_empty());
+        assert_eq!(saved[0].meta, meta("k1", 0));
+        assert_eq!(saved[0].history, vec!["one", "\x1b[31mtwo\x1b[m", "three"]);
+        assert_eq!(saved[0].screen, vec!["> hi", ""]);
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_crash_is_dropped() {
+        let (_d, store) = store();
+        store.save_meta(&meta("k", 0)).unwrap();
+        fs::write(store.path("k", "history"), b"whole\nhal").unwrap();
+        assert_eq!(store.load_all().0[0].history, vec!["whole"]);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_moved_aside_and_the_others_load() {
+        let (_d, store) = store();
+        store.save_meta(&meta("a", 0)).unwrap();
+        store.save_meta(&meta("c", 2)).unwrap();
+        fs::write(store.path("b", "json"), b"{ not json").unwrap();
+        let mut other = serde_json::to_value(meta("d", 3)).unwrap();
+        other["version"] = 99.into();
+        fs::write(store.path("d", "json"), other.to_string()).unwrap();
+        let (saved, problems) = store.load_all();
+        assert_eq!(saved.iter().map(|s| s.meta.key.as_str()).collect::<Vec<_>>(), vec!["a", "c"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("another qmux version")), "{problems:?}");
+        assert!(store.path("b", "json.corrupt").exists());
+    }
+
+    #[test]
+    fn forget_removes_every_file() {
+        let (_d, store) = store();
+        store.save_meta(&meta("k", 0)).unwrap();
+        store.append_history("k", ["x"].into_iter()).unwrap();
+        store.forget("k");
+        assert!(store.load_all().0.is_empty());
+        assert!(!store.path("k", "history").exists());
+    }
+
+    #[test]
+    fn unsafe_state_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, store) = store();
+        fs::set_permissions(store.dir(), fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Store::open(store.dir().to_path_buf()).err().unwrap().to_string();
+        assert!(err.contains("unsafe permissions"), "{err}");
+    }
+
+    #[test]
+    fn resume_adds_the_flag_once() {
+        let resume = vec!["--resume".to_string()];
+        let cmd = vec!["q".to_string(), "chat".to_string()];
+        assert_eq!(resume_command(&cmd, Some(&resume)), vec!["q", "chat", "--resume"]);
+        let again = resume_command(&resume_command(&cmd, Some(&resume)), Some(&resume));
+        assert_eq!(again, vec!["q", "chat", "--resume"]);
+        assert_eq!(resume_command(&["sh".to_string()], None), vec!["sh"]);
+    }
+}
