@@ -479,6 +479,11 @@ impl Server {
                     Ok((sid, until)) => {
                         self.waiters.push(Waiter { client: cid, session: sid, until });
                         self.check_waiters(sid);
+                        // An exited session will never get anywhere else.
+                        if let Some(s) = self.session(sid).filter(|s| s.state == State::Exited) {
+                            let why = format!("{} has exited", s.label());
+                            self.end_waiters(sid, &why);
+                        }
                     }
                     Err(e) => self.respond(cid, Err(e)),
                 }

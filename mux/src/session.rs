@@ -164,6 +164,28 @@ mod tests {
         assert_eq!(t.bells(), 2);
     }
 
+    /// An escape string that never ends must not grow memory (the parser
+    /// keeps at most 1 KiB of an OSC; see the workspace's vt100 entry).
+    #[test]
+    fn unterminated_osc_does_not_grow_memory() {
+        fn rss_kb() -> usize {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
+            line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+        }
+        let mut t = Terminal::new(24, 80);
+        t.process(b"\x1b]0;");
+        let chunk = vec![b'a'; 1 << 20];
+        let before = rss_kb();
+        for _ in 0..64 {
+            t.process(&chunk);
+        }
+        let grown_mb = rss_kb().saturating_sub(before) / 1024;
+        assert!(grown_mb < 16, "64 MB of unterminated OSC grew memory by {grown_mb} MB");
+        t.process(b"\x07after");
+        assert!(t.text().contains("after"));
+    }
+
     #[test]
     fn zero_size_is_clamped() {
         let mut t = Terminal::new(0, 0);
