@@ -44,6 +44,18 @@ impl Connection {
     }
 
     fn greet(mut stream: UnixStream) -> Result<Connection> {
+        // The server must be ours (or root's), whoever made the socket.
+        let uid = nix::unistd::getuid().as_raw();
+        match nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials) {
+            Ok(cred) if cred.uid() == uid || cred.uid() == 0 => {}
+            Ok(cred) => {
+                return Err(Error::msg(format!(
+                    "the server on this socket runs as uid {}, not you; refusing",
+                    cred.uid()
+                )))
+            }
+            Err(e) => return Err(Error::msg(format!("cannot check who runs the server: {e}"))),
+        }
         let ours = Hello::ours();
         protocol::write_frame(&mut stream, &ToServer::Hello(ours.clone()))?;
         match protocol::read_frame::<ToClient>(&mut stream) {

@@ -18,6 +18,7 @@ pub fn socket_path(explicit: Option<&Path>, name: Option<&str>) -> Result<PathBu
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             check_dir(parent, false)?;
         }
+        check_socket_owner(path)?;
         return Ok(path.to_path_buf());
     }
     let name = name.unwrap_or("default");
@@ -46,8 +47,9 @@ pub fn default_socket_dir() -> PathBuf {
 }
 
 /// Refuses a directory that is not ours or (when `private`) is open to others.
-/// For `-S`, whose parent may be any directory the user chose, only
-/// world-writable without the sticky bit is refused.
+/// For `-S`, whose parent may be any directory the user chose, it must be
+/// ours or root's, and writable by others only with the sticky bit (as
+/// /tmp), so nobody else can swap the socket.
 pub fn check_dir(dir: &Path, private: bool) -> Result<()> {
     let meta = fs::symlink_metadata(dir).map_err(|e| Error::msg(format!("cannot use {}: {e}", dir.display())))?;
     if !meta.is_dir() {
@@ -55,8 +57,11 @@ pub fn check_dir(dir: &Path, private: bool) -> Result<()> {
     }
     let uid = nix::unistd::getuid().as_raw();
     let mode = meta.mode();
-    let unsafe_perms =
-        if private { meta.uid() != uid || mode & 0o077 != 0 } else { mode & 0o002 != 0 && mode & 0o1000 == 0 };
+    let unsafe_perms = if private {
+        meta.uid() != uid || mode & 0o077 != 0
+    } else {
+        (meta.uid() != uid && meta.uid() != 0) || (mode & 0o022 != 0 && mode & 0o1000 == 0)
+    };
     if unsafe_perms {
         return Err(Error::msg(format!(
             "directory {} has unsafe permissions (owner {}, mode {:o}); it must be yours and mode 700",
@@ -66,6 +71,22 @@ pub fn check_dir(dir: &Path, private: bool) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// An existing socket at a chosen path must be ours: connecting to another
+/// user's server would hand them our keystrokes.
+fn check_socket_owner(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.uid() != nix::unistd::getuid().as_raw() => Err(Error::msg(format!(
+            "{} belongs to another user (uid {}); refusing to use it",
+            path.display(),
+            meta.uid()
+        ))),
+        Ok(meta) if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) => {
+            Err(Error::msg(format!("{} exists and is not a socket", path.display())))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Makes the socket file owner-only.
@@ -88,6 +109,21 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chosen_socket_path_must_be_a_safe_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = socket_path(Some(&open.join("s")), None).unwrap_err().to_string();
+        assert!(err.contains("unsafe permissions"), "{err}");
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(socket_path(Some(&open.join("s")), None).is_ok());
+        fs::write(open.join("plain"), b"").unwrap();
+        let err = socket_path(Some(&open.join("plain")), None).unwrap_err().to_string();
+        assert!(err.contains("not a socket"), "{err}");
+    }
 
     #[test]
     fn group_readable_directory_is_refused() {
