@@ -172,6 +172,7 @@ struct Server {
     saved: Vec<Saved>,
     /// Said once to the user: saved sessions, files moved aside.
     notices: Vec<String>,
+    saved_announced: bool,
     flush_armed: bool,
 }
 
@@ -215,6 +216,7 @@ pub fn run(
             store: None,
             saved: Vec::new(),
             notices: Vec::new(),
+            saved_announced: false,
             flush_armed: false,
         };
         server.open_store(state_dir);
@@ -423,7 +425,7 @@ impl Server {
                             }
                         }
                     }
-                    let mut notices = std::mem::take(&mut self.notices);
+                    let mut notices = self.take_notices(true);
                     notices.extend(self.shared_resume_slot(sid));
                     Response::Notice(notices)
                 });
@@ -493,7 +495,11 @@ impl Server {
                 self.respond(cid, Ok(Response::Saved(list)));
             }
             Request::Restore { target } => {
-                let result = self.restore(target.as_deref()).map(Response::Notice);
+                let mut notices = self.take_notices(false);
+                let result = self.restore(target.as_deref()).map(|lines| {
+                    notices.extend(lines);
+                    Response::Notice(notices)
+                });
                 self.respond(cid, result);
             }
             Request::Forget { target } => {
@@ -559,7 +565,7 @@ impl Server {
         };
         // Said once: to this client before it takes the terminal, and in its
         // status bar.
-        let mut notices = std::mem::take(&mut self.notices);
+        let mut notices = self.take_notices(true);
         notices.extend(self.shared_resume_slot(sid));
         self.respond(cid, Ok(Response::Notice(notices.clone())));
         let Some(conn) = self.connections.get_mut(&cid) else {
@@ -822,17 +828,25 @@ impl Server {
                     self.notices.push(line);
                 }
             }
-            Restore::Ask if !self.saved.is_empty() => {
-                let names: Vec<String> =
-                    self.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
-                self.notices.push(format!(
-                    "{} saved session(s) from a previous server ({}): `qmux restore` brings them back",
-                    names.len(),
-                    names.join(", ")
-                ));
-            }
-            _ => {}
+            Restore::Ask | Restore::Never => {}
         }
+    }
+
+    /// What the user should hear once: problems found in the state
+    /// directory and, with `restore = "ask"`, the sessions still waiting to
+    /// be restored (worked out now, so it is never stale).
+    fn take_notices(&mut self, mention_saved: bool) -> Vec<String> {
+        let mut notices = std::mem::take(&mut self.notices);
+        if mention_saved && !self.saved_announced && self.config.restore == Restore::Ask && !self.saved.is_empty() {
+            self.saved_announced = true;
+            let names: Vec<String> = self.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
+            notices.push(format!(
+                "{} saved session(s) from a previous server ({}): `qmux restore` brings them back",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        notices
     }
 
     fn save_meta(&mut self, sid: SessionId) {
@@ -1746,6 +1760,14 @@ impl Server {
         };
         let Some(view) = conn.view.as_mut() else {
             return;
+        };
+        // Bells, notifications and clipboard writes go just before the frame.
+        let frame = if view.alerts.is_empty() {
+            frame
+        } else {
+            let mut with_alerts = std::mem::take(&mut view.alerts);
+            with_alerts.extend_from_slice(&frame);
+            with_alerts
         };
         match conn.tx.try_send(ToClient::Frame(frame)) {
             Ok(()) => {
