@@ -262,7 +262,9 @@ fn attached_loop(conn: Connection) -> Result<String> {
         }
     })?;
 
-    let mut out = std::io::stdout().lock();
+    // Not locked for the loop's life: the signal thread must be able to
+    // write the terminal restore while this thread waits on the socket.
+    let mut out = std::io::stdout();
     loop {
         match protocol::read_frame::<ToClient>(&mut reader) {
             Ok(Some(ToClient::Frame(bytes))) => {

@@ -76,6 +76,10 @@ struct Session {
     awaiting_reaction: bool,
     /// Went from busy to waiting/approval while nobody watched.
     done: bool,
+    /// Input reached the program since it last sat at its prompt: the next
+    /// prompt ends a turn (a reply, a command), which is worth a "done".
+    /// A program merely starting up is not.
+    input_since_prompt: bool,
     /// Messages for `send --when-waiting`: (text, press Enter).
     queue: VecDeque<(String, bool)>,
     state_timer_armed: bool,
@@ -474,7 +478,7 @@ impl Server {
                     WaitFor::Approval => Ok(Until::State(State::Approval)),
                     WaitFor::Exited => Ok(Until::State(State::Exited)),
                     WaitFor::Output(pattern) => {
-                        regex::Regex::new(&pattern).map(Until::Output).map_err(|e| format!("bad REGEX: {e}"))
+                        regex::Regex::new(&pattern).map(Until::Output).map_err(|e| regex_error(&pattern, &e))
                     }
                 };
                 match until.and_then(|u| Ok((self.resolve(&target)?, u))) {
@@ -790,6 +794,7 @@ impl Server {
             uses_bracketed_paste: false,
             awaiting_reaction: false,
             done: false,
+            input_since_prompt: false,
             queue: VecDeque::new(),
             state_timer_armed: false,
             last_output_at: Instant::now(),
@@ -1184,10 +1189,11 @@ impl Server {
             return;
         }
         s.state = new;
+        let turn_ended = matches!(new, State::Waiting | State::Approval) && std::mem::take(&mut s.input_since_prompt);
         let label = s.label();
         self.save_meta(sid);
         let watched = !self.views_showing(sid).is_empty();
-        if old == State::Busy && matches!(new, State::Waiting | State::Approval) && !watched {
+        if old == State::Busy && turn_ended && !watched {
             if let Some(s) = self.session_mut(sid) {
                 s.done = true;
             }
@@ -1268,6 +1274,7 @@ impl Server {
         }
         s.pty.write(bytes);
         s.awaiting_reaction = true;
+        s.input_since_prompt = true;
         s.state = State::Busy;
     }
 
@@ -1432,6 +1439,7 @@ impl Server {
             }
         }
         if let (false, Some(s)) = (bytes.is_empty(), self.session_mut(sid)) {
+            s.input_since_prompt = true;
             s.pty.write(bytes);
         }
     }
@@ -1703,6 +1711,12 @@ impl Server {
             let message = view.message.as_ref().map(|(m, _)| m.as_str());
             status::render(&entries, message, view.cols)
         };
+        // Built before the focused terminal is locked: the chooser locks the
+        // selected session's terminal, which may be the same one.
+        let chooser = match &view.mode {
+            Mode::Chooser { selected } => Some(self.chooser_lines(*selected, view.cols, view.rows)),
+            _ => None,
+        };
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
@@ -1717,8 +1731,8 @@ impl Server {
                 }
                 (frame, Some(screen.clone()), Some(status_text))
             }
-            Mode::Chooser { selected } => {
-                let lines = self.chooser_lines(*selected, view.cols, view.rows);
+            Mode::Chooser { .. } => {
+                let lines = chooser.unwrap_or_default();
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Help => {
@@ -1851,6 +1865,13 @@ impl Server {
             let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
         }
     }
+}
+
+/// A regex error on one line: the regex crate's message spans several.
+fn regex_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    let what = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid");
+    format!("bad REGEX {pattern:?}: {}", what.trim().trim_start_matches("error: "))
 }
 
 fn help_lines(prefix: u8) -> Vec<String> {

@@ -295,6 +295,67 @@ impl Env {
         json.as_array()?.iter().find(|s| s["name"] == name).and_then(|s| s["pid"].as_u64()).map(|pid| pid as u32)
     }
 
+    /// One session's object from `qmux ls --json`, `None` if it is not listed.
+    pub fn session_json(&self, name: &str) -> Option<serde_json::Value> {
+        self.ls_json().as_array()?.iter().find(|s| s["name"] == name).cloned()
+    }
+
+    /// A session's `state` from `qmux ls --json` (`busy`, `waiting`,
+    /// `approval`, `exited`); fails the test if the session is not listed.
+    pub fn state(&self, name: &str) -> String {
+        let session = self.session_json(name).unwrap_or_else(|| panic!("{name} is not in qmux ls --json"));
+        session["state"].as_str().unwrap_or_else(|| panic!("{name} has no string state: {session}")).to_string()
+    }
+
+    /// Polls `qmux ls --json` until session `name` is in `state`; returns
+    /// its object.
+    pub fn wait_state(&self, name: &str, state: &str) -> serde_json::Value {
+        let last = std::cell::RefCell::new(serde_json::Value::Null);
+        poll_until(
+            DEFAULT_TIMEOUT,
+            &format!("{name} to be {state} in qmux ls --json"),
+            || {
+                let session = self.session_json(name)?;
+                let found = session["state"] == state;
+                *last.borrow_mut() = session.clone();
+                found.then_some(session)
+            },
+            || {
+                let screen = self.qmux(&["capture", "-t", name]);
+                format!(
+                    "--- last object for {name} ---\n{:#}\n--- qmux capture ---\n{}{}",
+                    last.borrow(),
+                    String::from_utf8_lossy(&screen.stdout),
+                    String::from_utf8_lossy(&screen.stderr)
+                )
+            },
+        )
+    }
+
+    /// Runs `qmux ARGS` to completion with `input` as its standard input.
+    pub fn qmux_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let n = self.runs.fetch_add(1, Ordering::Relaxed);
+        let path = self.root.path().join("runs").join(format!("{n}.in"));
+        fs::write(&path, input).expect("cannot write an input file");
+        let mut cmd = self.cmd(args);
+        cmd.stdin(File::open(&path).expect("cannot open an input file"));
+        self.run(cmd)
+    }
+
+    /// Starts `qmux ARGS` and returns at once, for commands that block
+    /// (`qmux wait`) while the test makes their condition come true.
+    pub fn spawn_qmux(&self, args: &[&str]) -> Background {
+        let n = self.runs.fetch_add(1, Ordering::Relaxed);
+        let runs = self.root.path().join("runs");
+        let (out_path, err_path) = (runs.join(format!("{n}.out")), runs.join(format!("{n}.err")));
+        let create = |p: &Path| File::create(p).expect("cannot create an output file");
+        let mut cmd = self.cmd(args);
+        cmd.stdout(create(&out_path)).stderr(create(&err_path));
+        let what = format!("qmux {}", args.join(" "));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        Background { child, what, out_path, err_path, output: None }
+    }
+
     /// `qmux capture -t TARGET`: the session's screen as plain text.
     pub fn capture(&self, target: &str) -> String {
         self.qmux_ok(&["capture", "-t", target])
@@ -363,5 +424,56 @@ impl Drop for Env {
             let _ = child.wait();
         }
         procs::reap(&self.root.path().to_string_lossy(), Duration::from_secs(2));
+    }
+}
+
+/// A `qmux` command started by [`Env::spawn_qmux`]: still running, or done
+/// with its output. Dropping it kills the command if it still runs.
+pub struct Background {
+    child: std::process::Child,
+    what: String,
+    out_path: PathBuf,
+    err_path: PathBuf,
+    output: Option<Output>,
+}
+
+impl Background {
+    /// The output, if the command has ended.
+    pub fn try_output(&mut self) -> Option<Output> {
+        if self.output.is_none() {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for a child") {
+                self.output = Some(Output {
+                    status,
+                    stdout: fs::read(&self.out_path).unwrap_or_default(),
+                    stderr: fs::read(&self.err_path).unwrap_or_default(),
+                });
+            }
+        }
+        self.output.clone()
+    }
+
+    /// The command's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the command still runs.
+    pub fn running(&mut self) -> bool {
+        self.try_output().is_none()
+    }
+
+    /// Waits (up to [`DEFAULT_TIMEOUT`]) for the command to end.
+    pub fn wait_output(&mut self) -> Output {
+        let what = format!("{} to end", self.what);
+        poll_until(DEFAULT_TIMEOUT, &what, || self.try_output(), String::new)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }

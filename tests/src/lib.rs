@@ -30,7 +30,7 @@ mod term;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use env::{Env, LsLine};
+pub use env::{Background, Env, LsLine};
 pub use status::StatusEntry;
 pub use term::{screen_rows, session_rows, Term};
 
