@@ -1,6 +1,30 @@
 //! The model of one session's terminal: the vt100 screen, the answers to the
 //! terminal queries the program sends, and the events (bells, notifications)
 //! it raises. No PTY, socket or thread here: tests feed it bytes directly.
+//!
+//! ## The burst fast path
+//!
+//! Parsing every byte into vt100's cell grid costs most in rows that scroll
+//! off before anyone could see them: each is built cell by cell, then
+//! formatted cell by cell into history. When a program floods plain text
+//! lines (a `cat`, a build log, `seq`), those rows are known in advance, so
+//! [`Terminal::process`] writes them into history directly and feeds vt100
+//! only what stays on screen.
+//!
+//! It does so only when the outcome is provably the same as feeding every
+//! byte. Rather than mirror vte's parser state, it *checks* it: lines are fed
+//! normally until one non-empty plain line lands exactly as plain text would
+//! (one scroll of the full screen, the line on the row above the cursor, the
+//! cursor at the bottom-left of a blank row, not the alternate screen). That
+//! can only happen with the parser in its ground state, default attributes
+//! and a scroll region spanning the screen, and plain lines keep all three.
+//! A differential test compares both paths on random and real output.
+//!
+//! One hidden difference remains: vt100 counts the scrollback an unbounded
+//! terminal would have and uses the count only when the screen grows taller
+//! (that many blank rows come in at the top). Skipped rows are not counted,
+//! so the fast path only runs once the count is past [`COUNT_SETTLED`], more
+//! than any terminal is tall; both counts then cover every growth.
 
 use std::num::NonZeroU16;
 
@@ -14,6 +38,10 @@ struct Events {
     bells: u64,
     /// Rows that scrolled off the main screen.
     history: History,
+    /// Main-screen scrolls vt100 made (its "theoretical scrollback").
+    scrolls: u64,
+    /// Scroll callbacks to ignore: rows the fast path already put in history.
+    skip_scrolls: usize,
 }
 
 impl vt100::Callbacks for Events {
@@ -24,7 +52,13 @@ impl vt100::Callbacks for Events {
     // The parser keeps no scrollback (too costly); rows leaving the main
     // screen go to our compact history. Full-screen programs' rows do not.
     fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
-        if !alternate_screen {
+        if alternate_screen {
+            return;
+        }
+        self.scrolls += 1;
+        if self.skip_scrolls > 0 {
+            self.skip_scrolls -= 1;
+        } else {
             self.history.push_row(row);
         }
     }
@@ -62,9 +96,24 @@ impl vt100::Callbacks for Events {
     }
 }
 
+/// vt100's scrollback count past which a skipped row can no longer change
+/// how the screen grows (see the module docs).
+pub const COUNT_SETTLED: u64 = 4096;
+
+/// Fewer plain lines than this in a row are not worth the fast path.
+const MIN_BURST_ROWS: usize = 8;
+
 /// One session's terminal state.
 pub struct Terminal {
     parser: vt100::Parser<Events>,
+    /// The last byte processed was a line feed.
+    at_line_start: bool,
+    /// Checked: parser in ground state, default attributes, full-screen
+    /// scroll region, cursor at the bottom-left of a blank row. Any byte fed
+    /// the ordinary way clears it; the probe sets it.
+    ready: bool,
+    /// Use the fast path at all (tests turn it off to compare).
+    fast_path: bool,
 }
 
 impl Terminal {
@@ -75,14 +124,116 @@ impl Terminal {
     /// A terminal that keeps at most `history_limit` rows of history.
     pub fn with_history_limit(rows: u16, cols: u16, history_limit: usize) -> Self {
         let events = Events { history: History::new(history_limit), ..Events::default() };
-        Terminal { parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, events) }
+        Terminal {
+            parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, events),
+            at_line_start: false,
+            ready: false,
+            fast_path: true,
+        }
+    }
+
+    /// Turns the burst fast path off: every byte goes through vt100.
+    pub fn without_fast_path(mut self) -> Self {
+        self.fast_path = false;
+        self
     }
 
     /// Feeds program output. Returns the bytes to write back to the program
     /// (answers to its queries), usually none.
     pub fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.parser.process(bytes);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let cols = usize::from(self.screen().size().1.get());
+            let run = if self.fast_path { plain_run(rest, self.at_line_start, cols) } else { None };
+            match run {
+                Some((start, lines)) if lines.len() >= MIN_BURST_ROWS => {
+                    self.feed(&rest[..start]);
+                    let end = start + lines.iter().map(|l| l.len() + 2).sum::<usize>();
+                    self.burst(&lines);
+                    rest = &rest[end..];
+                }
+                _ => {
+                    self.feed(rest);
+                    rest = &[];
+                }
+            }
+        }
         std::mem::take(&mut self.parser.callbacks_mut().replies)
+    }
+
+    /// The ordinary way: every byte through vt100.
+    fn feed(&mut self, bytes: &[u8]) {
+        if let Some(&last) = bytes.last() {
+            self.parser.process(bytes);
+            self.at_line_start = last == b'\n';
+            self.ready = false;
+        }
+    }
+
+    /// Plain lines (each without its CR LF), fast where that is provably
+    /// the same as feeding them.
+    fn burst(&mut self, lines: &[&[u8]]) {
+        let rows = usize::from(self.screen().size().0.get());
+        let mut i = 0;
+        // Probe until the checks hold.
+        while !self.ready && i < lines.len() {
+            self.probe(lines[i]);
+            i += 1;
+        }
+        let rest = &lines[i..];
+        if !self.ready || rest.len() < rows.max(MIN_BURST_ROWS) {
+            for line in rest {
+                self.probe(line);
+            }
+            return;
+        }
+        // Every visible row but the blank bottom one scrolls off, then the
+        // lines that will not be on screen at the end.
+        let keep = rows - 1;
+        let screen_rows: Vec<(String, bool)> = (0..keep as u16)
+            .map(|r| (crate::history::screen_row_formatted(self.screen(), r), self.screen().row_wrapped(r)))
+            .collect();
+        let events = self.parser.callbacks_mut();
+        for (row, wrapped) in &screen_rows {
+            events.history.push(row, *wrapped);
+        }
+        for line in &rest[..rest.len() - keep] {
+            // Plain ASCII: the formatted row is the line itself.
+            events.history.push(std::str::from_utf8(line).unwrap_or_default(), false);
+        }
+        // The last lines the ordinary way, at the bottom: their scrolls push
+        // off the rows already in history.
+        events.skip_scrolls = keep;
+        let mut tail = Vec::with_capacity(rest[rest.len() - keep..].iter().map(|l| l.len() + 2).sum());
+        for line in &rest[rest.len() - keep..] {
+            tail.extend_from_slice(line);
+            tail.extend_from_slice(b"\r\n");
+        }
+        self.parser.process(&tail);
+        self.parser.callbacks_mut().skip_scrolls = 0;
+        self.at_line_start = true;
+        // The state the checks established is what plain lines leave.
+    }
+
+    /// Feeds one plain line the ordinary way and checks whether it landed
+    /// exactly as plain text in the ground state would (see the module docs).
+    fn probe(&mut self, line: &[u8]) {
+        let before = self.parser.callbacks().scrolls;
+        self.parser.process(line);
+        self.parser.process(b"\r\n");
+        self.at_line_start = true;
+        let screen = self.parser.screen();
+        let (rows, _) = screen.size();
+        let bottom = rows.get() - 1;
+        self.ready = !line.is_empty()
+            && rows.get() >= 2
+            && !screen.alternate_screen()
+            && self.parser.callbacks().scrolls == before + 1
+            && self.parser.callbacks().scrolls >= COUNT_SETTLED
+            && screen.cursor_position() == (bottom, 0)
+            && crate::history::screen_row_formatted(screen, bottom).is_empty()
+            && !screen.row_wrapped(bottom - 1)
+            && crate::history::screen_row_formatted(screen, bottom - 1).as_bytes() == line;
     }
 
     pub fn screen(&self) -> &vt100::Screen {
@@ -97,6 +248,7 @@ impl Terminal {
 
     pub fn resize(&mut self, cols: u16, rows: u16) {
         self.parser.set_size(nonzero(rows), nonzero(cols));
+        self.ready = false;
     }
 
     /// The rows that scrolled off the top of the main screen.
@@ -117,6 +269,34 @@ impl Terminal {
     /// The screen as plain text, trailing blanks trimmed.
     pub fn text(&self) -> String {
         self.screen().contents()
+    }
+}
+
+/// Finds the first run of plain lines: printable ASCII, no trailing space,
+/// no wider than the screen, each ended by CR LF, starting at a line start.
+/// Returns where it starts and the lines without their CR LF.
+fn plain_run(bytes: &[u8], at_line_start: bool, cols: usize) -> Option<(usize, Vec<&[u8]>)> {
+    let mut start = if at_line_start { 0 } else { memchr::memchr(b'\n', bytes)? + 1 };
+    loop {
+        let mut lines = Vec::new();
+        let mut pos = start;
+        while let Some(nl) = memchr::memchr(b'\n', &bytes[pos..]) {
+            let line = &bytes[pos..pos + nl];
+            let Some(text) = line.strip_suffix(b"\r") else { break };
+            if text.len() > cols || !text.iter().all(|b| (0x20..0x7f).contains(b)) || text.last() == Some(&b' ') {
+                break;
+            }
+            lines.push(text);
+            pos += nl + 1;
+        }
+        if lines.len() >= MIN_BURST_ROWS {
+            return Some((start, lines));
+        }
+        // Not here: try from the next line start.
+        start = pos + memchr::memchr(b'\n', bytes.get(pos..)?)? + 1;
+        if start >= bytes.len() {
+            return None;
+        }
     }
 }
 
@@ -184,6 +364,172 @@ mod tests {
         assert!(grown_mb < 16, "64 MB of unterminated OSC grew memory by {grown_mb} MB");
         t.process(b"\x07after");
         assert!(t.text().contains("after"));
+    }
+
+    /// The fast path must leave exactly the screen and history that feeding
+    /// every byte leaves: same cells, attributes, modes, cursor, history rows.
+    fn assert_same(fast: &Terminal, slow: &Terminal, what: &str) {
+        assert_eq!(fast.screen().state_formatted(), slow.screen().state_formatted(), "screen differs: {what}");
+        assert_eq!(fast.screen().cursor_position(), slow.screen().cursor_position(), "cursor differs: {what}");
+        let (fh, sh) = (fast.history(), slow.history());
+        assert_eq!(fh.total_pushed(), sh.total_pushed(), "history count differs: {what}");
+        assert_eq!(fh.len(), sh.len(), "history length differs: {what}");
+        for i in 0..fh.len() {
+            assert_eq!(fh.row_formatted(i), sh.row_formatted(i), "history row {i} differs: {what}");
+            assert_eq!(fh.row_wrapped(i), sh.row_wrapped(i), "history row {i} wrap differs: {what}");
+        }
+    }
+
+    /// A small deterministic generator (xorshift), so failures replay.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    /// Output mixing floods of plain lines with what breaks the fast path's
+    /// assumptions: colours, cursor moves, scroll regions, the alternate
+    /// screen, OSC strings, split escapes, bad UTF-8, long and wide lines.
+    fn random_output(rng: &mut Rng, len: usize) -> Vec<u8> {
+        let pieces: &[&[u8]] = &[
+            b"\x1b[31m",
+            b"\x1b[0m",
+            b"\x1b[1;44m",
+            b"\x1b[H",
+            b"\x1b[5;3H",
+            b"\x1b[2J",
+            b"\x1b[K",
+            b"\x1b[3;8r",
+            b"\x1b[r",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b]0;title",
+            b"\x07",
+            b"\x1b[",
+            b"\x1b",
+            b"\x1b[?25l",
+            b"\x1b[?6h",
+            b"\x1b[?6l",
+            b"\x1b[4h",
+            b"\x1b[4l",
+            b"\x1b[2S",
+            b"\x1bM",
+            b"\xe2\x94",
+            b"\xe2\x94\x80",
+            "日本語".as_bytes(),
+            b"\t",
+            b"\x18",
+            b"\r",
+            b"\n",
+            b"   ",
+        ];
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            match rng.below(10) {
+                0..=5 => {
+                    // A flood of plain lines, some long enough to wrap.
+                    for _ in 0..rng.below(120) {
+                        let max = if rng.below(8) == 0 { 150 } else { 30 };
+                        let n = rng.below(max);
+                        for _ in 0..n {
+                            out.push(b'!' + rng.below(94) as u8);
+                        }
+                        out.extend_from_slice(b"\r\n");
+                    }
+                }
+                _ => {
+                    for _ in 0..rng.below(6) {
+                        out.extend_from_slice(pieces[rng.below(pieces.len() as u64) as usize]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_path_matches_feeding_every_byte_on_random_output() {
+        for seed in 1..=24u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let (rows, cols) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
+            let mut fast = Terminal::with_history_limit(rows, cols, 3000);
+            let mut slow = Terminal::with_history_limit(rows, cols, 3000).without_fast_path();
+            // Settle vt100's scrollback count first (see COUNT_SETTLED).
+            let settle: Vec<u8> =
+                (0..COUNT_SETTLED + 10).flat_map(|i| format!("settle {i}\r\n").into_bytes()).collect();
+            fast.process(&settle);
+            slow.process(&settle);
+            assert_same(&fast, &slow, &format!("seed {seed} after settling"));
+            for round in 0..12 {
+                let data = random_output(&mut rng, 40_000);
+                // Random read boundaries, as a PTY gives them.
+                let mut at = 0;
+                while at < data.len() {
+                    let n = (1 + rng.below(9000) as usize).min(data.len() - at);
+                    fast.process(&data[at..at + n]);
+                    slow.process(&data[at..at + n]);
+                    at += n;
+                }
+                assert_same(&fast, &slow, &format!("seed {seed} round {round} ({rows}x{cols})"));
+                if rng.below(3) == 0 {
+                    let (r, c) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
+                    fast.resize(c, r);
+                    slow.resize(c, r);
+                    assert_same(&fast, &slow, &format!("seed {seed} round {round} resized to {r}x{c}"));
+                }
+            }
+            // The comparison means something only if the fast path ran.
+            let (made, all) = (fast.parser.callbacks().scrolls, slow.parser.callbacks().scrolls);
+            assert!(made < all, "seed {seed}: the fast path never ran ({made} scrolls of {all})");
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_on_real_output() {
+        let seq: Vec<u8> = (1..=200_000).flat_map(|i| format!("{i}\r\n").into_bytes()).collect();
+        let log: Vec<u8> = (0..30_000)
+            .flat_map(|i| {
+                let line = match i % 7 {
+                    0 => format!("\x1b[32m   Compiling\x1b[0m crate-{i} v0.1.{i}"),
+                    1 => String::new(),
+                    2 => format!("warning: unused variable `x{i}` at src/lib.rs:{i}:5 {}", "-".repeat(i % 90)),
+                    _ => format!("{i:06} The quick brown fox jumps over the lazy dog; {}", "x".repeat(i % 60)),
+                };
+                format!("{line}\r\n").into_bytes()
+            })
+            .collect();
+        for (name, data) in [("seq", &seq), ("build log", &log)] {
+            for (rows, cols) in [(49, 200), (23, 80), (5, 20)] {
+                let mut fast = Terminal::new(rows, cols);
+                let mut slow = Terminal::new(rows, cols).without_fast_path();
+                for chunk in data.chunks(4096 + usize::from(cols)) {
+                    fast.process(chunk);
+                    slow.process(chunk);
+                }
+                assert_same(&fast, &slow, &format!("{name} at {rows}x{cols}"));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_bulk_of_a_flood() {
+        // Not a timing test: it checks the fast path is actually used, by
+        // counting the scrolls vt100 really made.
+        let mut t = Terminal::new(49, 200);
+        let data: Vec<u8> = (0..100_000).flat_map(|i| format!("{i}\r\n").into_bytes()).collect();
+        for chunk in data.chunks(65536) {
+            t.process(chunk);
+        }
+        let made = t.parser.callbacks().scrolls;
+        assert!(made < 20_000, "vt100 scrolled {made} times for 100000 lines");
+        assert_eq!(t.history().total_pushed(), 100_000 - 48);
     }
 
     #[test]
