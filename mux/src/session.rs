@@ -42,11 +42,17 @@ struct Events {
     scrolls: u64,
     /// Scroll callbacks to ignore: rows the fast path already put in history.
     skip_scrolls: usize,
+    /// The window title the program set (OSC 0 or 2).
+    title: String,
 }
 
 impl vt100::Callbacks for Events {
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.bells += 1;
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.title = String::from_utf8_lossy(title).into_owned();
     }
 
     // The parser keeps no scrollback (too costly); rows leaving the main
@@ -114,6 +120,12 @@ pub struct Terminal {
     ready: bool,
     /// Use the fast path at all (tests turn it off to compare).
     fast_path: bool,
+    /// While ready: the plain lines on the rows just above the cursor, the
+    /// last one lowest. Once it covers every row, bursts need no formatting.
+    known: std::collections::VecDeque<Box<[u8]>>,
+    /// The end of a batch after its last line feed, held back while more
+    /// output is already waiting (see [`Terminal::process_batch`]).
+    carry: Vec<u8>,
 }
 
 impl Terminal {
@@ -129,6 +141,8 @@ impl Terminal {
             at_line_start: false,
             ready: false,
             fast_path: true,
+            known: Default::default(),
+            carry: Vec::new(),
         }
     }
 
@@ -141,6 +155,32 @@ impl Terminal {
     /// Feeds program output. Returns the bytes to write back to the program
     /// (answers to its queries), usually none.
     pub fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.process_batch(bytes, false)
+    }
+
+    /// Like [`Terminal::process`], for a reader that knows more output is
+    /// already waiting: then a line cut by the read's end is held back and
+    /// joined to the next batch, so a flood keeps arriving in whole lines.
+    /// (A PTY read returns at most 4095 bytes.) Nothing is delayed when the
+    /// program pauses: then `more_coming` is false and all of it is shown.
+    pub fn process_batch(&mut self, bytes: &[u8], more_coming: bool) -> Vec<u8> {
+        let mut data = std::mem::take(&mut self.carry);
+        let bytes: &[u8] = if data.is_empty() {
+            bytes
+        } else {
+            data.extend_from_slice(bytes);
+            &data
+        };
+        let cut = match memchr::memrchr(b'\n', bytes) {
+            Some(nl) if more_coming && bytes.len() - nl - 1 <= 64 * 1024 => nl + 1,
+            _ => bytes.len(),
+        };
+        self.carry = bytes[cut..].to_vec();
+        self.process_now(&bytes[..cut]);
+        std::mem::take(&mut self.parser.callbacks_mut().replies)
+    }
+
+    fn process_now(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {
             let cols = usize::from(self.screen().size().1.get());
@@ -158,7 +198,6 @@ impl Terminal {
                 }
             }
         }
-        std::mem::take(&mut self.parser.callbacks_mut().replies)
     }
 
     /// The ordinary way: every byte through vt100.
@@ -167,52 +206,61 @@ impl Terminal {
             self.parser.process(bytes);
             self.at_line_start = last == b'\n';
             self.ready = false;
+            self.known.clear();
         }
     }
 
     /// Plain lines (each without its CR LF), fast where that is provably
     /// the same as feeding them.
     fn burst(&mut self, lines: &[&[u8]]) {
-        let rows = usize::from(self.screen().size().0.get());
-        let mut i = 0;
-        // Probe until the checks hold.
-        while !self.ready && i < lines.len() {
-            self.probe(lines[i]);
-            i += 1;
-        }
-        let rest = &lines[i..];
-        if !self.ready || rest.len() < rows.max(MIN_BURST_ROWS) {
-            for line in rest {
+        let keep = usize::from(self.screen().size().0.get()) - 1;
+        for (i, line) in lines.iter().enumerate() {
+            if !self.ready {
                 self.probe(line);
+            } else if self.known.len() < keep {
+                self.feed_plain(line);
+            } else {
+                return self.bulk(&lines[i..]);
             }
-            return;
         }
-        // Every visible row but the blank bottom one scrolls off, then the
-        // lines that will not be on screen at the end.
-        let keep = rows - 1;
-        let screen_rows: Vec<(String, bool)> = (0..keep as u16)
-            .map(|r| (crate::history::screen_row_formatted(self.screen(), r), self.screen().row_wrapped(r)))
-            .collect();
+    }
+
+    /// A plain line the ordinary way, in the checked state: it stays checked,
+    /// and the line is now known to be on screen.
+    fn feed_plain(&mut self, line: &[u8]) {
+        self.parser.process(line);
+        self.parser.process(b"\r\n");
+        self.known.push_back(line.into());
+        let keep = usize::from(self.screen().size().0.get()) - 1;
+        if self.known.len() > keep {
+            self.known.pop_front();
+        }
+    }
+
+    /// Plain lines with every row above the cursor known: the rows that
+    /// would scroll off go straight to history, and vt100 gets only the
+    /// lines that stay on screen, fed at the bottom, their scrolls pushing
+    /// off rows already in history.
+    fn bulk(&mut self, lines: &[&[u8]]) {
+        let shown = lines.len().min(self.known.len());
         let events = self.parser.callbacks_mut();
-        for (row, wrapped) in &screen_rows {
-            events.history.push(row, *wrapped);
+        for row in self.known.iter().take(shown) {
+            // Plain ASCII no wider than the screen: the row is the text.
+            events.history.push(std::str::from_utf8(row).unwrap_or_default(), false);
         }
-        for line in &rest[..rest.len() - keep] {
-            // Plain ASCII: the formatted row is the line itself.
+        for line in &lines[..lines.len() - shown] {
             events.history.push(std::str::from_utf8(line).unwrap_or_default(), false);
         }
-        // The last lines the ordinary way, at the bottom: their scrolls push
-        // off the rows already in history.
-        events.skip_scrolls = keep;
-        let mut tail = Vec::with_capacity(rest[rest.len() - keep..].iter().map(|l| l.len() + 2).sum());
-        for line in &rest[rest.len() - keep..] {
+        events.skip_scrolls = shown;
+        let mut tail = Vec::new();
+        for line in &lines[lines.len() - shown..] {
             tail.extend_from_slice(line);
             tail.extend_from_slice(b"\r\n");
         }
         self.parser.process(&tail);
         self.parser.callbacks_mut().skip_scrolls = 0;
-        self.at_line_start = true;
-        // The state the checks established is what plain lines leave.
+        self.known.drain(..shown);
+        self.known.extend(lines[lines.len() - shown..].iter().map(|l| Box::<[u8]>::from(*l)));
     }
 
     /// Feeds one plain line the ordinary way and checks whether it landed
@@ -225,7 +273,7 @@ impl Terminal {
         let screen = self.parser.screen();
         let (rows, _) = screen.size();
         let bottom = rows.get() - 1;
-        self.ready = !line.is_empty()
+        let ready = !line.is_empty()
             && rows.get() >= 2
             && !screen.alternate_screen()
             && self.parser.callbacks().scrolls == before + 1
@@ -234,6 +282,11 @@ impl Terminal {
             && crate::history::screen_row_formatted(screen, bottom).is_empty()
             && !screen.row_wrapped(bottom - 1)
             && crate::history::screen_row_formatted(screen, bottom - 1).as_bytes() == line;
+        self.ready = ready;
+        self.known.clear();
+        if ready {
+            self.known.push_back(line.into());
+        }
     }
 
     pub fn screen(&self) -> &vt100::Screen {
@@ -247,8 +300,10 @@ impl Terminal {
     }
 
     pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.process_batch(&[], false);
         self.parser.set_size(nonzero(rows), nonzero(cols));
         self.ready = false;
+        self.known.clear();
     }
 
     /// The rows that scrolled off the top of the main screen.
@@ -258,6 +313,11 @@ impl Terminal {
 
     pub fn history_mut(&mut self) -> &mut History {
         &mut self.parser.callbacks_mut().history
+    }
+
+    /// The window title the program set, if any.
+    pub fn title(&self) -> &str {
+        &self.parser.callbacks().title
     }
 
     /// How many times the program asked for attention (a bell or a desktop
@@ -344,25 +404,20 @@ mod tests {
         assert_eq!(t.bells(), 2);
     }
 
-    /// An escape string that never ends must not grow memory (the parser
-    /// keeps at most 1 KiB of an OSC; see the workspace's vt100 entry).
+    /// An escape string that never ends must not grow memory: the parser
+    /// keeps at most 1 KiB of an OSC (see the workspace's vt100 entry). With
+    /// vt100's "std" feature the whole 64 MB would be kept and arrive here.
     #[test]
     fn unterminated_osc_does_not_grow_memory() {
-        fn rss_kb() -> usize {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
-            line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
-        }
         let mut t = Terminal::new(24, 80);
-        t.process(b"\x1b]0;");
+        t.process(b"\x1b]2;");
         let chunk = vec![b'a'; 1 << 20];
-        let before = rss_kb();
         for _ in 0..64 {
             t.process(&chunk);
         }
-        let grown_mb = rss_kb().saturating_sub(before) / 1024;
-        assert!(grown_mb < 16, "64 MB of unterminated OSC grew memory by {grown_mb} MB");
         t.process(b"\x07after");
+        assert!(t.title().len() <= 1024, "the parser kept {} bytes of one OSC", t.title().len());
+        assert!(t.title().starts_with("aaa"));
         assert!(t.text().contains("after"));
     }
 
@@ -435,7 +490,8 @@ mod tests {
             match rng.below(10) {
                 0..=5 => {
                     // A flood of plain lines, some long enough to wrap.
-                    for _ in 0..rng.below(120) {
+                    let flood = if rng.below(3) == 0 { 600 } else { 60 };
+                    for _ in 0..rng.below(flood) {
                         let max = if rng.below(8) == 0 { 150 } else { 30 };
                         let n = rng.below(max);
                         for _ in 0..n {
@@ -456,6 +512,7 @@ mod tests {
 
     #[test]
     fn fast_path_matches_feeding_every_byte_on_random_output() {
+        let (mut made, mut all) = (0, 0);
         for seed in 1..=24u64 {
             let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (rows, cols) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
@@ -467,16 +524,18 @@ mod tests {
             fast.process(&settle);
             slow.process(&settle);
             assert_same(&fast, &slow, &format!("seed {seed} after settling"));
+            let settled = (fast.parser.callbacks().scrolls, slow.parser.callbacks().scrolls);
             for round in 0..12 {
                 let data = random_output(&mut rng, 40_000);
                 // Random read boundaries, as a PTY gives them.
                 let mut at = 0;
                 while at < data.len() {
                     let n = (1 + rng.below(9000) as usize).min(data.len() - at);
-                    fast.process(&data[at..at + n]);
+                    fast.process_batch(&data[at..at + n], rng.below(2) == 0);
                     slow.process(&data[at..at + n]);
                     at += n;
                 }
+                fast.process_batch(&[], false);
                 assert_same(&fast, &slow, &format!("seed {seed} round {round} ({rows}x{cols})"));
                 if rng.below(3) == 0 {
                     let (r, c) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
@@ -485,10 +544,13 @@ mod tests {
                     assert_same(&fast, &slow, &format!("seed {seed} round {round} resized to {r}x{c}"));
                 }
             }
-            // The comparison means something only if the fast path ran.
-            let (made, all) = (fast.parser.callbacks().scrolls, slow.parser.callbacks().scrolls);
-            assert!(made < all, "seed {seed}: the fast path never ran ({made} scrolls of {all})");
+            made += fast.parser.callbacks().scrolls - settled.0;
+            all += slow.parser.callbacks().scrolls - settled.1;
         }
+        // The comparison means something only if the fast path ran (random
+        // output often leaves scroll regions, colours or the alternate screen
+        // on, where it must not; the tests below show it takes real floods).
+        assert!(made < all, "the fast path never ran: vt100 made {made} scrolls of {all}");
     }
 
     #[test]
@@ -509,10 +571,14 @@ mod tests {
             for (rows, cols) in [(49, 200), (23, 80), (5, 20)] {
                 let mut fast = Terminal::new(rows, cols);
                 let mut slow = Terminal::new(rows, cols).without_fast_path();
-                for chunk in data.chunks(4096 + usize::from(cols)) {
-                    fast.process(chunk);
-                    slow.process(chunk);
+                // As a PTY gives it: 4095-byte reads, batched while more waits.
+                for batch in data.chunks(4095 * 7) {
+                    for read in batch.chunks(4095) {
+                        fast.process_batch(read, true);
+                    }
+                    slow.process(batch);
                 }
+                fast.process_batch(&[], false);
                 assert_same(&fast, &slow, &format!("{name} at {rows}x{cols}"));
             }
         }
