@@ -4,10 +4,17 @@
 //! Each session has a reader thread that reads the PTY as fast as the
 //! program writes, feeds the bytes to the session's [`Terminal`], and writes
 //! query answers back; and a writer thread, so a program that stops reading
-//! its input can never block the server. Reads block (portable-pty has no
-//! async API), hence threads.
+//! its input can never block the server. portable-pty has no async API,
+//! hence threads.
+//!
+//! The master is non-blocking and both threads wait in `poll`: a writer
+//! stuck on a program that reads nothing must still notice that its session
+//! is gone and end, or it would hold its thread, its descriptor and the
+//! queued input for the life of the server.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -40,7 +47,19 @@ pub struct Pty {
     input: mpsc::Sender<Vec<u8>>,
     killer: Box<dyn ChildKiller + Send + Sync>,
     pid: Option<u32>,
+    /// Set once the program has been waited for: its pid may belong to
+    /// another process from then on, so it gets no more signals.
+    reaped: Arc<AtomicBool>,
+    /// Set when this `Pty` is dropped: the writer stops waiting to write.
+    dropped: Arc<AtomicBool>,
 }
+
+/// The most a reader gathers before handing output to the model.
+const READ_BATCH: usize = 256 * 1024;
+
+/// How often a writer waiting on a program that reads nothing checks
+/// whether its session is gone.
+const WRITER_CHECK_MS: u16 = 100;
 
 /// Set by the reader thread when it has news; cleared by the server when it
 /// looks. Keeps the event channel at one message per batch of output.
@@ -59,8 +78,12 @@ impl Pty {
             .openpty(PtySize { rows: spec.rows.max(1), cols: spec.cols.max(1), pixel_width: 0, pixel_height: 0 })
             .map_err(|e| Error::msg(format!("cannot open a pseudo-terminal: {e}")))?;
         // The trampoline resets the signal dispositions Rust changed in this
-        // process (SIGPIPE) before it execs the real program.
-        let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
+        // process (SIGPIPE) before it execs the real program. /proc/self/exe
+        // still runs this binary after an upgrade replaced its file.
+        let exe = match Path::new("/proc/self/exe") {
+            p if p.exists() => p.to_path_buf(),
+            _ => std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?,
+        };
         let mut cmd = CommandBuilder::new(exe);
         cmd.arg("__exec");
         cmd.arg("--");
@@ -76,28 +99,52 @@ impl Pty {
         drop(pair.slave);
         let pid = child.process_id();
         let killer = child.clone_killer();
-        let mut reader = pair.master.try_clone_reader().map_err(|e| Error::msg(format!("pty: {e}")))?;
-        let mut writer = pair.master.take_writer().map_err(|e| Error::msg(format!("pty: {e}")))?;
+        let (mut reader, mut writer) = (nonblocking_handle(&*pair.master)?, nonblocking_handle(&*pair.master)?);
 
         let (input, input_rx) = mpsc::channel::<Vec<u8>>();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped_for_writer = dropped.clone();
         std::thread::Builder::new().name("pty-writer".into()).spawn(move || {
             while let Ok(bytes) = input_rx.recv() {
-                if writer.write_all(&bytes).and_then(|_| writer.flush()).is_err() {
+                if write_unless_dropped(&mut writer, &bytes, &dropped_for_writer).is_err() {
                     break;
                 }
             }
         })?;
 
         let replies = input.clone();
+        let reaped = Arc::new(AtomicBool::new(false));
+        let reaped_by_reader = reaped.clone();
         std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
+            let mut buf = vec![0u8; READ_BATCH];
+            let mut open = true;
+            while open {
+                // Everything readable now, in one batch: a PTY read gives at
+                // most 4095 bytes, and the model is fastest on whole floods.
+                let mut n = 0;
+                while n < buf.len() {
+                    match reader.read(&mut buf[n..]) {
+                        Ok(0) => open = false,
+                        Ok(k) => {
+                            n += k;
+                            continue;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(_) => open = false,
+                    }
+                    break;
+                }
+                if n == 0 {
+                    if open {
+                        wait_for(&reader, nix::poll::PollFlags::POLLIN, nix::poll::PollTimeout::NONE);
+                    }
+                    continue;
+                }
+                // A full batch means the program is still pouring.
+                let more_coming = open && n == buf.len();
                 let answer = match terminal.lock() {
-                    Ok(mut t) => t.process(&buf[..n]),
+                    Ok(mut t) => t.process_batch(&buf[..n], more_coming),
                     Err(_) => break,
                 };
                 if !answer.is_empty() {
@@ -107,7 +154,9 @@ impl Pty {
                     notify(PtyEvent::Output);
                 }
             }
-            let code = match child.wait() {
+            let status = child.wait();
+            reaped_by_reader.store(true, Ordering::Release);
+            let code = match status {
                 Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
                 Ok(status) => status.exit_code() as i32,
                 Err(_) => -1,
@@ -115,7 +164,7 @@ impl Pty {
             notify(PtyEvent::Exited(code));
         })?;
 
-        Ok(Pty { master: pair.master, input, killer, pid })
+        Ok(Pty { master: pair.master, input, killer, pid, reaped, dropped })
     }
 
     /// Queues bytes for the program's input; never blocks.
@@ -148,20 +197,81 @@ impl Pty {
         std::fs::read_link(format!("/proc/{}/cwd", self.pid?)).ok()
     }
 
-    /// Hangs the program up (SIGHUP), as closing a terminal does.
+    /// Hangs the program up (SIGHUP), as closing a terminal does, then
+    /// continues it (SIGCONT), as the kernel's hangup does: a stopped
+    /// program would otherwise hold its SIGHUP, and its PTY, forever.
     pub fn hangup(&mut self) {
+        if self.reaped.load(Ordering::Acquire) {
+            return;
+        }
         let _ = self.killer.kill();
+        if let Some(pid) = self.pid {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGCONT);
+        }
     }
 }
 
 impl Drop for Pty {
     fn drop(&mut self) {
         self.hangup();
+        self.dropped.store(true, Ordering::Release);
     }
 }
 
+/// A descriptor of our own for the master, in non-blocking mode (which the
+/// master shares: all its descriptors are one open file).
+fn nonblocking_handle(master: &dyn MasterPty) -> Result<File> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let fd = master.as_raw_fd().ok_or_else(|| Error::msg("pty: the master has no descriptor"))?;
+    // SAFETY: the master's fd is open while `master` lives; we only dup it.
+    let owned = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+    let flags = OFlag::from_bits_truncate(fcntl(&owned, FcntlArg::F_GETFL).map_err(io::Error::from)?);
+    fcntl(&owned, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
+    Ok(File::from(owned))
+}
+
+/// Waits until `file` is ready for `events` (or the timeout passes).
+fn wait_for(file: &File, events: nix::poll::PollFlags, timeout: nix::poll::PollTimeout) {
+    let mut fds = [nix::poll::PollFd::new(file.as_fd(), events)];
+    let _ = nix::poll::poll(&mut fds, timeout);
+}
+
+/// Writes all of `bytes`, waiting while the program does not read, until
+/// done or until the `Pty` is dropped.
+fn write_unless_dropped(file: &mut File, mut bytes: &[u8], dropped: &AtomicBool) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match file.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if dropped.load(Ordering::Acquire) {
+                    return Err(e);
+                }
+                wait_for(file, nix::poll::PollFlags::POLLOUT, nix::poll::PollTimeout::from(WRITER_CHECK_MS));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// portable-pty names the signal that ended a program by its strsignal(3)
+/// description ("Segmentation fault"), or "Signal N" when it has none.
 fn signal_number(name: Option<&str>) -> i32 {
-    name.and_then(|n| n.parse::<nix::sys::signal::Signal>().ok()).map_or(0, |s| s as i32)
+    use nix::sys::signal::Signal;
+    let Some(name) = name else { return 0 };
+    if let Some(n) = name.strip_prefix("Signal ").and_then(|n| n.trim().parse().ok()) {
+        return n;
+    }
+    let description = |sig: Signal| {
+        // SAFETY: strsignal returns a valid C string (for a known signal, a
+        // static one); it is copied out at once.
+        unsafe { std::ffi::CStr::from_ptr(nix::libc::strsignal(sig as i32)) }.to_string_lossy().into_owned()
+    };
+    Signal::iterator()
+        .find(|&sig| name.parse::<Signal>() == Ok(sig) || description(sig) == name)
+        .map_or(0, |sig| sig as i32)
 }
 
 /// Refuses, up front, a program that cannot start, so a typo is an error
@@ -220,4 +330,19 @@ pub fn child_term() -> &'static str {
         }
     }
     "screen"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_is_read_back_from_its_description() {
+        assert_eq!(signal_number(Some("Segmentation fault")), 11);
+        assert_eq!(signal_number(Some("Hangup")), 1);
+        assert_eq!(signal_number(Some("Killed")), 9);
+        assert_eq!(signal_number(Some("SIGTERM")), 15);
+        assert_eq!(signal_number(Some("Signal 40")), 40);
+        assert_eq!(signal_number(None), 0);
+    }
 }

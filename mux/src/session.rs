@@ -126,6 +126,9 @@ pub struct Terminal {
     /// The end of a batch after its last line feed, held back while more
     /// output is already waiting (see [`Terminal::process_batch`]).
     carry: Vec<u8>,
+    /// While ready: plain text written at the start of the blank bottom row
+    /// (a line whose end has not come yet). The next batch may finish it.
+    partial: Vec<u8>,
 }
 
 impl Terminal {
@@ -143,6 +146,7 @@ impl Terminal {
             fast_path: true,
             known: Default::default(),
             carry: Vec::new(),
+            partial: Vec::new(),
         }
     }
 
@@ -181,7 +185,7 @@ impl Terminal {
     }
 
     fn process_now(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
+        let mut rest = self.continue_partial(bytes);
         while !rest.is_empty() {
             let cols = usize::from(self.screen().size().1.get());
             let run = if self.fast_path { plain_run(rest, self.at_line_start, cols) } else { None };
@@ -193,11 +197,51 @@ impl Terminal {
                     rest = &rest[end..];
                 }
                 _ => {
-                    self.feed(rest);
+                    let cols = usize::from(self.screen().size().1.get());
+                    if self.ready && self.at_line_start && is_plain(rest) && rest.len() < cols {
+                        // The start of a line: keep the checked state.
+                        self.parser.process(rest);
+                        self.partial.extend_from_slice(rest);
+                        self.at_line_start = false;
+                    } else {
+                        self.feed(rest);
+                    }
                     rest = &[];
                 }
             }
         }
+    }
+
+    /// Finishes (or extends) a partial plain line from the last batch, keeping
+    /// the checked state; returns what is left of the batch.
+    fn continue_partial<'a>(&mut self, bytes: &'a [u8]) -> &'a [u8] {
+        if !self.ready || self.partial.is_empty() {
+            return bytes;
+        }
+        let cols = usize::from(self.screen().size().1.get());
+        let Some(nl) = memchr::memchr(b'\n', bytes) else {
+            if is_plain(bytes) && self.partial.len() + bytes.len() < cols {
+                self.parser.process(bytes);
+                self.partial.extend_from_slice(bytes);
+                return &[];
+            }
+            return bytes;
+        };
+        let Some(text) = bytes[..nl].strip_suffix(b"\r") else { return bytes };
+        let ends_blank = text.last().or(self.partial.last()) == Some(&b' ');
+        if !is_plain(text) || self.partial.len() + text.len() > cols || ends_blank {
+            return bytes;
+        }
+        self.parser.process(&bytes[..=nl]);
+        let mut line = std::mem::take(&mut self.partial);
+        line.extend_from_slice(text);
+        self.known.push_back(line.into());
+        let keep = usize::from(self.screen().size().0.get()) - 1;
+        if self.known.len() > keep {
+            self.known.pop_front();
+        }
+        self.at_line_start = true;
+        &bytes[nl + 1..]
     }
 
     /// The ordinary way: every byte through vt100.
@@ -207,6 +251,7 @@ impl Terminal {
             self.at_line_start = last == b'\n';
             self.ready = false;
             self.known.clear();
+            self.partial.clear();
         }
     }
 
@@ -304,6 +349,7 @@ impl Terminal {
         self.parser.set_size(nonzero(rows), nonzero(cols));
         self.ready = false;
         self.known.clear();
+        self.partial.clear();
     }
 
     /// The rows that scrolled off the top of the main screen.
@@ -332,6 +378,11 @@ impl Terminal {
     }
 }
 
+/// Printable ASCII only: no controls, no escapes, nothing wide.
+fn is_plain(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| (0x20..0x7f).contains(b))
+}
+
 /// Finds the first run of plain lines: printable ASCII, no trailing space,
 /// no wider than the screen, each ended by CR LF, starting at a line start.
 /// Returns where it starts and the lines without their CR LF.
@@ -343,7 +394,7 @@ fn plain_run(bytes: &[u8], at_line_start: bool, cols: usize) -> Option<(usize, V
         while let Some(nl) = memchr::memchr(b'\n', &bytes[pos..]) {
             let line = &bytes[pos..pos + nl];
             let Some(text) = line.strip_suffix(b"\r") else { break };
-            if text.len() > cols || !text.iter().all(|b| (0x20..0x7f).contains(b)) || text.last() == Some(&b' ') {
+            if text.len() > cols || !is_plain(text) || text.last() == Some(&b' ') {
                 break;
             }
             lines.push(text);
