@@ -21,6 +21,7 @@
 //! oldest are dropped. A screen row `r` has absolute number
 //! `total_pushed() + r`, and keeps it when it scrolls into history.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 
@@ -49,7 +50,7 @@ pub struct Position {
 /// `limit` of them.
 pub struct History {
     limit: usize,
-    chunks: VecDeque<String>,
+    chunks: VecDeque<Chunk>,
     /// The number of the chunk at the front of `chunks`, counting every chunk
     /// ever made (wrapping; rows name their chunk by this number).
     first_chunk: u32,
@@ -58,6 +59,34 @@ pub struct History {
     pushed: u64,
     /// Reused buffer for formatting a row that scrolled off.
     scratch: String,
+    /// The last sealed chunk read, decompressed: scroll mode and search read
+    /// rows in order, so one chunk serves many rows.
+    cache: std::cell::RefCell<Option<(u32, String)>>,
+}
+
+/// A chunk of rows. Only the newest is written to; when it is full it is
+/// compressed (LZ4: rows of a transcript repeat their escape sequences and
+/// words, so this takes coloured text to well under half its size) and the
+/// next rows go into a new one.
+enum Chunk {
+    Open(String),
+    Sealed { data: Box<[u8]>, len: usize },
+}
+
+impl Chunk {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Chunk::Open(s) => s.capacity(),
+            Chunk::Sealed { data, .. } => data.len(),
+        }
+    }
+
+    fn seal(&mut self) {
+        if let Chunk::Open(text) = self {
+            let len = text.len();
+            *self = Chunk::Sealed { data: lz4_flex::compress(text.as_bytes()).into_boxed_slice(), len };
+        }
+    }
 }
 
 /// Where a row's text is: `len` bytes from `start` in chunk number `chunk`.
@@ -96,6 +125,7 @@ impl History {
             rows: VecDeque::new(),
             pushed: 0,
             scratch: String::new(),
+            cache: Default::default(),
         }
     }
 
@@ -115,14 +145,26 @@ impl History {
         }
         let formatted = &formatted[..end];
 
-        let fits = self.chunks.back().is_some_and(|c| c.capacity() - c.len() >= formatted.len());
-        if !fits {
-            let capacity =
-                self.chunks.back().map_or(CHUNK_MIN, |c| c.capacity() * 2).clamp(CHUNK_MIN, CHUNK_MAX).max(end);
-            self.chunks.push_back(String::with_capacity(capacity));
+        let room = match self.chunks.back() {
+            Some(Chunk::Open(c)) => c.capacity() - c.len(),
+            _ => 0,
+        };
+        if room < formatted.len() {
+            let capacity = match self.chunks.back_mut() {
+                Some(last) => {
+                    let size = match last {
+                        Chunk::Open(c) => c.capacity(),
+                        Chunk::Sealed { len, .. } => *len,
+                    };
+                    last.seal();
+                    size * 2
+                }
+                None => CHUNK_MIN,
+            };
+            self.chunks.push_back(Chunk::Open(String::with_capacity(capacity.clamp(CHUNK_MIN, CHUNK_MAX).max(end))));
         }
         let chunk_number = self.first_chunk.wrapping_add(self.chunks.len() as u32 - 1);
-        let chunk = self.chunks.back_mut().expect("a chunk was just ensured");
+        let Some(Chunk::Open(chunk)) = self.chunks.back_mut() else { unreachable!("an open chunk was just ensured") };
         let start = chunk.len() as u32;
         chunk.push_str(formatted);
 
@@ -188,16 +230,27 @@ impl History {
 
     /// Row `i` (0 is the oldest) as text and SGR sequences, starting from
     /// default attributes. Panics if `i >= len()`.
-    pub fn row_formatted(&self, i: usize) -> &str {
+    pub fn row_formatted(&self, i: usize) -> Cow<'_, str> {
         let row = self.rows[i];
-        let chunk = &self.chunks[row.chunk.wrapping_sub(self.first_chunk) as usize];
-        let start = row.start as usize;
-        &chunk[start..start + (row.len & !WRAPPED) as usize]
+        let range = row.start as usize..(row.start + (row.len & !WRAPPED)) as usize;
+        match &self.chunks[row.chunk.wrapping_sub(self.first_chunk) as usize] {
+            Chunk::Open(text) => Cow::Borrowed(&text[range]),
+            Chunk::Sealed { data, len } => {
+                let mut cache = self.cache.borrow_mut();
+                if cache.as_ref().is_none_or(|(n, _)| *n != row.chunk) {
+                    // Our own compressed UTF-8: it decompresses.
+                    let bytes = lz4_flex::decompress(data, *len).unwrap_or_default();
+                    *cache = Some((row.chunk, String::from_utf8(bytes).unwrap_or_default()));
+                }
+                let text = cache.as_ref().map_or("", |(_, t)| t.as_str());
+                Cow::Owned(text.get(range).unwrap_or_default().to_string())
+            }
+        }
     }
 
     /// Row `i` as plain text. Panics if `i >= len()`.
     pub fn row_text(&self, i: usize) -> String {
-        plain(self.row_formatted(i))
+        plain(&self.row_formatted(i))
     }
 
     /// Whether row `i`'s text continues on the next row (it was wrapped at
@@ -208,6 +261,7 @@ impl History {
 
     /// Forgets every row. Absolute line numbers keep counting.
     pub fn clear(&mut self) {
+        *self.cache.borrow_mut() = None;
         self.first_chunk = self.first_chunk.wrapping_add(self.chunks.len() as u32);
         self.chunks = VecDeque::new();
         self.rows = VecDeque::new();
@@ -215,8 +269,9 @@ impl History {
 
     /// About how many heap bytes the history holds.
     pub fn memory_bytes(&self) -> usize {
-        self.chunks.iter().map(String::capacity).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<String>()
+        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+            + self.cache.borrow().as_ref().map_or(0, |(_, t)| t.capacity())
             + self.rows.capacity() * std::mem::size_of::<RowRef>()
             + self.scratch.capacity()
     }
@@ -237,7 +292,7 @@ impl History {
             let line = if backward { (start + count - step % count) % count } else { (start + step) % count };
             text.clear();
             if line < self.len() {
-                push_plain(&mut text, self.row_formatted(line));
+                push_plain(&mut text, &self.row_formatted(line));
             } else {
                 text.push_str(&screen_lines[line - self.len()]);
             }
@@ -264,6 +319,9 @@ impl History {
         let needed = self.rows.front().map(|r| r.chunk);
         while !self.chunks.is_empty() && needed != Some(self.first_chunk) {
             self.chunks.pop_front();
+            if self.cache.borrow().as_ref().is_some_and(|(n, _)| *n == self.first_chunk) {
+                *self.cache.borrow_mut() = None;
+            }
             self.first_chunk = self.first_chunk.wrapping_add(1);
         }
     }

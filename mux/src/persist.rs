@@ -109,10 +109,10 @@ impl Store {
     }
 
     /// Appends rows to the history log; returns nothing, the caller counts.
-    pub fn append_history<'a>(&self, key: &str, rows: impl Iterator<Item = &'a str>) -> io::Result<()> {
+    pub fn append_history(&self, key: &str, rows: impl Iterator<Item = impl AsRef<str>>) -> io::Result<()> {
         let mut out = Vec::new();
         for row in rows {
-            out.extend_from_slice(row.as_bytes());
+            out.extend_from_slice(row.as_ref().as_bytes());
             out.push(b'\n');
         }
         if out.is_empty() {
@@ -123,10 +123,10 @@ impl Store {
     }
 
     /// Replaces the history log with exactly these rows.
-    pub fn rewrite_history<'a>(&self, key: &str, rows: impl Iterator<Item = &'a str>) -> io::Result<()> {
+    pub fn rewrite_history(&self, key: &str, rows: impl Iterator<Item = impl AsRef<str>>) -> io::Result<()> {
         let mut out = Vec::new();
         for row in rows {
-            out.extend_from_slice(row.as_bytes());
+            out.extend_from_slice(row.as_ref().as_bytes());
             out.push(b'\n');
         }
         write_atomic(&self.path(key, "history"), &out)

@@ -116,33 +116,31 @@ impl Pty {
         let reaped = Arc::new(AtomicBool::new(false));
         let reaped_by_reader = reaped.clone();
         std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
-            let mut buf = vec![0u8; READ_BATCH];
+            // A small buffer for the usual trickle; a big one only while a
+            // flood lasts, freed after, so an idle session holds none.
+            let mut small = [0u8; 4096];
+            let mut flood: Vec<u8> = Vec::new();
             let mut open = true;
             while open {
                 // Everything readable now, in one batch: a PTY read gives at
                 // most 4095 bytes, and the model is fastest on whole floods.
-                let mut n = 0;
-                while n < buf.len() {
-                    match reader.read(&mut buf[n..]) {
-                        Ok(0) => open = false,
-                        Ok(k) => {
-                            n += k;
-                            continue;
+                let (buf, n) = match read_available(&mut reader, &mut small, &mut open) {
+                    0 => {
+                        if open {
+                            wait_for(&reader, nix::poll::PollFlags::POLLIN, nix::poll::PollTimeout::NONE);
                         }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(_) => open = false,
+                        continue;
                     }
-                    break;
-                }
-                if n == 0 {
-                    if open {
-                        wait_for(&reader, nix::poll::PollFlags::POLLIN, nix::poll::PollTimeout::NONE);
+                    n if n < small.len() - 1 || !open => (&small[..], n),
+                    n => {
+                        flood.resize(READ_BATCH, 0);
+                        flood[..n].copy_from_slice(&small[..n]);
+                        let more = read_available(&mut reader, &mut flood[n..], &mut open);
+                        (&flood[..], n + more)
                     }
-                    continue;
-                }
+                };
                 // A full batch means the program is still pouring.
-                let more_coming = open && n == buf.len();
+                let more_coming = open && n == READ_BATCH;
                 let answer = match terminal.lock() {
                     Ok(mut t) => t.process_batch(&buf[..n], more_coming),
                     Err(_) => break,
@@ -152,6 +150,9 @@ impl Pty {
                 }
                 if !pending.swap(true, Ordering::AcqRel) {
                     notify(PtyEvent::Output);
+                }
+                if !more_coming && !flood.is_empty() {
+                    flood = Vec::new();
                 }
             }
             let status = child.wait();
@@ -228,6 +229,26 @@ fn nonblocking_handle(master: &dyn MasterPty) -> Result<File> {
     let flags = OFlag::from_bits_truncate(fcntl(&owned, FcntlArg::F_GETFL).map_err(io::Error::from)?);
     fcntl(&owned, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
     Ok(File::from(owned))
+}
+
+/// Reads what is readable now into `buf`, without waiting; returns how much.
+/// Clears `open` at the end of the program's output.
+fn read_available(reader: &mut File, buf: &mut [u8], open: &mut bool) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => *open = false,
+            Ok(k) => {
+                n += k;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => *open = false,
+        }
+        break;
+    }
+    n
 }
 
 /// Waits until `file` is ready for `events` (or the timeout passes).

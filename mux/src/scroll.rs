@@ -119,7 +119,7 @@ impl Extent {
 /// Line `line` (absolute) as text and SGR sequences from default attributes.
 fn line_formatted<'h>(history: &'h History, screen: &vt100::Screen, ext: &Extent, line: u64) -> Cow<'h, str> {
     if line < ext.screen_top {
-        Cow::Borrowed(history.row_formatted(ext.index(line)))
+        history.row_formatted(ext.index(line))
     } else {
         Cow::Owned(screen_row_formatted(screen, (line - ext.screen_top) as u16))
     }
