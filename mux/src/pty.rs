@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +44,7 @@ pub struct SpawnSpec<'a> {
 /// A running program in its PTY. Dropping it hangs the program up.
 pub struct Pty {
     master: Box<dyn MasterPty + Send>,
-    input: mpsc::Sender<Vec<u8>>,
+    input: Arc<Input>,
     killer: Box<dyn ChildKiller + Send + Sync>,
     pid: Option<u32>,
     /// Set once the program has been waited for: its pid may belong to
@@ -60,6 +60,38 @@ const READ_BATCH: usize = 256 * 1024;
 /// How often a writer waiting on a program that reads nothing checks
 /// whether its session is gone.
 const WRITER_CHECK_MS: u16 = 100;
+
+/// The way into a program's input. A keystroke is written at once when
+/// nothing is queued ahead of it (one system call, no thread hop); what
+/// the program does not take goes to the writer thread, which waits for it.
+/// Query answers from the reader thread take the same way, so the two never
+/// overtake each other.
+struct Input {
+    direct: Mutex<File>,
+    /// Messages handed to the writer thread and not yet written.
+    queued: AtomicUsize,
+    queue: mpsc::Sender<Vec<u8>>,
+}
+
+impl Input {
+    fn write(&self, mut bytes: Vec<u8>) {
+        let Ok(mut direct) = self.direct.lock() else { return };
+        if self.queued.load(Ordering::Acquire) == 0 {
+            match direct.write(&bytes) {
+                Ok(n) if n == bytes.len() => return,
+                Ok(n) => {
+                    bytes.drain(..n);
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                Err(_) => return, // the program is gone
+            }
+        }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(bytes).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
 
 /// Set by the reader thread when it has news; cleared by the server when it
 /// looks. Keeps the event channel at one message per batch of output.
@@ -101,12 +133,20 @@ impl Pty {
         let killer = child.clone_killer();
         let (mut reader, mut writer) = (nonblocking_handle(&*pair.master)?, nonblocking_handle(&*pair.master)?);
 
-        let (input, input_rx) = mpsc::channel::<Vec<u8>>();
+        let (queue, input_rx) = mpsc::channel::<Vec<u8>>();
+        let input = Arc::new(Input {
+            direct: Mutex::new(nonblocking_handle(&*pair.master)?),
+            queued: AtomicUsize::new(0),
+            queue,
+        });
         let dropped = Arc::new(AtomicBool::new(false));
         let dropped_for_writer = dropped.clone();
+        let input_for_writer = input.clone();
         std::thread::Builder::new().name("pty-writer".into()).spawn(move || {
             while let Ok(bytes) = input_rx.recv() {
-                if write_unless_dropped(&mut writer, &bytes, &dropped_for_writer).is_err() {
+                let written = write_unless_dropped(&mut writer, &bytes, &dropped_for_writer);
+                input_for_writer.queued.fetch_sub(1, Ordering::AcqRel);
+                if written.is_err() {
                     break;
                 }
             }
@@ -146,7 +186,7 @@ impl Pty {
                     Err(_) => break,
                 };
                 if !answer.is_empty() {
-                    let _ = replies.send(answer);
+                    replies.write(answer);
                 }
                 if !pending.swap(true, Ordering::AcqRel) {
                     notify(PtyEvent::Output);
@@ -168,9 +208,9 @@ impl Pty {
         Ok(Pty { master: pair.master, input, killer, pid, reaped, dropped })
     }
 
-    /// Queues bytes for the program's input; never blocks.
+    /// Sends bytes to the program's input; never blocks.
     pub fn write(&self, bytes: Vec<u8>) {
-        let _ = self.input.send(bytes);
+        self.input.write(bytes);
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
