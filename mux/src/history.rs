@@ -146,10 +146,10 @@ impl History {
         let formatted = &formatted[..end];
 
         let room = match self.chunks.back() {
-            Some(Chunk::Open(c)) => c.capacity() - c.len(),
-            _ => 0,
+            Some(Chunk::Open(c)) => Some(c.capacity() - c.len()),
+            _ => None,
         };
-        if room < formatted.len() {
+        if room.is_none_or(|room| room < formatted.len()) {
             let capacity = match self.chunks.back_mut() {
                 Some(last) => {
                     let size = match last {
@@ -601,6 +601,20 @@ mod tests {
         h.push("x", false);
         assert!(h.is_empty());
         assert_eq!(h.total_pushed(), 1);
+    }
+
+    #[test]
+    fn empty_rows_first_and_after_a_sealed_chunk() {
+        let mut h = History::new(100_000);
+        h.push("", false);
+        for i in 0..20_000 {
+            h.push(if i % 2 == 0 { "" } else { "some text that fills chunks" }, false);
+        }
+        h.push("", false);
+        assert_eq!(h.len(), 20_002);
+        assert_eq!(h.row_formatted(0), "");
+        assert_eq!(h.row_formatted(2), "some text that fills chunks");
+        assert_eq!(h.row_formatted(20_001), "");
     }
 
     #[test]
