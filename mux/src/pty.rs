@@ -68,8 +68,11 @@ const WRITER_CHECK_MS: u16 = 100;
 /// overtake each other.
 struct Input {
     direct: Mutex<File>,
-    /// Messages handed to the writer thread and not yet written.
-    queued: AtomicUsize,
+    /// Messages handed to the writer thread and not yet written. The writer
+    /// shares only this: were it to hold the `Input`, it would hold the
+    /// queue's sender too, and wait on the queue forever after its session
+    /// ended.
+    queued: Arc<AtomicUsize>,
     queue: mpsc::Sender<Vec<u8>>,
 }
 
@@ -136,16 +139,16 @@ impl Pty {
         let (queue, input_rx) = mpsc::channel::<Vec<u8>>();
         let input = Arc::new(Input {
             direct: Mutex::new(nonblocking_handle(&*pair.master)?),
-            queued: AtomicUsize::new(0),
+            queued: Arc::new(AtomicUsize::new(0)),
             queue,
         });
         let dropped = Arc::new(AtomicBool::new(false));
         let dropped_for_writer = dropped.clone();
-        let input_for_writer = input.clone();
+        let queued = input.queued.clone();
         std::thread::Builder::new().name("pty-writer".into()).spawn(move || {
             while let Ok(bytes) = input_rx.recv() {
                 let written = write_unless_dropped(&mut writer, &bytes, &dropped_for_writer);
-                input_for_writer.queued.fetch_sub(1, Ordering::AcqRel);
+                queued.fetch_sub(1, Ordering::AcqRel);
                 if written.is_err() {
                     break;
                 }

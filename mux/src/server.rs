@@ -37,6 +37,15 @@ const CLIENT_QUEUE: usize = 64;
 /// The terminal size assumed for a session no terminal has shown yet
 /// (cols, rows), as tmux's default-size.
 const DEFAULT_SIZE: (u16, u16) = (80, 24);
+/// The largest terminal a client may claim (cols, rows). Sizes come from
+/// the wire: unchecked, one client asking for 65535x65535 (4 billion cells)
+/// would take the server down, and every session with it.
+const MAX_SIZE: (u16, u16) = (1000, 1000);
+
+/// A terminal size from a client, each side within 1..=MAX_SIZE.
+fn bounded_size((cols, rows): (u16, u16)) -> (u16, u16) {
+    (cols.clamp(1, MAX_SIZE.0), rows.clamp(1, MAX_SIZE.1))
+}
 
 enum Event {
     Connected(UnixStream),
@@ -192,6 +201,12 @@ pub fn run(
     listener: StdUnixListener,
     state_dir: Option<PathBuf>,
 ) -> crate::error::Result<()> {
+    // Every session's reader thread allocates history; glibc would give each
+    // its own malloc arena, and their fragments add up per session.
+    // SAFETY: mallopt only tunes the allocator; called before any thread starts.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 1);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
@@ -384,6 +399,7 @@ impl Server {
             ToServer::Request(req) => self.request(cid, *req),
             ToServer::Input(bytes) => self.input(cid, &bytes),
             ToServer::Resize(cols, rows) => {
+                let (cols, rows) = bounded_size((cols, rows));
                 if let Some(view) = self.view_mut(cid) {
                     if (view.cols, view.rows) != (cols, rows) {
                         view.cols = cols.max(1);
@@ -575,8 +591,9 @@ impl Server {
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
+        let (cols, rows) = bounded_size((cols, rows));
         conn.view = Some(View {
-            cols: cols.max(1),
+            cols,
             rows: rows.max(2),
             focused: sid,
             last: None,
@@ -729,7 +746,7 @@ impl Server {
         let name = spec.name.unwrap_or_else(|| {
             self.unique_name(&spec.cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
         });
-        let (cols, rows) = spec.size.unwrap_or(DEFAULT_SIZE);
+        let (cols, rows) = bounded_size(spec.size.unwrap_or(DEFAULT_SIZE));
         let rows = rows.saturating_sub(1); // the status row
         let mut env: Vec<(String, String)> =
             spec.env.into_iter().filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION")).collect();

@@ -23,16 +23,20 @@
 
 pub mod chat;
 mod env;
+mod inspect;
 mod procs;
 pub mod status;
 mod term;
+mod witness;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use env::{Background, Env, LsLine};
+pub use inspect::{alive, children_of, cmdline, ProcStats};
 pub use status::StatusEntry;
 pub use term::{screen_rows, session_rows, Term};
+pub use witness::{quantile, Witness};
 
 // The types tests need, without a second dependency list.
 pub use nix::sys::signal::Signal;

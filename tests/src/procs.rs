@@ -59,7 +59,7 @@ pub fn tagged(tag: &str) -> BTreeSet<i32> {
 
 /// The parent pid from `/proc/PID/stat`, `None` for a zombie or a process
 /// that is already gone.
-fn parent_of(pid: i32) -> Option<i32> {
+pub(crate) fn parent_of(pid: i32) -> Option<i32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may hold anything, so parse
     // from the last ')': " S PPID ...".

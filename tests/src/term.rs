@@ -46,6 +46,8 @@ struct Shared {
     answer_queries: AtomicBool,
     raw: Mutex<Vec<u8>>,
     eof: AtomicBool,
+    /// While set, the reader stops reading (see [`Term::pause_reading`]).
+    paused: AtomicBool,
 }
 
 /// Collects what the terminal must answer while the parser runs, so each
@@ -115,11 +117,16 @@ impl Term {
             answer_queries: AtomicBool::new(true),
             raw: Mutex::new(Vec::new()),
             eof: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
         });
         let (thread_shared, thread_writer) = (Arc::clone(&shared), Arc::clone(&writer));
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
+                // Paused, unless the Term is gone.
+                while thread_shared.paused.load(Ordering::SeqCst) && Arc::strong_count(&thread_shared) > 1 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 let n = match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
@@ -145,6 +152,13 @@ impl Term {
     /// shows what a program does when nobody answers.
     pub fn answer_queries(&self, on: bool) {
         self.shared.answer_queries.store(on, Ordering::SeqCst);
+    }
+
+    /// Stops (or resumes) reading what the program writes, as a terminal
+    /// that cannot keep up would: once the PTY's buffer is full, the
+    /// program's writes block. A read already under way finishes first.
+    pub fn pause_reading(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::SeqCst);
     }
 
     // ---- input ----
