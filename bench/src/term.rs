@@ -78,6 +78,10 @@ struct Answers {
     pending: Vec<u8>,
 }
 
+/// DA1: a VT100 with advanced video; DA2: a VT220-class terminal.
+const TERMINAL: qmux::session::Identity =
+    qmux::session::Identity { primary: b"\x1b[?1;2c", secondary: b"\x1b[>1;10;0c" };
+
 impl vt100::Callbacks for Answers {
     fn unhandled_csi(
         &mut self,
@@ -87,21 +91,12 @@ impl vt100::Callbacks for Answers {
         params: &[&[u16]],
         c: char,
     ) {
-        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
-        match (i1, c, first) {
-            // DSR: cursor position, and "terminal OK".
-            (None, 'n', 6) => {
-                let (row, col) = screen.cursor_position();
-                self.pending.extend(format!("\x1b[{};{}R", row + 1, col + 1).bytes());
-            }
-            (None, 'n', 5) => self.pending.extend(b"\x1b[0n"),
-            // DA1: a VT100 with advanced video.
-            (None, 'c', 0) => self.pending.extend(b"\x1b[?1;2c"),
-            // DA2: a VT220-class terminal.
-            (Some(b'>'), 'c', 0) => self.pending.extend(b"\x1b[>1;10;0c"),
-            // XTVERSION.
-            (Some(b'>'), 'q', _) => self.pending.extend(b"\x1bP>|qmux-bench\x1b\\"),
-            _ => {}
+        // DSR and DA as a real terminal answers them; XTVERSION besides,
+        // which tmux asks its outer terminal at attach.
+        if let Some(answer) = qmux::session::query_answer(screen, i1, params, c, &TERMINAL) {
+            self.pending.extend(answer);
+        } else if (i1, c) == (Some(b'>'), 'q') {
+            self.pending.extend(b"\x1bP>|qmux-bench\x1b\\");
         }
     }
 

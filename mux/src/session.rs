@@ -89,21 +89,47 @@ impl vt100::Callbacks for Events {
         params: &[&[u16]],
         c: char,
     ) {
-        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
-        match (i1, c, first) {
-            // DSR: "are you there?" and the cursor position. rustyline asks
-            // for the position at every prompt and waits 100 ms without it.
-            (None, 'n', 5) => self.replies.extend_from_slice(b"\x1b[0n"),
-            (None, 'n', 6) | (Some(b'?'), 'n', 6) => {
-                let (row, col) = screen.cursor_position();
-                let q = if i1.is_some() { "?" } else { "" };
-                self.replies.extend_from_slice(format!("\x1b[{q}{};{}R", row + 1, col + 1).as_bytes());
-            }
-            // DA1 and DA2, answered as tmux does so TERM=tmux-256color holds.
-            (None, 'c', 0) => self.replies.extend_from_slice(b"\x1b[?1;2c"),
-            (Some(b'>'), 'c', 0) => self.replies.extend_from_slice(b"\x1b[>84;0;0c"),
-            _ => {}
+        // DA answered as tmux does, so TERM=tmux-256color holds.
+        if let Some(answer) = query_answer(screen, i1, params, c, &TMUX_IDENTITY) {
+            self.replies.extend_from_slice(&answer);
         }
+    }
+}
+
+/// What a terminal says it is, in answer to device-attributes queries.
+pub struct Identity {
+    /// The DA1 answer (`ESC [ c`).
+    pub primary: &'static [u8],
+    /// The DA2 answer (`ESC [ > c`).
+    pub secondary: &'static [u8],
+}
+
+/// qmux answers as tmux does, matching the TERM its children get.
+pub const TMUX_IDENTITY: Identity = Identity { primary: b"\x1b[?1;2c", secondary: b"\x1b[>84;0;0c" };
+
+/// The answer a terminal gives to a query in a CSI sequence, if it is one:
+/// DSR "status" (`5n`) and "cursor position" (`6n`, also `?6n`), DA1 and
+/// DA2. rustyline asks for the cursor position at every prompt and waits
+/// 100 ms without an answer. (Also used by the tests and the benchmark,
+/// which play the user's terminal.)
+pub fn query_answer(
+    screen: &vt100::Screen,
+    i1: Option<u8>,
+    params: &[&[u16]],
+    c: char,
+    identity: &Identity,
+) -> Option<Vec<u8>> {
+    let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
+    match (i1, c, first) {
+        (None, 'n', 5) => Some(b"\x1b[0n".to_vec()),
+        (None, 'n', 6) | (Some(b'?'), 'n', 6) => {
+            let (row, col) = screen.cursor_position();
+            let q = if i1.is_some() { "?" } else { "" };
+            Some(format!("\x1b[{q}{};{}R", row + 1, col + 1).into_bytes())
+        }
+        (None, 'c', 0) => Some(identity.primary.to_vec()),
+        (Some(b'>'), 'c', 0) => Some(identity.secondary.to_vec()),
+        _ => None,
     }
 }
 

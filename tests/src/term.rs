@@ -58,6 +58,10 @@ struct Answers {
     bells: usize,
 }
 
+/// The user's terminal says it is a VT220-class terminal, as xterm does.
+const VT220: qmux::session::Identity =
+    qmux::session::Identity { primary: b"\x1b[?62;22c", secondary: b"\x1b[>1;10;0c" };
+
 impl vt100::Callbacks for Answers {
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.bells += 1;
@@ -71,16 +75,8 @@ impl vt100::Callbacks for Answers {
         params: &[&[u16]],
         c: char,
     ) {
-        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
-        match (i1, c, first) {
-            (None, 'n', 6) => {
-                let (row, col) = screen.cursor_position();
-                self.pending.extend(format!("\x1b[{};{}R", row + 1, col + 1).bytes());
-            }
-            (None, 'n', 5) => self.pending.extend(b"\x1b[0n"),
-            (None, 'c', 0) => self.pending.extend(b"\x1b[?62;22c"),
-            (Some(b'>'), 'c', 0) => self.pending.extend(b"\x1b[>1;10;0c"),
-            _ => {}
+        if let Some(answer) = qmux::session::query_answer(screen, i1, params, c, &VT220) {
+            self.pending.extend(answer);
         }
     }
 }
