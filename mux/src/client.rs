@@ -153,7 +153,12 @@ fn start_server(socket: &Path, config: Option<&Path>) -> Result<()> {
             Ok(())
         });
     }
-    cmd.spawn().map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
+    let mut server = cmd.spawn().map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
+    // The server is our child until we exit; reap it if it ends first (a
+    // long attach outliving a kill-server), or it would linger as a zombie.
+    std::thread::Builder::new().name("reaper".into()).spawn(move || {
+        let _ = server.wait();
+    })?;
     drop(listener);
     Ok(())
 }
