@@ -232,6 +232,7 @@ Keys (after the prefix, C-b by default):
   d        detach
   x        kill the current session (asks y/n)
   ,        rename the current session
+  [        scroll mode: read the history (also PageUp, or the mouse wheel)
   ?        list key bindings
   C-b      send C-b itself to the program
 
