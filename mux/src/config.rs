@@ -9,7 +9,8 @@
 //! mouse = true                       # the wheel opens the history
 //! restore = "ask"                    # ask | auto | never: sessions saved by the last server
 //!
-//! [programs.mytool]                  # matched on the program's file name
+//! [programs.mytool]                  # tunes the rule set of that name, or of the
+//!                                    # program with that file name
 //! detect = "prompt"                  # prompt | quiet | auto
 //! settle-ms = 250
 //! quiet-ms = 1500
@@ -24,7 +25,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::state::{Detect, Detector};
+use crate::rules::{RuleSet, Rules};
+use crate::state::Detect;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -38,7 +40,9 @@ pub struct Config {
     /// wheel opens the history (hold Shift to select text natively).
     pub mouse: bool,
     pub restore: Restore,
-    programs: HashMap<String, Program>,
+    /// Every agent's rule set: built in, the user's `agents/*.toml` beside
+    /// the config file, tuned by `[programs.NAME]`.
+    pub rules: Rules,
 }
 
 /// What a new server does with sessions saved by the previous one.
@@ -52,15 +56,6 @@ pub enum Restore {
     Never,
 }
 
-/// What qmux knows about one program.
-#[derive(Debug, Clone, Default)]
-pub struct Program {
-    pub detector: Detector,
-    /// Arguments that make it pick up where it left off, added on restore.
-    /// None: restart it as it was.
-    pub resume: Option<Vec<String>>,
-}
-
 /// How to tell the user's terminal that a background session needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,19 +66,8 @@ pub enum Notify {
     Osc9,
 }
 
-/// Chats known to read their prompt with a line editor: detect by prompt
-/// signals from the first moment, even before the first prompt is drawn.
-const LINE_EDITOR_CHATS: &[&str] = &["q", "kiro-cli", "qmux-chat"];
-
 impl Default for Config {
     fn default() -> Self {
-        let programs = LINE_EDITOR_CHATS
-            .iter()
-            .map(|p| {
-                let detector = Detector { detect: Detect::Prompt, ..Detector::default() };
-                (p.to_string(), Program { detector, resume: Some(vec!["--resume".into()]) })
-            })
-            .collect();
         Config {
             prefix: 0x02,
             default_command: None,
@@ -91,20 +75,21 @@ impl Default for Config {
             history_limit: crate::history::DEFAULT_LIMIT,
             mouse: true,
             restore: Restore::Ask,
-            programs,
+            rules: Rules::builtin(),
         }
     }
 }
 
 impl Config {
-    /// What is known about a command's program, by its file name.
-    pub fn program(&self, command: &[String]) -> Program {
-        self.programs.get(program_name(command)).cloned().unwrap_or_default()
+    /// The rule set for a command, by its program's file name.
+    pub fn rules_for(&self, command: &[String]) -> std::sync::Arc<RuleSet> {
+        self.rules.for_command(command)
     }
+}
 
-    pub fn detector_for(&self, command: &[String]) -> Detector {
-        self.program(command).detector
-    }
+/// Where the user's agent rule files are: `agents/` beside the config file.
+pub fn agents_dir(config: &Path) -> Option<std::path::PathBuf> {
+    Some(config.parent()?.join("agents"))
 }
 
 /// `/usr/local/bin/q chat` → `q`.
@@ -143,26 +128,33 @@ enum CommandSpec {
 }
 
 impl Config {
-    /// Loads the file; a missing file is the defaults, `/dev/null` too.
+    /// Loads the file and the agent rule files in `agents/` beside it; a
+    /// missing file is the defaults, `/dev/null` too.
     pub fn load(path: Option<&Path>) -> Result<Config> {
         let Some(path) = path else {
             return Ok(Config::default());
         };
+        let rules = Rules::load(agents_dir(path).as_deref()).map_err(Error::msg)?;
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::msg(format!("cannot read config {}: {e}", path.display()))),
         };
-        Config::parse(&text).map_err(|e| Error::msg(format!("{}:{e}", path.display())))
+        Config::parse_with(&text, rules).map_err(|e| Error::msg(format!("{}:{e}", path.display())))
     }
 
-    /// Parses config text; errors read `LINE:COL: what`.
+    /// Parses config text over the built-in rule sets; errors read
+    /// `LINE:COL: what`.
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        Config::parse_with(text, Rules::builtin())
+    }
+
+    fn parse_with(text: &str, rules: Rules) -> std::result::Result<Config, String> {
         let file: File = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             format!("{line}:{col}: {}", e.message())
         })?;
-        let mut config = Config::default();
+        let mut config = Config { rules, ..Config::default() };
         if let Some(p) = file.prefix {
             config.prefix = parse_key(&p).ok_or_else(|| {
                 let (line, col) = find_key(text, "prefix");
@@ -185,27 +177,32 @@ impl Config {
         config.mouse = file.mouse.unwrap_or(true);
         config.restore = file.restore.unwrap_or_default();
         for (name, p) in file.programs {
-            let mut program = config.programs.remove(&name).unwrap_or_default();
-            if let Some(resume) = p.resume {
-                program.resume = Some(resume);
-            }
-            let d = &mut program.detector;
-            if let Some(detect) = p.detect {
-                d.detect = detect;
-            }
-            if let Some(ms) = p.settle_ms {
-                d.settle = Duration::from_millis(ms);
-            }
-            if let Some(ms) = p.quiet_ms {
-                d.quiet = Duration::from_millis(ms);
-            }
-            if let Some(pattern) = p.approval {
-                d.approval = regex::Regex::new(&pattern).map_err(|e| {
+            let approval = match &p.approval {
+                None => None,
+                Some(pattern) => Some(regex::Regex::new(pattern).map_err(|e| {
                     let (line, col) = find_key(text, "approval");
                     format!("{line}:{col}: approval pattern for {name:?} is not a valid regex: {e}")
-                })?;
-            }
-            config.programs.insert(name, program);
+                })?),
+            };
+            config.rules.tune(&name, |set: &mut RuleSet| {
+                if let Some(resume) = p.resume {
+                    set.resume.latest = Some(resume);
+                    set.resume.by_id = None;
+                }
+                let d = &mut set.detector;
+                if let Some(detect) = p.detect {
+                    d.detect = detect;
+                }
+                if let Some(ms) = p.settle_ms {
+                    d.settle = Duration::from_millis(ms);
+                }
+                if let Some(ms) = p.quiet_ms {
+                    d.quiet = Duration::from_millis(ms);
+                }
+                if let Some(re) = approval {
+                    d.approval.regex = re;
+                }
+            });
         }
         Ok(config)
     }
@@ -241,7 +238,7 @@ pub fn key_name(byte: u8) -> String {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -283,11 +280,21 @@ mod tests {
     fn program_detection_settings() {
         let c = Config::parse("notify = \"osc9\"\n[programs.make]\ndetect = \"quiet\"\nquiet-ms = 300\n").unwrap();
         assert_eq!(c.notify, Notify::Osc9);
-        let d = c.detector_for(&["/usr/bin/make".into()]);
+        let d = &c.rules_for(&["/usr/bin/make".into()]).detector;
         assert_eq!(d.detect, Detect::Quiet);
         assert_eq!(d.quiet, Duration::from_millis(300));
-        assert_eq!(c.detector_for(&["q".into(), "chat".into()]).detect, Detect::Prompt);
-        assert_eq!(c.detector_for(&["bash".into()]).detect, Detect::Auto);
+        assert_eq!(c.rules_for(&["q".into(), "chat".into()]).detector.detect, Detect::Prompt);
+        assert_eq!(c.rules_for(&["bash".into()]).detector.detect, Detect::Auto);
+        // Tuning a known agent keeps the rest of its rules.
+        let c = Config::parse(
+            "[programs.claude]
+settle-ms = 50
+",
+        )
+        .unwrap();
+        let claude = c.rules_for(&["claude".into()]);
+        assert_eq!(claude.detector.settle, Duration::from_millis(50));
+        assert!(claude.detector.busy.is_some() && claude.tuned);
         let e = Config::parse("[programs.x]\napproval = \"(\"\n").unwrap_err();
         assert!(e.starts_with("2:1:"), "{e}");
         let e = Config::parse("notify = \"loud\"\n").unwrap_err();

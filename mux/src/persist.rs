@@ -42,6 +42,16 @@ pub struct SavedSession {
     pub saved: u64,
     pub state: State,
     pub exit_code: Option<i32>,
+    /// The agent identified in it (its rule set's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The agent's own id for its conversation, to resume exactly it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
+    /// The agent's command line, when the session's command was something
+    /// else that started it (a shell): a restore runs the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_argv: Option<Vec<String>>,
 }
 
 /// A saved session with its history and last screen, as loaded.
@@ -245,6 +255,9 @@ mod tests {
             saved: 2,
             state: State::Waiting,
             exit_code: None,
+            agent: None,
+            conversation: None,
+            agent_argv: None,
         }
     }
 

@@ -232,6 +232,12 @@ impl Pty {
             .unwrap_or(false)
     }
 
+    /// The PTY's foreground process group: the program the user is
+    /// talking to (the agent, or the shell that started it).
+    pub fn foreground_group(&self) -> Option<i32> {
+        self.master.process_group_leader().filter(|g| *g > 0)
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.pid
     }

@@ -23,9 +23,10 @@ use crate::protocol::{
 };
 use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
 use crate::render;
+use crate::rules::RuleSet;
 use crate::scroll::{self, ScrollAction, ScrollView};
 use crate::session::Terminal;
-use crate::state::{Detector, Signals, State};
+use crate::state::{Signals, State};
 use crate::status;
 
 type ClientId = u64;
@@ -66,7 +67,10 @@ struct Session {
     id: SessionId,
     index: u32,
     name: String,
+    /// What runs: the command, with resume arguments after a restore.
     command: Vec<String>,
+    /// The command as the user gave it, which a restore resumes.
+    origin: Vec<String>,
     cwd: PathBuf,
     created: SystemTime,
     terminal: Arc<Mutex<Terminal>>,
@@ -77,7 +81,22 @@ struct Session {
     unseen_output: bool,
     bell: bool,
     bells_seen: u64,
-    detector: Detector,
+    /// The rule set in force: the agent found in the PTY's foreground, else
+    /// the one for its command.
+    rules: Arc<RuleSet>,
+    /// The foreground group last identified (`foreground::fingerprint`).
+    foreground: String,
+    /// When the foreground was last looked at.
+    foreground_checked: Option<Instant>,
+    /// The agent's process, once identified.
+    agent: Option<crate::foreground::Process>,
+    /// The state the agent reported through a hook: the authority while set.
+    reported: Option<State>,
+    /// The agent's own id for its conversation: from a hook, or the session
+    /// file its turns write.
+    conversation: Option<String>,
+    /// When the current turn began: the session file it writes is newer.
+    turn_started: Option<SystemTime>,
     state: State,
     /// The program has turned bracketed paste on at some point.
     uses_bracketed_paste: bool,
@@ -187,6 +206,26 @@ struct Server {
     notices: Vec<String>,
     saved_announced: bool,
     flush_armed: bool,
+}
+
+/// How often a session's foreground process group is looked at, at most.
+const FOREGROUND_CHECK: Duration = Duration::from_millis(250);
+
+/// Everything observable about a session now, for its detector.
+fn signals_of(s: &Session, t: &Terminal) -> Signals {
+    let screen = t.screen();
+    Signals {
+        exited: s.exit_code.is_some(),
+        raw_mode: s.exit_code.is_none() && s.pty.raw_mode(),
+        bracketed_paste: screen.bracketed_paste(),
+        uses_bracketed_paste: s.uses_bracketed_paste,
+        cursor_hidden: screen.hide_cursor(),
+        quiet_for: s.last_output_at.elapsed(),
+        awaiting_reaction: s.awaiting_reaction,
+        title: t.title().to_string(),
+        progress: t.progress(),
+        reported: s.reported,
+    }
 }
 
 /// How often new output is written to the state directory at most, and so
@@ -791,11 +830,13 @@ impl Server {
         });
         let saved_env =
             env.iter().filter(|(k, _)| !matches!(k.as_str(), "TERM" | "QMUX" | "QMUX_SESSION")).cloned().collect();
+        let origin = saved.map_or_else(|| command.clone(), |s| s.meta.command.clone());
         let session = Session {
             id,
             index,
             name,
             command,
+            origin,
             cwd: spec.cwd,
             created,
             terminal,
@@ -806,7 +847,13 @@ impl Server {
             unseen_output: false,
             bell: false,
             bells_seen: 0,
-            detector: self.config.detector_for(&command_for_detector),
+            rules: self.config.rules_for(&command_for_detector),
+            foreground: String::new(),
+            foreground_checked: None,
+            agent: None,
+            reported: None,
+            conversation: saved.and_then(|s| s.meta.conversation.clone()),
+            turn_started: None,
             state: State::Busy,
             uses_bracketed_paste: false,
             awaiting_reaction: false,
@@ -878,13 +925,20 @@ impl Server {
             key: s.key.clone(),
             name: s.name.clone(),
             index: s.index,
-            command: s.command.clone(),
+            command: s.origin.clone(),
             cwd: s.cwd.clone(),
             env: s.env.clone(),
             created: epoch_secs(s.created),
             saved: epoch_secs(SystemTime::now()),
             state: s.state,
             exit_code: s.exit_code,
+            agent: (s.rules.source != crate::rules::Source::Generic).then(|| s.rules.name.clone()),
+            conversation: s.conversation.clone(),
+            agent_argv: s
+                .agent
+                .as_ref()
+                .filter(|_| !s.rules.matcher.matches(&s.origin, program_name(&s.origin)))
+                .map(|p| p.argv.clone()),
         };
         if let Err(e) = store.save_meta(&meta) {
             eprintln!("qmux: cannot save {}: {e}", s.label());
@@ -970,8 +1024,7 @@ impl Server {
         taken.reverse();
         let mut lines = Vec::new();
         for saved in taken {
-            let program = self.config.program(&saved.meta.command);
-            let command = crate::persist::resume_command(&saved.meta.command, program.resume.as_deref());
+            let command = self.resume_command(&saved.meta);
             let name = (!self.sessions.iter().any(|s| s.name == saved.meta.name)).then(|| saved.meta.name.clone());
             let spec = NewSession {
                 name,
@@ -995,16 +1048,34 @@ impl Server {
         Ok(lines)
     }
 
+    /// What relaunches a saved session: its agent with the arguments that
+    /// resume its own conversation by id, else the newest one in its
+    /// directory; a program with no resume arguments runs again as it was.
+    fn resume_command(&self, meta: &SavedSession) -> Vec<String> {
+        let rules = meta.agent.as_deref().and_then(|a| self.config.rules.get(a));
+        let rules = rules.unwrap_or_else(|| self.config.rules_for(&meta.command));
+        let base = match &meta.agent_argv {
+            Some(argv) if !argv.is_empty() => argv,
+            _ => &meta.command,
+        };
+        let args = rules.resume.args(meta.conversation.as_deref());
+        crate::persist::resume_command(base, args.as_deref())
+    }
+
     /// A program that resumes "the conversation in this directory" cannot
-    /// run twice in one directory without the two fighting over it.
+    /// run twice in one directory without the two fighting over it. Agents
+    /// whose conversation ids qmux knows come back to their own.
     fn shared_resume_slot(&self, sid: SessionId) -> Option<String> {
         let s = self.session(sid)?;
-        self.config.program(&s.command).resume.as_ref()?;
-        let program = program_name(&s.command);
+        s.rules.resume.latest.as_ref()?;
+        if s.rules.resume.by_id.is_some() && s.rules.resume.session_files.is_some() {
+            return None;
+        }
+        let program = s.rules.name.as_str();
         let other = self
             .sessions
             .iter()
-            .find(|o| o.id != sid && o.exit_code.is_none() && o.cwd == s.cwd && program_name(&o.command) == program)?;
+            .find(|o| o.id != sid && o.exit_code.is_none() && o.cwd == s.cwd && o.rules.name == program)?;
         Some(format!(
             "warning: {} also runs {program} in {}; {program} keeps one conversation per directory, so only one of \
              them can be resumed after a restart",
@@ -1176,22 +1247,14 @@ impl Server {
     /// Works out a session's state from its signals, and acts on a change:
     /// the "done" marker, messages, notifications, queued messages, waiters.
     fn evaluate_state(&mut self, sid: SessionId) {
+        self.identify_agent(sid);
         let events = self.events.clone();
         let Some(s) = self.session_mut(sid) else { return };
         let verdict = {
             let Ok(t) = s.terminal.lock() else { return };
             let screen = t.screen();
             s.uses_bracketed_paste |= screen.bracketed_paste();
-            let signals = Signals {
-                exited: s.exit_code.is_some(),
-                raw_mode: s.exit_code.is_none() && s.pty.raw_mode(),
-                bracketed_paste: screen.bracketed_paste(),
-                uses_bracketed_paste: s.uses_bracketed_paste,
-                cursor_hidden: screen.hide_cursor(),
-                quiet_for: s.last_output_at.elapsed(),
-                awaiting_reaction: s.awaiting_reaction,
-            };
-            s.detector.classify(&signals, screen)
+            s.rules.detector.classify(&signals_of(s, &t), screen)
         };
         if let (Some(after), false) = (verdict.recheck_after, s.state_timer_armed) {
             s.state_timer_armed = true;
@@ -1227,6 +1290,30 @@ impl Server {
             self.check_waiters(sid);
         }
         self.redraw_status();
+    }
+
+    /// Finds the agent in the session's foreground, whatever started it,
+    /// and puts its rule set in force. Cheap when nothing changed: one
+    /// ioctl and one small read, at most every [`FOREGROUND_CHECK`].
+    fn identify_agent(&mut self, sid: SessionId) {
+        let Some(s) = self.sessions.iter_mut().find(|s| s.id == sid) else { return };
+        if s.exit_code.is_some() || s.foreground_checked.is_some_and(|t| t.elapsed() < FOREGROUND_CHECK) {
+            return;
+        }
+        s.foreground_checked = Some(Instant::now());
+        let Some(group) = s.pty.foreground_group() else { return };
+        let fingerprint = crate::foreground::fingerprint(group);
+        if fingerprint == s.foreground {
+            return;
+        }
+        s.foreground = fingerprint;
+        let procs = crate::foreground::group(group);
+        let rules = self.config.rules.identify(&procs).unwrap_or_else(|| self.config.rules.for_command(&s.command));
+        s.agent = procs.into_iter().find(|p| rules.matcher.matches(&p.argv, &p.exe_name));
+        if rules.name != s.rules.name {
+            s.reported = None;
+        }
+        s.rules = rules;
     }
 
     /// Tells every client not showing `sid`: a status message, and the

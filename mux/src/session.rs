@@ -49,6 +49,9 @@ struct Events {
     skip_scrolls: usize,
     /// The window title the program set (OSC 0 or 2).
     title: String,
+    /// The last OSC 9;4 progress state (0 none, 1 normal, 2 error,
+    /// 3 indeterminate, 4 paused).
+    progress: u8,
 }
 
 impl vt100::Callbacks for Events {
@@ -74,10 +77,17 @@ impl vt100::Callbacks for Events {
         }
     }
 
-    /// Desktop notifications (OSC 9, 777, 99) ask for attention as a bell does.
+    /// Desktop notifications (OSC 9, 777, 99) ask for attention as a bell
+    /// does. OSC 9;4 is not one: it reports progress (ConEmu's, which
+    /// Windows Terminal, Ghostty and others took up).
     fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
-        if matches!(params.first(), Some(&b"9") | Some(&b"777") | Some(&b"99")) {
-            self.bells += 1;
+        match params {
+            [b"9", b"4", rest @ ..] => {
+                let state = rest.first().and_then(|s| std::str::from_utf8(s).ok()?.parse::<u8>().ok());
+                self.progress = state.filter(|s| *s <= 4).unwrap_or(0);
+            }
+            [b"9" | b"777" | b"99", ..] => self.bells += 1,
+            _ => {}
         }
     }
 
@@ -461,6 +471,11 @@ impl Terminal {
     /// The window title the program set, if any.
     pub fn title(&self) -> &str {
         &self.parser.callbacks().title
+    }
+
+    /// The program's OSC 9;4 progress state; 0 when it shows none.
+    pub fn progress(&self) -> u8 {
+        self.parser.callbacks().progress
     }
 
     /// How many times the program asked for attention (a bell or a desktop

@@ -1,14 +1,22 @@
 //! What a session's program is doing: busy, waiting at its prompt, asking
 //! for a tool approval, or exited.
 //!
-//! Silence alone is a poor guess: `q chat` prints nothing while a tool runs.
-//! A line editor gives better signals. rustyline (and readline) put the
-//! terminal in raw mode and turn bracketed paste on only while they read a
-//! line, so "raw + bracketed paste + quiet for a moment" means "at the
-//! prompt". Programs that never turn bracketed paste on fall back to
-//! "quiet for a while". All of it is plain logic over a snapshot of signals,
-//! so tests can drive it without a PTY.
+//! Silence alone is a poor guess: `q chat` prints nothing while a tool runs,
+//! and Codex redraws all the time while it asks a question. Each program
+//! gets a [`Detector`], built from its rule set (see [`crate::rules`]), that
+//! weighs every signal qmux has:
+//! - the line discipline (raw mode) and the screen's modes (bracketed paste,
+//!   cursor visibility): rustyline turns paste on only while it reads a line;
+//! - how long output has been quiet;
+//! - patterns in named regions of the live screen (a busy hint such as
+//!   `esc to interrupt`, the approval question, the input box);
+//! - the window title (spinner glyphs) and OSC 9;4 progress;
+//! - a state the program reported itself through a hook.
+//!
+//! All of it is plain logic over a snapshot, so tests drive it without a
+//! PTY, and `qmux explain` shows every step.
 
+use std::fmt;
 use std::time::Duration;
 
 use regex::Regex;
@@ -35,10 +43,10 @@ impl State {
 }
 
 /// How to tell "at the prompt" for one program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Detect {
-    /// Line-editor signals (raw mode + bracketed paste), for known chats.
+    /// Line-editor signals (raw mode, bracketed paste, ...) and the screen.
     Prompt,
     /// Output quiet for a while.
     Quiet,
@@ -46,37 +54,162 @@ pub enum Detect {
     Auto,
 }
 
-/// Per-program detection settings (config `[programs.NAME]`).
+/// Whether a visible cursor is part of "at the prompt". Ink and some other
+/// TUIs hide the terminal's cursor for their whole life and draw their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cursor {
+    Visible,
+    Ignore,
+}
+
+/// A part of the live screen a pattern is looked for in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    /// Every row.
+    Screen,
+    /// The last N rows.
+    Bottom(u16),
+    /// The cursor's row and the non-blank rows above it, N in all: where a
+    /// line editor's question stands just above its prompt. Once answered
+    /// it scrolls away from the prompt and stops counting.
+    AboveCursor(u16),
+}
+
+impl Region {
+    /// `screen`, `bottom:N`, `above-cursor:N`.
+    pub fn parse(spec: &str) -> Option<Region> {
+        let (kind, n) = spec.split_once(':').map_or((spec, None), |(k, n)| (k, n.trim().parse::<u16>().ok()));
+        match (kind.trim(), n) {
+            ("screen", None) => Some(Region::Screen),
+            ("bottom", Some(n)) if n > 0 => Some(Region::Bottom(n)),
+            ("above-cursor", Some(n)) if n > 0 => Some(Region::AboveCursor(n)),
+            _ => None,
+        }
+    }
+
+    /// The rows of the region, as (row, text), top first.
+    fn rows(self, screen: &vt100::Screen) -> Vec<(u16, String)> {
+        let (rows, cols) = screen.size();
+        let (rows, cols) = (rows.get(), cols.get());
+        let text = |first: u16, last: u16| -> Vec<(u16, String)> {
+            (first..=last.min(rows - 1)).zip(screen.rows(0, cols).skip(usize::from(first))).collect()
+        };
+        match self {
+            Region::Screen => text(0, rows - 1),
+            Region::Bottom(n) => text(rows.saturating_sub(n), rows - 1),
+            Region::AboveCursor(n) => {
+                let cursor = screen.cursor_position().0;
+                let mut picked: Vec<(u16, String)> = text(0, cursor)
+                    .into_iter()
+                    .rev()
+                    .filter(|(_, r)| !r.trim().is_empty())
+                    .take(usize::from(n))
+                    .collect();
+                picked.reverse();
+                picked
+            }
+        }
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Region::Screen => write!(f, "screen"),
+            Region::Bottom(n) => write!(f, "bottom:{n}"),
+            Region::AboveCursor(n) => write!(f, "above-cursor:{n}"),
+        }
+    }
+}
+
+/// A regular expression looked for row by row in a region of the screen.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub regex: Regex,
+    pub region: Region,
+}
+
+/// Where a pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    pub row: u16,
+    /// The matched text.
+    pub text: String,
+}
+
+impl Pattern {
+    pub fn new(regex: &str, region: Region) -> Result<Pattern, regex::Error> {
+        Ok(Pattern { regex: Regex::new(regex)?, region })
+    }
+
+    /// The lowest match in the region: the newest text on screen.
+    pub fn find(&self, screen: &vt100::Screen) -> Option<Found> {
+        self.region
+            .rows(screen)
+            .into_iter()
+            .rev()
+            .find_map(|(row, text)| self.regex.find(&text).map(|m| Found { row, text: m.as_str().to_string() }))
+    }
+}
+
+/// The approval questions of q chat (old and new), kiro-cli, and the common
+/// shapes other line-editor agents use: what programs without a rule set of
+/// their own are checked for.
+pub const DEFAULT_APPROVAL: &str =
+    r"\[y/n/t\]:|\[y/n\]:|Allow this action\?|Do you want to run this command\?|Run this command\?";
+
+/// One program's detection rules.
 #[derive(Debug, Clone)]
 pub struct Detector {
     pub detect: Detect,
+    /// With prompt signals: the PTY must be in raw mode.
+    pub raw_mode: bool,
+    /// With prompt signals: bracketed paste must be on.
+    pub bracketed_paste: bool,
+    pub cursor: Cursor,
     /// With prompt signals: how long output must be quiet (spinners redraw
     /// every 80 ms, so this is well above that).
     pub settle: Duration,
     /// Without them: how long output must be quiet to count as waiting.
     pub quiet: Duration,
-    pub approval: Regex,
+    /// With prompt signals: must be visible to be waiting (an input box).
+    pub prompt: Option<Pattern>,
+    /// Visible means busy, whatever else holds (`esc to interrupt`).
+    pub busy: Option<Pattern>,
+    /// A window title that means busy (spinner glyphs).
+    pub busy_title: Option<Regex>,
+    /// OSC 9;4 progress (normal, error, indeterminate, paused) means busy.
+    pub progress: bool,
+    pub approval: Pattern,
+    /// The question must also wait out `settle` quiet, as a line editor's
+    /// prompt does. Off for TUIs that keep redrawing while they ask.
+    pub approval_settles: bool,
 }
-
-/// The approval questions of q chat (old and new), kiro-cli, and the common
-/// shapes other agents use.
-pub const DEFAULT_APPROVAL: &str =
-    r"\[y/n/t\]:|\[y/n\]:|Allow this action\?|Do you want to run this command\?|Run this command\?";
 
 impl Default for Detector {
     fn default() -> Self {
         Detector {
             detect: Detect::Auto,
+            raw_mode: true,
+            bracketed_paste: true,
+            cursor: Cursor::Visible,
             settle: Duration::from_millis(250),
             quiet: Duration::from_millis(1500),
+            prompt: None,
+            busy: None,
+            busy_title: None,
+            progress: true,
             // The pattern is a constant that the tests compile.
-            approval: Regex::new(DEFAULT_APPROVAL).unwrap_or_else(|_| Regex::new("$^").expect("empty regex")),
+            approval: Pattern::new(DEFAULT_APPROVAL, Region::AboveCursor(4))
+                .unwrap_or_else(|_| Pattern::new("$^", Region::Screen).expect("empty regex")),
+            approval_settles: true,
         }
     }
 }
 
 /// A snapshot of what can be observed about a session.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Signals {
     pub exited: bool,
     /// The PTY's line discipline has ICANON and ECHO off.
@@ -86,75 +219,181 @@ pub struct Signals {
     pub uses_bracketed_paste: bool,
     pub cursor_hidden: bool,
     /// Time since the last output.
+    #[serde(serialize_with = "millis")]
     pub quiet_for: Duration,
     /// Input was sent and the program has not answered with output yet: its
     /// prompt on screen is stale.
     pub awaiting_reaction: bool,
+    /// The window title (OSC 0/2).
+    pub title: String,
+    /// The last OSC 9;4 progress state (0 = none).
+    pub progress: u8,
+    /// What the program itself reported through a hook, the authority
+    /// while it reports.
+    pub reported: Option<State>,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// Why a verdict is what it is: the rule that decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Exited,
+    Reported,
+    AwaitingReaction,
+    Question(Found),
+    BusyHint(Found),
+    BusyTitle(String),
+    Progress(u8),
+    NotRaw,
+    NoPaste,
+    CursorHidden,
+    NoPrompt,
+    Settling,
+    AtPrompt,
+    Quiet,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Exited => write!(f, "the program exited"),
+            Reason::Reported => write!(f, "the program reported it through its hook"),
+            Reason::AwaitingReaction => write!(f, "input was sent and the program has not reacted yet"),
+            Reason::Question(m) => write!(f, "approval question {:?} on row {}", m.text, m.row),
+            Reason::BusyHint(m) => write!(f, "busy hint {:?} on row {}", m.text, m.row),
+            Reason::BusyTitle(t) => write!(f, "window title {t:?} shows work"),
+            Reason::Progress(p) => write!(f, "OSC 9;4 progress state {p}"),
+            Reason::NotRaw => write!(f, "the terminal is not in raw mode: no line editor is reading"),
+            Reason::NoPaste => write!(f, "bracketed paste is off: no line editor is reading"),
+            Reason::CursorHidden => write!(f, "the cursor is hidden"),
+            Reason::NoPrompt => write!(f, "the prompt pattern is not on screen"),
+            Reason::Settling => write!(f, "output has not been quiet long enough"),
+            Reason::AtPrompt => write!(f, "at the prompt, output settled"),
+            Reason::Quiet => write!(f, "output quiet long enough"),
+        }
+    }
 }
 
 /// The verdict, and when to look again if it may change with time alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub state: State,
     pub recheck_after: Option<Duration>,
+    pub reason: Reason,
 }
 
 impl Detector {
     pub fn classify(&self, s: &Signals, screen: &vt100::Screen) -> Verdict {
-        let busy = |recheck_after| Verdict { state: State::Busy, recheck_after };
+        let verdict = |state, reason| Verdict { state, recheck_after: None, reason };
+        let busy = |reason| verdict(State::Busy, reason);
         if s.exited {
-            return Verdict { state: State::Exited, recheck_after: None };
+            return verdict(State::Exited, Reason::Exited);
+        }
+        if let Some(state) = s.reported {
+            return verdict(state, Reason::Reported);
         }
         if s.awaiting_reaction {
-            return busy(None);
+            return busy(Reason::AwaitingReaction);
         }
         let use_prompt = match self.detect {
             Detect::Prompt => true,
             Detect::Quiet => false,
             Detect::Auto => s.uses_bracketed_paste,
         };
-        let needed = if use_prompt {
-            if !(s.raw_mode && s.bracketed_paste && !s.cursor_hidden) {
-                return busy(None);
+        let needed = if use_prompt { self.settle } else { self.quiet };
+        let settling = s.quiet_for < needed;
+        let settled = |state, reason| {
+            if settling {
+                Verdict { state: State::Busy, recheck_after: Some(needed - s.quiet_for), reason: Reason::Settling }
+            } else {
+                verdict(state, reason)
             }
-            self.settle
-        } else {
-            self.quiet
         };
-        if s.quiet_for < needed {
-            return busy(Some(needed - s.quiet_for));
+        if use_prompt {
+            if let Some(reason) = self.not_reading(s) {
+                return busy(reason);
+            }
         }
-        let state = if self.asks_approval(screen) { State::Approval } else { State::Waiting };
-        Verdict { state, recheck_after: None }
+        if let Some(found) = self.approval.find(screen) {
+            return if self.approval_settles {
+                settled(State::Approval, Reason::Question(found))
+            } else {
+                verdict(State::Approval, Reason::Question(found))
+            };
+        }
+        if let Some(found) = self.busy.as_ref().and_then(|p| p.find(screen)) {
+            return busy(Reason::BusyHint(found));
+        }
+        if self.busy_title.as_ref().is_some_and(|re| re.is_match(&s.title)) {
+            return busy(Reason::BusyTitle(s.title.clone()));
+        }
+        if self.progress && s.progress != 0 {
+            return busy(Reason::Progress(s.progress));
+        }
+        if use_prompt && self.prompt.as_ref().is_some_and(|p| p.find(screen).is_none()) {
+            return busy(Reason::NoPrompt);
+        }
+        settled(State::Waiting, if use_prompt { Reason::AtPrompt } else { Reason::Quiet })
     }
 
-    /// Whether an approval question stands just above the prompt: on the
-    /// cursor's row or among the few non-blank rows above it. An answered
-    /// question scrolls away from the prompt, so it stops counting.
-    pub fn asks_approval(&self, screen: &vt100::Screen) -> bool {
-        let (_, cols) = screen.size();
-        let cursor_row = usize::from(screen.cursor_position().0);
-        let rows: Vec<String> = screen.rows(0, cols.get()).take(cursor_row + 1).collect();
-        rows.iter().rev().filter(|r| !r.trim().is_empty()).take(4).any(|r| self.approval.is_match(r))
+    /// Why a line editor cannot be reading now, if it cannot.
+    fn not_reading(&self, s: &Signals) -> Option<Reason> {
+        if self.raw_mode && !s.raw_mode {
+            Some(Reason::NotRaw)
+        } else if self.bracketed_paste && !s.bracketed_paste {
+            Some(Reason::NoPaste)
+        } else if self.cursor == Cursor::Visible && s.cursor_hidden {
+            Some(Reason::CursorHidden)
+        } else {
+            None
+        }
     }
+
+    /// Whether an approval question is visible where this program asks it.
+    pub fn asks_approval(&self, screen: &vt100::Screen) -> bool {
+        self.approval.find(screen).is_some()
+    }
+
+    /// Every pattern's finding on this screen, for `qmux explain`.
+    pub fn findings(&self, screen: &vt100::Screen) -> Vec<(&'static str, String, Option<Found>)> {
+        let mut out = vec![("approval", describe(&self.approval), self.approval.find(screen))];
+        if let Some(p) = &self.busy {
+            out.push(("busy", describe(p), p.find(screen)));
+        }
+        if let Some(p) = &self.prompt {
+            out.push(("prompt", describe(p), p.find(screen)));
+        }
+        out
+    }
+}
+
+fn describe(p: &Pattern) -> String {
+    format!("/{}/ in {}", p.regex.as_str(), p.region)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/screens");
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/screens");
 
     /// Puts a captured screen into a terminal, cursor at its end.
     fn screen_of(text: &str) -> crate::session::Terminal {
-        let mut p = crate::session::Terminal::new(60, 220);
+        sized(60, text)
+    }
+
+    fn sized(rows: u16, text: &str) -> crate::session::Terminal {
+        let mut p = crate::session::Terminal::new(rows, 220);
         p.process(text.replace('\n', "\r\n").as_bytes());
         p
     }
 
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!("{FIXTURES}/{name}"))
-            .unwrap_or_else(|e| panic!("fixture {name} (the shared/ folder beside the repo): {e}"))
+            .unwrap_or_else(|e| panic!("fixture {name} (tests/fixtures/screens): {e}"))
     }
 
     fn at_prompt() -> Signals {
@@ -191,7 +430,7 @@ mod tests {
             let lines: Vec<&str> = text.lines().collect();
             // Their question sits inside a box further up; place the cursor
             // just below it.
-            let upto = lines.iter().position(|l| d.approval.is_match(l)).expect(name);
+            let upto = lines.iter().position(|l| d.approval.regex.is_match(l)).expect(name);
             let screen = screen_of(&lines[..=upto + 1].join("\n"));
             assert!(d.asks_approval(screen.screen()), "{name}");
         }
@@ -203,7 +442,8 @@ mod tests {
         // not reading: cooked mode, no bracketed paste.
         let d = Detector { detect: Detect::Prompt, ..Detector::default() };
         let s = Signals { raw_mode: false, bracketed_paste: false, quiet_for: Duration::from_secs(30), ..at_prompt() };
-        assert_eq!(d.classify(&s, screen_of("> run it\r\n").screen()).state, State::Busy);
+        let v = d.classify(&s, screen_of("> run it\r\n").screen());
+        assert_eq!((v.state, v.reason), (State::Busy, Reason::NotRaw));
     }
 
     #[test]
@@ -236,5 +476,67 @@ mod tests {
         let d = Detector::default();
         let s = Signals { awaiting_reaction: true, ..at_prompt() };
         assert_eq!(d.classify(&s, screen_of("> ").screen()).state, State::Busy);
+    }
+
+    /// A TUI that hides the cursor for its life and redraws while it asks.
+    fn tui() -> Detector {
+        Detector {
+            detect: Detect::Prompt,
+            cursor: Cursor::Ignore,
+            busy: Some(Pattern::new("esc to interrupt", Region::Bottom(4)).unwrap()),
+            approval: Pattern::new(r"Do you want to proceed\?", Region::Bottom(12)).unwrap(),
+            approval_settles: false,
+            busy_title: Some(Regex::new("^[⠁-⣿]").unwrap()),
+            ..Detector::default()
+        }
+    }
+
+    #[test]
+    fn a_hidden_cursor_can_be_ignored() {
+        let s = Signals { cursor_hidden: true, ..at_prompt() };
+        assert_eq!(tui().classify(&s, screen_of("> ").screen()).state, State::Waiting);
+        let v = Detector::default().classify(&s, screen_of("> ").screen());
+        assert_eq!((v.state, v.reason), (State::Busy, Reason::CursorHidden));
+    }
+
+    #[test]
+    fn busy_hints_titles_and_progress_hold_off_waiting() {
+        let d = tui();
+        let screen = sized(6, "> hello\n\n* Thinking (esc to interrupt)\n> ");
+        let v = d.classify(&at_prompt(), screen.screen());
+        assert_eq!(v.reason, Reason::BusyHint(Found { row: 2, text: "esc to interrupt".into() }));
+        let spinner = Signals { title: "⠋ claude".into(), ..at_prompt() };
+        assert_eq!(d.classify(&spinner, screen_of("> ").screen()).state, State::Busy);
+        let progress = Signals { progress: 3, ..at_prompt() };
+        assert_eq!(d.classify(&progress, screen_of("> ").screen()).reason, Reason::Progress(3));
+    }
+
+    #[test]
+    fn a_question_counts_at_once_while_the_program_redraws() {
+        let d = tui();
+        let s = Signals { quiet_for: Duration::from_millis(10), ..at_prompt() };
+        let screen = sized(12, "Bash command\n  echo hi\nDo you want to proceed?\n> 1. Yes\n  2. No\n");
+        assert_eq!(d.classify(&s, screen.screen()).state, State::Approval);
+        // Scrolled out of the region: no longer the live question.
+        let stale = format!("Do you want to proceed?\n{}", "x\n".repeat(40));
+        assert_eq!(d.classify(&at_prompt(), sized(12, &stale).screen()).state, State::Waiting);
+    }
+
+    #[test]
+    fn a_report_is_the_authority() {
+        let s = Signals { reported: Some(State::Busy), ..at_prompt() };
+        assert_eq!(tui().classify(&s, screen_of("> ").screen()).reason, Reason::Reported);
+        let exited = Signals { exited: true, ..s };
+        assert_eq!(tui().classify(&exited, screen_of("> ").screen()).state, State::Exited);
+    }
+
+    #[test]
+    fn regions_parse() {
+        assert_eq!(Region::parse("bottom:5"), Some(Region::Bottom(5)));
+        assert_eq!(Region::parse("above-cursor:4"), Some(Region::AboveCursor(4)));
+        assert_eq!(Region::parse("screen"), Some(Region::Screen));
+        for bad in ["bottom", "bottom:0", "top:3", "bottom:x"] {
+            assert_eq!(Region::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -1,0 +1,507 @@
+//! Detection as data: one rule set per agent.
+//!
+//! A rule set says how to recognise an agent among the processes in the
+//! foreground of a session's PTY, how to tell its states apart on screen
+//! ([`Detector`]), how to type into it so it submits, and how to resume its
+//! conversation. The rule sets qmux ships are TOML files in `mux/agents/`,
+//! embedded in the binary; a file of the same name in the config
+//! directory's `agents/` folder replaces one, and `qmux reload` applies it
+//! to running sessions. `[programs.NAME]` in the config tunes one further.
+//!
+//! Programs with no rule set of their own get the generic one: today's
+//! line-editor signals when they use bracketed paste, else output quiet.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::state::{Cursor, Detect, Detector, Pattern, Region};
+
+/// The rule sets shipped in the binary: (name, TOML).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("claude", include_str!("../agents/claude.toml")),
+    ("codex", include_str!("../agents/codex.toml")),
+    ("gemini", include_str!("../agents/gemini.toml")),
+    ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
+    ("q", include_str!("../agents/q.toml")),
+    ("aider", include_str!("../agents/aider.toml")),
+    ("qmux-chat", include_str!("../agents/qmux-chat.toml")),
+];
+
+/// Where a rule set came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Builtin,
+    /// The user's file that replaced the built-in one (or added a new agent).
+    File(PathBuf),
+    /// No rule set: the generic behaviour.
+    Generic,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Builtin => write!(f, "built in"),
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Generic => write!(f, "generic (no rule set)"),
+        }
+    }
+}
+
+/// Everything qmux knows about one program.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub name: String,
+    pub description: String,
+    pub source: Source,
+    /// Also tuned by `[programs.NAME]` in the config.
+    pub tuned: bool,
+    pub matcher: Matcher,
+    pub detector: Detector,
+    pub input: Input,
+    pub resume: Resume,
+    /// The TOML it was read from (for `qmux agents show`).
+    pub text: String,
+}
+
+/// How the agent is recognised among a PTY's foreground processes.
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    /// File names of the program (argv[0] or the executable).
+    pub names: Vec<String>,
+    /// Text in an argument: the script an interpreter runs
+    /// (`@anthropic-ai/claude-code/cli.js` under node).
+    pub args: Vec<String>,
+}
+
+impl Matcher {
+    /// Whether this process is the agent.
+    pub fn matches(&self, argv: &[String], exe_name: &str) -> bool {
+        let file_name = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+        let argv0 = argv.first().map(|a| file_name(a)).unwrap_or_default();
+        self.names.iter().any(|n| *n == argv0 || *n == exe_name)
+            || argv.iter().any(|a| self.args.iter().any(|needle| a.contains(needle.as_str())))
+    }
+}
+
+/// When typed text goes as a bracketed paste.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Paste {
+    /// Whenever the program turned bracketed paste on: a TUI then takes the
+    /// text as one piece, never as keys that trigger its shortcuts.
+    Always,
+    /// Only text of several lines, so they make one message.
+    MultiLine,
+}
+
+/// How text is typed so the program takes it as a message.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub paste: Paste,
+    /// The least time between the text and its Enter: Ink and ratatui apps
+    /// take a CR that arrives with the text as part of a paste.
+    pub submit_delay: Duration,
+    /// How long to wait for the program to echo the text before pressing
+    /// Enter anyway.
+    pub echo_timeout: Duration,
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Input { paste: Paste::MultiLine, submit_delay: Duration::ZERO, echo_timeout: Duration::from_millis(500) }
+    }
+}
+
+/// How to bring the agent's conversation back.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// Arguments that resume the newest conversation in the directory.
+    pub latest: Option<Vec<String>>,
+    /// Arguments that resume one conversation; `{id}` is replaced.
+    pub by_id: Option<Vec<String>>,
+    /// Where the agent keeps one file per conversation, a glob with `~`
+    /// for the session's HOME, e.g. `~/.claude/projects/*/*.jsonl`.
+    pub session_files: Option<String>,
+    /// A variable that moves the agent's home (`CODEX_HOME`): it replaces
+    /// the first directory of `session_files` after `~`.
+    pub home_var: Option<(String, String)>,
+    /// Picks the conversation id out of a session file's name.
+    pub id_pattern: Option<Regex>,
+}
+
+impl Resume {
+    /// The arguments that resume conversation `id`, or the newest one.
+    pub fn args(&self, id: Option<&str>) -> Option<Vec<String>> {
+        match (id, &self.by_id) {
+            (Some(id), Some(args)) => Some(args.iter().map(|a| a.replace("{id}", id)).collect()),
+            _ => self.latest.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RuleFile {
+    description: Option<String>,
+    #[serde(rename = "match", default)]
+    matcher: MatchFile,
+    #[serde(default)]
+    prompt: PromptFile,
+    #[serde(default)]
+    busy: BusyFile,
+    #[serde(default)]
+    approval: ApprovalFile,
+    #[serde(default)]
+    input: InputFile,
+    #[serde(default)]
+    resume: ResumeFile,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct MatchFile {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PromptFile {
+    detect: Option<Detect>,
+    raw_mode: Option<bool>,
+    bracketed_paste: Option<bool>,
+    cursor: Option<Cursor>,
+    settle_ms: Option<u64>,
+    quiet_ms: Option<u64>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    region: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct BusyFile {
+    #[serde(default)]
+    patterns: Vec<String>,
+    region: Option<String>,
+    title: Option<String>,
+    progress: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ApprovalFile {
+    #[serde(default)]
+    patterns: Vec<String>,
+    region: Option<String>,
+    settle: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct InputFile {
+    paste: Option<Paste>,
+    submit_delay_ms: Option<u64>,
+    echo_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ResumeFile {
+    latest: Option<Vec<String>>,
+    by_id: Option<Vec<String>>,
+    session_files: Option<String>,
+    home_var: Option<String>,
+    id_pattern: Option<String>,
+}
+
+/// Where in a rule file a problem is: `LINE:COL: what`.
+fn located(text: &str, at: Option<usize>, what: &str) -> String {
+    let (line, col) = at.map(|o| crate::config::line_col(text, o)).unwrap_or((1, 1));
+    format!("{line}:{col}: {what}")
+}
+
+/// Finds `key = ` in the text, for errors about values serde accepted.
+fn key_at(text: &str, key: &str) -> Option<usize> {
+    text.find(&format!("{key} =")).or_else(|| text.find(key))
+}
+
+impl RuleSet {
+    /// Parses one rule file. Errors read `LINE:COL: what`.
+    pub fn parse(name: &str, text: &str, source: Source) -> Result<RuleSet, String> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| located(text, e.span().map(|s| s.start), e.message()))?;
+        let region = |spec: &Option<String>, default: Region, key: &str| -> Result<Region, String> {
+            match spec {
+                None => Ok(default),
+                Some(s) => Region::parse(s).ok_or_else(|| {
+                    located(
+                        text,
+                        key_at(text, "region"),
+                        &format!("{key} region {s:?} is not one of screen, bottom:N, above-cursor:N"),
+                    )
+                }),
+            }
+        };
+        let pattern = |patterns: &[String], region: Region, key: &str| -> Result<Option<Pattern>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let joined = patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+            Pattern::new(&joined, region).map(Some).map_err(|e| {
+                located(text, key_at(text, "patterns"), &format!("a {key} pattern is not a valid regex: {e}"))
+            })
+        };
+        let defaults = Detector::default();
+        let mut d = Detector { detect: Detect::Prompt, ..Detector::default() };
+        let p = &file.prompt;
+        d.detect = p.detect.unwrap_or(Detect::Prompt);
+        d.raw_mode = p.raw_mode.unwrap_or(true);
+        d.bracketed_paste = p.bracketed_paste.unwrap_or(true);
+        d.cursor = p.cursor.unwrap_or(Cursor::Visible);
+        d.settle = p.settle_ms.map_or(defaults.settle, Duration::from_millis);
+        d.quiet = p.quiet_ms.map_or(defaults.quiet, Duration::from_millis);
+        d.prompt = pattern(&p.patterns, region(&p.region, Region::Bottom(8), "prompt")?, "prompt")?;
+        let b = &file.busy;
+        d.busy = pattern(&b.patterns, region(&b.region, Region::Bottom(8), "busy")?, "busy")?;
+        d.busy_title = match &b.title {
+            None => None,
+            Some(t) => Some(Regex::new(t).map_err(|e| {
+                located(text, key_at(text, "title"), &format!("the busy title pattern is not a valid regex: {e}"))
+            })?),
+        };
+        d.progress = b.progress.unwrap_or(true);
+        let a = &file.approval;
+        let approval_region = region(&a.region, Region::AboveCursor(4), "approval")?;
+        if let Some(p) = pattern(&a.patterns, approval_region, "approval")? {
+            d.approval = p;
+        } else {
+            d.approval.region = approval_region;
+        }
+        d.approval_settles = a.settle.unwrap_or(true);
+
+        let i = &file.input;
+        let base = Input::default();
+        let input = Input {
+            paste: i.paste.unwrap_or(base.paste),
+            submit_delay: i.submit_delay_ms.map_or(base.submit_delay, Duration::from_millis),
+            echo_timeout: i.echo_timeout_ms.map_or(base.echo_timeout, Duration::from_millis),
+        };
+
+        let r = &file.resume;
+        let id_pattern = match &r.id_pattern {
+            None => None,
+            Some(p) => Some(Regex::new(p).map_err(|e| {
+                located(text, key_at(text, "id-pattern"), &format!("id-pattern is not a valid regex: {e}"))
+            })?),
+        };
+        let home_var = match (&r.home_var, &r.session_files) {
+            (Some(var), Some(files)) => {
+                let dir = files.strip_prefix("~/").and_then(|rest| rest.split('/').next()).ok_or_else(|| {
+                    located(text, key_at(text, "home-var"), "home-var needs session-files that start with ~/DIR/")
+                })?;
+                Some((var.clone(), dir.to_string()))
+            }
+            (Some(_), None) => {
+                return Err(located(text, key_at(text, "home-var"), "home-var needs session-files"));
+            }
+            _ => None,
+        };
+        let resume = Resume {
+            latest: r.latest.clone(),
+            by_id: r.by_id.clone(),
+            session_files: r.session_files.clone(),
+            home_var,
+            id_pattern,
+        };
+        Ok(RuleSet {
+            name: name.to_string(),
+            description: file.description.clone().unwrap_or_else(|| name.to_string()),
+            source,
+            tuned: false,
+            matcher: Matcher { names: file.matcher.names, args: file.matcher.args },
+            detector: d,
+            input,
+            resume,
+            text: text.to_string(),
+        })
+    }
+
+    /// The rule set for a program qmux has no rules for.
+    pub fn generic(name: &str) -> RuleSet {
+        RuleSet {
+            name: name.to_string(),
+            description: "any other program".into(),
+            source: Source::Generic,
+            tuned: false,
+            matcher: Matcher::default(),
+            detector: Detector::default(),
+            input: Input::default(),
+            resume: Resume::default(),
+            text: String::new(),
+        }
+    }
+}
+
+/// Every rule set in force: the built-in ones, the user's files, and the
+/// config's `[programs.NAME]` tuning.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    sets: BTreeMap<String, Arc<RuleSet>>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::builtin()
+    }
+}
+
+impl Rules {
+    /// Only the rule sets shipped in the binary.
+    pub fn builtin() -> Rules {
+        let sets = BUILTIN
+            .iter()
+            .filter_map(|(name, text)| {
+                // A test parses every built-in file; one that failed would
+                // never have shipped.
+                RuleSet::parse(name, text, Source::Builtin).ok().map(|r| (name.to_string(), Arc::new(r)))
+            })
+            .collect();
+        Rules { sets }
+    }
+
+    /// The built-in sets with the user's `DIR/*.toml` files in their place.
+    /// A broken file is an error naming it, with line and column.
+    pub fn load(dir: Option<&Path>) -> Result<Rules, String> {
+        let mut rules = Rules::builtin();
+        let Some(dir) = dir else { return Ok(rules) };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(rules),
+            Err(e) => return Err(format!("cannot read agent rules in {}: {e}", dir.display())),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let set = RuleSet::parse(&name, &text, Source::File(path.clone()))
+                .map_err(|e| format!("{}:{e}", path.display()))?;
+            rules.sets.insert(name, Arc::new(set));
+        }
+        Ok(rules)
+    }
+
+    /// Applies a change to the rule set `name` (the generic one if there is
+    /// none), for the config's `[programs.NAME]`.
+    pub fn tune(&mut self, name: &str, change: impl FnOnce(&mut RuleSet)) {
+        let mut set = match self.sets.get(name) {
+            Some(s) => (**s).clone(),
+            None => {
+                let mut s = RuleSet::generic(name);
+                s.matcher.names = vec![name.to_string()];
+                s
+            }
+        };
+        set.tuned = true;
+        change(&mut set);
+        self.sets.insert(name.to_string(), Arc::new(set));
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<RuleSet>> {
+        self.sets.get(name).cloned()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<RuleSet>> {
+        self.sets.values()
+    }
+
+    /// The rule set for a command line, before its processes can be seen:
+    /// by its program's file name, else the generic set.
+    pub fn for_command(&self, command: &[String]) -> Arc<RuleSet> {
+        let name = crate::config::program_name(command);
+        self.sets
+            .values()
+            .find(|s| s.matcher.matches(command, name))
+            .cloned()
+            .unwrap_or_else(|| Arc::new(RuleSet::generic(name)))
+    }
+
+    /// The agent among these processes (the foreground group, leader
+    /// first), if any has a rule set.
+    pub fn identify(&self, procs: &[crate::foreground::Process]) -> Option<Arc<RuleSet>> {
+        procs.iter().find_map(|p| self.sets.values().find(|s| s.matcher.matches(&p.argv, &p.exe_name)).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_rule_set_parses() {
+        for (name, text) in BUILTIN {
+            let set = RuleSet::parse(name, text, Source::Builtin).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!set.matcher.names.is_empty() || !set.matcher.args.is_empty(), "{name} matches nothing");
+        }
+        assert_eq!(Rules::builtin().all().count(), BUILTIN.len());
+    }
+
+    #[test]
+    fn matching_by_name_or_script() {
+        let rules = Rules::builtin();
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(rules.for_command(&argv(&["/usr/bin/q", "chat"])).name, "q");
+        assert_eq!(rules.for_command(&argv(&["cat"])).source, Source::Generic);
+        let node = crate::foreground::Process {
+            pid: 7,
+            argv: argv(&["node", "/x/node_modules/@google/gemini-cli/dist/index.js"]),
+            exe_name: "node".into(),
+        };
+        assert_eq!(rules.identify(&[node]).map(|s| s.name.clone()), Some("gemini".into()));
+    }
+
+    #[test]
+    fn bad_files_say_where() {
+        let e = RuleSet::parse("x", "[busy]\npatterns = ['(']\n", Source::Builtin).unwrap_err();
+        assert!(e.starts_with("2:1: a busy pattern is not a valid regex"), "{e}");
+        let e = RuleSet::parse("x", "[busy]\nregion = 'top:3'\n", Source::Builtin).unwrap_err();
+        assert!(e.contains("busy region \"top:3\""), "{e}");
+        let e = RuleSet::parse("x", "[prompt]\ncolour = 1\n", Source::Builtin).unwrap_err();
+        assert!(e.starts_with("2:1: unknown field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn user_files_replace_builtins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("claude.toml"), "[match]\nnames = ['claude']\n[busy]\npatterns = ['zzz']\n")
+            .unwrap();
+        let rules = Rules::load(Some(dir.path())).unwrap();
+        let claude = rules.get("claude").unwrap();
+        assert_eq!(claude.source, Source::File(dir.path().join("claude.toml")));
+        assert_eq!(claude.detector.busy.as_ref().unwrap().regex.as_str(), "(?:zzz)");
+        std::fs::write(dir.path().join("bad.toml"), "[busy\n").unwrap();
+        let e = Rules::load(Some(dir.path())).unwrap_err();
+        assert!(e.contains("bad.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn resume_args() {
+        let r = Resume {
+            latest: Some(vec!["--continue".into()]),
+            by_id: Some(vec!["--resume".into(), "{id}".into()]),
+            ..Resume::default()
+        };
+        assert_eq!(r.args(Some("abc")), Some(vec!["--resume".to_string(), "abc".to_string()]));
+        assert_eq!(r.args(None), Some(vec!["--continue".to_string()]));
+    }
+}
