@@ -319,6 +319,45 @@ fn a_child_that_stops_reading_cannot_stall_the_server_and_can_be_killed() {
     assert_undisturbed(&env, &mut witness, &[]);
 }
 
+/// Gemini CLI's node wrapper survives SIGHUP and never signals its child.
+/// A program like that, with children ignoring SIGHUP and SIGTERM too, ends
+/// on `kill` and on `kill-server`: nothing is left behind.
+#[test]
+fn kill_and_kill_server_leave_no_process_even_one_that_ignores_hangups() {
+    let env = Env::new();
+    let script = "trap '' HUP TERM; sleep 300 & sleep 301 & echo ready; wait";
+    let mut processes = Vec::new();
+    for name in ["k", "s"] {
+        env.start_detached(name, &["sh", "-c", script]);
+        poll_until(
+            DEFAULT_TIMEOUT,
+            "the program to start",
+            || env.capture(name).contains("ready").then_some(()),
+            String::new,
+        );
+        let pid = env.session_pid(name).expect("a pid") as i32;
+        let all: Vec<i32> = std::iter::once(pid).chain(qmux_e2e::children_of(pid)).collect();
+        assert_eq!(all.len(), 3, "sh and its two sleeps: {all:?}");
+        processes.push(all);
+    }
+    let gone = |pids: &[i32]| pids.iter().all(|p| !alive(*p)).then_some(());
+    env.qmux_ok(&["kill", "-t", "k"]);
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "kill to end the program and its children",
+        || gone(&processes[0]),
+        || format!("alive: {:?}", processes[0].iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    assert!(processes[1].iter().all(|p| alive(*p)), "the other session is untouched");
+    env.qmux_ok(&["kill-server"]);
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "kill-server to end the program and its children",
+        || gone(&processes[1]),
+        || format!("alive: {:?}", processes[1].iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+}
+
 // ---- the server ends ----
 
 #[test]

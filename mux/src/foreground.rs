@@ -17,6 +17,7 @@ pub struct Process {
 /// The fields of `/proc/PID/stat` qmux needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
+    zombie: bool,
     ppid: i32,
     pgrp: i32,
     session: i32,
@@ -28,11 +29,11 @@ struct Stat {
 fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
-    let _state = fields.next()?;
+    let zombie = fields.next()? == "Z";
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
     let session = fields.next()?.parse().ok()?;
-    Some(Stat { ppid, pgrp, session })
+    Some(Stat { zombie, ppid, pgrp, session })
 }
 
 fn stat(proc_dir: &Path, pid: i32) -> Option<Stat> {
@@ -81,13 +82,14 @@ pub fn fingerprint(pgrp: i32) -> String {
 
 /// Every live process of the terminal session led by `leader` (the
 /// session's child, which qmux starts with `setsid`), and their
-/// descendants that left it with a `setsid` of their own.
+/// descendants that left it with a `setsid` of their own. Zombies are
+/// dead already and not counted.
 pub fn session_members(leader: i32) -> Vec<i32> {
     session_members_in(Path::new("/proc"), leader)
 }
 
 fn session_members_in(proc_dir: &Path, leader: i32) -> Vec<i32> {
-    let procs = all(proc_dir);
+    let procs: Vec<(i32, Stat)> = all(proc_dir).into_iter().filter(|(_, s)| !s.zombie).collect();
     let mut members: Vec<i32> = procs.iter().filter(|(_, s)| s.session == leader).map(|(p, _)| *p).collect();
     // Descendants that started a session of their own (daemons).
     let mut i = 0;
@@ -110,7 +112,7 @@ mod tests {
     #[test]
     fn stat_with_odd_command_names() {
         let s = parse_stat("42 (a b) c)) S 1 42 42 34816 42 4194560 0").unwrap();
-        assert_eq!(s, Stat { ppid: 1, pgrp: 42, session: 42 });
+        assert_eq!(s, Stat { zombie: false, ppid: 1, pgrp: 42, session: 42 });
         assert_eq!(parse_stat("garbage"), None);
     }
 

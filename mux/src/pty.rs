@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize};
+use nix::sys::signal::Signal;
+use portable_pty::{CommandBuilder, MasterPty, PtySize};
 
 use crate::error::{Error, Result};
 use crate::session::Terminal;
@@ -45,8 +46,9 @@ pub struct SpawnSpec<'a> {
 pub struct Pty {
     master: Box<dyn MasterPty + Send>,
     input: Arc<Input>,
-    killer: Box<dyn ChildKiller + Send + Sync>,
     pid: Option<u32>,
+    /// [`Pty::terminate`] has begun.
+    terminating: bool,
     /// Set once the program has been waited for: its pid may belong to
     /// another process from then on, so it gets no more signals.
     reaped: Arc<AtomicBool>,
@@ -133,7 +135,6 @@ impl Pty {
         // The reader sees EOF only once every slave handle is closed.
         drop(pair.slave);
         let pid = child.process_id();
-        let killer = child.clone_killer();
         let (mut reader, mut writer) = (nonblocking_handle(&*pair.master)?, nonblocking_handle(&*pair.master)?);
 
         let (queue, input_rx) = mpsc::channel::<Vec<u8>>();
@@ -208,7 +209,7 @@ impl Pty {
             notify(PtyEvent::Exited(code));
         })?;
 
-        Ok(Pty { master: pair.master, input, killer, pid, reaped, dropped })
+        Ok(Pty { master: pair.master, input, pid, terminating: false, reaped, dropped })
     }
 
     /// Sends bytes to the program's input; never blocks.
@@ -247,23 +248,81 @@ impl Pty {
         std::fs::read_link(format!("/proc/{}/cwd", self.pid?)).ok()
     }
 
-    /// Hangs the program up (SIGHUP), as closing a terminal does, then
-    /// continues it (SIGCONT), as the kernel's hangup does: a stopped
-    /// program would otherwise hold its SIGHUP, and its PTY, forever.
-    pub fn hangup(&mut self) {
-        if self.reaped.load(Ordering::Acquire) {
+    /// Ends the program and everything it started, as closing a terminal
+    /// would, but without leaving anything behind: SIGHUP (and SIGCONT, so
+    /// a stopped process gets it) to every process of its terminal session;
+    /// whatever still runs after [`KILL_GRACE`] gets SIGTERM, and after
+    /// another, SIGKILL. A node wrapper that survives SIGHUP, and the child
+    /// it never signals, both end. The escalation runs on its own thread;
+    /// [`finish_terminations`] waits for every one still going.
+    pub fn terminate(&mut self) {
+        let Some(leader) = self.pid.map(|p| p as i32) else { return };
+        if self.terminating {
             return;
         }
-        let _ = self.killer.kill();
-        if let Some(pid) = self.pid {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGCONT);
+        self.terminating = true;
+        let reaped = self.reaped.clone();
+        let members = move || {
+            let mut m = crate::foreground::session_members(leader);
+            if reaped.load(Ordering::Acquire) {
+                m.retain(|p| *p != leader);
+            }
+            m
+        };
+        let first = members();
+        if first.is_empty() {
+            return;
         }
+        signal_all(&first, Signal::SIGHUP);
+        signal_all(&first, Signal::SIGCONT);
+        let handle = std::thread::Builder::new().name("pty-terminate".into()).spawn(move || {
+            for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+                let deadline = std::time::Instant::now() + KILL_GRACE;
+                loop {
+                    let left = members();
+                    if left.is_empty() {
+                        return;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        signal_all(&left, signal);
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        });
+        if let (Ok(handle), Ok(mut pending)) = (handle, TERMINATIONS.lock()) {
+            pending.retain(|h| !h.is_finished());
+            pending.push(handle);
+        }
+    }
+}
+
+/// How long a program gets after SIGHUP before SIGTERM, and after SIGTERM
+/// before SIGKILL.
+pub const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Escalations still running (see [`Pty::terminate`]).
+static TERMINATIONS: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Waits until every program being terminated has ended, for a server
+/// about to exit: its threads would die with it.
+pub fn finish_terminations() {
+    let pending = TERMINATIONS.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+    for handle in pending {
+        let _ = handle.join();
+    }
+}
+
+fn signal_all(pids: &[i32], signal: Signal) {
+    for pid in pids {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), signal);
     }
 }
 
 impl Drop for Pty {
     fn drop(&mut self) {
-        self.hangup();
+        self.terminate();
         self.dropped.store(true, Ordering::Release);
     }
 }

@@ -1963,6 +1963,8 @@ impl Server {
         }
         self.sessions.clear();
         let _ = std::fs::remove_file(&self.socket);
+        // No program may outlive the server that ran it.
+        let _ = tokio::task::spawn_blocking(crate::pty::finish_terminations).await;
         let mut writers: Vec<_> = self.connections.drain().map(|(_, c)| c.writer).collect();
         writers.append(&mut self.closing);
         for w in writers {
