@@ -217,6 +217,12 @@ impl Pty {
         self.input.write(bytes);
     }
 
+    /// Whether input written earlier is still waiting for the program to
+    /// take it.
+    pub fn input_pending(&self) -> bool {
+        self.input.queued.load(Ordering::Acquire) > 0
+    }
+
     pub fn resize(&self, cols: u16, rows: u16) {
         let _ = self.master.resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 });
     }

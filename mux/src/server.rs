@@ -23,7 +23,7 @@ use crate::protocol::{
 };
 use crate::pty::{self, OutputPending, Pty, PtyEvent, SpawnSpec};
 use crate::render;
-use crate::rules::RuleSet;
+use crate::rules::{Paste, RuleSet};
 use crate::scroll::{self, ScrollAction, ScrollView};
 use crate::session::Terminal;
 use crate::state::{Signals, State};
@@ -58,6 +58,8 @@ enum Event {
     Tick,
     /// A session's state may have changed with time alone (output settled).
     StateCheck(SessionId),
+    /// Time to move on the message being typed into a session.
+    Typing(SessionId),
     /// Time to write new history and screens to the state directory.
     Flush,
     Shutdown,
@@ -110,6 +112,8 @@ struct Session {
     input_since_prompt: bool,
     /// Messages for `send --when-waiting`: (text, press Enter).
     queue: VecDeque<(String, bool)>,
+    /// Messages being typed, the first in progress.
+    typing: VecDeque<Typing>,
     state_timer_armed: bool,
     last_output_at: Instant,
     /// The environment it was started with (saved for a restore).
@@ -126,6 +130,34 @@ struct Session {
     /// attaches to the highest.
     last_used: u64,
 }
+
+/// A message on its way into a program (see `Server::advance_typing`).
+struct Typing {
+    text: String,
+    enter: bool,
+    /// The `qmux send` to answer when it is done.
+    client: Option<ClientId>,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Queued,
+    /// The text is written; `echoed` once output followed.
+    Typed {
+        at: Instant,
+        echoed: bool,
+    },
+    /// Enter is written; `reacted` once output followed.
+    Entered {
+        at: Instant,
+        reacted: bool,
+    },
+}
+
+/// How long a program may take to react to typed input before `send`
+/// reports that it did not.
+const REACTION_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Session {
     fn label(&self) -> String {
@@ -354,6 +386,7 @@ impl Server {
                 self.flush_armed = false;
                 self.save_all();
             }
+            Event::Typing(sid) => self.advance_typing(sid),
             Event::StateCheck(sid) => {
                 if let Some(s) = self.session_mut(sid) {
                     s.state_timer_armed = false;
@@ -519,10 +552,10 @@ impl Server {
                 });
                 self.respond(cid, result);
             }
-            Request::Send { target, text, enter, when_waiting } => {
-                let result = self.resolve(&target).and_then(|sid| self.send_text(sid, text, enter, when_waiting));
-                self.respond(cid, result.map(|_| Response::Ok));
-            }
+            Request::Send { target, text, enter, when_waiting } => match self.resolve(&target) {
+                Ok(sid) => self.send_text(sid, text, enter, when_waiting, cid),
+                Err(e) => self.respond(cid, Err(e)),
+            },
             Request::Capture { target, ansi, history } => {
                 let result = self.resolve(&target).map(|sid| Response::Text(self.capture(sid, ansi, history)));
                 self.respond(cid, result);
@@ -860,6 +893,7 @@ impl Server {
             done: false,
             input_since_prompt: false,
             queue: VecDeque::new(),
+            typing: VecDeque::new(),
             state_timer_armed: false,
             last_output_at: Instant::now(),
             last_used: self.use_counter,
@@ -1098,8 +1132,13 @@ impl Server {
         let Some(pos) = self.sessions.iter().position(|s| s.id == sid) else {
             return;
         };
-        let removed = self.sessions.remove(pos);
+        let mut removed = self.sessions.remove(pos);
         let label = removed.label();
+        for t in std::mem::take(&mut removed.typing) {
+            if let Some(client) = t.client {
+                self.respond(client, Err(format!("{label} was killed before it took the input")));
+            }
+        }
         // Killed on purpose: it is not coming back.
         if let Some(store) = &self.store {
             store.forget(&removed.key);
@@ -1179,7 +1218,10 @@ impl Server {
         s.pending.store(false, std::sync::atomic::Ordering::Release);
         s.last_output = Some(SystemTime::now());
         s.last_output_at = Instant::now();
-        s.awaiting_reaction = false;
+        // A message being typed keeps the prompt stale until its Enter is taken.
+        if s.typing.is_empty() {
+            s.awaiting_reaction = false;
+        }
         s.screen_dirty = true;
         let bells = s.terminal.lock().map(|t| t.bells()).unwrap_or(0);
         let rang = bells > s.bells_seen;
@@ -1217,6 +1259,7 @@ impl Server {
             self.draw(cid);
         }
         self.arm_flush();
+        self.typing_saw_output(sid);
         self.evaluate_state(sid);
         self.check_waiters(sid);
         if status_changed {
@@ -1229,6 +1272,14 @@ impl Server {
         let Some(s) = self.session_mut(sid) else { return };
         s.exit_code = Some(code);
         s.queue.clear();
+        let typing = std::mem::take(&mut s.typing);
+        let why = format!("{} exited (code {code}) before it took the input", s.label());
+        for t in typing {
+            if let Some(client) = t.client {
+                self.respond(client, Err(why.clone()));
+            }
+        }
+        let Some(s) = self.session_mut(sid) else { return };
         if let Ok(mut t) = s.terminal.lock() {
             let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
             t.process(banner.as_bytes());
@@ -1338,48 +1389,152 @@ impl Server {
     }
 
     /// Types text into a session now, or queues it for its next prompt.
-    fn send_text(&mut self, sid: SessionId, text: String, enter: bool, when_waiting: bool) -> Result<(), String> {
-        let Some(s) = self.session_mut(sid) else { return Err("no such session".into()) };
+    /// `client` (a `qmux send`) is answered once the program has reacted.
+    fn send_text(&mut self, sid: SessionId, text: String, enter: bool, when_waiting: bool, client: ClientId) {
+        let Some(s) = self.session_mut(sid) else { return self.respond(client, Err("no such session".into())) };
         if s.exit_code.is_some() {
-            return Err(format!("{} has exited; nothing reads its input", s.label()));
+            let e = format!("{} has exited; nothing reads its input", s.label());
+            return self.respond(client, Err(e));
         }
-        if when_waiting && (s.state != State::Waiting || !s.queue.is_empty()) {
+        if when_waiting && (s.state != State::Waiting || !s.queue.is_empty() || !s.typing.is_empty()) {
             s.queue.push_back((text, enter));
             self.redraw_status();
-            return Ok(());
+            return self.respond(client, Ok(Response::Ok));
         }
-        self.type_into(sid, &text, enter);
-        Ok(())
+        self.type_into(sid, Typing { text, enter, client: Some(client), phase: Phase::Queued });
     }
 
     fn deliver_queued(&mut self, sid: SessionId) {
         let Some(s) = self.session_mut(sid) else { return };
+        if !s.typing.is_empty() {
+            return;
+        }
         if let Some((text, enter)) = s.queue.pop_front() {
-            self.type_into(sid, &text, enter);
+            self.type_into(sid, Typing { text, enter, client: None, phase: Phase::Queued });
             self.redraw_status();
         }
     }
 
-    /// Writes text as typed keys. Multi-line text goes as one bracketed
-    /// paste when the program asked for that, so a chat gets one message.
-    fn type_into(&mut self, sid: SessionId, text: &str, enter: bool) {
+    /// Queues a message to type; the first one starts at once.
+    fn type_into(&mut self, sid: SessionId, typing: Typing) {
         let Some(s) = self.session_mut(sid) else { return };
-        let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
-        let mut bytes = Vec::with_capacity(text.len() + 16);
-        if paste && text.contains('\n') {
-            bytes.extend_from_slice(b"\x1b[200~");
-            bytes.extend_from_slice(text.as_bytes());
-            bytes.extend_from_slice(b"\x1b[201~");
-        } else {
-            bytes.extend(text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
-        }
-        if enter {
-            bytes.push(b'\r');
-        }
-        s.pty.write(bytes);
+        s.typing.push_back(typing);
         s.awaiting_reaction = true;
         s.input_since_prompt = true;
+        s.turn_started = Some(SystemTime::now());
         s.state = State::Busy;
+        if s.typing.len() == 1 {
+            self.advance_typing(sid);
+        }
+    }
+
+    /// Moves the message being typed on: the text first (one bracketed
+    /// paste when the rule set says so), then, once the program has echoed
+    /// it and the rule set's least delay has passed (or its echo timeout
+    /// has), Enter as a write of its own: Ink and ratatui apps take a CR
+    /// that comes with the text as part of a paste. Done when the program
+    /// reacts to the last write; an error when it never does.
+    fn advance_typing(&mut self, sid: SessionId) {
+        let Some(s) = self.session_mut(sid) else { return };
+        let input = s.rules.input.clone();
+        let Some(t) = s.typing.front_mut() else { return };
+        let now = Instant::now();
+        let mut next_check = None;
+        let mut finished: Option<Result<(), String>> = None;
+        match t.phase {
+            Phase::Queued => {
+                let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
+                let as_paste = paste && (input.paste == Paste::Always || t.text.contains('\n'));
+                let mut bytes = Vec::with_capacity(t.text.len() + 12);
+                if as_paste {
+                    bytes.extend_from_slice(b"\x1b[200~");
+                    bytes.extend_from_slice(t.text.as_bytes());
+                    bytes.extend_from_slice(b"\x1b[201~");
+                } else {
+                    bytes.extend(t.text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
+                }
+                if !bytes.is_empty() {
+                    s.pty.write(bytes);
+                }
+                t.phase = Phase::Typed { at: now, echoed: t.text.is_empty() };
+                next_check = Some(if t.enter { input.echo_timeout } else { REACTION_TIMEOUT });
+            }
+            Phase::Typed { at, echoed } if t.enter => {
+                let delay = if echoed { input.submit_delay } else { input.echo_timeout };
+                if now >= at + delay {
+                    s.pty.write(b"\r".to_vec());
+                    t.phase = Phase::Entered { at: now, reacted: false };
+                    next_check = Some(REACTION_TIMEOUT);
+                } else {
+                    next_check = Some(at + delay - now);
+                }
+            }
+            Phase::Typed { echoed: true, .. } | Phase::Entered { reacted: true, .. } => finished = Some(Ok(())),
+            Phase::Typed { at, .. } | Phase::Entered { at, .. } => {
+                if now >= at + REACTION_TIMEOUT {
+                    finished = Some(Err(format!(
+                        "{} did not react to the input within {}s; `qmux explain -t {}` shows what it is doing",
+                        s.label(),
+                        REACTION_TIMEOUT.as_secs(),
+                        s.name
+                    )));
+                } else {
+                    next_check = Some(at + REACTION_TIMEOUT - now);
+                }
+            }
+        }
+        if let Some(after) = next_check {
+            self.after(after, Event::Typing(sid));
+        }
+        let Some(result) = finished else { return };
+        let Some(s) = self.session_mut(sid) else { return };
+        let Some(done) = s.typing.pop_front() else { return };
+        let label = s.label();
+        let more = !s.typing.is_empty();
+        if !more {
+            s.awaiting_reaction = false;
+        }
+        match (done.client, result) {
+            (Some(client), result) => self.respond(client, result.map(|_| Response::Ok)),
+            (None, Err(_)) => {
+                let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+                for cid in views {
+                    self.show_message(cid, &format!("{label} did not react to a queued message"));
+                }
+            }
+            (None, Ok(())) => {}
+        }
+        if more {
+            self.advance_typing(sid);
+        } else {
+            self.evaluate_state(sid);
+        }
+    }
+
+    /// The program wrote something: the message being typed was echoed, or
+    /// its Enter was taken. Output while the program has not yet taken all
+    /// of the input is only the echo of what it took so far.
+    fn typing_saw_output(&mut self, sid: SessionId) {
+        let Some(s) = self.session_mut(sid) else { return };
+        if s.pty.input_pending() {
+            return;
+        }
+        let Some(t) = s.typing.front_mut() else { return };
+        match &mut t.phase {
+            Phase::Typed { echoed, .. } if !*echoed => *echoed = true,
+            Phase::Entered { reacted, .. } if !*reacted => *reacted = true,
+            _ => return,
+        }
+        self.advance_typing(sid);
+    }
+
+    /// Sends `event` to the server's loop after `delay`.
+    fn after(&self, delay: Duration, event: Event) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = events.send(event);
+        });
     }
 
     fn capture(&self, sid: SessionId, ansi: bool, history_rows: usize) -> String {
