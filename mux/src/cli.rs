@@ -79,6 +79,9 @@ pub enum Command {
     #[command(after_long_help = WAIT_HELP)]
     Wait(WaitArgs),
 
+    /// Show why a session is busy, waiting or asking: the program found, its rule set, every signal.
+    Explain(ExplainArgs),
+
     /// Bring back sessions saved by a previous server (all, or one), resuming their chats.
     Restore(TargetOpt),
 
@@ -182,6 +185,27 @@ pub struct WaitArgs {
     /// Give up after this many seconds (exit code 3).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["target", "screen"]))]
+pub struct ExplainArgs {
+    /// Session: name, unique name prefix, or index.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Explain a saved screen instead (`qmux capture --ansi` output, or raw
+    /// output recorded from a program), as if the program sat reading.
+    #[arg(long, value_name = "FILE")]
+    pub screen: Option<PathBuf>,
+    /// With --screen: the agent whose rules apply (default: the generic rules).
+    #[arg(long, value_name = "NAME", requires = "screen")]
+    pub agent: Option<String>,
+    /// With --screen: the terminal size the screen was drawn for.
+    #[arg(long, value_name = "COLSxROWS", requires = "screen", default_value = "200x50")]
+    pub size: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

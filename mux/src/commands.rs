@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CaptureArgs, Cli, Command, LsArgs, NewArgs, SendArgs, Shell, WaitArgs};
+use crate::cli::{CaptureArgs, Cli, Command, ExplainArgs, LsArgs, NewArgs, SendArgs, Shell, WaitArgs};
 use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -78,6 +78,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Send(args)) => send(&ctx, args),
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
+        Some(Command::Explain(args)) => explain(&ctx, args),
         Some(Command::Restore(t)) => restore(&ctx, t.target),
         Some(Command::Forget(t)) => forget(&ctx, t.target),
         Some(Command::Completions(c)) => completions(c.shell),
@@ -314,6 +315,60 @@ fn capture(ctx: &Context, args: CaptureArgs) -> Result<i32> {
         _ => return Err(Error::msg("the server sent an unexpected answer to capture")),
     }
     Ok(0)
+}
+
+fn explain(ctx: &Context, args: ExplainArgs) -> Result<i32> {
+    let explanation = match (&args.screen, &args.target) {
+        (Some(file), _) => explain_screen(ctx, file, args.agent.as_deref(), &args.size)?,
+        (None, Some(target)) => match ctx.connect()?.request(Request::Explain { target: target.clone() })? {
+            Response::Explain(e) => *e,
+            _ => return Err(Error::msg("the server sent an unexpected answer to explain")),
+        },
+        (None, None) => return Err(Error::msg("explain needs -t TARGET or --screen FILE").with_code(2)),
+    };
+    if args.json {
+        let json = serde_json::to_string_pretty(&explanation)
+            .map_err(|e| Error::msg(format!("cannot write the explanation as JSON: {e}")))?;
+        println!("{json}");
+    } else {
+        print!("{}", explanation.text());
+    }
+    Ok(0)
+}
+
+/// Explains a saved screen under an agent's rules (the config's, with the
+/// user's rule files), with no server.
+fn explain_screen(ctx: &Context, file: &Path, agent: Option<&str>, size: &str) -> Result<crate::explain::Explanation> {
+    let bad_size = || Error::msg(format!("bad --size {size:?}: write it COLSxROWS, like 120x40")).with_code(2);
+    let (cols, rows) = size.split_once('x').ok_or_else(bad_size)?;
+    let (cols, rows): (u16, u16) = (cols.parse().map_err(|_| bad_size())?, rows.parse().map_err(|_| bad_size())?);
+    if cols == 0 || rows == 0 || cols > 1000 || rows > 1000 {
+        return Err(bad_size());
+    }
+    let config = Config::load(ctx.config.as_deref())?;
+    let rules = match agent {
+        Some(name) => config.rules.get(name).ok_or_else(|| {
+            let known: Vec<&str> = config.rules.all().map(|r| r.name.as_str()).collect();
+            Error::msg(format!("no rule set named {name:?} (known: {})", known.join(", ")))
+        })?,
+        None => std::sync::Arc::new(crate::rules::RuleSet::generic("generic")),
+    };
+    let bytes = std::fs::read(file).map_err(|e| Error::msg(format!("cannot read {}: {e}", file.display())))?;
+    // A capture has bare newlines; a terminal needs CR LF.
+    let bytes = if bytes.contains(&b'\r') { bytes } else { bytes.iter().flat_map(|&b| lf_to_crlf(b)).collect() };
+    let mut terminal = crate::session::Terminal::new(rows, cols);
+    terminal.process(&bytes);
+    let screen = terminal.screen();
+    let signals = crate::explain::screen_signals(screen);
+    Ok(crate::explain::Explanation::of(file.display().to_string(), &rules, signals, screen))
+}
+
+fn lf_to_crlf(b: u8) -> Vec<u8> {
+    if b == b'\n' {
+        vec![b'\r', b'\n']
+    } else {
+        vec![b]
+    }
 }
 
 /// Exit codes documented in `qmux wait --help`.

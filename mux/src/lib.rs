@@ -11,6 +11,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod foreground;
 pub mod history;
 pub mod keys;

@@ -123,6 +123,10 @@ pub enum Request {
     Forget {
         target: Option<String>,
     },
+    /// Why a session's state is what it is.
+    Explain {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -157,6 +161,7 @@ pub enum Response {
     Saved(Vec<crate::persist::SavedSession>),
     /// Done, with things the user should know (warnings), one per line.
     Notice(Vec<String>),
+    Explain(Box<crate::explain::Explanation>),
 }
 
 /// One row of `qmux ls`. The JSON names are a documented, stable interface.

@@ -260,6 +260,30 @@ fn signals_of(s: &Session, t: &Terminal) -> Signals {
     }
 }
 
+/// What is saved of a session to relaunch it.
+fn meta_of(s: &Session) -> SavedSession {
+    SavedSession {
+        version: crate::persist::FORMAT_VERSION,
+        key: s.key.clone(),
+        name: s.name.clone(),
+        index: s.index,
+        command: s.origin.clone(),
+        cwd: s.cwd.clone(),
+        env: s.env.clone(),
+        created: epoch_secs(s.created),
+        saved: epoch_secs(SystemTime::now()),
+        state: s.state,
+        exit_code: s.exit_code,
+        agent: (s.rules.source != crate::rules::Source::Generic).then(|| s.rules.name.clone()),
+        conversation: s.conversation.clone(),
+        agent_argv: s
+            .agent
+            .as_ref()
+            .filter(|_| !s.rules.matcher.matches(&s.origin, program_name(&s.origin)))
+            .map(|p| p.argv.clone()),
+    }
+}
+
 /// How often new output is written to the state directory at most, and so
 /// how much a SIGKILL of the server can lose.
 pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -608,6 +632,13 @@ impl Server {
                 });
                 self.respond(cid, result);
             }
+            Request::Explain { target } => {
+                let result = self
+                    .resolve(&target)
+                    .and_then(|sid| self.explain(sid).ok_or_else(|| "the session is gone".to_string()))
+                    .map(|e| Response::Explain(Box::new(e)));
+                self.respond(cid, result);
+            }
             Request::Detach { target, caller } => {
                 let result = match target {
                     Some(t) => self.resolve(&t).and_then(|sid| {
@@ -954,27 +985,7 @@ impl Server {
 
     fn save_meta(&mut self, sid: SessionId) {
         let (Some(store), Some(s)) = (&self.store, self.session(sid)) else { return };
-        let meta = SavedSession {
-            version: crate::persist::FORMAT_VERSION,
-            key: s.key.clone(),
-            name: s.name.clone(),
-            index: s.index,
-            command: s.origin.clone(),
-            cwd: s.cwd.clone(),
-            env: s.env.clone(),
-            created: epoch_secs(s.created),
-            saved: epoch_secs(SystemTime::now()),
-            state: s.state,
-            exit_code: s.exit_code,
-            agent: (s.rules.source != crate::rules::Source::Generic).then(|| s.rules.name.clone()),
-            conversation: s.conversation.clone(),
-            agent_argv: s
-                .agent
-                .as_ref()
-                .filter(|_| !s.rules.matcher.matches(&s.origin, program_name(&s.origin)))
-                .map(|p| p.argv.clone()),
-        };
-        if let Err(e) = store.save_meta(&meta) {
+        if let Err(e) = store.save_meta(&meta_of(s)) {
             eprintln!("qmux: cannot save {}: {e}", s.label());
         }
     }
@@ -1365,6 +1376,26 @@ impl Server {
             s.reported = None;
         }
         s.rules = rules;
+    }
+
+    /// `qmux explain`: the state worked out again, with every step shown.
+    fn explain(&mut self, sid: SessionId) -> Option<crate::explain::Explanation> {
+        self.identify_agent(sid);
+        let s = self.session(sid)?;
+        let resume = self.resume_command(&meta_of(s));
+        let mut e = match s.terminal.lock() {
+            Ok(t) => crate::explain::Explanation::of(s.label(), &s.rules, signals_of(s, &t), t.screen()),
+            Err(_) => {
+                let t = Terminal::new(1, 1);
+                crate::explain::Explanation::of(s.label(), &s.rules, Signals::default(), t.screen())
+            }
+        };
+        e.command = s.command.clone();
+        e.foreground_group = s.pty.foreground_group();
+        e.process = s.agent.as_ref().map(|p| (p.pid, p.argv.clone()));
+        e.conversation = s.conversation.clone();
+        e.resume = Some(resume).filter(|cmd| *cmd != s.origin);
+        Some(e)
     }
 
     /// Tells every client not showing `sid`: a status message, and the

@@ -131,7 +131,7 @@ pub struct Pattern {
 }
 
 /// Where a pattern matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     pub row: u16,
     /// The matched text.
@@ -209,7 +209,7 @@ impl Default for Detector {
 }
 
 /// A snapshot of what can be observed about a session.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signals {
     pub exited: bool,
     /// The PTY's line discipline has ICANON and ECHO off.
@@ -219,7 +219,7 @@ pub struct Signals {
     pub uses_bracketed_paste: bool,
     pub cursor_hidden: bool,
     /// Time since the last output.
-    #[serde(serialize_with = "millis")]
+    #[serde(rename = "quiet_ms", with = "millis")]
     pub quiet_for: Duration,
     /// Input was sent and the program has not answered with output yet: its
     /// prompt on screen is stale.
@@ -233,8 +233,19 @@ pub struct Signals {
     pub reported: Option<State>,
 }
 
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_millis() as u64)
+/// A duration as whole milliseconds.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
 }
 
 /// Why a verdict is what it is: the rule that decided.
