@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod error;
 pub mod explain;
 pub mod foreground;

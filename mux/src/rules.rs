@@ -132,6 +132,10 @@ pub struct Resume {
     pub home_var: Option<(String, String)>,
     /// Picks the conversation id out of a session file's name.
     pub id_pattern: Option<Regex>,
+    /// A file the agent keeps per process (`{pid}` is its pid), with its
+    /// conversation id under `id_key`.
+    pub pid_file: Option<String>,
+    pub id_key: Option<String>,
 }
 
 impl Resume {
@@ -220,6 +224,8 @@ struct ResumeFile {
     session_files: Option<String>,
     home_var: Option<String>,
     id_pattern: Option<String>,
+    pid_file: Option<String>,
+    id_key: Option<String>,
 }
 
 /// Where in a rule file a problem is: `LINE:COL: what`.
@@ -301,15 +307,15 @@ impl RuleSet {
                 located(text, key_at(text, "id-pattern"), &format!("id-pattern is not a valid regex: {e}"))
             })?),
         };
-        let home_var = match (&r.home_var, &r.session_files) {
+        let home_var = match (&r.home_var, r.session_files.as_ref().or(r.pid_file.as_ref())) {
             (Some(var), Some(files)) => {
                 let dir = files.strip_prefix("~/").and_then(|rest| rest.split('/').next()).ok_or_else(|| {
-                    located(text, key_at(text, "home-var"), "home-var needs session-files that start with ~/DIR/")
+                    located(text, key_at(text, "home-var"), "home-var needs files that start with ~/DIR/")
                 })?;
                 Some((var.clone(), dir.to_string()))
             }
             (Some(_), None) => {
-                return Err(located(text, key_at(text, "home-var"), "home-var needs session-files"));
+                return Err(located(text, key_at(text, "home-var"), "home-var needs session-files or pid-file"));
             }
             _ => None,
         };
@@ -319,6 +325,8 @@ impl RuleSet {
             session_files: r.session_files.clone(),
             home_var,
             id_pattern,
+            pid_file: r.pid_file.clone(),
+            id_key: r.id_key.clone(),
         };
         Ok(RuleSet {
             name: name.to_string(),

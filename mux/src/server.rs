@@ -97,6 +97,8 @@ struct Session {
     /// The agent's own id for its conversation: from a hook, or the session
     /// file its turns write.
     conversation: Option<String>,
+    /// The id came from a hook, which knows better than files.
+    conversation_reported: bool,
     /// When the current turn began: the session file it writes is newer.
     turn_started: Option<SystemTime>,
     state: State,
@@ -257,6 +259,7 @@ fn signals_of(s: &Session, t: &Terminal) -> Signals {
         title: t.title().to_string(),
         progress: t.progress(),
         reported: s.reported,
+        was_waiting: s.state == State::Waiting,
     }
 }
 
@@ -917,6 +920,7 @@ impl Server {
             agent: None,
             reported: None,
             conversation: saved.and_then(|s| s.meta.conversation.clone()),
+            conversation_reported: false,
             turn_started: None,
             state: State::Busy,
             uses_bracketed_paste: false,
@@ -1333,6 +1337,9 @@ impl Server {
         s.state = new;
         let turn_ended = matches!(new, State::Waiting | State::Approval) && std::mem::take(&mut s.input_since_prompt);
         let label = s.label();
+        if turn_ended {
+            self.find_conversation(sid);
+        }
         self.save_meta(sid);
         let watched = !self.views_showing(sid).is_empty();
         if old == State::Busy && turn_ended && !watched {
@@ -1376,6 +1383,26 @@ impl Server {
             s.reported = None;
         }
         s.rules = rules;
+    }
+
+    /// Learns which conversation the agent is on from the files its last
+    /// turn wrote, unless a hook reported it.
+    fn find_conversation(&mut self, sid: SessionId) {
+        let taken: Vec<String> =
+            self.sessions.iter().filter(|o| o.id != sid).filter_map(|o| o.conversation.clone()).collect();
+        let Some(s) = self.session_mut(sid) else { return };
+        if s.conversation_reported {
+            return;
+        }
+        let lookup = crate::conversation::Lookup {
+            env: &s.env,
+            pid: s.agent.as_ref().map(|p| p.pid),
+            since: s.turn_started,
+            taken: &taken,
+        };
+        if let Some(id) = crate::conversation::find(&s.rules.resume, &lookup) {
+            s.conversation = Some(id);
+        }
     }
 
     /// `qmux explain`: the state worked out again, with every step shown.

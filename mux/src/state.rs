@@ -231,6 +231,9 @@ pub struct Signals {
     /// What the program itself reported through a hook, the authority
     /// while it reports.
     pub reported: Option<State>,
+    /// The last verdict was waiting: a TUI's idle redraws (a blinking
+    /// hint, a clock) then keep it waiting until a busy sign shows.
+    pub was_waiting: bool,
 }
 
 /// A duration as whole milliseconds.
@@ -303,11 +306,12 @@ impl Detector {
         if s.exited {
             return verdict(State::Exited, Reason::Exited);
         }
-        if let Some(state) = s.reported {
-            return verdict(state, Reason::Reported);
-        }
+        // Input qmux typed makes any earlier report and prompt stale.
         if s.awaiting_reaction {
             return busy(Reason::AwaitingReaction);
+        }
+        if let Some(state) = s.reported {
+            return verdict(state, Reason::Reported);
         }
         let use_prompt = match self.detect {
             Detect::Prompt => true,
@@ -315,7 +319,10 @@ impl Detector {
             Detect::Auto => s.uses_bracketed_paste,
         };
         let needed = if use_prompt { self.settle } else { self.quiet };
-        let settling = s.quiet_for < needed;
+        // A program with positive busy signs stays waiting through idle
+        // redraws; the others need quiet again after any output.
+        let held = use_prompt && s.was_waiting && (self.busy.is_some() || self.busy_title.is_some());
+        let settling = s.quiet_for < needed && !held;
         let settled = |state, reason| {
             if settling {
                 Verdict { state: State::Busy, recheck_after: Some(needed - s.quiet_for), reason: Reason::Settling }
@@ -534,9 +541,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tui_stays_waiting_through_idle_redraws_until_a_busy_sign() {
+        let redrawn = Signals { quiet_for: Duration::from_millis(5), was_waiting: true, ..at_prompt() };
+        assert_eq!(tui().classify(&redrawn, screen_of("> ").screen()).state, State::Waiting);
+        let working = sized(4, "> hi\n* Thinking (esc to interrupt)\n");
+        assert_eq!(tui().classify(&redrawn, working.screen()).state, State::Busy);
+        // A line editor without busy signs still needs quiet again.
+        let d = Detector { detect: Detect::Prompt, ..Detector::default() };
+        assert_eq!(d.classify(&redrawn, screen_of("> ").screen()).state, State::Busy);
+    }
+
+    #[test]
     fn a_report_is_the_authority() {
         let s = Signals { reported: Some(State::Busy), ..at_prompt() };
         assert_eq!(tui().classify(&s, screen_of("> ").screen()).reason, Reason::Reported);
+        let typed = Signals { awaiting_reaction: true, reported: Some(State::Waiting), ..at_prompt() };
+        assert_eq!(tui().classify(&typed, screen_of("> ").screen()).reason, Reason::AwaitingReaction);
         let exited = Signals { exited: true, ..s };
         assert_eq!(tui().classify(&exited, screen_of("> ").screen()).state, State::Exited);
     }
