@@ -206,6 +206,10 @@ struct ApprovalFile {
     patterns: Vec<String>,
     region: Option<String>,
     settle: Option<bool>,
+    /// A prompt line's pattern, and how many below a question mean it was
+    /// answered.
+    answered_prompt: Option<String>,
+    answered_after: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -291,6 +295,19 @@ impl RuleSet {
             d.approval.region = approval_region;
         }
         d.approval_settles = a.settle.unwrap_or(true);
+        d.answered_after = match &a.answered_prompt {
+            None => None,
+            Some(p) => Some((
+                Regex::new(p).map_err(|e| {
+                    located(
+                        text,
+                        key_at(text, "answered-prompt"),
+                        &format!("answered-prompt is not a valid regex: {e}"),
+                    )
+                })?,
+                a.answered_after.unwrap_or(1),
+            )),
+        };
 
         let i = &file.input;
         let base = Input::default();

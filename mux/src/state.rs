@@ -185,6 +185,10 @@ pub struct Detector {
     /// The question must also wait out `settle` quiet, as a line editor's
     /// prompt does. Off for TUIs that keep redrawing while they ask.
     pub approval_settles: bool,
+    /// A question is answered, so no longer counts, once this many prompt
+    /// lines stand below it (a classic chat draws its own prompt right
+    /// under a live question; a second one means it moved on).
+    pub answered_after: Option<(Regex, usize)>,
 }
 
 impl Default for Detector {
@@ -204,6 +208,7 @@ impl Default for Detector {
             approval: Pattern::new(DEFAULT_APPROVAL, Region::AboveCursor(4))
                 .unwrap_or_else(|_| Pattern::new("$^", Region::Screen).expect("empty regex")),
             approval_settles: true,
+            answered_after: None,
         }
     }
 }
@@ -335,7 +340,7 @@ impl Detector {
                 return busy(reason);
             }
         }
-        if let Some(found) = self.approval.find(screen) {
+        if let Some(found) = self.question(screen) {
             return if self.approval_settles {
                 settled(State::Approval, Reason::Question(found))
             } else {
@@ -372,7 +377,26 @@ impl Detector {
 
     /// Whether an approval question is visible where this program asks it.
     pub fn asks_approval(&self, screen: &vt100::Screen) -> bool {
-        self.approval.find(screen).is_some()
+        self.question(screen).is_some()
+    }
+
+    /// The live approval question on screen, if any: found in its region,
+    /// and not followed by the prompts that show it was answered.
+    fn question(&self, screen: &vt100::Screen) -> Option<Found> {
+        let found = self.approval.find(screen)?;
+        if let Some((prompt, answered)) = &self.answered_after {
+            let (rows, cols) = screen.size();
+            let below = screen
+                .rows(0, cols.get())
+                .skip(usize::from(found.row) + 1)
+                .take(usize::from(rows.get()))
+                .filter(|row| prompt.is_match(row))
+                .count();
+            if below >= *answered {
+                return None;
+            }
+        }
+        Some(found)
     }
 
     /// Every pattern's finding on this screen, for `qmux explain`.
