@@ -147,7 +147,7 @@ pub struct SendArgs {
     /// Session: name, unique name prefix, or index.
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: String,
-    /// Do not press Enter after the text.
+    /// Do not press Enter after the text; a single line then goes as plain keys (to answer a dialog).
     #[arg(long)]
     pub no_enter: bool,
     /// Queue the message; deliver it when the session next waits at its prompt.

@@ -26,6 +26,9 @@ pub struct Lookup<'a> {
     pub since: Option<SystemTime>,
     /// Ids other sessions have claimed.
     pub taken: &'a [String],
+    /// The last message qmux typed into the session: a conversation file
+    /// that holds it is this session's, whatever else was written since.
+    pub typed: Option<&'a str>,
 }
 
 impl Lookup<'_> {
@@ -67,7 +70,7 @@ fn by_pid_file(resume: &Resume, lookup: &Lookup) -> Option<String> {
 fn by_newest_file(resume: &Resume, lookup: &Lookup) -> Option<String> {
     let pattern = lookup.expand(resume, resume.session_files.as_deref()?)?;
     let since = lookup.since?;
-    let mut found: Vec<(SystemTime, String)> = glob::glob(&pattern.to_string_lossy())
+    let mut found: Vec<(bool, SystemTime, String)> = glob::glob(&pattern.to_string_lossy())
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|path| {
@@ -76,11 +79,22 @@ fn by_newest_file(resume: &Resume, lookup: &Lookup) -> Option<String> {
                 return None;
             }
             let id = id_of(resume, &path)?;
-            (!lookup.taken.contains(&id)).then_some((modified, id))
+            let holds_typed = lookup.typed.is_some_and(|text| holds(&path, text));
+            (!lookup.taken.contains(&id)).then_some((holds_typed, modified, id))
         })
         .collect();
+    // The file with the message typed here first, then the newest.
     found.sort();
-    found.pop().map(|(_, id)| id)
+    found.pop().map(|(_, _, id)| id)
+}
+
+/// Whether a conversation file holds `text` (its first line, as JSON would
+/// write it).
+fn holds(path: &Path, text: &str) -> bool {
+    let Some(line) = text.lines().map(str::trim).find(|l| !l.is_empty()) else { return false };
+    let escaped = serde_json::to_string(line).unwrap_or_default();
+    let needle = escaped.trim_matches('"');
+    std::fs::read(path).is_ok_and(|bytes| memchr::memmem::find(&bytes, needle.as_bytes()).is_some())
 }
 
 /// A conversation file's id: from its name by `id_pattern`, else from its
@@ -119,7 +133,7 @@ mod tests {
         std::fs::create_dir_all(home.path().join(".agent/pids")).unwrap();
         std::fs::write(home.path().join(".agent/pids/42.json"), r#"{"sessionId":"abc","pid":42}"#).unwrap();
         let env = [("HOME".to_string(), home.path().display().to_string())];
-        let lookup = Lookup { env: &env, pid: Some(42), since: None, taken: &[] };
+        let lookup = Lookup { env: &env, pid: Some(42), since: None, taken: &[], typed: None };
         assert_eq!(find(&resume(), &lookup).as_deref(), Some("abc"));
         let other = Lookup { pid: Some(43), ..lookup };
         assert_eq!(find(&resume(), &other), None);
@@ -146,8 +160,17 @@ mod tests {
             ("AGENT_HOME".to_string(), moved.display().to_string()),
         ];
         let taken = ["theirs".to_string()];
-        let lookup = Lookup { env: &env, pid: None, since: Some(since), taken: &taken };
+        let lookup = Lookup { env: &env, pid: None, since: Some(since), taken: &taken, typed: None };
         assert_eq!(find(&resume(), &lookup).as_deref(), Some("mine"));
+        // A newer unclaimed file loses to the one holding the typed message.
+        std::fs::write(day.join("rollout-late.jsonl"), "{\"text\":\"other\"}").unwrap();
+        let f = std::fs::File::options().write(true).open(day.join("rollout-late.jsonl")).unwrap();
+        f.set_modified(SystemTime::now() + Duration::from_secs(2)).unwrap();
+        assert_eq!(find(&resume(), &lookup).as_deref(), Some("late"));
+        std::fs::write(day.join("rollout-mine.jsonl"), "{\"text\":\"say \\\"hi\\\"\"}").unwrap();
+        let typed = Lookup { typed: Some("say \"hi\"\nmore"), ..lookup };
+        assert_eq!(find(&resume(), &typed).as_deref(), Some("mine"));
+        let lookup = Lookup { typed: None, ..typed };
         let nothing_new = Lookup { since: Some(SystemTime::now() + Duration::from_secs(5)), ..lookup };
         assert_eq!(find(&resume(), &nothing_new), None);
     }
@@ -166,7 +189,7 @@ mod tests {
         };
         let env = [("HOME".to_string(), home.path().display().to_string())];
         let since = SystemTime::now() - Duration::from_secs(5);
-        let lookup = Lookup { env: &env, pid: None, since: Some(since), taken: &[] };
+        let lookup = Lookup { env: &env, pid: None, since: Some(since), taken: &[], typed: None };
         assert_eq!(find(&resume, &lookup).as_deref(), Some("abcd-full"));
     }
 }

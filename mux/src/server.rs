@@ -60,6 +60,8 @@ enum Event {
     StateCheck(SessionId),
     /// Time to move on the message being typed into a session.
     Typing(SessionId),
+    /// Time to look for the conversation a session's agent is on.
+    FindConversation(SessionId),
     /// Time to write new history and screens to the state directory.
     Flush,
     Shutdown,
@@ -101,6 +103,8 @@ struct Session {
     conversation_reported: bool,
     /// When the current turn began: the session file it writes is newer.
     turn_started: Option<SystemTime>,
+    /// The last message qmux typed in: the conversation file holds it.
+    last_typed: Option<String>,
     state: State,
     /// The program has turned bracketed paste on at some point.
     uses_bracketed_paste: bool,
@@ -414,6 +418,10 @@ impl Server {
                 self.save_all();
             }
             Event::Typing(sid) => self.advance_typing(sid),
+            Event::FindConversation(sid) => {
+                self.find_conversation(sid);
+                self.save_meta(sid);
+            }
             Event::StateCheck(sid) => {
                 if let Some(s) = self.session_mut(sid) {
                     s.state_timer_armed = false;
@@ -865,9 +873,12 @@ impl Server {
             for row in &saved.history {
                 term.history_mut().push(row, false);
             }
+            // The last screen goes into history too, above the marker: on
+            // the live screen, its old prompt or question would look like
+            // the new program's before that has drawn anything.
             let screen_rows = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
             for row in &saved.screen[..screen_rows.map_or(0, |i| i + 1)] {
-                term.process(format!("\x1b[m{row}\x1b[m\r\n").as_bytes());
+                term.history_mut().push(row, false);
             }
             let when = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(saved.meta.saved));
             let marker = format!(" restored from {when} ");
@@ -922,6 +933,7 @@ impl Server {
             conversation: saved.and_then(|s| s.meta.conversation.clone()),
             conversation_reported: false,
             turn_started: None,
+            last_typed: None,
             state: State::Busy,
             uses_bracketed_paste: false,
             awaiting_reaction: false,
@@ -1338,7 +1350,11 @@ impl Server {
         let turn_ended = matches!(new, State::Waiting | State::Approval) && std::mem::take(&mut s.input_since_prompt);
         let label = s.label();
         if turn_ended {
+            // Some agents write the turn's file a moment after they show
+            // their prompt: look again a little later.
             self.find_conversation(sid);
+            self.after(Duration::from_secs(1), Event::FindConversation(sid));
+            self.after(Duration::from_secs(3), Event::FindConversation(sid));
         }
         self.save_meta(sid);
         let watched = !self.views_showing(sid).is_empty();
@@ -1399,6 +1415,7 @@ impl Server {
             pid: s.agent.as_ref().map(|p| p.pid),
             since: s.turn_started,
             taken: &taken,
+            typed: s.last_typed.as_deref(),
         };
         if let Some(id) = crate::conversation::find(&s.rules.resume, &lookup) {
             s.conversation = Some(id);
@@ -1476,6 +1493,7 @@ impl Server {
     /// Queues a message to type; the first one starts at once.
     fn type_into(&mut self, sid: SessionId, typing: Typing) {
         let Some(s) = self.session_mut(sid) else { return };
+        s.last_typed = Some(typing.text.clone());
         s.typing.push_back(typing);
         s.awaiting_reaction = true;
         s.input_since_prompt = true;
@@ -1502,7 +1520,8 @@ impl Server {
         match t.phase {
             Phase::Queued => {
                 let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
-                let as_paste = paste && (input.paste == Paste::Always || t.text.contains('\n'));
+                // A line without Enter (an answer to a dialog) goes as keys.
+                let as_paste = paste && (t.text.contains('\n') || t.enter && input.paste == Paste::Always);
                 let mut bytes = Vec::with_capacity(t.text.len() + 12);
                 if as_paste {
                     bytes.extend_from_slice(b"\x1b[200~");

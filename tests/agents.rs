@@ -1,0 +1,524 @@
+//! The real agents, unmodified, inside the real qmux, driven offline by the
+//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex and Gemini CLI,
+//! as pinned in tests/agents/package.json. The mock's request log is the
+//! ground truth for "the message reached the model, once".
+//!
+//! For each agent: the state timeline through a reply (never waiting while
+//! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
+//! exactly once and never into an approval dialog, `wait --until approval`,
+//! the done mark after a background reply, `kill` leaving no process, and
+//! two sessions in one directory each resumed into its own conversation
+//! after `kill-server` and `restore`.
+//!
+//! The agents are installed by tests/agents/install (CI runs it first; a
+//! test runs it itself when they are missing).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use qmux_e2e::{alive, poll_until, scaled, Env};
+use qmux_mockllm::agents::{self, Prepared};
+use qmux_mockllm::{Config, Mock};
+
+/// How long an agent may take to start, or to answer: node programs start
+/// slowly on a loaded machine.
+const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A command the agents ask to run (Gemini CLI and Claude Code run `echo`
+/// without asking).
+const TOOL_COMMAND: &str = "printf qmux-ok";
+
+#[derive(Clone, Copy, Debug)]
+enum Agent {
+    Claude,
+    Codex,
+    Gemini,
+}
+
+impl Agent {
+    fn program(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+        }
+    }
+
+    fn prepare(self, home: &Path, cwd: &Path, url: &str) -> Prepared {
+        let prepared = match self {
+            Agent::Claude => agents::claude::prepare(home, cwd, url),
+            Agent::Codex => agents::codex::prepare(home, cwd, url),
+            Agent::Gemini => agents::gemini::prepare(home, cwd, url),
+        };
+        prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
+    }
+
+    /// The key that answers "yes" in its approval dialog.
+    fn yes(self) -> &'static str {
+        match self {
+            Agent::Claude | Agent::Gemini => "1",
+            Agent::Codex => "y",
+        }
+    }
+}
+
+/// Runs tests/agents/install once per test binary when an agent is missing.
+fn ensure_installed(agent: Agent) {
+    static INSTALL: Mutex<bool> = Mutex::new(false);
+    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if agents::program(agent.program()).is_some() || *done {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/install");
+    let status = Command::new("bash").arg(&script).status().expect("bash runs tests/agents/install");
+    assert!(status.success(), "tests/agents/install failed: the agents' tests need npm and the npm registry");
+    *done = true;
+    assert!(
+        agents::program(agent.program()).is_some(),
+        "{} is not installed after tests/agents/install",
+        agent.program()
+    );
+}
+
+/// One test's world: qmux, the mock, and the agent's home set up.
+struct World {
+    env: Env,
+    mock: Mock,
+    agent: Agent,
+    argv: Vec<String>,
+}
+
+impl World {
+    fn new(agent: Agent) -> World {
+        ensure_installed(agent);
+        let mock = Mock::start(Config { token_delay: Duration::from_millis(40), ..Config::default() })
+            .expect("the mock LLM listens on 127.0.0.1");
+        let mut env = Env::new();
+        let home = env.home();
+        let prepared = agent.prepare(&home, &env.work_dir(), &mock.url());
+        for (key, value) in &prepared.env {
+            env = match key.as_str() {
+                // The agents need node 22 first; qmux and its tools stay on PATH.
+                "PATH" => {
+                    let ours = env.vars().get("PATH").cloned().unwrap_or_default();
+                    env.with_var("PATH", &format!("{value}:{ours}"))
+                }
+                _ => env.with_var(key, value),
+            };
+        }
+        World { env, mock, agent, argv: prepared.argv }
+    }
+
+    /// Starts the agent in a background session in `dir` (default: the
+    /// work directory) and waits for its prompt.
+    fn start(&self, name: &str, dir: Option<&Path>) {
+        let dir = dir.map_or_else(|| self.env.work_dir(), Path::to_path_buf);
+        let mut args = vec!["new", "-d", "-s", name, "-c"];
+        let dir_text = dir.to_string_lossy().into_owned();
+        args.push(&dir_text);
+        args.push("--");
+        args.extend(self.argv.iter().map(String::as_str));
+        self.env.qmux_ok(&args);
+        self.wait(name, "waiting");
+    }
+
+    /// `qmux wait --until STATE`, which must hold within the agent timeout.
+    fn wait(&self, name: &str, state: &str) {
+        let timeout = scaled(AGENT_TIMEOUT).as_secs().to_string();
+        let out = self.env.qmux(&["wait", "-t", name, "--until", state, "--timeout", &timeout]);
+        assert!(
+            out.status.success(),
+            "{:?} {name} never got to {state}: {}\nexplain:\n{}\nscreen:\n{}",
+            self.agent,
+            String::from_utf8_lossy(&out.stderr),
+            self.explain(name),
+            self.env.capture(name)
+        );
+    }
+
+    fn explain(&self, name: &str) -> String {
+        String::from_utf8_lossy(&self.env.qmux(&["explain", "-t", name]).stdout).into_owned()
+    }
+
+    fn send(&self, name: &str, args: &[&str]) {
+        let mut all = vec!["send", "-t", name];
+        all.extend(args);
+        let out = self.env.qmux(&all);
+        assert!(
+            out.status.success(),
+            "{:?}: send {args:?} failed: {}\nscreen:\n{}",
+            self.agent,
+            String::from_utf8_lossy(&out.stderr),
+            self.env.capture(name)
+        );
+    }
+
+    /// Waits until the mock has had `text` as the newest user message of
+    /// `count` requests.
+    fn wait_delivered(&self, text: &str, count: usize) {
+        poll_until(
+            scaled(AGENT_TIMEOUT),
+            &format!("{text:?} to reach the model {count} time(s)"),
+            || (self.mock.deliveries(text) >= count).then_some(()),
+            || format!("deliveries: {}\nrequests: {:#?}", self.mock.deliveries(text), self.user_texts()),
+        );
+    }
+
+    fn user_texts(&self) -> Vec<Vec<String>> {
+        self.mock.requests().into_iter().filter(|r| !r.user_texts.is_empty()).map(|r| r.user_texts).collect()
+    }
+
+    fn state(&self, name: &str) -> String {
+        self.env.state(name)
+    }
+
+    /// The session's processes: its program and every descendant.
+    fn processes(&self, name: &str) -> Vec<i32> {
+        let pid = self.env.session_pid(name).expect("the session's pid") as i32;
+        let mut all = vec![pid];
+        let mut i = 0;
+        while i < all.len() {
+            let children = qmux_e2e::children_of(all[i]);
+            all.extend(children);
+            i += 1;
+        }
+        all
+    }
+
+    /// Answers the approval dialog with "yes": a key sent the moment a
+    /// dialog appears can be lost (Claude Code ignores it), so it is sent
+    /// again until the dialog is gone.
+    fn approve(&self, name: &str) {
+        for _ in 0..10 {
+            self.send(name, &["--no-enter", self.agent.yes()]);
+            let gone = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < gone {
+                if self.state(name) != "approval" {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("{:?}: the approval dialog never took {:?}:\n{}", self.agent, self.agent.yes(), self.env.capture(name));
+    }
+}
+
+/// Every file under `dir` with its size and modification time, for
+/// failure messages.
+fn files_under(dir: &Path) -> String {
+    let out = Command::new("find").arg(dir).args(["-type", "f", "-printf", "%T+ %s %p\\n"]).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+}
+
+/// Samples a session's state with `qmux ls --json` until `stop` holds for
+/// the samples so far: (when the sample began, when it ended, the state).
+fn sample_states(
+    env: &Env,
+    name: &str,
+    stop: impl Fn(&[(Instant, Instant, String)]) -> bool,
+) -> Vec<(Instant, Instant, String)> {
+    let mut samples = Vec::new();
+    let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
+    while !stop(&samples) && Instant::now() < deadline {
+        let began = Instant::now();
+        let state = env.state(name);
+        samples.push((began, Instant::now(), state));
+    }
+    samples
+}
+
+// ---- the state timeline ----------------------------------------------------
+
+fn timeline(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    assert_eq!(w.state("a"), "waiting", "at its prompt after start:\n{}", w.explain("a"));
+    let sent = Instant::now();
+    w.send("a", &["hello there"]);
+    let accepted = Instant::now();
+    // Sample until the reply is fully streamed and the agent is back at its
+    // prompt.
+    let samples = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            sample_states(&w.env, "a", |samples| {
+                let finished = w
+                    .mock
+                    .requests()
+                    .iter()
+                    .find(|r| r.last_user_text.as_deref() == Some("hello there"))
+                    .and_then(|r| r.finished);
+                finished.is_some_and(|f| samples.last().is_some_and(|(b, _, s)| *b >= f && s == "waiting"))
+            })
+        });
+        sampler.join().expect("the sampler")
+    });
+    let request = w
+        .mock
+        .requests()
+        .into_iter()
+        .find(|r| r.last_user_text.as_deref() == Some("hello there"))
+        .expect("the message reached the model");
+    let finished = request.finished.expect("the reply was streamed");
+    assert!(request.at >= sent, "the request came after the send");
+    // While the reply streams, never waiting.
+    let false_waiting: Vec<&(Instant, Instant, String)> =
+        samples.iter().filter(|(b, e, s)| *b >= accepted && *e <= finished && s == "waiting").collect();
+    assert!(
+        false_waiting.is_empty(),
+        "{agent:?} was waiting while its reply streamed ({} of {} samples)",
+        false_waiting.len(),
+        samples.len()
+    );
+    assert!(samples.iter().any(|(_, _, s)| s == "busy"), "{agent:?} was seen busy while it replied");
+    let back = samples.iter().find(|(b, _, s)| *b >= finished && s == "waiting").map(|(_, e, _)| *e);
+    let back = back.expect("waiting again after the reply");
+    println!("{agent:?}: waiting {} ms after the last token was sent", (back - finished).as_millis());
+    assert_eq!(w.mock.deliveries("hello there"), 1, "one message, once");
+    let screen = w.env.capture("a");
+    assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
+}
+
+#[test]
+fn claude_code_timeline() {
+    timeline(Agent::Claude);
+}
+
+#[test]
+fn codex_timeline() {
+    timeline(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_timeline() {
+    timeline(Agent::Gemini);
+}
+
+// ---- send, multi-line send, and queued messages ----------------------------
+
+fn sending(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    w.send("a", &["first message"]);
+    w.wait_delivered("first message", 1);
+    w.wait("a", "waiting");
+
+    // Several lines go as one message.
+    let out = w.env.qmux_with_stdin(&["send", "-t", "a", "-"], b"line one\nline two\n");
+    assert!(out.status.success(), "send -: {}", String::from_utf8_lossy(&out.stderr));
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "both lines in one message",
+        || {
+            w.mock
+                .requests()
+                .into_iter()
+                .find(|r| r.last_user_text.as_deref().is_some_and(|t| t.contains("line one") && t.contains("line two")))
+        },
+        || format!("{:#?}", w.user_texts()),
+    );
+    w.wait("a", "waiting");
+
+    // Queued while busy, delivered once at the next prompt.
+    w.send("a", &["a long one"]);
+    poll_until(scaled(AGENT_TIMEOUT), "busy", || (w.state("a") == "busy").then_some(()), || w.explain("a"));
+    w.send("a", &["--when-waiting", "queued message"]);
+    let queued = w.env.session_json("a").expect("listed")["queued_messages"].as_u64();
+    assert!(queued == Some(1) || w.mock.deliveries("queued message") == 1, "queued until the reply ends: {queued:?}");
+    w.wait_delivered("queued message", 1);
+    w.wait("a", "waiting");
+    assert_eq!(w.mock.deliveries("queued message"), 1, "delivered exactly once");
+    assert_eq!(w.mock.deliveries("a long one"), 1);
+    assert_eq!(w.mock.deliveries("first message"), 1);
+}
+
+#[test]
+fn claude_code_send() {
+    sending(Agent::Claude);
+}
+
+#[test]
+fn codex_send() {
+    sending(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_send() {
+    sending(Agent::Gemini);
+}
+
+// ---- approval --------------------------------------------------------------
+
+fn approval(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let ask = format!("please run `{TOOL_COMMAND}`");
+    w.send("a", &[&ask]);
+    w.wait("a", "approval");
+    assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
+    // Never typed into the dialog: it waits for the prompt.
+    w.send("a", &["--when-waiting", "after the tool"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(w.mock.deliveries("after the tool"), 0, "nothing typed into the dialog");
+    assert_eq!(w.state("a"), "approval");
+    w.approve("a");
+    // The command ran: its result went back to the model.
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the tool's result to reach the model",
+        || w.mock.requests().into_iter().find(|r| r.tool_result),
+        || format!("{:#?}\n{}", w.user_texts(), w.env.capture("a")),
+    );
+    w.wait_delivered("after the tool", 1);
+    w.wait("a", "waiting");
+    assert_eq!(w.mock.deliveries("after the tool"), 1, "delivered once, after the dialog");
+}
+
+#[test]
+fn claude_code_approval() {
+    approval(Agent::Claude);
+}
+
+#[test]
+fn codex_approval() {
+    approval(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_approval() {
+    approval(Agent::Gemini);
+}
+
+// ---- the done mark for a background reply ----------------------------------
+
+fn done_mark(agent: Agent) {
+    let w = World::new(agent);
+    w.start("agent", None);
+    w.env.start_detached("other", &["cat"]);
+    let mut term = w.env.attach(&["attach", "-t", "other"], 120, 30);
+    term.wait_marker("other", "*");
+    w.send("agent", &["hello in the background"]);
+    w.wait_delivered("hello in the background", 1);
+    w.wait("agent", "waiting");
+    term.wait_marker("agent", "✓");
+    let json = w.env.session_json("agent").expect("listed");
+    assert_eq!(json["done"], true, "{json}");
+}
+
+#[test]
+fn claude_code_done_mark() {
+    done_mark(Agent::Claude);
+}
+
+#[test]
+fn codex_done_mark() {
+    done_mark(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_done_mark() {
+    done_mark(Agent::Gemini);
+}
+
+// ---- kill ------------------------------------------------------------------
+
+fn kill(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let processes = w.processes("a");
+    w.env.start_detached("other", &["cat"]);
+    w.env.qmux_ok(&["kill", "-t", "a"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "every process of the agent to end",
+        || processes.iter().all(|p| !alive(*p)).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+}
+
+#[test]
+fn claude_code_kill() {
+    kill(Agent::Claude);
+}
+
+#[test]
+fn codex_kill() {
+    kill(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_kill() {
+    kill(Agent::Gemini);
+}
+
+// ---- restore: two conversations in one directory ---------------------------
+
+fn restore(agent: Agent) {
+    let w = World::new(agent);
+    let dir: PathBuf = w.env.work_dir();
+    // One conversation, then another beside it. (Gemini CLI 0.61 deletes a
+    // conversation file with no message yet when another one starts in the
+    // same directory, and cannot resume that conversation by id after.)
+    for (name, text) in [("one", "remember alpha"), ("two", "remember bravo")] {
+        w.start(name, Some(&dir));
+        w.send(name, &[text]);
+        w.wait_delivered(text, 1);
+        w.wait(name, "waiting");
+    }
+    let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
+    let mut before: Vec<String> = ["one", "two"].iter().map(|n| w.explain(n)).collect();
+    before.push(files_under(&w.env.home()));
+    let server = w.env.server_pid();
+    w.env.qmux_ok(&["kill-server"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the server and the agents to end",
+        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    w.env.qmux_ok(&["restore"]);
+    for name in ["one", "two"] {
+        w.wait(name, "waiting");
+        let command = w.env.session_json(name).expect("restored")["command"].to_string();
+        assert!(command.contains("resume"), "{name} is resumed: {command}");
+    }
+    for (name, own, other) in [("one", "remember alpha", "remember bravo"), ("two", "remember bravo", "remember alpha")]
+    {
+        let next = format!("next for {name}");
+        w.send(name, &[&next]);
+        let request = poll_until(
+            scaled(AGENT_TIMEOUT),
+            &format!("{next:?} to reach the model"),
+            || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some(next.as_str())),
+            || format!("{:#?}\n{}", w.user_texts(), w.env.capture(name)),
+        );
+        assert!(
+            request.user_texts.iter().any(|t| t.contains(own)),
+            "{name} came back to its own conversation: {:?}\nbefore kill-server:\n{}",
+            request.user_texts,
+            before.join("\n")
+        );
+        assert!(
+            !request.user_texts.iter().any(|t| t.contains(other)),
+            "{name} did not get the other one's: {:?}",
+            request.user_texts
+        );
+        w.wait(name, "waiting");
+    }
+}
+
+#[test]
+fn claude_code_restore() {
+    restore(Agent::Claude);
+}
+
+#[test]
+fn codex_restore() {
+    restore(Agent::Codex);
+}
+
+#[test]
+fn gemini_cli_restore() {
+    restore(Agent::Gemini);
+}
