@@ -318,7 +318,7 @@ impl Reply<'_> {
     /// One event: `event: NAME` (if any) and `data: JSON`.
     pub fn event(&mut self, name: Option<&str>, data: &Value) -> io::Result<()> {
         if let Some(name) = name {
-            write!(self.out, "event: {name}\n")?;
+            writeln!(self.out, "event: {name}")?;
         }
         write!(self.out, "data: {data}\n\n")?;
         self.out.flush()

@@ -101,7 +101,7 @@ fn is_typed(text: &str) -> bool {
 /// "codex_output_schema"`). Its conversation is left empty, so the log never
 /// counts it as a delivery of the user's message.
 pub fn is_side_request(body: &Value) -> bool {
-    let no_tools = body.get("tools").and_then(Value::as_array).map_or(true, Vec::is_empty);
+    let no_tools = body.get("tools").and_then(Value::as_array).is_none_or(Vec::is_empty);
     let schema = body.pointer("/text/format/type").and_then(Value::as_str) == Some("json_schema");
     body.get("input").is_some() && (no_tools || schema)
 }
