@@ -183,6 +183,7 @@ struct PromptFile {
     bracketed_paste: Option<bool>,
     cursor: Option<Cursor>,
     settle_ms: Option<u64>,
+    first_settle_ms: Option<u64>,
     quiet_ms: Option<u64>,
     #[serde(default)]
     patterns: Vec<String>,
@@ -254,7 +255,7 @@ impl RuleSet {
                     located(
                         text,
                         key_at(text, "region"),
-                        &format!("{key} region {s:?} is not one of screen, bottom:N, above-cursor:N"),
+                        &format!("{key} region {s:?} is not one of screen, bottom:N, last-lines:N, above-cursor:N"),
                     )
                 }),
             }
@@ -277,6 +278,7 @@ impl RuleSet {
         d.cursor = p.cursor.unwrap_or(Cursor::Visible);
         d.settle = p.settle_ms.map_or(defaults.settle, Duration::from_millis);
         d.quiet = p.quiet_ms.map_or(defaults.quiet, Duration::from_millis);
+        d.first_settle = p.first_settle_ms.map(Duration::from_millis);
         d.prompt = pattern(&p.patterns, region(&p.region, Region::Bottom(8), "prompt")?, "prompt")?;
         let b = &file.busy;
         d.busy = pattern(&b.patterns, region(&b.region, Region::Bottom(8), "busy")?, "busy")?;

@@ -112,6 +112,8 @@ struct Session {
     awaiting_reaction: bool,
     /// Went from busy to waiting/approval while nobody watched.
     done: bool,
+    /// Has been waiting at least once since its program started.
+    has_waited: bool,
     /// Input reached the program since it last sat at its prompt: the next
     /// prompt ends a turn (a reply, a command), which is worth a "done".
     /// A program merely starting up is not.
@@ -264,6 +266,7 @@ fn signals_of(s: &Session, t: &Terminal) -> Signals {
         progress: t.progress(),
         reported: s.reported,
         was_waiting: s.state == State::Waiting,
+        has_waited: s.has_waited,
     }
 }
 
@@ -938,6 +941,7 @@ impl Server {
             uses_bracketed_paste: false,
             awaiting_reaction: false,
             done: false,
+            has_waited: false,
             input_since_prompt: false,
             queue: VecDeque::new(),
             typing: VecDeque::new(),
@@ -1347,6 +1351,7 @@ impl Server {
             return;
         }
         s.state = new;
+        s.has_waited |= new == State::Waiting;
         let turn_ended = matches!(new, State::Waiting | State::Approval) && std::mem::take(&mut s.input_since_prompt);
         let label = s.label();
         if turn_ended {

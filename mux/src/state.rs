@@ -70,6 +70,9 @@ pub enum Region {
     Screen,
     /// The last N rows.
     Bottom(u16),
+    /// The last N non-blank rows: the bottom of what an inline program has
+    /// drawn so far, wherever that is on the screen.
+    LastLines(u16),
     /// The cursor's row and the non-blank rows above it, N in all: where a
     /// line editor's question stands just above its prompt. Once answered
     /// it scrolls away from the prompt and stops counting.
@@ -77,12 +80,13 @@ pub enum Region {
 }
 
 impl Region {
-    /// `screen`, `bottom:N`, `above-cursor:N`.
+    /// `screen`, `bottom:N`, `last-lines:N`, `above-cursor:N`.
     pub fn parse(spec: &str) -> Option<Region> {
         let (kind, n) = spec.split_once(':').map_or((spec, None), |(k, n)| (k, n.trim().parse::<u16>().ok()));
         match (kind.trim(), n) {
             ("screen", None) => Some(Region::Screen),
             ("bottom", Some(n)) if n > 0 => Some(Region::Bottom(n)),
+            ("last-lines", Some(n)) if n > 0 => Some(Region::LastLines(n)),
             ("above-cursor", Some(n)) if n > 0 => Some(Region::AboveCursor(n)),
             _ => None,
         }
@@ -98,6 +102,16 @@ impl Region {
         match self {
             Region::Screen => text(0, rows - 1),
             Region::Bottom(n) => text(rows.saturating_sub(n), rows - 1),
+            Region::LastLines(n) => {
+                let mut picked: Vec<(u16, String)> = text(0, rows - 1)
+                    .into_iter()
+                    .rev()
+                    .filter(|(_, r)| !r.trim().is_empty())
+                    .take(usize::from(n))
+                    .collect();
+                picked.reverse();
+                picked
+            }
             Region::AboveCursor(n) => {
                 let cursor = screen.cursor_position().0;
                 let mut picked: Vec<(u16, String)> = text(0, cursor)
@@ -118,6 +132,7 @@ impl fmt::Display for Region {
         match self {
             Region::Screen => write!(f, "screen"),
             Region::Bottom(n) => write!(f, "bottom:{n}"),
+            Region::LastLines(n) => write!(f, "last-lines:{n}"),
             Region::AboveCursor(n) => write!(f, "above-cursor:{n}"),
         }
     }
@@ -173,6 +188,11 @@ pub struct Detector {
     pub settle: Duration,
     /// Without them: how long output must be quiet to count as waiting.
     pub quiet: Duration,
+    /// With prompt signals: the quiet needed before the first prompt since
+    /// the program started, for TUIs that draw their prompt once before
+    /// they can take input (Gemini CLI redraws everything when it has
+    /// loaded a resumed conversation, and drops what was typed meanwhile).
+    pub first_settle: Option<Duration>,
     /// With prompt signals: must be visible to be waiting (an input box).
     pub prompt: Option<Pattern>,
     /// Visible means busy, whatever else holds (`esc to interrupt`).
@@ -200,6 +220,7 @@ impl Default for Detector {
             cursor: Cursor::Visible,
             settle: Duration::from_millis(250),
             quiet: Duration::from_millis(1500),
+            first_settle: None,
             prompt: None,
             busy: None,
             busy_title: None,
@@ -239,6 +260,8 @@ pub struct Signals {
     /// The last verdict was waiting: a TUI's idle redraws (a blinking
     /// hint, a clock) then keep it waiting until a busy sign shows.
     pub was_waiting: bool,
+    /// It has been waiting at least once since the program started.
+    pub has_waited: bool,
 }
 
 /// A duration as whole milliseconds.
@@ -323,7 +346,11 @@ impl Detector {
             Detect::Quiet => false,
             Detect::Auto => s.uses_bracketed_paste,
         };
-        let needed = if use_prompt { self.settle } else { self.quiet };
+        let needed = match (use_prompt, self.first_settle) {
+            (true, Some(first)) if !s.has_waited => first,
+            (true, _) => self.settle,
+            (false, _) => self.quiet,
+        };
         // A program with positive busy signs stays waiting through idle
         // redraws; the others need quiet again after any output.
         let held = use_prompt && s.was_waiting && (self.busy.is_some() || self.busy_title.is_some());
@@ -357,6 +384,15 @@ impl Detector {
             return busy(Reason::Progress(s.progress));
         }
         if use_prompt && self.prompt.as_ref().is_some_and(|p| p.find(screen).is_none()) {
+            // A frame drawn in several writes hides the prompt for a moment:
+            // only a settled screen without it counts.
+            if held && s.quiet_for < needed {
+                return Verdict {
+                    state: State::Waiting,
+                    recheck_after: Some(needed - s.quiet_for),
+                    reason: Reason::AtPrompt,
+                };
+            }
             return busy(Reason::NoPrompt);
         }
         settled(State::Waiting, if use_prompt { Reason::AtPrompt } else { Reason::Quiet })
@@ -576,6 +612,28 @@ mod tests {
     }
 
     #[test]
+    fn a_half_drawn_frame_does_not_end_waiting() {
+        let d = Detector { prompt: Some(Pattern::new("^ > ", Region::LastLines(3)).unwrap()), ..tui() };
+        let blank = sized(6, "banner\n");
+        let redrawing = Signals { quiet_for: Duration::from_millis(10), was_waiting: true, ..at_prompt() };
+        assert_eq!(d.classify(&redrawing, blank.screen()).state, State::Waiting);
+        let settled = Signals { quiet_for: Duration::from_secs(1), ..redrawing };
+        assert_eq!(d.classify(&settled, blank.screen()).reason, Reason::NoPrompt);
+        let fresh = Signals { was_waiting: false, ..at_prompt() };
+        assert_eq!(d.classify(&fresh, sized(6, "banner\n > \n").screen()).state, State::Waiting);
+    }
+
+    #[test]
+    fn the_first_prompt_can_need_longer_quiet() {
+        let d = Detector { first_settle: Some(Duration::from_secs(1)), ..tui() };
+        let s = Signals { quiet_for: Duration::from_millis(500), ..at_prompt() };
+        let v = d.classify(&s, screen_of("> ").screen());
+        assert_eq!((v.state, v.recheck_after), (State::Busy, Some(Duration::from_millis(500))));
+        let later = Signals { has_waited: true, ..s };
+        assert_eq!(d.classify(&later, screen_of("> ").screen()).state, State::Waiting);
+    }
+
+    #[test]
     fn a_report_is_the_authority() {
         let s = Signals { reported: Some(State::Busy), ..at_prompt() };
         assert_eq!(tui().classify(&s, screen_of("> ").screen()).reason, Reason::Reported);
@@ -586,10 +644,20 @@ mod tests {
     }
 
     #[test]
+    fn last_lines_follow_an_inline_program_down_the_screen() {
+        let p = Pattern::new("^ > ", Region::LastLines(2)).unwrap();
+        let early = sized(12, "banner\n\n > type here\nfooter\n");
+        assert_eq!(p.find(early.screen()).map(|f| f.row), Some(2));
+        let bottom = Pattern::new("^ > ", Region::Bottom(2)).unwrap();
+        assert_eq!(bottom.find(early.screen()), None, "rows 10 and 11 are blank");
+    }
+
+    #[test]
     fn regions_parse() {
         assert_eq!(Region::parse("bottom:5"), Some(Region::Bottom(5)));
         assert_eq!(Region::parse("above-cursor:4"), Some(Region::AboveCursor(4)));
         assert_eq!(Region::parse("screen"), Some(Region::Screen));
+        assert_eq!(Region::parse("last-lines:6"), Some(Region::LastLines(6)));
         for bad in ["bottom", "bottom:0", "top:3", "bottom:x"] {
             assert_eq!(Region::parse(bad), None, "{bad}");
         }

@@ -76,89 +76,109 @@ struct Replay {
     wrong: Vec<String>,
 }
 
-/// Replays a recording through `rules` on a virtual clock.
-fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
-    let mut terminal = Terminal::new(cast.rows, cast.cols);
-    let detector = &rules.detector;
-    let mut last_output = 0.0_f64;
-    let mut awaiting = false;
-    let mut state = State::Busy;
-    let mut expected: Option<(State, f64)> = None;
-    let mut out = Replay { delays: Vec::new(), wrong: Vec::new() };
+/// What the server would know of a session at one moment of a replay.
+struct Session<'a> {
+    rules: &'a RuleSet,
+    terminal: Terminal,
+    last_output: f64,
+    awaiting: bool,
+    state: State,
+    has_waited: bool,
+    /// The state expected since the marker at that time.
+    expected: Option<(State, f64)>,
+    out: Replay,
+}
 
-    let sample = |t: f64,
-                  terminal: &Terminal,
-                  awaiting: bool,
-                  last_output: f64,
-                  state: &mut State,
-                  expected: Option<(State, f64)>,
-                  out: &mut Replay| {
-        let screen = terminal.screen();
+impl Session<'_> {
+    /// Works the state out at time `t` and checks it against the marker.
+    fn sample(&mut self, t: f64) {
+        let screen = self.terminal.screen();
         let signals = Signals {
             // These TUIs keep the terminal raw for their whole life.
             raw_mode: true,
             bracketed_paste: screen.bracketed_paste(),
             uses_bracketed_paste: true,
             cursor_hidden: screen.hide_cursor(),
-            quiet_for: Duration::from_secs_f64((t - last_output).max(0.0)),
-            awaiting_reaction: awaiting,
-            title: terminal.title().to_string(),
-            progress: terminal.progress(),
-            was_waiting: *state == State::Waiting,
+            quiet_for: Duration::from_secs_f64((t - self.last_output).max(0.0)),
+            awaiting_reaction: self.awaiting,
+            title: self.terminal.title().to_string(),
+            progress: self.terminal.progress(),
+            was_waiting: self.state == State::Waiting,
+            has_waited: self.has_waited,
             ..Signals::default()
         };
-        *state = detector.classify(&signals, screen).state;
-        let Some((want, since)) = expected else { return };
-        if let Some(d) = out.delays.last_mut().filter(|d| d.2.is_none() && *state == want) {
+        self.state = self.rules.detector.classify(&signals, screen).state;
+        self.has_waited |= self.state == State::Waiting;
+        let Some((want, since)) = self.expected else { return };
+        let state = self.state;
+        if let Some(d) = self.out.delays.last_mut().filter(|d| d.2.is_none() && state == want) {
             d.2 = Some(t - since);
         }
-        let reached = out.delays.last().is_some_and(|d| d.2.is_some());
+        let reached = self.out.delays.last().is_some_and(|d| d.2.is_some());
         let bad = match want {
             // Never waiting while the program works.
-            State::Busy => *state == State::Waiting,
+            State::Busy => state == State::Waiting,
             // Once reached, it holds until the next marker.
-            _ => reached && *state != want || !reached && t - since > MAX_DELAY,
+            _ => reached && state != want,
         };
         if bad {
-            out.wrong.push(format!("at {t:.3}s: {} where the recording expects {}", state.name(), want.name()));
+            self.out.wrong.push(format!("at {t:.3}s: {} where the recording expects {}", state.name(), want.name()));
         }
-    };
+    }
 
+    /// When output settles enough for the next verdict.
+    fn settles_at(&self) -> f64 {
+        let d = &self.rules.detector;
+        let settle = if self.has_waited { d.settle } else { d.first_settle.unwrap_or(d.settle) };
+        self.last_output + settle.as_secs_f64() + 0.001
+    }
+}
+
+/// Replays a recording through `rules` on a virtual clock.
+fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
+    let mut s = Session {
+        rules,
+        terminal: Terminal::new(cast.rows, cast.cols),
+        last_output: 0.0,
+        awaiting: false,
+        state: State::Busy,
+        has_waited: false,
+        expected: None,
+        out: Replay { delays: Vec::new(), wrong: Vec::new() },
+    };
     for (i, (t, event)) in cast.events.iter().enumerate() {
         let t = *t;
         match event {
             Event::Output(bytes) => {
-                terminal.process(bytes.as_bytes());
-                last_output = t;
-                awaiting = false;
+                s.terminal.process(bytes.as_bytes());
+                s.last_output = t;
+                s.awaiting = false;
             }
-            // Keys a user (or qmux send) typed: the prompt is stale until
-            // the program answers.
             // The user acted before the next marker (answered, typed, quit):
             // what follows is the next marker's to judge.
             Event::Input(keys) => {
-                awaiting |= keys.contains('\r');
-                if expected.is_some_and(|(want, _)| want != State::Busy) {
-                    expected = None;
+                s.awaiting |= keys.contains('\r');
+                if s.expected.is_some_and(|(want, _)| want != State::Busy) {
+                    s.expected = None;
                 }
             }
             Event::Expect(want) => {
-                expected = Some((*want, t));
-                out.delays.push((*want, t, None));
+                s.expected = Some((*want, t));
+                s.out.delays.push((*want, t, None));
             }
             Event::End => break,
         }
-        sample(t, &terminal, awaiting, last_output, &mut state, expected, &mut out);
+        s.sample(t);
         let next = cast.events.get(i + 1).map_or(t + 2.0, |(n, _)| *n);
-        let settled = last_output + detector.settle.as_secs_f64() + 0.001;
+        let settled = s.settles_at();
         if settled > t && settled < next {
-            sample(settled, &terminal, awaiting, last_output, &mut state, expected, &mut out);
+            s.sample(settled);
         }
         if next - 0.001 > t {
-            sample(next - 0.001, &terminal, awaiting, last_output, &mut state, expected, &mut out);
+            s.sample(next - 0.001);
         }
     }
-    out
+    s.out
 }
 
 fn check_recordings(agent: &str) {
@@ -175,11 +195,18 @@ fn check_recordings(agent: &str) {
     for path in &casts {
         let result = replay(&rules, &load(path));
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        for (state, at, delay) in &result.delays {
+        for (i, (state, at, delay)) in result.delays.iter().enumerate() {
             let shown = delay.map_or("never".to_string(), |d| format!("{:.0} ms", d * 1000.0));
             println!("{agent} {name}: {} at {at:.3}s -> {shown}", state.name());
-            if delay.is_none() {
-                failures.push(format!("{name}: never {} after the marker at {at:.3}s", state.name()));
+            // The first prompt may need the rule set's longer first settle.
+            let first = rules.detector.first_settle.filter(|_| i == 0).unwrap_or_default();
+            let bound = MAX_DELAY + first.as_secs_f64();
+            match delay {
+                None => failures.push(format!("{name}: never {} after the marker at {at:.3}s", state.name())),
+                Some(d) if *d > bound => {
+                    failures.push(format!("{name}: {} {:.0} ms after the marker at {at:.3}s", state.name(), d * 1000.0))
+                }
+                Some(_) => {}
             }
         }
         failures.extend(result.wrong.iter().take(3).map(|w| format!("{name}: {w}")));
