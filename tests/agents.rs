@@ -522,3 +522,47 @@ fn codex_restore() {
 fn gemini_cli_restore() {
     restore(Agent::Gemini);
 }
+
+// ---- hooks -------------------------------------------------------------------
+
+/// With `qmux hooks install`, the agent reports its state and conversation
+/// through its own hooks, and the report decides; `hooks remove` undoes it.
+fn hooks(agent: Agent) {
+    let w = World::new(agent);
+    let installed = w.env.qmux_ok(&["hooks", "install", agent.program()]);
+    assert!(installed.contains("adding to") && installed.contains("report --hook"), "{installed}");
+    w.start("a", None);
+    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.wait("a", "approval");
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the hook to report the approval",
+        || w.explain("a").contains("hook report approval").then_some(()),
+        || w.explain("a"),
+    );
+    w.approve("a");
+    w.wait("a", "waiting");
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the hook to report waiting and the conversation",
+        || {
+            let e = w.explain("a");
+            (e.contains("hook report waiting") && e.contains("conversation ")).then_some(())
+        },
+        || w.explain("a"),
+    );
+    let removed = w.env.qmux_ok(&["hooks", "remove", agent.program()]);
+    assert!(removed.contains("taking out of"), "{removed}");
+    let status = w.env.qmux_ok(&["hooks"]);
+    assert!(status.contains(&format!("{:<10} not installed", agent.program())), "{status}");
+}
+
+#[test]
+fn claude_code_hooks() {
+    hooks(Agent::Claude);
+}
+
+#[test]
+fn gemini_cli_hooks() {
+    hooks(Agent::Gemini);
+}

@@ -831,3 +831,69 @@ fn a_client_hung_up_exits_and_the_sessions_survive() {
     assert!(term.is_cooked(), "after SIGHUP: ICANON and ECHO are back on");
     env.wait_ls("a listed, not attached", |s| s.iter().any(|s| s.name == "a" && !s.attached()));
 }
+
+// ---- agents: identification, rule files, explain ----
+
+/// The agent is found in the PTY's foreground, whatever started it, and
+/// `explain` says which rule set decides and why.
+#[test]
+fn the_agent_is_found_in_the_foreground_whatever_started_it() {
+    let env = Env::new();
+    env.start_detached("wrapped", &["sh", "-c", "qmux-chat; exit 3"]);
+    env.wait_state("wrapped", "waiting");
+    let explained = env.qmux_ok(&["explain", "-t", "wrapped"]);
+    assert!(explained.contains("rules      qmux-chat ("), "the stand-in found under sh:\n{explained}");
+    assert!(explained.contains("state      waiting: at the prompt"), "{explained}");
+    let json: serde_json::Value = serde_json::from_str(&env.qmux_ok(&["explain", "-t", "wrapped", "--json"]))
+        .expect("explain --json prints JSON");
+    assert_eq!(json["rules"], "qmux-chat");
+    assert_eq!(json["state"], "waiting");
+    assert_eq!(json["signals"]["raw_mode"], true);
+    // A plain program has no rule set of its own.
+    env.start_detached("plain", &["cat"]);
+    let plain = env.qmux_ok(&["explain", "-t", "plain"]);
+    assert!(plain.contains("generic (no rule set)"), "{plain}");
+    let out = env.qmux(&["explain", "-t", "nope"]);
+    assert_one_line_error(&out, "explain of an unknown session");
+}
+
+/// A user's rule file replaces the built-in one at `qmux reload`, without a
+/// restart; a broken one is refused with its line, and the old rules stay.
+#[test]
+fn a_users_rule_file_applies_at_reload_and_a_broken_one_is_refused() {
+    let env = Env::with_config("");
+    start_chat(&env, "chat");
+    assert!(env.qmux_ok(&["explain", "-t", "chat"]).contains("built in"));
+    let agents = env.config_path().parent().expect("the config's directory").join("agents");
+    std::fs::create_dir_all(&agents).expect("the agents directory");
+    let file = agents.join("qmux-chat.toml");
+    std::fs::write(&file, "description = 'mine'\n[match]\nnames = ['qmux-chat']\n[prompt]\nsettle-ms = 100\n")
+        .expect("a rule file");
+    env.qmux_ok(&["reload"]);
+    let explained = env.qmux_ok(&["explain", "-t", "chat"]);
+    assert!(explained.contains(&format!("rules      qmux-chat (mine): {}", file.display())), "{explained}");
+    std::fs::write(&file, "[prompt\n").expect("a broken rule file");
+    let out = env.qmux(&["reload"]);
+    assert_one_line_error(&out, "a broken rule file");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("qmux-chat.toml:1:"), "{out:?}");
+    assert!(env.qmux_ok(&["explain", "-t", "chat"]).contains("(mine)"), "the old rules stay");
+    let shown = env.qmux(&["agents", "show", "qmux-chat"]);
+    assert_one_line_error(&shown, "agents show with a broken rule file");
+}
+
+/// `explain --screen` explains a saved screen under an agent's rules.
+#[test]
+fn explain_reads_a_saved_screen() {
+    let env = Env::new();
+    let screen = env.work_dir().join("screen.txt");
+    std::fs::write(&screen, "Bash command\n  rm -rf build\n\nDo you want to proceed?\n> 1. Yes\n  2. No\n")
+        .expect("a screen file");
+    let path = screen.to_string_lossy().into_owned();
+    let out = env.qmux_ok(&["explain", "--screen", &path, "--agent", "claude", "--size", "80x10"]);
+    assert!(out.contains("state      approval: approval question \"Do you want to proceed?\""), "{out}");
+    let generic = env.qmux_ok(&["explain", "--screen", &path]);
+    assert!(generic.contains("state      waiting"), "{generic}");
+    assert_one_line_error(&env.qmux(&["explain", "--screen", &path, "--agent", "nope"]), "unknown agent");
+    assert_one_line_error(&env.qmux(&["explain", "--screen", "/nonexistent"]), "missing screen file");
+    assert_code(&env.qmux(&["explain", "--screen", &path, "--size", "80"]), 2, "a bad --size");
+}

@@ -82,6 +82,19 @@ pub enum Command {
     /// Show why a session is busy, waiting or asking: the program found, its rule set, every signal.
     Explain(ExplainArgs),
 
+    /// List the agents qmux knows, or show one's rule set (built in, or your file that replaces it).
+    Agents(AgentsArgs),
+
+    /// Re-read the config and agent rule files; running sessions take the new rules.
+    #[command(visible_alias = "source-file")]
+    Reload,
+
+    /// Make an agent report its state to qmux through its own hooks (Claude Code, Gemini CLI).
+    Hooks(HooksArgs),
+
+    /// Tell qmux a session's state or conversation id (what the installed hooks run).
+    Report(ReportArgs),
+
     /// Bring back sessions saved by a previous server (all, or one), resuming their chats.
     Restore(TargetOpt),
 
@@ -206,6 +219,78 @@ pub struct ExplainArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    #[command(subcommand)]
+    pub action: Option<AgentsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsAction {
+    /// Each agent's rule set, and where it comes from.
+    List,
+    /// Print an agent's rule set: a start for your own `agents/NAME.toml`.
+    Show {
+        /// The agent (see `qmux agents`).
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: Option<HooksAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksAction {
+    /// Which agents offer hooks, and where qmux's are installed.
+    Status,
+    /// Add qmux's hook to the agent's settings file, showing each change.
+    Install {
+        /// The agent: claude or gemini.
+        agent: String,
+        /// Show the change without making it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Take qmux's hooks out of the agent's settings file again.
+    Remove {
+        /// The agent: claude or gemini.
+        agent: String,
+        /// Show the change without making it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["hook", "state", "conversation", "end"]))]
+pub struct ReportArgs {
+    /// Session: name, unique name prefix, or index (default: the session this runs in).
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Read a hook's JSON event from standard input, as AGENT sends it; never fails the agent.
+    #[arg(long, value_name = "AGENT", conflicts_with_all = ["state", "end"])]
+    pub hook: Option<String>,
+    /// The state the program is in now.
+    #[arg(long, value_enum)]
+    pub state: Option<ReportState>,
+    /// The agent's own id for its conversation, to resume it by.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+    /// Stop reporting: the screen rules decide again.
+    #[arg(long, conflicts_with = "state")]
+    pub end: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportState {
+    Busy,
+    Waiting,
+    Approval,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CaptureArgs, Cli, Command, ExplainArgs, LsArgs, NewArgs, SendArgs, Shell, WaitArgs};
+use crate::cli::{
+    AgentsAction, CaptureArgs, Cli, Command, ExplainArgs, HooksAction, LsArgs, NewArgs, ReportArgs, ReportState,
+    SendArgs, Shell, WaitArgs,
+};
 use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -57,10 +60,15 @@ impl Context {
 /// `$QMUX` is `SOCKET,SERVER_PID,SESSION_ID`; the id counts only for the
 /// same socket.
 fn parse_qmux_env(value: &str, socket: &Path) -> Option<Caller> {
+    let (path, caller) = qmux_env(value)?;
+    (path == socket).then_some(caller)
+}
+
+/// The server socket and session that `$QMUX` names.
+fn qmux_env(value: &str) -> Option<(PathBuf, Caller)> {
     let (rest, id) = value.rsplit_once(',')?;
     let (path, _pid) = rest.rsplit_once(',')?;
-    (Path::new(path) == socket).then_some(())?;
-    Some(Caller { session: id.parse().ok()? })
+    Some((PathBuf::from(path), Caller { session: id.parse().ok()? }))
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
@@ -79,6 +87,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
         Some(Command::Explain(args)) => explain(&ctx, args),
+        Some(Command::Agents(args)) => agents(&ctx, args.action.unwrap_or(AgentsAction::List)),
+        Some(Command::Reload) => simple(&ctx, Request::Reload { config: ctx.config.clone() }),
+        Some(Command::Hooks(args)) => hooks(&ctx, args.action.unwrap_or(HooksAction::Status)),
+        Some(Command::Report(args)) => report(&ctx, args),
         Some(Command::Restore(t)) => restore(&ctx, t.target),
         Some(Command::Forget(t)) => forget(&ctx, t.target),
         Some(Command::Completions(c)) => completions(c.shell),
@@ -369,6 +381,184 @@ fn lf_to_crlf(b: u8) -> Vec<u8> {
     } else {
         vec![b]
     }
+}
+
+/// The rule sets in force for this user: built in, or their file.
+fn rules(ctx: &Context) -> Result<crate::rules::Rules> {
+    Ok(Config::load(ctx.config.as_deref())?.rules)
+}
+
+fn rule_set(rules: &crate::rules::Rules, name: &str) -> Result<std::sync::Arc<crate::rules::RuleSet>> {
+    rules.get(name).ok_or_else(|| {
+        let known: Vec<&str> = rules.all().map(|r| r.name.as_str()).collect();
+        Error::msg(format!("no agent named {name:?} (known: {})", known.join(", ")))
+    })
+}
+
+fn agents(ctx: &Context, action: AgentsAction) -> Result<i32> {
+    let rules = rules(ctx)?;
+    match action {
+        AgentsAction::List => {
+            for r in rules.all() {
+                let hooks = if r.hooks.is_some() { " · hooks" } else { "" };
+                println!("{:<10} {} ({}{hooks})", r.name, r.description, r.source);
+            }
+        }
+        AgentsAction::Show { name } => {
+            let r = rule_set(&rules, &name)?;
+            if r.text.is_empty() {
+                println!("# {name}: tuned in the config's [programs.{name}]; no rule file");
+            } else {
+                print!("{}", r.text);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// HOME and the agent's own variables, for finding its settings file.
+fn home_dir() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::msg("HOME is not set: qmux cannot find the agent's settings"))
+}
+
+fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
+    let rules = rules(ctx)?;
+    let home = home_dir()?;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (agent, dry_run, installing) = match action {
+        HooksAction::Status => {
+            for r in rules.all() {
+                let Some(h) = &r.hooks else { continue };
+                let path = crate::hooks::settings_path(h, &home, var);
+                let settings = read_settings(&path)?;
+                let (_, ours) = crate::hooks::remove(&settings, &r.name);
+                let state = if ours.is_empty() { "not installed" } else { "installed" };
+                println!("{:<10} {state} ({})", r.name, path.display());
+            }
+            return Ok(0);
+        }
+        HooksAction::Install { agent, dry_run } => (agent, dry_run, true),
+        HooksAction::Remove { agent, dry_run } => (agent, dry_run, false),
+    };
+    let r = rule_set(&rules, &agent)?;
+    let h = r
+        .hooks
+        .as_ref()
+        .ok_or_else(|| Error::msg(format!("{agent} has no hooks qmux knows; its screen rules work without them")))?;
+    let path = crate::hooks::settings_path(h, &home, var);
+    let settings = read_settings(&path)?;
+    let (new, changes) = if installing {
+        let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
+        crate::hooks::install(&settings, &r, &crate::hooks::hook_command(&exe, &agent))
+            .map_err(|e| Error::msg(format!("cannot add hooks to {}: {e}", path.display())))?
+    } else {
+        crate::hooks::remove(&settings, &agent)
+    };
+    if changes.is_empty() {
+        let what = if installing { "already installed" } else { "not installed" };
+        println!("qmux's hooks for {agent} are {what} in {}", path.display());
+        return Ok(0);
+    }
+    let verb = match (installing, dry_run) {
+        (true, true) => "would add to",
+        (true, false) => "adding to",
+        (false, true) => "would take out of",
+        (false, false) => "taking out of",
+    };
+    println!("{verb} {}:", path.display());
+    let command = crate::hooks::hook_command(&std::env::current_exe().unwrap_or_default(), &agent);
+    for c in &changes {
+        let sign = if c.added { '+' } else { '-' };
+        println!("  {sign} hooks.{}: {command}", c.event);
+    }
+    if !dry_run {
+        write_settings(&path, &new)?;
+    }
+    Ok(0)
+}
+
+fn read_settings(path: &Path) -> Result<serde_json::Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(serde_json::json!({})),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            Error::msg(format!("{}:{}:{}: not valid JSON ({e}); fix it first", path.display(), e.line(), e.column()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::json!({})),
+        Err(e) => Err(Error::msg(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Writes the settings through a temporary file, keeping the old mode.
+fn write_settings(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let fail = |e: std::io::Error| Error::msg(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::msg(e.to_string()))? + "\n";
+    let tmp = path.with_extension("json.qmux-tmp");
+    std::fs::write(&tmp, text).map_err(fail)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions()).map_err(fail)?;
+    }
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn report(ctx: &Context, args: ReportArgs) -> Result<i32> {
+    let Some(agent) = args.hook else {
+        let state = args.state.map(|s| match s {
+            ReportState::Busy => crate::state::State::Busy,
+            ReportState::Waiting => crate::state::State::Waiting,
+            ReportState::Approval => crate::state::State::Approval,
+        });
+        if args.target.is_none() && ctx.caller.is_none() {
+            return Err(Error::msg("report needs -t TARGET outside qmux").with_code(2));
+        }
+        let req = Request::Report {
+            target: args.target,
+            caller: ctx.caller,
+            state,
+            end: args.end,
+            conversation: args.conversation,
+        };
+        return simple(ctx, req);
+    };
+    // Run by an agent's hook: whatever goes wrong must not fail the agent.
+    // Both agents read a hook's JSON answer from stdout; `{}` changes nothing.
+    println!("{{}}");
+    if let Err(e) = report_hook(ctx, &agent, args.target) {
+        eprintln!("qmux: {e}");
+    }
+    Ok(0)
+}
+
+fn report_hook(ctx: &Context, agent: &str, target: Option<String>) -> Result<()> {
+    // A hook runs inside the session it reports on: its server is the one
+    // in $QMUX, whatever socket a plain `qmux` would pick.
+    let inside = std::env::var("QMUX").ok().and_then(|v| qmux_env(&v));
+    let ctx = match (&inside, &target) {
+        (Some((socket, caller)), None) => {
+            &Context { socket: socket.clone(), config: ctx.config.clone(), caller: Some(*caller), nested: true }
+        }
+        (None, None) => return Ok(()), // not in a qmux session: nobody to tell
+        (_, Some(_)) => ctx,
+    };
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 1 << 20), &mut input)?;
+    let rules = rules(ctx)?;
+    let heard = crate::hooks::heard(rule_set(&rules, agent)?.as_ref(), &input).map_err(Error::msg)?;
+    let (state, end) = match heard.report {
+        Some(crate::rules::Report::State(s)) => (Some(s), false),
+        Some(crate::rules::Report::End) => (None, true),
+        None => (None, false),
+    };
+    if state.is_none() && !end && heard.conversation.is_none() {
+        return Ok(());
+    }
+    let req = Request::Report { target, caller: ctx.caller, state, end, conversation: heard.conversation };
+    ctx.connect()?.request(req)?;
+    Ok(())
 }
 
 /// Exit codes documented in `qmux wait --help`.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod explain;
 pub mod foreground;
 pub mod history;
+pub mod hooks;
 pub mod keys;
 pub mod paths;
 pub mod persist;

@@ -127,6 +127,20 @@ pub enum Request {
     Explain {
         target: String,
     },
+    /// A program's own word on its state (through a hook): `state` None
+    /// with `end` set ends its reports.
+    Report {
+        target: Option<String>,
+        caller: Option<Caller>,
+        state: Option<crate::state::State>,
+        end: bool,
+        conversation: Option<String>,
+    },
+    /// Load this config (and the agent rules beside it) in place of the
+    /// running one.
+    Reload {
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -64,6 +64,9 @@ pub struct RuleSet {
     pub detector: Detector,
     pub input: Input,
     pub resume: Resume,
+    /// Lifecycle hooks the agent offers, which `qmux hooks install` uses to
+    /// make it report its state.
+    pub hooks: Option<Hooks>,
     /// The TOML it was read from (for `qmux agents show`).
     pub text: String,
 }
@@ -148,6 +151,50 @@ impl Resume {
     }
 }
 
+/// An agent's lifecycle hooks: where they are configured, and what state
+/// each event leaves the agent in.
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    /// The agent's settings file (`~` is HOME).
+    pub settings: String,
+    /// A variable that moves the directory the settings file is in.
+    pub home_var: Option<String>,
+    /// (event, notification type it must carry, what it reports).
+    pub events: Vec<(String, Option<String>, Report)>,
+}
+
+/// What a hook event says of the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    State(crate::state::State),
+    /// It stops reporting (its session ended): the screen rules decide again.
+    End,
+}
+
+impl Hooks {
+    /// What an event (with the notification type it carries) reports.
+    pub fn report(&self, event: &str, notification: Option<&str>) -> Option<Report> {
+        let exact = self.events.iter().find(|(e, n, _)| e == event && n.is_some() && n.as_deref() == notification);
+        exact.or_else(|| self.events.iter().find(|(e, n, _)| e == event && n.is_none())).map(|(_, _, r)| *r)
+    }
+
+    /// The event names to install a hook for, once each.
+    pub fn event_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.events.iter().map(|(e, _, _)| e.as_str()).collect();
+        names.dedup();
+        names
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct HooksFile {
+    settings: String,
+    home_var: Option<String>,
+    /// `EVENT` or `EVENT:NOTIFICATION_TYPE` → busy, waiting, approval or end.
+    events: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RuleFile {
@@ -164,6 +211,7 @@ struct RuleFile {
     input: InputFile,
     #[serde(default)]
     resume: ResumeFile,
+    hooks: Option<HooksFile>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -347,6 +395,33 @@ impl RuleSet {
             pid_file: r.pid_file.clone(),
             id_key: r.id_key.clone(),
         };
+        let hooks = match &file.hooks {
+            None => None,
+            Some(h) => {
+                let mut events = Vec::new();
+                for (key, value) in &h.events {
+                    let report = match value.as_str() {
+                        "busy" => Report::State(crate::state::State::Busy),
+                        "waiting" => Report::State(crate::state::State::Waiting),
+                        "approval" => Report::State(crate::state::State::Approval),
+                        "end" => Report::End,
+                        other => {
+                            return Err(located(
+                                text,
+                                key_at(text, key),
+                                &format!("hook event {key} reports {other:?}: use busy, waiting, approval or end"),
+                            ))
+                        }
+                    };
+                    let (event, notification) = match key.split_once(':') {
+                        Some((e, n)) => (e.to_string(), Some(n.to_string())),
+                        None => (key.clone(), None),
+                    };
+                    events.push((event, notification, report));
+                }
+                Some(Hooks { settings: h.settings.clone(), home_var: h.home_var.clone(), events })
+            }
+        };
         Ok(RuleSet {
             name: name.to_string(),
             description: file.description.clone().unwrap_or_else(|| name.to_string()),
@@ -356,6 +431,7 @@ impl RuleSet {
             detector: d,
             input,
             resume,
+            hooks,
             text: text.to_string(),
         })
     }
@@ -371,6 +447,7 @@ impl RuleSet {
             detector: Detector::default(),
             input: Input::default(),
             resume: Resume::default(),
+            hooks: None,
             text: String::new(),
         }
     }
@@ -519,6 +596,20 @@ mod tests {
         std::fs::write(dir.path().join("bad.toml"), "[busy\n").unwrap();
         let e = Rules::load(Some(dir.path())).unwrap_err();
         assert!(e.contains("bad.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn hook_events_report_states() {
+        use crate::state::State;
+        let claude = Rules::builtin().get("claude").unwrap();
+        let hooks = claude.hooks.as_ref().expect("Claude Code has hooks");
+        assert_eq!(hooks.report("UserPromptSubmit", None), Some(Report::State(State::Busy)));
+        assert_eq!(hooks.report("Notification", Some("permission_prompt")), Some(Report::State(State::Approval)));
+        assert_eq!(hooks.report("Notification", Some("something_else")), None);
+        assert_eq!(hooks.report("SessionEnd", None), Some(Report::End));
+        let e = RuleSet::parse("x", "[hooks]\nsettings = '~/s.json'\nevents = { Stop = 'idle' }\n", Source::Builtin)
+            .unwrap_err();
+        assert!(e.contains("hook event Stop reports \"idle\""), "{e}");
     }
 
     #[test]

@@ -653,6 +653,25 @@ impl Server {
                     .map(|e| Response::Explain(Box::new(e)));
                 self.respond(cid, result);
             }
+            Request::Report { target, caller, state, end, conversation } => {
+                let sid = match (target, caller) {
+                    (Some(t), _) => self.resolve(&t),
+                    (None, Some(c)) if self.session(c.session).is_some() => Ok(c.session),
+                    (None, _) => Err("report from outside qmux needs -t TARGET".to_string()),
+                };
+                let result = sid.map(|sid| {
+                    self.report(sid, state, end, conversation);
+                    Response::Ok
+                });
+                self.respond(cid, result);
+            }
+            Request::Reload { config } => {
+                let result = Config::load(config.as_deref()).map_err(|e| e.to_string()).map(|config| {
+                    self.reload(config);
+                    Response::Ok
+                });
+                self.respond(cid, result);
+            }
             Request::Detach { target, caller } => {
                 let result = match target {
                     Some(t) => self.resolve(&t).and_then(|sid| {
@@ -1406,6 +1425,39 @@ impl Server {
         s.rules = rules;
     }
 
+    /// A program's own word on its state: the authority until it ends its
+    /// reports, qmux types into it, or another program takes the terminal.
+    fn report(&mut self, sid: SessionId, state: Option<State>, end: bool, conversation: Option<String>) {
+        let Some(s) = self.session_mut(sid) else { return };
+        if let Some(id) = conversation {
+            s.conversation = Some(id);
+            s.conversation_reported = true;
+        }
+        if end {
+            s.reported = None;
+        } else if state.is_some() {
+            s.reported = state;
+        }
+        self.save_meta(sid);
+        self.evaluate_state(sid);
+    }
+
+    /// Puts a new config in force; every session finds its agent again
+    /// under the new rules.
+    fn reload(&mut self, config: Config) {
+        self.config = config;
+        for s in &mut self.sessions {
+            s.rules = self.config.rules.for_command(&s.command);
+            s.foreground.clear();
+            s.foreground_checked = None;
+        }
+        let ids: Vec<SessionId> = self.sessions.iter().map(|s| s.id).collect();
+        for sid in ids {
+            self.evaluate_state(sid);
+        }
+        self.redraw_all();
+    }
+
     /// Learns which conversation the agent is on from the files its last
     /// turn wrote, unless a hook reported it.
     fn find_conversation(&mut self, sid: SessionId) {
@@ -1499,6 +1551,8 @@ impl Server {
     fn type_into(&mut self, sid: SessionId, typing: Typing) {
         let Some(s) = self.session_mut(sid) else { return };
         s.last_typed = Some(typing.text.clone());
+        // What it reported before is stale until it reports again.
+        s.reported = None;
         s.typing.push_back(typing);
         s.awaiting_reaction = true;
         s.input_since_prompt = true;
