@@ -55,6 +55,15 @@ impl Agent {
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
 
+    /// Its approval question, as the screen shows it.
+    fn question(self) -> &'static str {
+        match self {
+            Agent::Claude => "Do you want to proceed?",
+            Agent::Codex => "Would you like to run the following command?",
+            Agent::Gemini => "Allow execution of",
+        }
+    }
+
     /// The key that answers "yes" in its approval dialog.
     fn yes(self) -> &'static str {
         match self {
@@ -124,18 +133,24 @@ impl World {
         self.wait(name, "waiting");
     }
 
-    /// `qmux wait --until STATE`, which must hold within the agent timeout.
+    /// `qmux wait --until STATE`, which must hold within the agent timeout
+    /// (asked in rounds shorter than the harness's bound on one command).
     fn wait(&self, name: &str, state: &str) {
-        let timeout = scaled(AGENT_TIMEOUT).as_secs().to_string();
-        let out = self.env.qmux(&["wait", "-t", name, "--until", state, "--timeout", &timeout]);
-        assert!(
-            out.status.success(),
-            "{:?} {name} never got to {state}: {}\nexplain:\n{}\nscreen:\n{}",
-            self.agent,
-            String::from_utf8_lossy(&out.stderr),
-            self.explain(name),
-            self.env.capture(name)
-        );
+        let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
+        loop {
+            let out = self.env.qmux(&["wait", "-t", name, "--until", state, "--timeout", "10"]);
+            if out.status.success() {
+                return;
+            }
+            assert!(
+                out.status.code() == Some(3) && Instant::now() < deadline,
+                "{:?} {name} never got to {state}: {}\nexplain:\n{}\nscreen:\n{}",
+                self.agent,
+                String::from_utf8_lossy(&out.stderr),
+                self.explain(name),
+                self.env.capture(name)
+            );
+        }
     }
 
     fn explain(&self, name: &str) -> String {
@@ -187,21 +202,32 @@ impl World {
         all
     }
 
-    /// Answers the approval dialog with "yes": a key sent the moment a
-    /// dialog appears can be lost (Claude Code ignores it), so it is sent
-    /// again until the dialog is gone.
+    /// Answers the approval dialog with "yes", and waits until the command
+    /// ran (its result reached the model). A key sent the moment a dialog
+    /// appears can be lost (Claude Code and Gemini CLI ignore it), so it is
+    /// sent again while the question is still on screen.
     fn approve(&self, name: &str) {
+        let ran = || self.mock.requests().iter().any(|r| r.tool_result);
         for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(300));
+            if !self.env.capture(name).contains(self.agent.question()) {
+                break;
+            }
             self.send(name, &["--no-enter", self.agent.yes()]);
-            let gone = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < gone {
-                if self.state(name) != "approval" {
-                    return;
-                }
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline && !ran() {
                 std::thread::sleep(Duration::from_millis(50));
             }
+            if ran() {
+                return;
+            }
         }
-        panic!("{:?}: the approval dialog never took {:?}:\n{}", self.agent, self.agent.yes(), self.env.capture(name));
+        poll_until(
+            scaled(AGENT_TIMEOUT),
+            "the approved command's result to reach the model",
+            || ran().then_some(()),
+            || format!("{}\n{}", self.explain(name), self.env.capture(name)),
+        );
     }
 }
 
