@@ -56,13 +56,13 @@ impl Attrs {
         self.mode & TEXT_MODE_INTENSITY
     }
 
+    // Bold and dim are separate attributes, as in xterm: `CSI 1 m` and
+    // `CSI 2 m` add to each other, and only `CSI 22 m` clears them.
     pub fn set_bold(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_BOLD;
     }
 
     pub fn set_dim(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_DIM;
     }
 
@@ -139,11 +139,18 @@ impl Attrs {
         let attrs = if self.intensity() == other.intensity() {
             attrs
         } else {
-            attrs.intensity(match self.intensity() {
-                0 => crate::term::Intensity::Normal,
-                TEXT_MODE_BOLD => crate::term::Intensity::Bold,
-                TEXT_MODE_DIM => crate::term::Intensity::Dim,
-                _ => unreachable!(),
+            // Only `CSI 22 m` takes bold or dim away, and it takes both:
+            // bring back what stays.
+            let dropped = other.intensity() & !self.intensity() != 0;
+            let added = if dropped {
+                self.intensity()
+            } else {
+                self.intensity() & !other.intensity()
+            };
+            attrs.intensity(crate::term::Intensity {
+                reset: dropped,
+                bold: added & TEXT_MODE_BOLD != 0,
+                dim: added & TEXT_MODE_DIM != 0,
             })
         };
         let attrs = if self.italic() == other.italic() {
@@ -163,5 +170,39 @@ impl Attrs {
         };
 
         attrs.write_fmt(writer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(from: &Attrs, to: &Attrs) -> String {
+        let mut out = String::new();
+        to.write_escape_code_diff(&mut out, from);
+        out
+    }
+
+    #[test]
+    fn bold_and_dim_are_separate() {
+        let mut both = Attrs::default();
+        both.set_bold();
+        both.set_dim();
+        assert!(both.bold() && both.dim());
+        let mut bold = Attrs::default();
+        bold.set_bold();
+        let mut dim = Attrs::default();
+        dim.set_dim();
+        // Going from bold to dim must end bold first.
+        assert_eq!(diff(&bold, &dim), "\x1b[22;2m");
+        assert_eq!(diff(&both, &dim), "\x1b[22;2m");
+        assert_eq!(diff(&bold, &both), "\x1b[2m");
+        assert_eq!(diff(&dim, &both), "\x1b[1m");
+        assert_eq!(diff(&Attrs::default(), &both), "\x1b[1;2m");
+        let mut italic_bold = bold;
+        italic_bold.set_italic(true);
+        let mut normal_italic = Attrs::default();
+        normal_italic.set_italic(true);
+        assert_eq!(diff(&italic_bold, &normal_italic), "\x1b[22m");
     }
 }

@@ -137,11 +137,13 @@ impl BufWrite for ClearAttrs {
     }
 }
 
+/// A change of intensity: `reset` writes `22` (neither bold nor dim),
+/// then `bold` and `dim` add theirs.
 #[derive(Debug, Clone, Copy)]
-pub enum Intensity {
-    Normal,
-    Bold,
-    Dim,
+pub struct Intensity {
+    pub reset: bool,
+    pub bold: bool,
+    pub dim: bool,
 }
 
 #[derive(Default, Debug)]
@@ -271,10 +273,14 @@ impl BufWrite for Attrs {
         }
 
         if let Some(intensity) = self.intensity {
-            match intensity {
-                Intensity::Normal => write_param!(22),
-                Intensity::Bold => write_param!(1),
-                Intensity::Dim => write_param!(2),
+            if intensity.reset {
+                write_param!(22);
+            }
+            if intensity.bold {
+                write_param!(1);
+            }
+            if intensity.dim {
+                write_param!(2);
             }
         }
 
