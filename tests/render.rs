@@ -1,0 +1,85 @@
+//! What you see inside qmux is what the program drew, with a real terminal
+//! as the judge: tmux shows the program once directly and once through a
+//! qmux client, and `capture-pane -e` of both must agree cell for cell,
+//! attributes included.
+
+use std::process::Command;
+use std::time::Duration;
+
+use qmux_e2e::{poll_until, scaled, Env};
+
+/// A tmux server of the test's own, as the user's terminal.
+struct Tmux {
+    socket: String,
+    env: Vec<(String, String)>,
+}
+
+impl Tmux {
+    fn new(env: &Env) -> Tmux {
+        let socket = env.root().join("tmux.sock").to_string_lossy().into_owned();
+        let vars = env.vars().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Tmux { socket, env: vars }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(["-S", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pane's rows with their attributes, as tmux keeps them.
+    fn capture(&self, target: &str) -> Vec<String> {
+        self.run(&["capture-pane", "-p", "-e", "-t", target]).lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-S", &self.socket, "kill-server"]).output();
+    }
+}
+
+/// Bold then dim, both at once, and the colours and attributes around them.
+const DRAWING: &str = r"printf '\033[1mB\033[22m\033[2mDIM\033[m \033[1;2mBOTH\033[m \033[1mb\033[2md\033[22mn \033[31;1mR\033[22;2mr\033[m\n'";
+
+#[test]
+fn bold_and_dim_look_the_same_through_qmux_as_in_the_terminal() {
+    let env = Env::new();
+    let tmux = Tmux::new(&env);
+    let script = format!("{DRAWING}; exec cat");
+    // The program straight in tmux, and the same program in qmux shown by a
+    // client in tmux.
+    tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
+    env.start_detached("drawn", &["sh", "-c", &script]);
+    let qmux = env.bin("qmux").to_string_lossy().into_owned();
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "viaqmux",
+        "-x",
+        "80",
+        "-y",
+        "25",
+        &qmux,
+        "-f",
+        "/dev/null",
+        "attach",
+        "-t",
+        "drawn",
+    ]);
+    let first_row = |target: &str| tmux.capture(target).into_iter().next().unwrap_or_default();
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "both panes to show the drawing",
+        || (first_row("direct").contains("BOTH") && first_row("viaqmux").contains("BOTH")).then_some(()),
+        || format!("direct: {:?}\nqmux: {:?}", tmux.capture("direct"), tmux.capture("viaqmux")),
+    );
+    assert_eq!(first_row("viaqmux"), first_row("direct"), "the row as tmux holds it, through qmux and directly");
+}
