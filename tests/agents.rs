@@ -73,6 +73,18 @@ impl Agent {
     }
 }
 
+/// One `#[test]` per agent for a scenario: `agent_tests!(timeline: Claude => claude_code_timeline, …)`.
+macro_rules! agent_tests {
+    ($scenario:ident: $($agent:ident => $name:ident),+) => {
+        $(
+            #[test]
+            fn $name() {
+                $scenario(Agent::$agent);
+            }
+        )+
+    };
+}
+
 /// Runs tests/agents/install once per test binary when an agent is missing.
 fn ensure_installed(agent: Agent) {
     static INSTALL: Mutex<bool> = Mutex::new(false);
@@ -306,20 +318,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-#[test]
-fn claude_code_timeline() {
-    timeline(Agent::Claude);
-}
-
-#[test]
-fn codex_timeline() {
-    timeline(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_timeline() {
-    timeline(Agent::Gemini);
-}
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -359,20 +358,7 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-#[test]
-fn claude_code_send() {
-    sending(Agent::Claude);
-}
-
-#[test]
-fn codex_send() {
-    sending(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_send() {
-    sending(Agent::Gemini);
-}
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send);
 
 // ---- approval --------------------------------------------------------------
 
@@ -401,20 +387,7 @@ fn approval(agent: Agent) {
     assert_eq!(w.mock.deliveries("after the tool"), 1, "delivered once, after the dialog");
 }
 
-#[test]
-fn claude_code_approval() {
-    approval(Agent::Claude);
-}
-
-#[test]
-fn codex_approval() {
-    approval(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_approval() {
-    approval(Agent::Gemini);
-}
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -432,20 +405,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-#[test]
-fn claude_code_done_mark() {
-    done_mark(Agent::Claude);
-}
-
-#[test]
-fn codex_done_mark() {
-    done_mark(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_done_mark() {
-    done_mark(Agent::Gemini);
-}
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -463,20 +423,7 @@ fn kill(agent: Agent) {
     );
 }
 
-#[test]
-fn claude_code_kill() {
-    kill(Agent::Claude);
-}
-
-#[test]
-fn codex_kill() {
-    kill(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_kill() {
-    kill(Agent::Gemini);
-}
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -534,20 +481,7 @@ fn restore(agent: Agent) {
     }
 }
 
-#[test]
-fn claude_code_restore() {
-    restore(Agent::Claude);
-}
-
-#[test]
-fn codex_restore() {
-    restore(Agent::Codex);
-}
-
-#[test]
-fn gemini_cli_restore() {
-    restore(Agent::Gemini);
-}
+agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore);
 
 // ---- hooks -------------------------------------------------------------------
 
@@ -583,12 +517,4 @@ fn hooks(agent: Agent) {
     assert!(status.contains(&format!("{:<10} not installed", agent.program())), "{status}");
 }
 
-#[test]
-fn claude_code_hooks() {
-    hooks(Agent::Claude);
-}
-
-#[test]
-fn gemini_cli_hooks() {
-    hooks(Agent::Gemini);
-}
+agent_tests!(hooks: Claude => claude_code_hooks, Gemini => gemini_cli_hooks);

@@ -142,6 +142,11 @@ pub struct Resume {
 }
 
 impl Resume {
+    /// qmux can learn the agent's conversation id, and resume by it.
+    pub fn knows_ids(&self) -> bool {
+        self.by_id.is_some() && (self.session_files.is_some() || self.pid_file.is_some())
+    }
+
     /// The arguments that resume conversation `id`, or the newest one.
     pub fn args(&self, id: Option<&str>) -> Option<Vec<String>> {
         match (id, &self.by_id) {

@@ -556,7 +556,7 @@ impl Server {
                         }
                     }
                     let mut notices = self.take_notices(true);
-                    notices.extend(self.shared_resume_slot(sid));
+                    notices.extend(self.shared_resume_slot(sid, false));
                     Response::Notice(notices)
                 });
                 self.respond(cid, result);
@@ -722,7 +722,7 @@ impl Server {
         // Said once: to this client before it takes the terminal, and in its
         // status bar.
         let mut notices = self.take_notices(true);
-        notices.extend(self.shared_resume_slot(sid));
+        notices.extend(self.shared_resume_slot(sid, false));
         self.respond(cid, Ok(Response::Notice(notices.clone())));
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
@@ -1121,7 +1121,7 @@ impl Server {
                 Ok(sid) => {
                     let label = self.session(sid).map(Session::label).unwrap_or_default();
                     lines.push(format!("restored {label} ({})", command.join(" ")));
-                    lines.extend(self.shared_resume_slot(sid));
+                    lines.extend(self.shared_resume_slot(sid, true));
                 }
                 Err(e) => {
                     lines.push(format!("cannot restore {}:{}: {e}", saved.meta.index, saved.meta.name));
@@ -1148,11 +1148,13 @@ impl Server {
 
     /// A program that resumes "the conversation in this directory" cannot
     /// run twice in one directory without the two fighting over it. Agents
-    /// whose conversation ids qmux knows come back to their own.
-    fn shared_resume_slot(&self, sid: SessionId) -> Option<String> {
+    /// whose conversation ids qmux learns come back to their own, unless a
+    /// restore had no id to go by.
+    fn shared_resume_slot(&self, sid: SessionId, restored: bool) -> Option<String> {
         let s = self.session(sid)?;
         s.rules.resume.latest.as_ref()?;
-        if s.rules.resume.by_id.is_some() && s.rules.resume.session_files.is_some() {
+        let by_id = s.rules.resume.knows_ids();
+        if by_id && (!restored || s.conversation.is_some()) {
             return None;
         }
         let program = s.rules.name.as_str();
@@ -1160,12 +1162,12 @@ impl Server {
             .sessions
             .iter()
             .find(|o| o.id != sid && o.exit_code.is_none() && o.cwd == s.cwd && o.rules.name == program)?;
-        Some(format!(
-            "warning: {} also runs {program} in {}; {program} keeps one conversation per directory, so only one of \
-             them can be resumed after a restart",
-            other.label(),
-            s.cwd.display()
-        ))
+        let why = if by_id {
+            "qmux learnt no conversation id for it, so it resumed the newest one there"
+        } else {
+            "it keeps one conversation per directory, so only one of them can be resumed after a restart"
+        };
+        Some(format!("warning: {} also runs {program} in {}; {why}", other.label(), s.cwd.display()))
     }
 
     fn rename(&mut self, sid: SessionId, name: &str) -> Result<(), String> {

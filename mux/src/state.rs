@@ -102,29 +102,18 @@ impl Region {
         match self {
             Region::Screen => text(0, rows - 1),
             Region::Bottom(n) => text(rows.saturating_sub(n), rows - 1),
-            Region::LastLines(n) => {
-                let mut picked: Vec<(u16, String)> = text(0, rows - 1)
-                    .into_iter()
-                    .rev()
-                    .filter(|(_, r)| !r.trim().is_empty())
-                    .take(usize::from(n))
-                    .collect();
-                picked.reverse();
-                picked
-            }
-            Region::AboveCursor(n) => {
-                let cursor = screen.cursor_position().0;
-                let mut picked: Vec<(u16, String)> = text(0, cursor)
-                    .into_iter()
-                    .rev()
-                    .filter(|(_, r)| !r.trim().is_empty())
-                    .take(usize::from(n))
-                    .collect();
-                picked.reverse();
-                picked
-            }
+            Region::LastLines(n) => last_non_blank(text(0, rows - 1), n),
+            Region::AboveCursor(n) => last_non_blank(text(0, screen.cursor_position().0), n),
         }
     }
+}
+
+/// The last `n` of these rows that are not blank, top first.
+fn last_non_blank(rows: Vec<(u16, String)>, n: u16) -> Vec<(u16, String)> {
+    let mut picked: Vec<(u16, String)> =
+        rows.into_iter().rev().filter(|(_, r)| !r.trim().is_empty()).take(usize::from(n)).collect();
+    picked.reverse();
+    picked
 }
 
 impl fmt::Display for Region {
