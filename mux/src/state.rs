@@ -356,12 +356,12 @@ impl Detector {
                 return busy(reason);
             }
         }
-        if let Some(found) = self.question(screen) {
-            return if self.approval_settles {
-                settled(State::Approval, Reason::Question(found))
-            } else {
-                verdict(State::Approval, Reason::Question(found))
-            };
+        // While output has not settled, a question that must settle could
+        // not count yet: no need to look (floods pass through here).
+        if !(self.approval_settles && settling) {
+            if let Some(found) = self.question(screen) {
+                return verdict(State::Approval, Reason::Question(found));
+            }
         }
         if let Some(found) = self.busy.as_ref().and_then(|p| p.find(screen)) {
             return busy(Reason::BusyHint(found));
