@@ -518,3 +518,27 @@ fn hooks(agent: Agent) {
 }
 
 agent_tests!(hooks: Claude => claude_code_hooks, Gemini => gemini_cli_hooks);
+
+// ---- found whatever started it ---------------------------------------------
+
+/// A shell where the user typed the agent: qmux finds it in the
+/// foreground, applies its rules while it runs, and the shell's again after.
+fn typed_in_a_shell(agent: Agent) {
+    let w = World::new(agent);
+    w.env.start_detached("shell", &["sh"]);
+    let line: Vec<String> = w.argv.iter().map(|a| format!("'{a}'")).collect();
+    w.send("shell", &[&line.join(" ")]);
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the agent's rules to be in force",
+        || w.explain("shell").contains(&format!("rules      {} (", agent.program())).then_some(()),
+        || w.explain("shell"),
+    );
+    w.wait("shell", "waiting");
+    w.send("shell", &["hello from a shell"]);
+    w.wait_delivered("hello from a shell", 1);
+    w.wait("shell", "waiting");
+    assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
+}
+
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell);
