@@ -6,9 +6,10 @@
 //! For each agent: the state timeline through a reply (never waiting while
 //! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
 //! exactly once and never into an approval dialog, `wait --until approval`,
-//! the done mark after a background reply, `kill` leaving no process, and
-//! two sessions in one directory each resumed into its own conversation
-//! after `kill-server` and `restore`.
+//! the done mark after a background reply, `kill` leaving no process, two
+//! sessions in one directory each resumed into its own conversation after
+//! `kill-server` and `restore`, the agent typed into a shell found in the
+//! foreground, and (Claude Code, Gemini CLI) state reported through hooks.
 //!
 //! The agents are installed by tests/agents/install (CI runs it first; a
 //! test runs it itself when they are missing).
@@ -439,6 +440,9 @@ fn restore(agent: Agent) {
         w.wait_delivered(text, 1);
         w.wait(name, "waiting");
     }
+    let ids: Vec<serde_json::Value> =
+        ["one", "two"].iter().map(|n| w.env.session_json(n).expect("listed")["conversation"].clone()).collect();
+    assert!(ids[0].is_string() && ids[1].is_string() && ids[0] != ids[1], "each has its own conversation id: {ids:?}");
     let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
     let mut before: Vec<String> = ["one", "two"].iter().map(|n| w.explain(n)).collect();
     before.push(files_under(&w.env.home()));

@@ -848,11 +848,14 @@ fn the_agent_is_found_in_the_foreground_whatever_started_it() {
         .expect("explain --json prints JSON");
     assert_eq!(json["rules"], "qmux-chat");
     assert_eq!(json["state"], "waiting");
+    let listed = env.session_json("wrapped").expect("listed");
+    assert_eq!(listed["agent"], "qmux-chat", "ls --json names the agent: {listed}");
     assert_eq!(json["signals"]["raw_mode"], true);
     // A plain program has no rule set of its own.
     env.start_detached("plain", &["cat"]);
     let plain = env.qmux_ok(&["explain", "-t", "plain"]);
     assert!(plain.contains("generic (no rule set)"), "{plain}");
+    assert_eq!(env.session_json("plain").expect("listed")["agent"], serde_json::Value::Null);
     let out = env.qmux(&["explain", "-t", "nope"]);
     assert_one_line_error(&out, "explain of an unknown session");
 }

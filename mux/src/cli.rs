@@ -328,7 +328,8 @@ pub const LS_JSON_HELP: &str = "\
 JSON fields (stable): index, name, id, state (busy|waiting|approval|exited),
 command (array), cwd, pid, created and last_output (Unix seconds or null),
 unseen_output, done (finished while nobody watched), bell, exit_code,
-queued_messages, attached_clients, cols, rows.";
+queued_messages, attached_clients, cols, rows, agent (the rule set in force,
+or null), conversation (the agent's own conversation id, or null).";
 
 /// The key table, shown by `--help`, in the manual page and by prefix `?`.
 pub const KEYS_HELP: &str = "\

@@ -201,6 +201,10 @@ pub struct SessionInfo {
     pub attached_clients: u32,
     pub cols: u16,
     pub rows: u16,
+    /// The agent found in it (its rule set's name), if any.
+    pub agent: Option<String>,
+    /// The agent's own conversation id, when qmux knows it.
+    pub conversation: Option<String>,
 }
 
 /// Encodes one frame: a 4-byte little-endian length, then the postcard body.

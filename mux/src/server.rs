@@ -1259,6 +1259,8 @@ impl Server {
                     attached_clients: self.views_showing(s.id).len() as u32,
                     cols,
                     rows,
+                    agent: (s.rules.source != crate::rules::Source::Generic).then(|| s.rules.name.clone()),
+                    conversation: s.conversation.clone(),
                 }
             })
             .collect()
