@@ -5,12 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// A terminal multiplexer for AI chat sessions.
+/// A terminal multiplexer for AI agents.
 ///
-/// Each session runs an unmodified chat program (`q chat`, `kiro-cli chat`, or
-/// any line-editor chat) in its own pseudo-terminal. A server keeps every
-/// session running and fully read while you work in another; the client shows
-/// one session at a time with a status bar, and a prefix key (C-b) switches.
+/// Each session runs an unmodified agent (Claude Code, Codex, Gemini CLI, Kiro
+/// CLI, `q chat`, aider, or any other program) in its own pseudo-terminal. A
+/// server keeps every session running and fully read while you work in
+/// another, and knows what each agent is doing: busy, waiting at its prompt,
+/// asking for approval, or exited. The client shows one session at a time with
+/// a status bar, and a prefix key (C-b) switches.
 ///
 /// With no command, qmux attaches to the most recent session, or starts one
 /// running the default command.

@@ -1,4 +1,4 @@
-//! qmux: a terminal multiplexer for AI chat sessions.
+//! qmux: a terminal multiplexer for AI agents.
 //!
 //! The crate is laid out by the nouns of the design: [`cli`] parses,
 //! [`commands`] runs one verb each, [`client`] owns the user's terminal,

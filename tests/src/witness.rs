@@ -67,13 +67,18 @@ impl Witness {
         times
     }
 
-    /// Enter, then waits for `cat` to print the line back.
+    /// Enter, then waits for `cat` to print the line back: the typed line
+    /// (the terminal's echo) and cat's copy right below it, the cursor
+    /// under both. The echo alone is not enough: a key typed before cat's
+    /// copy arrives would have the copy land after it.
     fn end_line(&mut self, line: &str) {
         self.term.type_str("\r");
         self.term.wait_for(
             |s| {
                 let (row, col) = s.cursor_position();
-                col == 0 && row > 0 && session_rows(s).get(usize::from(row) - 1).is_some_and(|r| r == line)
+                let rows = session_rows(s);
+                let above = |n: u16| row.checked_sub(n).and_then(|r| rows.get(usize::from(r)));
+                col == 0 && above(1).is_some_and(|r| r == line) && above(2).is_some_and(|r| r == line)
             },
             &format!("cat to print {line:?} back"),
         );
