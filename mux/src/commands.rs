@@ -551,7 +551,7 @@ fn report_hook(ctx: &Context, agent: &str, target: Option<String>) -> Result<()>
     let (state, end) = match heard.report {
         Some(crate::rules::Report::State(s)) => (Some(s), false),
         Some(crate::rules::Report::End) => (None, true),
-        None => (None, false),
+        Some(crate::rules::Report::Conversation) | None => (None, false),
     };
     if state.is_none() && !end && heard.conversation.is_none() {
         return Ok(());

@@ -73,11 +73,19 @@ fn group_in(proc_dir: &Path, pgrp: i32) -> Vec<Process> {
     pids.into_iter().filter_map(|p| process(proc_dir, p)).collect()
 }
 
-/// A cheap fingerprint of the foreground: the group and its leader's
-/// command name, which an `exec` changes.
+/// A cheap fingerprint of the foreground: the group, and the command names
+/// of its leader and the leader's children, which an `exec` or a fork
+/// changes (`sh -c 'claude; …'` forks the agent into the shell's group).
 pub fn fingerprint(pgrp: i32) -> String {
-    let comm = std::fs::read_to_string(format!("/proc/{pgrp}/comm")).unwrap_or_default();
-    format!("{pgrp}:{}", comm.trim())
+    let comm = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let leader = pgrp.to_string();
+    let mut out = format!("{pgrp}:{}", comm(&leader).trim());
+    let children = std::fs::read_to_string(format!("/proc/{pgrp}/task/{pgrp}/children")).unwrap_or_default();
+    for child in children.split_whitespace() {
+        out.push(',');
+        out.push_str(comm(child).trim());
+    }
+    out
 }
 
 /// Every live process of the terminal session led by `leader` (the
@@ -141,6 +149,7 @@ mod tests {
         assert!(group.iter().any(|p| p.argv == ["sleep", "31"]), "{group:?}");
         let members = session_members(leader);
         assert_eq!(members.len(), 3, "{members:?}");
+        assert_eq!(fingerprint(leader), format!("{leader}:sh,sleep,sleep"));
         for pid in members {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }

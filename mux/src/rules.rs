@@ -174,6 +174,9 @@ pub enum Report {
     State(crate::state::State),
     /// It stops reporting (its session ended): the screen rules decide again.
     End,
+    /// Only its conversation id: the event comes before it can take input
+    /// (a session starting), so the screen decides when it is ready.
+    Conversation,
 }
 
 impl Hooks {
@@ -196,7 +199,8 @@ impl Hooks {
 struct HooksFile {
     settings: String,
     home_var: Option<String>,
-    /// `EVENT` or `EVENT:NOTIFICATION_TYPE` → busy, waiting, approval or end.
+    /// `EVENT` or `EVENT:NOTIFICATION_TYPE` → busy, waiting, approval, end,
+    /// or conversation (only the id).
     events: BTreeMap<String, String>,
 }
 
@@ -410,13 +414,14 @@ impl RuleSet {
                         "waiting" => Report::State(crate::state::State::Waiting),
                         "approval" => Report::State(crate::state::State::Approval),
                         "end" => Report::End,
-                        other => {
-                            return Err(located(
-                                text,
-                                key_at(text, key),
-                                &format!("hook event {key} reports {other:?}: use busy, waiting, approval or end"),
-                            ))
-                        }
+                        "conversation" => Report::Conversation,
+                        other => return Err(located(
+                            text,
+                            key_at(text, key),
+                            &format!(
+                                "hook event {key} reports {other:?}: use busy, waiting, approval, end or conversation"
+                            ),
+                        )),
                     };
                     let (event, notification) = match key.split_once(':') {
                         Some((e, n)) => (e.to_string(), Some(n.to_string())),

@@ -92,6 +92,8 @@ struct Session {
     foreground: String,
     /// When the foreground was last looked at.
     foreground_checked: Option<Instant>,
+    /// A look is due when the interval is up.
+    foreground_recheck: bool,
     /// The agent's process, once identified.
     agent: Option<crate::foreground::Process>,
     /// The state the agent reported through a hook: the authority while set.
@@ -950,6 +952,7 @@ impl Server {
             rules: self.config.rules_for(&command_for_detector),
             foreground: String::new(),
             foreground_checked: None,
+            foreground_recheck: false,
             agent: None,
             reported: None,
             conversation: saved.and_then(|s| s.meta.conversation.clone()),
@@ -1410,9 +1413,18 @@ impl Server {
     /// ioctl and one small read, at most every [`FOREGROUND_CHECK`].
     fn identify_agent(&mut self, sid: SessionId) {
         let Some(s) = self.sessions.iter_mut().find(|s| s.id == sid) else { return };
-        if s.exit_code.is_some() || s.foreground_checked.is_some_and(|t| t.elapsed() < FOREGROUND_CHECK) {
+        if s.exit_code.is_some() {
             return;
         }
+        if let Some(since) = s.foreground_checked.map(|t| t.elapsed()).filter(|e| *e < FOREGROUND_CHECK) {
+            // Looked just now: look again when the interval is up, so the
+            // last change of a burst (an exec, a fork) is not missed.
+            if !std::mem::replace(&mut s.foreground_recheck, true) {
+                self.after(FOREGROUND_CHECK - since, Event::StateCheck(sid));
+            }
+            return;
+        }
+        s.foreground_recheck = false;
         s.foreground_checked = Some(Instant::now());
         let Some(group) = s.pty.foreground_group() else { return };
         let fingerprint = crate::foreground::fingerprint(group);
