@@ -168,6 +168,9 @@ pub struct Hooks {
     pub events: Vec<(String, Option<String>, Report)>,
 }
 
+/// The values a hook event can report, for errors.
+const HOOK_REPORTS: &str = "use busy, waiting, approval, end or conversation";
+
 /// What a hook event says of the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Report {
@@ -415,13 +418,10 @@ impl RuleSet {
                         "approval" => Report::State(crate::state::State::Approval),
                         "end" => Report::End,
                         "conversation" => Report::Conversation,
-                        other => return Err(located(
-                            text,
-                            key_at(text, key),
-                            &format!(
-                                "hook event {key} reports {other:?}: use busy, waiting, approval, end or conversation"
-                            ),
-                        )),
+                        other => {
+                            let what = format!("hook event {key} reports {other:?}: {HOOK_REPORTS}");
+                            return Err(located(text, key_at(text, key), &what));
+                        }
                     };
                     let (event, notification) = match key.split_once(':') {
                         Some((e, n)) => (e.to_string(), Some(n.to_string())),
