@@ -900,3 +900,26 @@ fn explain_reads_a_saved_screen() {
     assert_one_line_error(&env.qmux(&["explain", "--screen", "/nonexistent"]), "missing screen file");
     assert_code(&env.qmux(&["explain", "--screen", &path, "--size", "80"]), 2, "a bad --size");
 }
+
+/// `qmux report` from a script makes the state; `--end` hands it back to
+/// the screen. `qmux hooks install --dry-run` shows and writes nothing.
+#[test]
+fn a_report_decides_until_it_ends_and_a_dry_run_writes_nothing() {
+    let env = Env::new();
+    start_chat(&env, "chat");
+    env.qmux_ok(&["report", "-t", "chat", "--state", "busy", "--conversation", "c-1"]);
+    assert_eq!(env.state("chat"), "busy", "the report decides");
+    let json = env.session_json("chat").expect("listed");
+    assert_eq!(json["conversation"], "c-1", "{json}");
+    assert!(env.qmux_ok(&["explain", "-t", "chat"]).contains("hook report busy"));
+    env.qmux_ok(&["report", "-t", "chat", "--end"]);
+    env.wait_state("chat", "waiting");
+    assert_code(&env.qmux(&["report", "-t", "chat"]), 2, "report with nothing to say");
+    assert_one_line_error(&env.qmux(&["report", "--state", "busy"]), "report outside qmux without -t");
+
+    let dry = env.qmux_ok(&["hooks", "install", "claude", "--dry-run"]);
+    assert!(dry.contains("would add to") && dry.contains("hooks.Stop"), "{dry}");
+    assert!(!env.home().join(".claude/settings.json").exists(), "a dry run writes nothing");
+    let listed = env.qmux_ok(&["agents"]);
+    assert!(listed.contains("claude") && listed.contains("built in · hooks"), "{listed}");
+}

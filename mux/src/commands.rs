@@ -449,9 +449,10 @@ fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
         .ok_or_else(|| Error::msg(format!("{agent} has no hooks qmux knows; its screen rules work without them")))?;
     let path = crate::hooks::settings_path(h, &home, var);
     let settings = read_settings(&path)?;
+    let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
+    let command = crate::hooks::hook_command(&exe, &agent);
     let (new, changes) = if installing {
-        let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the qmux binary: {e}")))?;
-        crate::hooks::install(&settings, &r, &crate::hooks::hook_command(&exe, &agent))
+        crate::hooks::install(&settings, &r, &command)
             .map_err(|e| Error::msg(format!("cannot add hooks to {}: {e}", path.display())))?
     } else {
         crate::hooks::remove(&settings, &agent)
@@ -468,7 +469,6 @@ fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
         (false, false) => "taking out of",
     };
     println!("{verb} {}:", path.display());
-    let command = crate::hooks::hook_command(&std::env::current_exe().unwrap_or_default(), &agent);
     for c in &changes {
         let sign = if c.added { '+' } else { '-' };
         println!("  {sign} hooks.{}: {command}", c.event);

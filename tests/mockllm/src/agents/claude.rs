@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{install_dir, program, write, Prepared};
+use super::{program, write, Prepared};
 
 /// The key Claude Code sends (as `x-api-key`); the mock takes any.
 pub const API_KEY: &str = "sk-ant-api03-qmux-mock-key-0123456789abcdefghijklmnopqrstuvwxyz";
@@ -67,12 +67,7 @@ pub fn prepare(home: &Path, cwd: &Path, mock_url: &str) -> std::io::Result<Prepa
     // $CLAUDE_CODE_TMPDIR, else /tmp: keep them in the test's home.
     let tmp = home.join("tmp");
     std::fs::create_dir_all(&tmp)?;
-    let node_bin = install_dir().join("node/bin");
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", node_bin.display());
     let env = [
-        ("HOME", home.to_string_lossy().to_string()),
-        ("PATH", path),
-        ("TERM", "xterm-256color".into()),
         ("LANG", "C.UTF-8".into()),
         ("SHELL", "/bin/bash".into()),
         ("ANTHROPIC_BASE_URL", mock_url.to_string()),
@@ -87,7 +82,7 @@ pub fn prepare(home: &Path, cwd: &Path, mock_url: &str) -> std::io::Result<Prepa
     ];
     Ok(Prepared {
         argv: vec![claude.to_string_lossy().to_string()],
-        env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: super::base_env(home).into_iter().chain(env.into_iter().map(|(k, v)| (k.to_string(), v))).collect(),
     })
 }
 

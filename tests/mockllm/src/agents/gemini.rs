@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{install_dir, program, write, Prepared};
+use super::{program, write, Prepared};
 
 /// Sets up `home` so the agent starts in `cwd` with no login or onboarding,
 /// talking to the mock at `mock_url`.
@@ -41,12 +41,7 @@ pub fn prepare(home: &Path, cwd: &Path, mock_url: &str) -> std::io::Result<Prepa
     let trusted = json!({ cwd.to_string_lossy(): "TRUST_FOLDER" });
     write(home, ".gemini/trustedFolders.json", &serde_json::to_string_pretty(&trusted)?)?;
 
-    let node_bin = install_dir().join("node/bin");
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", node_bin.display());
     let env = [
-        ("HOME", home.to_string_lossy().into_owned()),
-        ("PATH", path),
-        ("TERM", "xterm-256color".into()),
         // Else it warns on screen that true color was not detected.
         ("COLORTERM", "truecolor".into()),
         ("GEMINI_API_KEY", "mock-key".into()),
@@ -57,6 +52,6 @@ pub fn prepare(home: &Path, cwd: &Path, mock_url: &str) -> std::io::Result<Prepa
     ];
     Ok(Prepared {
         argv: vec![gemini.to_string_lossy().into_owned()],
-        env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: super::base_env(home).into_iter().chain(env.into_iter().map(|(k, v)| (k.to_string(), v))).collect(),
     })
 }

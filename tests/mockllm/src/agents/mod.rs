@@ -41,3 +41,14 @@ pub(crate) fn write(home: &Path, rel: &str, text: &str) -> std::io::Result<()> {
     }
     std::fs::write(path, text)
 }
+
+/// What every agent's environment starts with: HOME, a PATH with the
+/// installed Node.js first, and a terminal type.
+pub(crate) fn base_env(home: &Path) -> Vec<(String, String)> {
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", install_dir().join("node/bin").display());
+    vec![
+        ("HOME".into(), home.to_string_lossy().into_owned()),
+        ("PATH".into(), path),
+        ("TERM".into(), "xterm-256color".into()),
+    ]
+}
