@@ -212,6 +212,36 @@ fn the_session_follows_the_terminal_size_minus_the_status_row() {
     }
 }
 
+/// Two clients of different sizes show one session: it takes the smaller
+/// size, and the larger one back when the small client goes, whether it
+/// detaches with the prefix, with `qmux detach` typed in it, or is killed.
+#[test]
+fn a_session_takes_the_large_clients_size_when_the_small_one_goes() {
+    let env = Env::new();
+    env.start_detached("api", &["sh"]);
+    let mut large = attach(&env, &["attach", "-t", "api"]);
+    large.wait_marker("api", "*");
+    let size_is = |size: &str| {
+        let what = format!("api at {size} in qmux ls");
+        env.wait_ls(&what, |sessions| sessions.iter().any(|s| s.name == "api" && s.line.contains(size)));
+    };
+    size_is("[100x29]");
+    for how in ["prefix d", "qmux detach", "killed"] {
+        let mut small = env.attach(&["attach", "-t", "api"], 60, 15);
+        small.wait_marker("api", "*");
+        size_is("[60x14]");
+        match how {
+            "prefix d" => small.prefix(b'd'),
+            "qmux detach" => small.type_str("qmux detach\r"),
+            _ => small.kill(Signal::SIGKILL),
+        }
+        let status = small.wait_exit();
+        assert!(how == "killed" || status.success(), "{how}: the client ends cleanly: {status:?}");
+        size_is("[100x29]");
+        assert!(!large.closed(), "{how}: the large client stays attached");
+    }
+}
+
 // ---- 7. status markers ----
 
 #[test]

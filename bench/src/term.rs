@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 
 use crate::Result;
+use qmux::terminal::{Answers, Identity};
 
 /// The terminal size every benchmark uses, as issue 6 asks.
 pub const COLS: u16 = 200;
@@ -69,47 +70,15 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
-/// Collects the answers to the queries a real terminal answers: tmux asks
-/// its outer terminal for device attributes and version at attach, and
-/// line editors ask for the cursor position. Collected while parsing, so
-/// each answer sees the screen at the moment of its query.
-#[derive(Default)]
-struct Answers {
-    pending: Vec<u8>,
-}
-
-/// DA1: a VT100 with advanced video; DA2: a VT220-class terminal.
-const TERMINAL: qmux::session::Identity =
-    qmux::session::Identity { primary: b"\x1b[?1;2c", secondary: b"\x1b[>1;10;0c" };
-
-impl vt100::Callbacks for Answers {
-    fn unhandled_csi(
-        &mut self,
-        screen: &mut vt100::Screen,
-        i1: Option<u8>,
-        _i2: Option<u8>,
-        params: &[&[u16]],
-        c: char,
-    ) {
-        // DSR and DA as a real terminal answers them; XTVERSION besides,
-        // which tmux asks its outer terminal at attach.
-        if let Some(answer) = qmux::session::query_answer(screen, i1, params, c, &TERMINAL) {
-            self.pending.extend(answer);
-        } else if (i1, c) == (Some(b'>'), 'q') {
-            self.pending.extend(b"\x1bP>|qmux-bench\x1b\\");
-        }
-    }
-
-    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
-        // Colour queries (OSC 10/11 with `?`): answer black on white, as an
-        // xterm with default colours would.
-        if let [which @ (b"10" | b"11"), b"?"] = params {
-            let colour = if *which == b"10" { "0000/0000/0000" } else { "ffff/ffff/ffff" };
-            let which = std::str::from_utf8(which).unwrap_or("10");
-            self.pending.extend(format!("\x1b]{which};rgb:{colour}\x1b\\").bytes());
-        }
-    }
-}
+/// DA1: a VT100 with advanced video; DA2: a VT220-class terminal; an
+/// XTVERSION and colours besides, which tmux asks its outer terminal at
+/// attach.
+const TERMINAL: Identity = Identity {
+    primary: b"\x1b[?1;2c",
+    secondary: b"\x1b[>1;10;0c",
+    version: Some(b"\x1bP>|qmux-bench\x1b\\"),
+    colours: true,
+};
 
 impl Term {
     /// Starts `argv` in a new PTY of [`COLS`]×[`ROWS`] with exactly the
@@ -138,7 +107,7 @@ impl Term {
         let cols = std::num::NonZeroU16::new(COLS).expect("COLS > 0");
         let shared = Arc::new(Shared {
             display: Mutex::new(Display {
-                parser: vt100::Parser::new_with_callbacks(rows, cols, 0, Answers::default()),
+                parser: vt100::Parser::new_with_callbacks(rows, cols, 0, Answers::new(TERMINAL)),
                 watch: None,
                 met_at: None,
                 closed: false,

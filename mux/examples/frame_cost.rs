@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 fn main() {
-    let mut t = qmux::session::Terminal::new(49, 200);
+    let mut t = qmux::terminal::Terminal::new(49, 200);
     for i in 0..49 {
         t.process(format!("\x1b[3{}m{}\x1b[m {}\r\n", i % 7, "chat output ".repeat(12), i).as_bytes());
     }

@@ -2,7 +2,7 @@
 //! `cargo run --release -p qmux --example history_memory`.
 
 fn main() {
-    let mut t = qmux::session::Terminal::new(49, 200);
+    let mut t = qmux::terminal::Terminal::new(49, 200);
     for n in 0..10_049u64 {
         let mut line = String::new();
         for i in 0..10 {

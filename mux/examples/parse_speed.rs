@@ -8,7 +8,7 @@ fn main() {
     let line = "x".repeat(99);
     let text: String = (0..200_000).map(|i| format!("{i:06} {line}\r\n")).collect();
     for (name, data) in [("seq", seq.as_bytes()), ("100-char lines", text.as_bytes())] {
-        let mut t = qmux::session::Terminal::new(49, 200);
+        let mut t = qmux::terminal::Terminal::new(49, 200);
         let start = Instant::now();
         for chunk in data.chunks(64 * 1024) {
             t.process(chunk);

@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// running the default command.
 #[derive(Debug, Parser)]
 #[command(name = "qmux", version, propagate_version = true, max_term_width = 100)]
-#[command(after_long_help = KEYS_HELP)]
+#[command(after_long_help = crate::bindings::help(crate::config::DEFAULT_PREFIX))]
 pub struct Cli {
     /// Server socket path (default: $QMUX_TMPDIR, $XDG_RUNTIME_DIR or /tmp, then qmux-UID/NAME).
     #[arg(short = 'S', long = "socket-path", value_name = "PATH", conflicts_with = "socket_name")]
@@ -332,26 +332,6 @@ command (array), cwd, pid, created and last_output (Unix seconds or null),
 unseen_output, done (finished while nobody watched), bell, exit_code,
 queued_messages, attached_clients, cols, rows, agent (the rule set in force,
 or null), conversation (the agent's own conversation id, or null).";
-
-/// The key table, shown by `--help`, in the manual page and by prefix `?`.
-pub const KEYS_HELP: &str = "\
-Keys (after the prefix, C-b by default):
-  c        new session in the current session's directory
-  n / p    next / previous session
-  0-9      session by index
-  l        last (previously shown) session
-  w        choose a session from a list
-  d        detach
-  x        kill the current session (asks y/n)
-  ,        rename the current session
-  [        scroll mode: read the history (also PageUp, or the mouse wheel)
-  ?        list key bindings
-  C-b      send C-b itself to the program
-
-Status bar: `*` shown here, `-` shown before, `…` busy, no mark: waiting at its
-prompt, `?` asks for approval, `[exit N]` ended, `✓` finished while you were away,
-`+` unseen output, `!` bell or notification, `[q:N]` queued messages.
-When two clients show one session, it takes the size of the smaller terminal.";
 
 impl Cli {
     /// The clap command, for the manual page and completions.

@@ -173,17 +173,13 @@ fn simple(ctx: &Context, req: Request) -> Result<i32> {
     Ok(0)
 }
 
-/// Prints what a successful answer has to say: messages on stdout, notices
-/// (warnings, news) on stderr.
+/// Prints what a successful answer has to say: notices (warnings, news)
+/// go to stderr.
 fn print_response(response: Response) {
-    match response {
-        Response::Message(m) => println!("{m}"),
-        Response::Notice(lines) => {
-            for line in lines {
-                eprintln!("qmux: {line}");
-            }
+    if let Response::Notice(lines) = response {
+        for line in lines {
+            eprintln!("qmux: {line}");
         }
-        _ => {}
     }
 }
 
@@ -225,17 +221,11 @@ fn forget(ctx: &Context, target: Option<String>) -> Result<i32> {
     let Some(dir) = crate::persist::state_dir(&ctx.socket) else { return Ok(0) };
     let store = crate::persist::Store::open(dir)?;
     let (saved, _) = store.load_all();
-    let picked: Vec<_> = saved
-        .iter()
-        .filter(|s| target.as_deref().is_none_or(|t| s.meta.name == t || t.parse() == Ok(s.meta.index)))
-        .collect();
+    let picked = crate::persist::pick(&saved, target.as_deref()).map_err(Error::msg)?;
     if picked.is_empty() {
-        return Err(Error::msg(match target {
-            Some(t) => format!("no saved session {t:?}"),
-            None => "there are no saved sessions".into(),
-        }));
+        return Err(Error::msg("there are no saved sessions"));
     }
-    for s in picked {
+    for s in picked.into_iter().map(|i| &saved[i]) {
         store.forget(&s.meta.key);
         eprintln!("qmux: forgot {}:{}", s.meta.index, s.meta.name);
     }
@@ -279,7 +269,7 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
 
 /// `0: api (q chat) [120x39] (attached)`.
 fn ls_line(s: &SessionInfo) -> String {
-    let program = s.command.first().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
+    let program = crate::config::program_name(&s.command).to_string();
     let command = std::iter::once(program).chain(s.command.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
     let mut line = format!("{}: {} ({}) [{}x{}] {}", s.index, s.name, command, s.cols, s.rows, s.state.name());
     if s.queued_messages > 0 {
@@ -287,6 +277,11 @@ fn ls_line(s: &SessionInfo) -> String {
     }
     if let Some(code) = s.exit_code {
         line.push_str(&format!(" [exited {code}]"));
+    }
+    let marks = s.attention().marks();
+    if !marks.is_empty() {
+        line.push(' ');
+        line.push_str(&marks);
     }
     if s.attached_clients > 0 {
         line.push_str(" (attached)");
@@ -368,7 +363,7 @@ fn explain_screen(ctx: &Context, file: &Path, agent: Option<&str>, size: &str) -
     let bytes = std::fs::read(file).map_err(|e| Error::msg(format!("cannot read {}: {e}", file.display())))?;
     // A capture has bare newlines; a terminal needs CR LF.
     let bytes = if bytes.contains(&b'\r') { bytes } else { bytes.iter().flat_map(|&b| lf_to_crlf(b)).collect() };
-    let mut terminal = crate::session::Terminal::new(rows, cols);
+    let mut terminal = crate::terminal::Terminal::new(rows, cols);
     terminal.process(&bytes);
     let screen = terminal.screen();
     let signals = crate::explain::screen_signals(screen);
@@ -508,9 +503,9 @@ fn write_settings(path: &Path, value: &serde_json::Value) -> Result<()> {
 fn report(ctx: &Context, args: ReportArgs) -> Result<i32> {
     let Some(agent) = args.hook else {
         let state = args.state.map(|s| match s {
-            ReportState::Busy => crate::state::State::Busy,
-            ReportState::Waiting => crate::state::State::Waiting,
-            ReportState::Approval => crate::state::State::Approval,
+            ReportState::Busy => crate::detect::State::Busy,
+            ReportState::Waiting => crate::detect::State::Waiting,
+            ReportState::Approval => crate::detect::State::Approval,
         });
         if args.target.is_none() && ctx.caller.is_none() {
             return Err(Error::msg("report needs -t TARGET outside qmux").with_code(2));

@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::detect::Detect;
 use crate::error::{Error, Result};
 use crate::rules::{RuleSet, Rules};
-use crate::state::Detect;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,10 +66,13 @@ pub enum Notify {
     Osc9,
 }
 
+/// C-b, as in tmux.
+pub const DEFAULT_PREFIX: u8 = 0x02;
+
 impl Default for Config {
     fn default() -> Self {
         Config {
-            prefix: 0x02,
+            prefix: DEFAULT_PREFIX,
             default_command: None,
             notify: Notify::None,
             history_limit: crate::history::DEFAULT_LIMIT,
@@ -229,12 +232,16 @@ pub fn parse_key(spec: &str) -> Option<u8> {
     }
 }
 
-/// 0x02 → `C-b`, for help and messages.
+/// 0x02 → `C-b`, `z` → `z`, for help and messages, as tmux names keys.
 pub fn key_name(byte: u8) -> String {
     match byte {
         1..=26 => format!("C-{}", (b'a' + byte - 1) as char),
         0 => "C-@".into(),
-        b => format!("C-{}", (b + 0x40) as char),
+        0x1b..=0x1f => format!("C-{}", (byte + 0x40) as char),
+        b' ' => "Space".into(),
+        0x21..=0x7e => char::from(byte).to_string(),
+        0x7f => "BSpace".into(),
+        b => format!("\\x{b:02x}"),
     }
 }
 

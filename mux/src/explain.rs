@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::{Found, Signals, State};
 use crate::rules::RuleSet;
-use crate::state::{Found, Signals, State};
 
 /// Everything `explain` shows; `--json` prints it as it is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn explains_a_question_on_screen() {
         let rules = Rules::builtin().get("claude").expect("built in");
-        let mut t = crate::session::Terminal::new(10, 80);
+        let mut t = crate::terminal::Terminal::new(10, 80);
         t.process(b"\x1b[?25l Bash command\r\n   echo hi\r\n Do you want to proceed?\r\n > 1. Yes\r\n   2. No\r\n");
         let e = Explanation::of("screen.txt".into(), &rules, screen_signals(t.screen()), t.screen());
         assert_eq!(e.state, State::Approval);

@@ -124,8 +124,8 @@ pub fn heard(rules: &RuleSet, input: &str) -> Result<Heard, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::State;
     use crate::rules::{Report, Rules};
-    use crate::state::State;
 
     #[test]
     fn install_then_remove_leaves_the_settings_as_they_were() {

@@ -112,7 +112,13 @@ pub fn split_mouse(bytes: &[u8]) -> (Vec<u8>, Vec<Mouse>) {
 }
 
 fn parse_sgr_mouse(b: &[u8]) -> Option<(Mouse, usize)> {
-    let body = b.strip_prefix(b"\x1b[<")?;
+    let (mouse, len) = parse_sgr_mouse_body(b.strip_prefix(b"\x1b[")?)?;
+    Some((mouse, len + 2))
+}
+
+/// An SGR mouse report from the bytes after `ESC [`, and its length.
+fn parse_sgr_mouse_body(b: &[u8]) -> Option<(Mouse, usize)> {
+    let body = b.strip_prefix(b"<")?;
     let end = body.iter().position(|&c| c == b'M' || c == b'm')?;
     let text = std::str::from_utf8(&body[..end]).ok()?;
     let mut nums = text.split(';').map(|n| n.parse::<u16>().ok());
@@ -120,61 +126,117 @@ fn parse_sgr_mouse(b: &[u8]) -> Option<(Mouse, usize)> {
     if nums.next().is_some() {
         return None;
     }
-    Some((Mouse { button, col, row, press: body[end] == b'M' }, 3 + end + 1))
+    Some((Mouse { button, col, row, press: body[end] == b'M' }, 1 + end + 1))
 }
 
-/// A key, as the modal screens understand it.
+/// A key, as qmux's own screens (the chooser, prompts, scroll mode)
+/// understand it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
     Char(char),
+    /// A control key: `Ctrl('c')` for C-c.
+    Ctrl(char),
     Enter,
+    Tab,
     Escape,
     Backspace,
     Up,
     Down,
-    CtrlC,
-    CtrlU,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    WheelUp,
+    WheelDown,
+    /// A sequence qmux has no use for (a function key, a mouse click).
     Other,
 }
 
-/// Decodes keys from one read of terminal input. A lone ESC at the end of a
-/// read is the Escape key (terminals send a whole sequence in one write).
+/// Decodes keys from one read of terminal input: the one decoder for
+/// every screen of qmux's own. Mouse wheel reports come in SGR (`ESC[<64;…M`)
+/// and X10 (`ESC[M` and three bytes) encodings. A lone ESC at the end of a
+/// read is the Escape key (terminals send a whole sequence in one write); a
+/// sequence cut off at the end is dropped.
 pub fn decode(bytes: &[u8]) -> Vec<Key> {
     let mut keys = Vec::new();
-    let text = String::from_utf8_lossy(bytes);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let key = match c {
-            '\r' | '\n' => Key::Enter,
-            '\x7f' | '\x08' => Key::Backspace,
-            '\x03' => Key::CtrlC,
-            '\x15' => Key::CtrlU,
-            '\x1b' => match chars.peek() {
-                None => Key::Escape,
-                Some('[') | Some('O') => {
-                    chars.next();
-                    // Parameters, then the final byte.
-                    let mut last = None;
-                    for c in chars.by_ref() {
-                        if ('\x40'..='\x7e').contains(&c) {
-                            last = Some(c);
-                            break;
-                        }
-                    }
-                    match last {
-                        Some('A') => Key::Up,
-                        Some('B') => Key::Down,
-                        _ => Key::Other,
-                    }
-                }
-                Some(_) => Key::Escape,
+    let mut i = 0;
+    while i < bytes.len() {
+        let (key, len) = match bytes[i] {
+            0x1b => match bytes.get(i + 1) {
+                Some(b'[') => csi(&bytes[i + 2..]).map_or((None, bytes.len() - i), |(k, n)| (Some(k), n + 2)),
+                Some(b'O') => (bytes.get(i + 2).map(|&b| cursor_key(b)), 3),
+                _ => (Some(Key::Escape), 1),
             },
-            c if c.is_control() => Key::Other,
-            c => Key::Char(c),
+            b'\r' | b'\n' => (Some(Key::Enter), 1),
+            b'\t' => (Some(Key::Tab), 1),
+            0x7f | 0x08 => (Some(Key::Backspace), 1),
+            b @ 0x01..=0x1a => (Some(Key::Ctrl(char::from(b'a' + b - 1))), 1),
+            b if b < 0x20 => (Some(Key::Other), 1),
+            b => {
+                let len = match b {
+                    0xc0..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    0xf0..=0xf7 => 4,
+                    _ => 1,
+                };
+                let c = bytes.get(i..i + len).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.chars().next());
+                (Some(c.map_or(Key::Other, Key::Char)), if c.is_some() { len } else { 1 })
+            }
         };
-        keys.push(key);
+        keys.extend(key);
+        i += len;
     }
     keys
+}
+
+/// The key of `ESC O x` or `ESC [ x`.
+fn cursor_key(b: u8) -> Key {
+    match b {
+        b'A' => Key::Up,
+        b'B' => Key::Down,
+        b'C' => Key::Right,
+        b'D' => Key::Left,
+        b'H' => Key::Home,
+        b'F' => Key::End,
+        _ => Key::Other,
+    }
+}
+
+/// A CSI sequence's key and length, from the bytes after `ESC [`; `None`
+/// when the sequence is cut off.
+fn csi(bytes: &[u8]) -> Option<(Key, usize)> {
+    // X10 mouse: `M` and three bytes, button first, each plus 32.
+    if bytes.first() == Some(&b'M') {
+        let button = *bytes.get(1)?;
+        bytes.get(3)?;
+        return Some((wheel(u16::from(button.wrapping_sub(32))), 4));
+    }
+    if let Some((mouse, len)) = parse_sgr_mouse_body(bytes) {
+        let key = if mouse.press { wheel(mouse.button) } else { Key::Other };
+        return Some((key, len));
+    }
+    let end = bytes.iter().position(|b| (0x40..=0x7e).contains(b))?;
+    let params = std::str::from_utf8(&bytes[..end]).unwrap_or("");
+    let key = match (bytes[end], params) {
+        (b'~', "1" | "7") => Key::Home,
+        (b'~', "4" | "8") => Key::End,
+        (b'~', "5") => Key::PageUp,
+        (b'~', "6") => Key::PageDown,
+        (b'~', _) => Key::Other,
+        (b, _) => cursor_key(b),
+    };
+    Some((key, end + 1))
+}
+
+/// The wheel direction of a mouse button code (modifier bits ignored).
+fn wheel(button: u16) -> Key {
+    match button & !(4 | 8 | 16) {
+        Mouse::WHEEL_UP => Key::WheelUp,
+        Mouse::WHEEL_DOWN => Key::WheelDown,
+        _ => Key::Other,
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +303,40 @@ mod tests {
             decode(b"a\x1b[A\x1bOB\r\x7f\x1b"),
             vec![Key::Char('a'), Key::Up, Key::Down, Key::Enter, Key::Backspace, Key::Escape]
         );
+    }
+
+    #[test]
+    fn decodes_scroll_keys_and_the_wheel() {
+        use Key::*;
+        assert_eq!(
+            decode(b"\x1b[5~\x1b[6~\x1b[A\x1bOA\x1b[B\x1bOB\x1b[H\x1b[1~\x1b[F\x1b[4~q/\xc3\xa9\r\x7f\x1b"),
+            vec![
+                PageUp,
+                PageDown,
+                Up,
+                Up,
+                Down,
+                Down,
+                Home,
+                Home,
+                End,
+                End,
+                Char('q'),
+                Char('/'),
+                Char('é'),
+                Enter,
+                Backspace,
+                Escape
+            ]
+        );
+        assert_eq!(
+            decode(b"\x1b[<64;10;5M\x1b[<65;1;1M\x1b[<0;1;1M\x1b[<0;1;1m"),
+            vec![WheelUp, WheelDown, Other, Other]
+        );
+        assert_eq!(decode(b"\x1b[M`!!\x1b[Ma!!x"), vec![WheelUp, WheelDown, Char('x')]);
+        // Unknown sequences are one key qmux has no use for; a cut-off one
+        // is dropped.
+        assert_eq!(decode(b"\x1b[15~a\x1b[1;5"), vec![Other, Char('a')]);
+        assert_eq!(decode(b"\x03\x15\t\x1b[D\x1b[C"), vec![Ctrl('c'), Ctrl('u'), Tab, Left, Right]);
     }
 }

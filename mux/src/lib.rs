@@ -2,15 +2,17 @@
 //!
 //! The crate is laid out by the nouns of the design: [`cli`] parses,
 //! [`commands`] runs one verb each, [`client`] owns the user's terminal,
-//! [`server`] owns the sessions, [`session`] models one session's terminal
+//! [`server`] owns the sessions, [`terminal`] models one session's terminal
 //! with no I/O, [`pty`] runs programs, [`protocol`] frames messages between
 //! them, [`render`] and [`status`] draw, [`keys`] reads keystrokes.
 
+pub mod bindings;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod conversation;
+pub mod detect;
 pub mod error;
 pub mod explain;
 pub mod foreground;
@@ -25,9 +27,9 @@ pub mod render;
 pub mod rules;
 pub mod scroll;
 pub mod server;
-pub mod session;
-pub mod state;
 pub mod status;
+pub mod target;
+pub mod terminal;
 
 /// The manual page, generated from the CLI definition.
 pub fn manual() -> Vec<u8> {

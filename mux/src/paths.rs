@@ -99,11 +99,16 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
+    Some(xdg_dir("XDG_CONFIG_HOME", ".config")?.join("qmux").join("config.toml"))
+}
+
+/// An XDG base directory: `$VAR` if set to an absolute path (the spec says
+/// to ignore others), else `$HOME/FALLBACK`.
+pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("qmux").join("config.toml"))
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::State;
 use crate::error::{Error, Result};
-use crate::state::State;
 
 /// Bumped when the saved format changes shape.
 pub const FORMAT_VERSION: u32 = 1;
@@ -71,10 +71,7 @@ pub struct Store {
 /// sockets outside the usual directory.
 pub fn state_dir(socket: &Path) -> Option<PathBuf> {
     let default_socket_dir = socket.parent() == Some(crate::paths::default_socket_dir().as_path());
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    let base = crate::paths::xdg_dir("XDG_STATE_HOME", ".local/state")?;
     let name = socket.file_name()?.to_string_lossy().into_owned();
     let name = if default_socket_dir {
         name
@@ -87,6 +84,15 @@ pub fn state_dir(socket: &Path) -> Option<PathBuf> {
         format!("{name}-{hash:016x}")
     };
     Some(base.join("qmux").join(name))
+}
+
+/// The saved sessions a target names (all of them with none), by the
+/// rules live sessions are named by.
+pub fn pick(saved: &[Saved], target: Option<&str>) -> std::result::Result<Vec<usize>, String> {
+    let Some(target) = target else { return Ok((0..saved.len()).collect()) };
+    let candidates: Vec<crate::target::Candidate<'_>> =
+        saved.iter().map(|s| crate::target::Candidate { index: s.meta.index, name: &s.meta.name }).collect();
+    crate::target::find(target, &candidates, "saved session")
 }
 
 impl Store {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -132,7 +132,7 @@ pub enum Request {
     Report {
         target: Option<String>,
         caller: Option<Caller>,
-        state: Option<crate::state::State>,
+        state: Option<crate::detect::State>,
         end: bool,
         conversation: Option<String>,
     },
@@ -165,8 +165,6 @@ pub enum ToClient {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Response {
     Ok,
-    /// A one-line message for the user, printed to stdout.
-    Message(String),
     Sessions(Vec<SessionInfo>),
     Text(String),
     Error(String),
@@ -178,13 +176,41 @@ pub enum Response {
     Explain(Box<crate::explain::Explanation>),
 }
 
+/// What in a session asks for the user's look. The status bar, the chooser
+/// and `qmux ls` all show it through [`Attention::marks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attention {
+    /// Output arrived while no client was showing it.
+    pub unseen_output: bool,
+    /// Went from busy to waiting or approval while nobody watched.
+    pub done: bool,
+    /// A bell or a desktop notification while nobody watched.
+    pub bell: bool,
+}
+
+impl Attention {
+    /// `✓` finished, `+` unseen output, `!` bell, in that order.
+    pub fn marks(&self) -> String {
+        [(self.done, '✓'), (self.unseen_output, '+'), (self.bell, '!')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, mark)| mark)
+            .collect()
+    }
+
+    /// Worth a highlight: something ended or rang.
+    pub fn alert(&self) -> bool {
+        self.done || self.bell
+    }
+}
+
 /// One row of `qmux ls`. The JSON names are a documented, stable interface.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionInfo {
     pub index: u32,
     pub name: String,
     pub id: SessionId,
-    pub state: crate::state::State,
+    pub state: crate::detect::State,
     pub command: Vec<String>,
     pub cwd: PathBuf,
     pub pid: Option<u32>,
@@ -205,6 +231,12 @@ pub struct SessionInfo {
     pub agent: Option<String>,
     /// The agent's own conversation id, when qmux knows it.
     pub conversation: Option<String>,
+}
+
+impl SessionInfo {
+    pub fn attention(&self) -> Attention {
+        Attention { unseen_output: self.unseen_output, done: self.done, bell: self.bell }
+    }
 }
 
 /// Encodes one frame: a 4-byte little-endian length, then the postcard body.

@@ -24,7 +24,7 @@ use nix::sys::signal::Signal;
 use portable_pty::{CommandBuilder, MasterPty, PtySize};
 
 use crate::error::{Error, Result};
-use crate::session::Terminal;
+use crate::terminal::Terminal;
 
 /// What the PTY threads tell the server.
 pub enum PtyEvent {

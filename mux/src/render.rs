@@ -94,8 +94,8 @@ mod tests {
     /// session's screen above the status row, whatever happened in between.
     #[test]
     fn diffs_reproduce_the_screen() {
-        let mut session = crate::session::Terminal::new(4, 20);
-        let mut client = crate::session::Terminal::new(5, 20);
+        let mut session = crate::terminal::Terminal::new(4, 20);
+        let mut client = crate::terminal::Terminal::new(5, 20);
         session.process(b"hello\r\n\x1b[31mred\x1b[0m");
         client.process(&session_frame(session.screen(), None, Some("STATUS"), 5));
         let drawn = session.screen().clone();
@@ -117,9 +117,9 @@ mod tests {
 
     #[test]
     fn full_repaint_carries_input_modes() {
-        let mut session = crate::session::Terminal::new(4, 20);
+        let mut session = crate::terminal::Terminal::new(4, 20);
         session.process(b"\x1b[?2004h\x1b[?1h\x1b[?1000h");
-        let mut client = crate::session::Terminal::new(5, 20);
+        let mut client = crate::terminal::Terminal::new(5, 20);
         client.process(&session_frame(session.screen(), None, Some(""), 5));
         assert!(client.screen().bracketed_paste());
         assert!(client.screen().application_cursor());

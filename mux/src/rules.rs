@@ -19,7 +19,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::state::{Cursor, Detect, Detector, Pattern, Region};
+use crate::detect::{Cursor, Detect, Detector, Pattern, Region};
 
 /// The rule sets shipped in the binary: (name, TOML).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -84,9 +84,8 @@ pub struct Matcher {
 impl Matcher {
     /// Whether this process is the agent.
     pub fn matches(&self, argv: &[String], exe_name: &str) -> bool {
-        let file_name = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-        let argv0 = argv.first().map(|a| file_name(a)).unwrap_or_default();
-        self.names.iter().any(|n| *n == argv0 || *n == exe_name)
+        let argv0 = crate::config::program_name(argv);
+        self.names.iter().any(|n| n == argv0 || n == exe_name)
             || argv.iter().any(|a| self.args.iter().any(|needle| a.contains(needle.as_str())))
     }
 }
@@ -174,7 +173,7 @@ const HOOK_REPORTS: &str = "use busy, waiting, approval, end or conversation";
 /// What a hook event says of the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Report {
-    State(crate::state::State),
+    State(crate::detect::State),
     /// It stops reporting (its session ended): the screen rules decide again.
     End,
     /// Only its conversation id: the event comes before it can take input
@@ -413,9 +412,9 @@ impl RuleSet {
                 let mut events = Vec::new();
                 for (key, value) in &h.events {
                     let report = match value.as_str() {
-                        "busy" => Report::State(crate::state::State::Busy),
-                        "waiting" => Report::State(crate::state::State::Waiting),
-                        "approval" => Report::State(crate::state::State::Approval),
+                        "busy" => Report::State(crate::detect::State::Busy),
+                        "waiting" => Report::State(crate::detect::State::Waiting),
+                        "approval" => Report::State(crate::detect::State::Approval),
                         "end" => Report::End,
                         "conversation" => Report::Conversation,
                         other => {
@@ -558,78 +557,4 @@ impl Rules {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_builtin_rule_set_parses() {
-        for (name, text) in BUILTIN {
-            let set = RuleSet::parse(name, text, Source::Builtin).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(!set.matcher.names.is_empty() || !set.matcher.args.is_empty(), "{name} matches nothing");
-        }
-        assert_eq!(Rules::builtin().all().count(), BUILTIN.len());
-    }
-
-    #[test]
-    fn matching_by_name_or_script() {
-        let rules = Rules::builtin();
-        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(rules.for_command(&argv(&["/usr/bin/q", "chat"])).name, "q");
-        assert_eq!(rules.for_command(&argv(&["cat"])).source, Source::Generic);
-        let node = crate::foreground::Process {
-            pid: 7,
-            argv: argv(&["node", "/x/node_modules/@google/gemini-cli/dist/index.js"]),
-            exe_name: "node".into(),
-        };
-        assert_eq!(rules.identify(&[node]).map(|s| s.name.clone()), Some("gemini".into()));
-    }
-
-    #[test]
-    fn bad_files_say_where() {
-        let e = RuleSet::parse("x", "[busy]\npatterns = ['(']\n", Source::Builtin).unwrap_err();
-        assert!(e.starts_with("2:1: a busy pattern is not a valid regex"), "{e}");
-        let e = RuleSet::parse("x", "[busy]\nregion = 'top:3'\n", Source::Builtin).unwrap_err();
-        assert!(e.contains("busy region \"top:3\""), "{e}");
-        let e = RuleSet::parse("x", "[prompt]\ncolour = 1\n", Source::Builtin).unwrap_err();
-        assert!(e.starts_with("2:1: unknown field `colour`"), "{e}");
-    }
-
-    #[test]
-    fn user_files_replace_builtins() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("claude.toml"), "[match]\nnames = ['claude']\n[busy]\npatterns = ['zzz']\n")
-            .unwrap();
-        let rules = Rules::load(Some(dir.path())).unwrap();
-        let claude = rules.get("claude").unwrap();
-        assert_eq!(claude.source, Source::File(dir.path().join("claude.toml")));
-        assert_eq!(claude.detector.busy.as_ref().unwrap().regex.as_str(), "(?:zzz)");
-        std::fs::write(dir.path().join("bad.toml"), "[busy\n").unwrap();
-        let e = Rules::load(Some(dir.path())).unwrap_err();
-        assert!(e.contains("bad.toml:1:"), "{e}");
-    }
-
-    #[test]
-    fn hook_events_report_states() {
-        use crate::state::State;
-        let claude = Rules::builtin().get("claude").unwrap();
-        let hooks = claude.hooks.as_ref().expect("Claude Code has hooks");
-        assert_eq!(hooks.report("UserPromptSubmit", None), Some(Report::State(State::Busy)));
-        assert_eq!(hooks.report("Notification", Some("permission_prompt")), Some(Report::State(State::Approval)));
-        assert_eq!(hooks.report("Notification", Some("something_else")), None);
-        assert_eq!(hooks.report("SessionEnd", None), Some(Report::End));
-        let e = RuleSet::parse("x", "[hooks]\nsettings = '~/s.json'\nevents = { Stop = 'idle' }\n", Source::Builtin)
-            .unwrap_err();
-        assert!(e.contains("hook event Stop reports \"idle\""), "{e}");
-    }
-
-    #[test]
-    fn resume_args() {
-        let r = Resume {
-            latest: Some(vec!["--continue".into()]),
-            by_id: Some(vec!["--resume".into(), "{id}".into()]),
-            ..Resume::default()
-        };
-        assert_eq!(r.args(Some("abc")), Some(vec!["--resume".to_string(), "abc".to_string()]));
-        assert_eq!(r.args(None), Some(vec!["--continue".to_string()]));
-    }
-}
+mod tests;

@@ -3,7 +3,8 @@
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::state::State;
+use crate::detect::State;
+use crate::protocol::Attention;
 
 /// What the status bar shows about one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,13 +15,9 @@ pub struct Entry {
     pub focused: bool,
     /// The one this client showed before (prefix `l` goes back to it).
     pub last: bool,
-    /// Output arrived while no client was showing it.
-    pub unseen_output: bool,
-    pub bell: bool,
+    pub attention: Attention,
     pub exit_code: Option<i32>,
     pub state: State,
-    /// Finished (or started asking) while nobody watched.
-    pub done: bool,
     /// Messages queued with `send --when-waiting`.
     pub queued: usize,
 }
@@ -37,7 +34,7 @@ pub fn state_mark(state: State) -> &'static str {
 
 impl Entry {
     /// `1:review…*` (busy, shown here), `2:tests?✓` (asks for approval, new),
-    /// `3:docs✓+` (finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`.
+    /// `3:docs-✓+` (shown before; finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`.
     pub fn label(&self) -> String {
         let mut s = format!("{}:{}", self.index, self.name);
         s.push_str(state_mark(self.state));
@@ -47,20 +44,12 @@ impl Entry {
         if self.queued > 0 {
             s.push_str(&format!("[q:{}]", self.queued));
         }
-        if self.done {
-            s.push('✓');
-        }
         if self.focused {
             s.push('*');
         } else if self.last {
             s.push('-');
         }
-        if self.unseen_output {
-            s.push('+');
-        }
-        if self.bell {
-            s.push('!');
-        }
+        s.push_str(&self.attention.marks());
         s
     }
 }
@@ -86,7 +75,7 @@ pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
         out.push(' ');
         out.push_str(if e.focused {
             FOCUSED
-        } else if e.bell || e.done || e.exit_code.is_some() || e.state == State::Approval {
+        } else if e.attention.alert() || e.exit_code.is_some() || e.state == State::Approval {
             ALERT
         } else {
             BAR
@@ -136,17 +125,15 @@ mod tests {
             name: name.into(),
             focused: false,
             last: false,
-            unseen_output: false,
-            bell: false,
+            attention: Attention::default(),
             exit_code: None,
             state: State::Waiting,
-            done: false,
             queued: 0,
         }
     }
 
     fn plain(s: &str) -> String {
-        let mut p = crate::session::Terminal::new(1, 200);
+        let mut p = crate::terminal::Terminal::new(1, 200);
         p.process(s.as_bytes());
         p.screen().contents()
     }
@@ -157,8 +144,8 @@ mod tests {
         e.focused = true;
         assert_eq!(e.label(), "1:review*");
         let mut e = entry(2, "build");
-        e.unseen_output = true;
-        e.bell = true;
+        e.attention.unseen_output = true;
+        e.attention.bell = true;
         assert_eq!(e.label(), "2:build+!");
         let mut e = entry(3, "old");
         e.exit_code = Some(1);
@@ -166,7 +153,7 @@ mod tests {
         assert_eq!(e.label(), "3:old[exit 1]");
         let mut e = entry(4, "tests");
         e.state = State::Approval;
-        e.done = true;
+        e.attention.done = true;
         e.queued = 2;
         assert_eq!(e.label(), "4:tests?[q:2]✓");
         let mut e = entry(5, "review");
@@ -180,7 +167,7 @@ mod tests {
         let entries = vec![entry(0, "a"), entry(1, "b")];
         for cols in [5u16, 20, 80] {
             let row = render(&entries, Some("1:b exited"), cols);
-            let mut p = crate::session::Terminal::new(2, cols);
+            let mut p = crate::terminal::Terminal::new(2, cols);
             p.process(row.as_bytes());
             // Nothing wrapped onto the second row.
             assert_eq!(p.screen().cursor_position().0, 0, "cols {cols}");

@@ -17,10 +17,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use qmux::detect::{Signals, State};
 use qmux::explain::screen_signals;
 use qmux::rules::{RuleSet, Rules};
-use qmux::session::Terminal;
-use qmux::state::{Signals, State};
+use qmux::terminal::Terminal;
 
 /// The longest a state may take to show after the screen showed it.
 const MAX_DELAY: f64 = 1.0;

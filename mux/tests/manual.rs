@@ -15,3 +15,14 @@ fn manual_page_is_current() {
         "man/qmux.1 is stale: run `QMUX_BLESS=1 cargo test -p qmux --test manual` and commit it"
     );
 }
+
+/// The README's key table says what the bindings table says.
+#[test]
+fn readme_key_table_is_the_bindings_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    let table = qmux::bindings::markdown();
+    assert!(
+        readme.contains(&table),
+        "the README's key table differs from mux/src/bindings.rs; it should read:\n{table}"
+    );
+}

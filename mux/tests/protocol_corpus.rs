@@ -11,7 +11,7 @@
 //! - proptest throws 100k random byte strings at the decoder, and a seeded
 //!   loop 100k mutations of the valid frames.
 //! - About 10 MB of seeded random output, plain and escape-heavy, goes
-//!   through `session::Terminal::process` with random resizes in between,
+//!   through `terminal::Terminal::process` with random resizes in between,
 //!   through the renderer too, and with the burst fast path on and off: no
 //!   panic, bounded time, and both paths agree.
 //!
@@ -27,7 +27,7 @@ use qmux::protocol::{
     self, decode, encode, read_frame, Caller, Hello, NewSession, Request, Response, ToClient, ToServer, WaitFor,
     MAX_FRAME,
 };
-use qmux::session::Terminal;
+use qmux::terminal::Terminal;
 
 // ---- the corpus ----------------------------------------------------------
 

@@ -16,6 +16,7 @@ use portable_pty::{native_pty_system, Child, CommandBuilder, ExitStatus, MasterP
 
 use crate::status::{self, StatusEntry};
 use crate::{escape_bytes, poll_until, DEFAULT_TIMEOUT, PREFIX};
+use qmux::terminal::{Answers, Identity};
 
 /// A terminal emulator of a given size with a program running in it.
 ///
@@ -50,36 +51,9 @@ struct Shared {
     paused: AtomicBool,
 }
 
-/// Collects what the terminal must answer while the parser runs, so each
-/// answer sees the screen (cursor position) at the moment of its query.
-#[derive(Default)]
-struct Answers {
-    pending: Vec<u8>,
-    bells: usize,
-}
-
 /// The user's terminal says it is a VT220-class terminal, as xterm does.
-const VT220: qmux::session::Identity =
-    qmux::session::Identity { primary: b"\x1b[?62;22c", secondary: b"\x1b[>1;10;0c" };
-
-impl vt100::Callbacks for Answers {
-    fn audible_bell(&mut self, _: &mut vt100::Screen) {
-        self.bells += 1;
-    }
-
-    fn unhandled_csi(
-        &mut self,
-        screen: &mut vt100::Screen,
-        i1: Option<u8>,
-        _i2: Option<u8>,
-        params: &[&[u16]],
-        c: char,
-    ) {
-        if let Some(answer) = qmux::session::query_answer(screen, i1, params, c, &VT220) {
-            self.pending.extend(answer);
-        }
-    }
-}
+const VT220: Identity =
+    Identity { primary: b"\x1b[?62;22c", secondary: b"\x1b[>1;10;0c", version: None, colours: false };
 
 impl Term {
     /// Starts `program ARGS` in a new PTY of `cols`×`rows`, with exactly the
@@ -109,7 +83,7 @@ impl Term {
         let rows_nz = std::num::NonZeroU16::new(rows).expect("a terminal needs rows");
         let cols_nz = std::num::NonZeroU16::new(cols).expect("a terminal needs columns");
         let shared = Arc::new(Shared {
-            parser: Mutex::new(vt100::Parser::new_with_callbacks(rows_nz, cols_nz, 0, Answers::default())),
+            parser: Mutex::new(vt100::Parser::new_with_callbacks(rows_nz, cols_nz, 0, Answers::new(VT220))),
             answer_queries: AtomicBool::new(true),
             raw: Mutex::new(Vec::new()),
             eof: AtomicBool::new(false),

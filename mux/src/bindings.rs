@@ -1,0 +1,137 @@
+//! The keys after the prefix: one table of key, action and help text. The
+//! server's prefix handling, the `?` overlay, `qmux --help`, the manual page
+//! and (checked by a test) the README all come from it.
+
+use crate::config::key_name;
+
+/// What a key after the prefix does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    NewSession,
+    Next,
+    Previous,
+    /// The session whose index is the digit pressed.
+    ByIndex,
+    Last,
+    Choose,
+    Detach,
+    Kill,
+    Rename,
+    Scroll,
+    Help,
+}
+
+/// One row of the table.
+pub struct Binding {
+    /// The keys and what each does; none for the prefix pressed twice,
+    /// which [`crate::keys::InputState`] forwards itself.
+    pub keys: &'static [(char, Action)],
+    /// How the keys are written in help.
+    pub shown: &'static str,
+    pub help: &'static str,
+}
+
+const fn one(key: char, action: Action) -> [(char, Action); 1] {
+    [(key, action)]
+}
+
+const DIGITS: [(char, Action); 10] = {
+    let mut keys = [('0', Action::ByIndex); 10];
+    let mut i = 0;
+    while i < 10 {
+        keys[i].0 = (b'0' + i as u8) as char;
+        i += 1;
+    }
+    keys
+};
+
+pub const BINDINGS: &[Binding] = &[
+    Binding { keys: &one('c', Action::NewSession), shown: "c", help: "new session in the current session's directory" },
+    Binding { keys: &[('n', Action::Next), ('p', Action::Previous)], shown: "n / p", help: "next / previous session" },
+    Binding { keys: &DIGITS, shown: "0-9", help: "session by index" },
+    Binding { keys: &one('l', Action::Last), shown: "l", help: "last (previously shown) session" },
+    Binding {
+        keys: &one('w', Action::Choose),
+        shown: "w",
+        help: "choose a session from a list: each with its state, and a live preview",
+    },
+    Binding { keys: &one('d', Action::Detach), shown: "d", help: "detach" },
+    Binding { keys: &one('x', Action::Kill), shown: "x", help: "kill the current session (asks y/n)" },
+    Binding { keys: &one(',', Action::Rename), shown: ",", help: "rename the current session" },
+    Binding {
+        keys: &one('[', Action::Scroll),
+        shown: "[",
+        help: "scroll mode: read the history (also PageUp, or the mouse wheel)",
+    },
+    Binding { keys: &one('?', Action::Help), shown: "?", help: "list key bindings" },
+    Binding { keys: &[], shown: "prefix", help: "send the prefix key itself to the program" },
+];
+
+/// The action of a key pressed after the prefix.
+pub fn action(key: u8) -> Option<Action> {
+    let key = char::from(key);
+    BINDINGS.iter().flat_map(|b| b.keys).find(|(k, _)| *k == key).map(|(_, action)| *action)
+}
+
+/// How a binding's keys are written, with the prefix's own name.
+pub fn shown(binding: &Binding, prefix: u8) -> String {
+    if binding.keys.is_empty() {
+        key_name(prefix)
+    } else {
+        binding.shown.to_string()
+    }
+}
+
+/// The key table as text, for `--help`, the manual page and prefix `?`.
+pub fn help(prefix: u8) -> String {
+    let mut text = format!("Keys (after the prefix, {} by default):\n", key_name(prefix));
+    for b in BINDINGS {
+        text.push_str(&format!("  {:<8} {}\n", shown(b, prefix), b.help));
+    }
+    text.push_str(
+        "\nStatus bar: `*` shown here, `-` shown before, `…` busy, no mark: waiting at its
+prompt, `?` asks for approval, `[exit N]` ended, `✓` finished while you were away,
+`+` unseen output, `!` bell or notification, `[q:N]` queued messages.
+When two clients show one session, it takes the size of the smaller terminal.",
+    );
+    text
+}
+
+/// The key table as the README's Markdown table.
+pub fn markdown() -> String {
+    let mut text = String::from("| key after the prefix | action |\n|---|---|\n");
+    for b in BINDINGS {
+        let keys = if b.keys.is_empty() {
+            "prefix again".to_string()
+        } else {
+            b.shown.split(" / ").map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" / ")
+        };
+        text.push_str(&format!("| {keys} | {} |\n", b.help));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_one_action() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, _) in BINDINGS.iter().flat_map(|b| b.keys) {
+            assert!(seen.insert(*key), "{key:?} is bound twice");
+        }
+        assert_eq!(action(b'n'), Some(Action::Next));
+        assert_eq!(action(b'7'), Some(Action::ByIndex));
+        assert_eq!(action(b'z'), None);
+        assert_eq!(action(0xc3), None);
+    }
+
+    #[test]
+    fn help_names_the_prefix() {
+        let text = help(0x01);
+        assert!(text.starts_with("Keys (after the prefix, C-a by default)"));
+        assert!(text.contains("  C-a      send the prefix key itself"), "{text}");
+        assert!(text.contains("  0-9      session by index"));
+    }
+}

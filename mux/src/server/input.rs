@@ -1,0 +1,149 @@
+//! Keys from an attached client: the prefix and its bindings, the keys of
+//! qmux's own screens, and everything else forwarded to the focused
+//! program untouched.
+
+use std::path::PathBuf;
+
+use super::modes::Mode;
+use super::{ClientId, Server};
+use crate::bindings::{self, Action};
+use crate::config::key_name;
+use crate::keys::{self, Key};
+use crate::protocol::NewSession;
+
+impl Server {
+    pub(super) fn input(&mut self, cid: ClientId, bytes: &[u8]) {
+        let prefix = self.config.prefix;
+        self.input_seq += 1;
+        let seq = self.input_seq;
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        view.last_input = seq;
+        if !matches!(view.mode, Mode::Normal) {
+            for key in keys::decode(bytes) {
+                self.mode_key(cid, key);
+            }
+            return;
+        }
+        for input in view.input.feed(bytes, prefix) {
+            match input {
+                keys::Input::Forward(bytes) => self.forward(cid, bytes),
+                keys::Input::Command(key) => self.prefix_key(cid, key),
+            }
+        }
+    }
+
+    /// Sends input to the focused program, but for what qmux keeps: PageUp
+    /// and the wheel over a line-mode program open the history, and the
+    /// mouse over the status row is ours.
+    fn forward(&mut self, cid: ClientId, bytes: Vec<u8>) {
+        let Some(view) = self.view(cid) else {
+            return;
+        };
+        let (sid, status_row) = (view.focused, view.status_row());
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        if !s.running() {
+            if bytes.contains(&b'\r') {
+                self.remove_session(sid);
+            }
+            return;
+        }
+        let (program_mouse, alternate) = s
+            .terminal
+            .lock()
+            .map(|t| {
+                (t.screen().mouse_protocol_mode() != vt100::MouseProtocolMode::None, t.screen().alternate_screen())
+            })
+            .unwrap_or((false, false));
+        // Full-screen programs get their PageUp.
+        if !alternate && keys::decode(&bytes) == [Key::PageUp] {
+            return self.enter_scroll(cid, Some(Key::PageUp));
+        }
+        let (mut bytes, mouse) = keys::split_mouse(&bytes);
+        for m in mouse {
+            if program_mouse {
+                // Rows on the wire count from 1.
+                if m.row <= status_row {
+                    bytes.extend(m.encode());
+                }
+            } else if m.button == keys::Mouse::WHEEL_UP && !alternate {
+                return self.enter_scroll(cid, Some(Key::WheelUp));
+            }
+        }
+        if !bytes.is_empty() {
+            s.watch.input_since_prompt = true;
+            s.child.write(bytes);
+        }
+    }
+
+    /// A key after the prefix: its binding's action.
+    fn prefix_key(&mut self, cid: ClientId, key: u8) {
+        match bindings::action(key) {
+            Some(action) => self.act(cid, action, key),
+            None => {
+                let prefix = key_name(self.config.prefix);
+                let text = format!("{prefix} {} is not bound; {prefix} ? lists the keys", key_name(key));
+                self.show_message(cid, &text);
+            }
+        }
+    }
+
+    /// Carries out a binding's action for a client.
+    fn act(&mut self, cid: ClientId, action: Action, key: u8) {
+        let Some(view) = self.view(cid) else {
+            return;
+        };
+        let (focused, last) = (view.focused, view.last);
+        match action {
+            Action::NewSession => {
+                let env = view.env.clone();
+                let size = Some((view.cols, view.rows));
+                let cwd = self
+                    .sessions
+                    .get(focused)
+                    .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
+                    .unwrap_or_else(|| PathBuf::from("/"));
+                let spec = NewSession { name: None, cwd, command: Vec::new(), env, size };
+                match self.create_session(spec) {
+                    Ok(sid) => self.focus(cid, sid),
+                    Err(e) => self.show_message(cid, &e),
+                }
+            }
+            Action::Next | Action::Previous => {
+                if let Some(pos) = self.sessions.position(focused) {
+                    let len = self.sessions.len();
+                    let next = if action == Action::Next { (pos + 1) % len } else { (pos + len - 1) % len };
+                    if let Some(sid) = self.sessions.at(next).map(|s| s.id) {
+                        self.focus(cid, sid);
+                    }
+                }
+            }
+            Action::ByIndex => {
+                let index = u32::from(key.wrapping_sub(b'0'));
+                match self.sessions.by_index(index) {
+                    Some(sid) => self.focus(cid, sid),
+                    None => self.show_message(cid, &format!("no session {index}")),
+                }
+            }
+            Action::Last => match last.filter(|l| self.sessions.get(*l).is_some()) {
+                Some(last) => self.focus(cid, last),
+                None => self.show_message(cid, "no last session"),
+            },
+            Action::Choose => {
+                let selected = self.sessions.position(focused).unwrap_or(0);
+                self.set_mode(cid, Mode::Chooser { selected });
+            }
+            Action::Detach => self.detach(cid, "detached"),
+            Action::Kill => self.set_mode(cid, Mode::ConfirmKill),
+            Action::Rename => {
+                let input = self.sessions.get(focused).map(|s| s.name.clone()).unwrap_or_default();
+                self.set_mode(cid, Mode::Rename { input });
+            }
+            Action::Help => self.set_mode(cid, Mode::Help),
+            Action::Scroll => self.enter_scroll(cid, None),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The server: owns every session and every attached client.
+//!
+//! One task owns all state and handles one [`Event`] at a time, so there are
+//! no locks on the server's own data. PTY reader threads and per-connection
+//! tasks only turn I/O into events, and timers are events that come due.
+//!
+//! Handlers never draw or resize anything themselves: they mark views dirty
+//! and sizes stale. After each event, [`Server::settle`] refits the sizes
+//! once and draws each dirty view once, as tmux's server loop does. A slow
+//! client never blocks anything: each has at most one frame in flight, and
+//! while it is busy its view just stays dirty, so the next frame carries
+//! everything that changed since.
+//!
+//! The rooms, each an `impl Server` block or a type of its own:
+//! - [`conn`]: connections, the greeting, send/respond/close;
+//! - [`session`]: one session (PTY, terminal, activity, attention, input);
+//! - [`sessions`]: the registry: create, resolve, names, indexes, remove;
+//! - [`verbs`]: the server half of each CLI verb, and the waiters;
+//! - [`agent`]: what each program is doing, and which agent it is;
+//! - [`typing`]: messages on their way into a program, and the queue;
+//! - [`view`]: an attached client's focus, size, messages and alerts;
+//! - [`input`]: keys from a client: the prefix table, forwarding;
+//! - [`modes`]: the chooser, help, prompts and scroll mode;
+//! - [`draw`]: the frame for each view;
+//! - [`persist`]: saving and restoring sessions over [`crate::persist::Store`];
+//! - [`os`]: the seam around PTYs and the clock.
+
+mod agent;
+mod conn;
+mod draw;
+mod input;
+mod modes;
+pub mod os;
+mod persist;
+mod session;
+mod sessions;
+mod typing;
+mod verbs;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::os::unix::net::UnixListener as StdUnixListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::protocol::{SessionId, ToServer};
+use crate::pty::PtyEvent;
+
+use conn::Connection;
+use persist::Saving;
+use sessions::Sessions;
+use verbs::Waiter;
+
+type ClientId = u64;
+
+pub use persist::SAVE_INTERVAL;
+
+enum Event {
+    Connected(UnixStream),
+    Message(ClientId, ToServer),
+    Disconnected(ClientId),
+    /// A client's terminal took its last frame.
+    Flushed(ClientId),
+    Pty(SessionId, PtyEvent),
+    /// Status messages may have expired; a server nobody uses may go.
+    Tick,
+    /// A session's state may have changed with time alone (output settled).
+    StateCheck(SessionId),
+    /// Time to move on the message being typed into a session.
+    Typing(SessionId),
+    /// Time to look for the conversation a session's agent is on.
+    FindConversation(SessionId),
+    /// Time to write new history and screens to the state directory.
+    Flush,
+    Shutdown,
+}
+
+/// An event to handle at a given time.
+struct Timer {
+    at: Instant,
+    /// Timers due at the same time go in the order they were set.
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+struct Server {
+    socket: PathBuf,
+    config: Config,
+    os: Box<dyn os::Os>,
+    /// Where PTY threads and connection tasks send their events.
+    events: mpsc::UnboundedSender<Event>,
+    sessions: Sessions,
+    connections: HashMap<ClientId, Connection>,
+    next_client: ClientId,
+    shutting_down: bool,
+    /// Writers of closed connections, maybe still flushing a last message.
+    closing: Vec<tokio::task::JoinHandle<()>>,
+    waiters: Vec<Waiter>,
+    saving: Saving,
+    timers: BinaryHeap<Reverse<Timer>>,
+    timer_seq: u64,
+    /// Some view came, went, changed size or focus: sessions may need new
+    /// sizes. Acted on once, after the event.
+    refit: bool,
+    /// Inputs from clients so far: tells which client was typed in last.
+    input_seq: u64,
+}
+
+/// Runs the server on an already-bound listener until the last session is
+/// gone or it is told to stop.
+pub fn run(
+    socket: PathBuf,
+    config: Config,
+    listener: StdUnixListener,
+    state_dir: Option<PathBuf>,
+) -> crate::error::Result<()> {
+    // Every session's reader thread allocates history; glibc would give each
+    // its own malloc arena, and their fragments add up per session.
+    // SAFETY: mallopt only tunes the allocator; called before any thread starts.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 1);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let (events, mut rx) = mpsc::unbounded_channel();
+        spawn_acceptor(listener, events.clone());
+        spawn_signal_watch(events.clone());
+        let mut server = Server::new(socket, config, Box::new(os::Real), events);
+        server.saving_open(state_dir);
+        // If whoever started us never connects, don't linger.
+        server.after(Duration::from_secs(10), Event::Tick);
+        let started = Instant::now();
+        loop {
+            let next = server.timers.peek().map(|t| t.0.at);
+            let wake =
+                tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => server.handle(event),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(wake), if next.is_some() => server.fire_timers(),
+            }
+            let idle = server.sessions.is_empty() && server.connections.is_empty();
+            if server.shutting_down || (idle && started.elapsed() > Duration::from_millis(100)) {
+                break;
+            }
+        }
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+fn spawn_acceptor(listener: tokio::net::UnixListener, events: mpsc::UnboundedSender<Event>) {
+    let uid = nix::unistd::getuid().as_raw();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == uid || cred.uid() == 0 => {
+                    if events.send(Event::Connected(stream)).is_err() {
+                        break;
+                    }
+                }
+                Ok(cred) => eprintln!("qmux: refused a connection from uid {}", cred.uid()),
+                Err(e) => eprintln!("qmux: refused a connection: {e}"),
+            }
+        }
+    });
+}
+
+fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
+        let events = events.clone();
+        if let Ok(mut sig) = signal(kind) {
+            tokio::spawn(async move {
+                sig.recv().await;
+                let _ = events.send(Event::Shutdown);
+            });
+        }
+    }
+}
+
+impl Server {
+    fn new(socket: PathBuf, config: Config, os: Box<dyn os::Os>, events: mpsc::UnboundedSender<Event>) -> Server {
+        Server {
+            socket,
+            config,
+            os,
+            events,
+            sessions: Sessions::default(),
+            connections: HashMap::new(),
+            next_client: 1,
+            shutting_down: false,
+            closing: Vec::new(),
+            waiters: Vec::new(),
+            saving: Saving::default(),
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            refit: false,
+            input_seq: 0,
+        }
+    }
+
+    /// Handles one event, then refits sizes and draws what it changed.
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Connected(stream) => self.connected(stream),
+            Event::Message(cid, msg) => self.client_message(cid, msg),
+            Event::Disconnected(cid) => self.disconnected(cid),
+            Event::Flushed(cid) => self.flushed(cid),
+            Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
+            Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
+            Event::Tick => self.expire_messages(),
+            Event::Flush => self.save_due(),
+            Event::Typing(sid) => self.advance_typing(sid),
+            Event::FindConversation(sid) => {
+                self.find_conversation(sid);
+                self.save_meta(sid);
+            }
+            Event::StateCheck(sid) => {
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    s.watch.state_timer_armed = false;
+                }
+                self.evaluate_state(sid);
+            }
+            Event::Shutdown => self.shutting_down = true,
+        }
+        self.settle();
+    }
+
+    /// The one place sizes are fitted and frames drawn.
+    fn settle(&mut self) {
+        if std::mem::take(&mut self.refit) {
+            self.fit_sizes();
+        }
+        self.draw_dirty();
+    }
+
+    /// Handles `event` after `delay`.
+    fn after(&mut self, delay: Duration, event: Event) {
+        self.timer_seq += 1;
+        self.timers.push(Reverse(Timer { at: self.os.now() + delay, seq: self.timer_seq, event }));
+    }
+
+    /// Handles every timer that has come due.
+    fn fire_timers(&mut self) {
+        let now = self.os.now();
+        while self.timers.peek().is_some_and(|t| t.0.at <= now) {
+            if let Some(Reverse(timer)) = self.timers.pop() {
+                self.handle(timer.event);
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        self.shutting_down = true;
+        self.save_all();
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            self.detach(cid, "server exited");
+        }
+        self.sessions.clear();
+        let _ = std::fs::remove_file(&self.socket);
+        // No program may outlive the server that ran it.
+        let _ = tokio::task::spawn_blocking(crate::pty::finish_terminations).await;
+        let mut writers: Vec<_> = self.connections.drain().filter_map(|(_, c)| c.writer).collect();
+        writers.append(&mut self.closing);
+        for w in writers {
+            let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
+        }
+    }
+}

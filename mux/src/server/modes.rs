@@ -1,0 +1,183 @@
+//! qmux's own screens over a session: the chooser, the help overlay, the
+//! prompts (rename, confirm kill) and scroll mode. Each takes keys here;
+//! [`super::draw`] draws them.
+
+use super::{ClientId, Server};
+use crate::config::key_name;
+use crate::keys::Key;
+use crate::scroll::{self, ScrollAction, ScrollView};
+use crate::status;
+
+pub(super) enum Mode {
+    Normal,
+    Chooser {
+        selected: usize,
+    },
+    Help,
+    Rename {
+        input: String,
+    },
+    ConfirmKill,
+    /// Reading history; the session keeps running underneath.
+    Scroll(Box<ScrollView>),
+}
+
+impl Server {
+    pub(super) fn set_mode(&mut self, cid: ClientId, mode: Mode) {
+        if let Some(view) = self.view_mut(cid) {
+            view.mode = mode;
+            view.repaint();
+        }
+    }
+
+    /// A key while one of qmux's screens is up.
+    pub(super) fn mode_key(&mut self, cid: ClientId, key: Key) {
+        let count = self.sessions.len().max(1);
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        let focused = view.focused;
+        match std::mem::replace(&mut view.mode, Mode::Normal) {
+            Mode::Normal | Mode::Help => self.set_mode(cid, Mode::Normal),
+            Mode::Scroll(sv) => self.scroll_key(cid, sv, key),
+            Mode::Chooser { selected } => match key {
+                Key::Up | Key::Char('k') => {
+                    self.set_mode(cid, Mode::Chooser { selected: (selected + count - 1) % count })
+                }
+                Key::Down | Key::Char('j') => self.set_mode(cid, Mode::Chooser { selected: (selected + 1) % count }),
+                Key::Enter => match self.sessions.at(selected).map(|s| s.id) {
+                    Some(sid) => self.focus(cid, sid),
+                    None => self.set_mode(cid, Mode::Normal),
+                },
+                Key::Char(c @ '0'..='9') => match self.sessions.by_index(c as u32 - '0' as u32) {
+                    Some(sid) => self.focus(cid, sid),
+                    None => self.set_mode(cid, Mode::Chooser { selected }),
+                },
+                Key::Escape | Key::Ctrl('c') | Key::Char('q') => self.set_mode(cid, Mode::Normal),
+                _ => self.set_mode(cid, Mode::Chooser { selected }),
+            },
+            Mode::ConfirmKill => {
+                self.set_mode(cid, Mode::Normal);
+                if matches!(key, Key::Char('y') | Key::Char('Y')) {
+                    self.remove_session(focused);
+                }
+            }
+            Mode::Rename { mut input } => match key {
+                Key::Enter => {
+                    self.set_mode(cid, Mode::Normal);
+                    if let Err(e) = self.rename(focused, &input) {
+                        self.show_message(cid, &e);
+                    }
+                }
+                Key::Escape | Key::Ctrl('c') => self.set_mode(cid, Mode::Normal),
+                key => {
+                    match key {
+                        Key::Char(c) => input.push(c),
+                        Key::Backspace => {
+                            input.pop();
+                        }
+                        Key::Ctrl('u') => input.clear(),
+                        _ => {}
+                    }
+                    self.set_mode(cid, Mode::Rename { input });
+                }
+            },
+        }
+    }
+
+    /// Opens scroll mode on the focused session, maybe with a first key
+    /// (the PageUp or wheel notch that opened it).
+    pub(super) fn enter_scroll(&mut self, cid: ClientId, first: Option<Key>) {
+        let Some(view) = self.view(cid) else {
+            return;
+        };
+        let height = view.session_rows();
+        let Some(s) = self.sessions.get(view.focused) else {
+            return;
+        };
+        let sv = {
+            let Ok(t) = s.terminal.lock() else {
+                return;
+            };
+            let mut sv = ScrollView::new(t.history(), t.screen(), height);
+            if let Some(key) = first {
+                sv.handle(key, t.history(), t.screen());
+            }
+            sv
+        };
+        self.set_mode(cid, Mode::Scroll(Box::new(sv)));
+    }
+
+    fn scroll_key(&mut self, cid: ClientId, mut sv: Box<ScrollView>, key: Key) {
+        let Some(sid) = self.view(cid).map(|v| v.focused) else { return };
+        let action = match self.sessions.get(sid).map(|s| s.terminal.lock()) {
+            Some(Ok(t)) => sv.handle(key, t.history(), t.screen()),
+            _ => ScrollAction::Leave,
+        };
+        match action {
+            ScrollAction::Stay => self.set_mode(cid, Mode::Scroll(sv)),
+            ScrollAction::Leave => self.set_mode(cid, Mode::Normal),
+            ScrollAction::Yank(text) => {
+                if let Some(v) = self.view_mut(cid) {
+                    v.alerts.extend_from_slice(scroll::osc52(&text).as_bytes());
+                }
+                self.set_mode(cid, Mode::Normal);
+            }
+        }
+    }
+
+    /// The chooser: every session with its state, and below the list a
+    /// live preview of the selected one's screen.
+    pub(super) fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
+        let width = usize::from(cols);
+        let mut lines = vec![
+            "\x1b[1mChoose a session\x1b[0m  (up/down or j/k, Enter to show, Esc to cancel)".to_string(),
+            String::new(),
+        ];
+        for (i, s) in self.sessions.iter().enumerate() {
+            let state = match s.exit_code() {
+                Some(code) => format!("exited {code}"),
+                None => s.state().name().to_string(),
+            };
+            let mut flags = s.attention.marks();
+            if !s.queue.is_empty() {
+                flags.push_str(&format!(" {} queued", s.queue.len()));
+            }
+            let text = format!(
+                "{} {:<16} {:<9} {:<4} {}  ({})",
+                if i == selected { ">" } else { " " },
+                s.label(),
+                state,
+                flags,
+                s.command.join(" "),
+                s.cwd.display()
+            );
+            let text = status::truncate(&text, width);
+            lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
+        }
+        let room = usize::from(super::view::session_rows(rows)).saturating_sub(lines.len() + 2);
+        if let Some(s) = self.sessions.at(selected).filter(|_| room > 0) {
+            lines.push(String::new());
+            lines.push(format!("\x1b[2m{}\x1b[0m", "─".repeat(width)));
+            if let Ok(t) = s.terminal.lock() {
+                let screen = t.screen();
+                let (_, scols) = screen.size();
+                let shown: Vec<String> = screen.rows_formatted(0, scols.get().min(cols)).collect();
+                let plain: Vec<String> = screen.rows(0, scols.get()).collect();
+                // The bottom of the screen is where a chat's news is.
+                let last = plain.iter().rposition(|r| !r.trim().is_empty()).map_or(0, |i| i + 1);
+                let start = last.saturating_sub(room);
+                lines.extend(shown[start..last].iter().cloned());
+            }
+        }
+        lines
+    }
+}
+
+/// The help overlay: the bindings table with this server's prefix.
+pub(super) fn help_lines(prefix: u8) -> Vec<String> {
+    let mut lines =
+        vec![format!("\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this)", key_name(prefix)), String::new()];
+    lines.extend(crate::bindings::help(prefix).lines().skip(1).map(str::to_string));
+    lines
+}

@@ -1,0 +1,89 @@
+//! The seam between the server's logic and the operating system: starting
+//! programs in PTYs, and the clock. The server runs on [`Real`]; its unit
+//! tests run on a fake, so focus, sizes, modes, queued input, waiters and
+//! attention are tested event by event without a process.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::pty::{OutputPending, Pty, PtyEvent, SpawnSpec};
+use crate::terminal::Terminal;
+
+/// A running program as the server sees it. Dropping it hangs the program
+/// up.
+pub trait Child {
+    /// Sends bytes to the program's input; never blocks.
+    fn write(&self, bytes: Vec<u8>);
+    /// Input written earlier is still waiting for the program to take it.
+    fn input_pending(&self) -> bool;
+    fn resize(&self, cols: u16, rows: u16);
+    /// The program reads its terminal raw (ICANON and ECHO off).
+    fn raw_mode(&self) -> bool;
+    /// The PTY's foreground process group.
+    fn foreground_group(&self) -> Option<i32>;
+    fn pid(&self) -> Option<u32>;
+    /// The program's current directory.
+    fn cwd(&self) -> Option<PathBuf>;
+}
+
+/// Called from the program's reader thread.
+pub type Notify = Box<dyn Fn(PtyEvent) + Send + 'static>;
+
+pub trait Os {
+    /// Starts a program. Its output goes into `terminal`; `notify` hears
+    /// of new output and of its end.
+    fn spawn(
+        &self,
+        spec: SpawnSpec<'_>,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: Notify,
+    ) -> Result<Box<dyn Child>, String>;
+
+    fn now(&self) -> Instant;
+}
+
+/// Programs in real PTYs, and the real clock.
+pub struct Real;
+
+impl Os for Real {
+    fn spawn(
+        &self,
+        spec: SpawnSpec<'_>,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: Notify,
+    ) -> Result<Box<dyn Child>, String> {
+        let pty = Pty::spawn(spec, terminal, pending, notify).map_err(|e| e.to_string())?;
+        Ok(Box::new(pty))
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+impl Child for Pty {
+    fn write(&self, bytes: Vec<u8>) {
+        Pty::write(self, bytes)
+    }
+    fn input_pending(&self) -> bool {
+        Pty::input_pending(self)
+    }
+    fn resize(&self, cols: u16, rows: u16) {
+        Pty::resize(self, cols, rows)
+    }
+    fn raw_mode(&self) -> bool {
+        Pty::raw_mode(self)
+    }
+    fn foreground_group(&self) -> Option<i32> {
+        Pty::foreground_group(self)
+    }
+    fn pid(&self) -> Option<u32> {
+        Pty::pid(self)
+    }
+    fn cwd(&self) -> Option<PathBuf> {
+        Pty::cwd(self)
+    }
+}

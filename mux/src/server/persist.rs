@@ -1,0 +1,211 @@
+//! The server's saving and restoring policy over [`Store`]: what is written
+//! when, what a restore brings back and how it resumes each program, and
+//! what the user is told about it once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::session::from_epoch;
+use super::{Event, Server};
+use crate::config::Restore;
+use crate::persist::{Saved, SavedSession, Store};
+use crate::protocol::{NewSession, SessionId};
+use crate::terminal::Terminal;
+
+/// How often new output is written to the state directory at most, and so
+/// how much a SIGKILL of the server can lose.
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+pub(super) struct Saving {
+    pub store: Option<Store>,
+    /// Sessions saved by a previous server, waiting for `qmux restore`.
+    pub saved: Vec<Saved>,
+    /// Said once to the user: saved sessions, files moved aside.
+    notices: Vec<String>,
+    saved_announced: bool,
+    flush_armed: bool,
+}
+
+/// Puts a saved session's history and last screen into a new terminal,
+/// then a marker line; the resumed program draws below it.
+pub(super) fn seed(term: &mut Terminal, saved: &Saved) {
+    for row in &saved.history {
+        term.history_mut().push(row, false);
+    }
+    // The last screen goes into history too, above the marker: on the live
+    // screen, its old prompt or question would look like the new program's
+    // before that has drawn anything.
+    let screen_rows = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
+    for row in &saved.screen[..screen_rows.map_or(0, |i| i + 1)] {
+        term.history_mut().push(row, false);
+    }
+    let when = humantime::format_rfc3339_seconds(from_epoch(saved.meta.saved));
+    let marker = format!(" restored from {when} ");
+    let side = usize::from(term.size().0).saturating_sub(marker.chars().count()) / 2;
+    term.process(format!("\x1b[2m{}{marker}{}\x1b[m\r\n", "─".repeat(side), "─".repeat(side)).as_bytes());
+}
+
+impl Server {
+    pub(super) fn saving_open(&mut self, dir: Option<PathBuf>) {
+        let Some(dir) = dir else { return };
+        match Store::open(dir) {
+            Ok(store) => {
+                let (saved, problems) = store.load_all();
+                self.saving.notices.extend(problems);
+                self.saving.saved = saved;
+                self.saving.store = Some(store);
+            }
+            Err(e) => self.saving.notices.push(format!("sessions will not be saved: {e}")),
+        }
+        if self.config.restore == Restore::Auto {
+            let lines = self.restore(None).unwrap_or_else(|e| vec![e]);
+            self.saving.notices.extend(lines);
+        }
+    }
+
+    /// What the user should hear once: problems found in the state
+    /// directory and, with `restore = "ask"`, the sessions still waiting to
+    /// be restored (worked out now, so it is never stale).
+    pub(super) fn take_notices(&mut self, mention_saved: bool) -> Vec<String> {
+        let saving = &mut self.saving;
+        let mut notices = std::mem::take(&mut saving.notices);
+        if mention_saved && !saving.saved_announced && self.config.restore == Restore::Ask && !saving.saved.is_empty() {
+            saving.saved_announced = true;
+            let names: Vec<String> = saving.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
+            notices.push(format!(
+                "{} saved session(s) from a previous server ({}): `qmux restore` brings them back",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        notices
+    }
+
+    pub(super) fn save_meta(&mut self, sid: SessionId) {
+        let (Some(store), Some(s)) = (&self.saving.store, self.sessions.get(sid)) else { return };
+        if let Err(e) = store.save_meta(&s.meta()) {
+            eprintln!("qmux: cannot save {}: {e}", s.label());
+        }
+    }
+
+    /// New output will be saved within [`SAVE_INTERVAL`].
+    pub(super) fn arm_flush(&mut self) {
+        if self.saving.flush_armed || self.saving.store.is_none() {
+            return;
+        }
+        self.saving.flush_armed = true;
+        self.after(SAVE_INTERVAL, Event::Flush);
+    }
+
+    pub(super) fn save_due(&mut self) {
+        self.saving.flush_armed = false;
+        self.save_all();
+    }
+
+    /// Writes every session's new history rows and changed screen.
+    pub(super) fn save_all(&mut self) {
+        let Some(store) = &self.saving.store else { return };
+        for s in self.sessions.iter_mut() {
+            let Ok(t) = s.terminal.lock() else { continue };
+            let history = t.history();
+            let first = history.first_line();
+            let from = s.saved_upto.max(first);
+            let new = (from - first) as usize..history.len();
+            let result = if s.log_rows + new.len() > 2 * history.limit().max(1) {
+                // Compact: the log becomes exactly what history holds.
+                s.log_rows = history.len();
+                store.rewrite_history(&s.key, (0..history.len()).map(|i| history.row_formatted(i)))
+            } else {
+                s.log_rows += new.len();
+                store.append_history(&s.key, new.map(|i| history.row_formatted(i)))
+            };
+            s.saved_upto = history.total_pushed();
+            let screen_result = if s.screen_dirty {
+                s.screen_dirty = false;
+                let screen = t.screen();
+                let rows: Vec<String> =
+                    (0..screen.size().0.get()).map(|r| crate::history::screen_row_formatted(screen, r)).collect();
+                store.save_screen(&s.key, &rows)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = result.and(screen_result) {
+                eprintln!("qmux: cannot save {}: {e}", s.label());
+            }
+        }
+    }
+
+    /// Brings saved sessions back; returns what to tell the user.
+    pub(super) fn restore(&mut self, target: Option<&str>) -> Result<Vec<String>, String> {
+        let picked = crate::persist::pick(&self.saving.saved, target)?;
+        let mut taken: Vec<Saved> = Vec::new();
+        for i in picked.into_iter().rev() {
+            taken.push(self.saving.saved.remove(i));
+        }
+        taken.reverse();
+        let mut lines = Vec::new();
+        for saved in taken {
+            let command = self.resume_command(&saved.meta);
+            let name = (!self.sessions.name_taken(&saved.meta.name)).then(|| saved.meta.name.clone());
+            let spec = NewSession {
+                name,
+                cwd: saved.meta.cwd.clone(),
+                command: command.clone(),
+                env: saved.meta.env.clone(),
+                size: None,
+            };
+            match self.create_or_restore(spec, Some(&saved)) {
+                Ok(sid) => {
+                    let label = self.sessions.get(sid).map(|s| s.label()).unwrap_or_default();
+                    lines.push(format!("restored {label} ({})", command.join(" ")));
+                    lines.extend(self.shared_resume_slot(sid, true));
+                }
+                Err(e) => {
+                    lines.push(format!("cannot restore {}:{}: {e}", saved.meta.index, saved.meta.name));
+                    self.saving.saved.push(saved);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// What relaunches a saved session: its agent with the arguments that
+    /// resume its own conversation by id, else the newest one in its
+    /// directory; a program with no resume arguments runs again as it was.
+    pub(super) fn resume_command(&self, meta: &SavedSession) -> Vec<String> {
+        let rules = meta.agent.as_deref().and_then(|a| self.config.rules.get(a));
+        let rules = rules.unwrap_or_else(|| self.config.rules_for(&meta.command));
+        let base = match &meta.agent_argv {
+            Some(argv) if !argv.is_empty() => argv,
+            _ => &meta.command,
+        };
+        let args = rules.resume.args(meta.conversation.as_deref());
+        crate::persist::resume_command(base, args.as_deref())
+    }
+
+    /// A program that resumes "the conversation in this directory" cannot
+    /// run twice in one directory without the two fighting over it. Agents
+    /// whose conversation ids qmux learns come back to their own, unless a
+    /// restore had no id to go by.
+    pub(super) fn shared_resume_slot(&self, sid: SessionId, restored: bool) -> Option<String> {
+        let s = self.sessions.get(sid)?;
+        let rules = &s.watch.rules;
+        rules.resume.latest.as_ref()?;
+        let by_id = rules.resume.knows_ids();
+        if by_id && (!restored || s.watch.conversation.is_some()) {
+            return None;
+        }
+        let program = rules.name.as_str();
+        let other = self
+            .sessions
+            .iter()
+            .find(|o| o.id != sid && o.running() && o.cwd == s.cwd && o.watch.rules.name == program)?;
+        let why = if by_id {
+            "qmux learnt no conversation id for it, so it resumed the newest one there"
+        } else {
+            "it keeps one conversation per directory, so only one of them can be resumed after a restart"
+        };
+        Some(format!("warning: {} also runs {program} in {}; {why}", other.label(), s.cwd.display()))
+    }
+}

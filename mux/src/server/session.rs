@@ -1,0 +1,215 @@
+//! One session: a program in its PTY, the terminal model its output feeds,
+//! what the program is doing, what asks for the user's look, and the input
+//! on its way in.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::os::Child;
+use super::typing::Typing;
+use crate::config::program_name;
+use crate::detect::{Signals, State};
+use crate::foreground::Process;
+use crate::persist::SavedSession;
+use crate::protocol::{Attention, SessionId};
+use crate::pty::OutputPending;
+use crate::rules::{RuleSet, Source};
+use crate::terminal::Terminal;
+
+/// Whether the program still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Life {
+    /// Running; what its detector last said it is doing.
+    Running(State),
+    Exited(i32),
+}
+
+pub(super) struct Session {
+    pub id: SessionId,
+    pub index: u32,
+    pub name: String,
+    /// What runs: the command, with resume arguments after a restore.
+    pub command: Vec<String>,
+    /// The command as the user gave it, which a restore resumes.
+    pub origin: Vec<String>,
+    pub cwd: PathBuf,
+    pub created: SystemTime,
+    /// When the program started, by the server's clock.
+    pub started: Instant,
+    pub terminal: Arc<Mutex<Terminal>>,
+    pub pending: OutputPending,
+    pub child: Box<dyn Child>,
+    pub life: Life,
+    pub last_output: Option<Instant>,
+    pub attention: Attention,
+    /// What qmux knows of the program and its agent.
+    pub watch: Watch,
+    /// Messages for `send --when-waiting`: (text, press Enter).
+    pub queue: VecDeque<(String, bool)>,
+    /// Messages being typed, the first in progress.
+    pub typing: VecDeque<Typing>,
+    /// The environment it was started with (saved for a restore).
+    pub env: Vec<(String, String)>,
+    /// Names its saved files; kept across restores.
+    pub key: String,
+    /// History rows up to this absolute line number are in the state dir.
+    pub saved_upto: u64,
+    /// Rows in the history log file, to know when to compact it.
+    pub log_rows: usize,
+    /// The screen changed since it was last saved.
+    pub screen_dirty: bool,
+    /// Bumped whenever the session is created or shown; the bare `qmux`
+    /// attaches to the highest.
+    pub last_used: u64,
+}
+
+/// What qmux has learnt about a session's program: which agent it is, and
+/// the signals its detector weighs besides the screen.
+pub(super) struct Watch {
+    /// The rule set in force: the agent found in the PTY's foreground, else
+    /// the one for its command.
+    pub rules: Arc<RuleSet>,
+    /// The foreground group last identified (`foreground::fingerprint`).
+    pub foreground: String,
+    /// When the foreground was last looked at.
+    pub foreground_checked: Option<Instant>,
+    /// A look is due when the interval is up.
+    pub foreground_recheck: bool,
+    /// The agent's process, once identified.
+    pub agent: Option<Process>,
+    /// The state the agent reported through a hook: the authority while set.
+    pub reported: Option<State>,
+    /// The agent's own id for its conversation: from a hook, or the session
+    /// file its turns write.
+    pub conversation: Option<String>,
+    /// The id came from a hook, which knows better than files.
+    pub conversation_reported: bool,
+    /// When the current turn began: the session file it writes is newer.
+    pub turn_started: Option<SystemTime>,
+    /// The last message qmux typed in: the conversation file holds it.
+    pub last_typed: Option<String>,
+    /// The program has turned bracketed paste on at some point.
+    pub uses_bracketed_paste: bool,
+    /// Input was sent and no output has answered it yet.
+    pub awaiting_reaction: bool,
+    /// Has been waiting at least once since its program started.
+    pub has_waited: bool,
+    /// Input reached the program since it last sat at its prompt: the next
+    /// prompt ends a turn (a reply, a command), which is worth a "done".
+    /// A program merely starting up is not.
+    pub input_since_prompt: bool,
+    pub state_timer_armed: bool,
+}
+
+impl Watch {
+    pub fn new(rules: Arc<RuleSet>, conversation: Option<String>) -> Watch {
+        Watch {
+            rules,
+            foreground: String::new(),
+            foreground_checked: None,
+            foreground_recheck: false,
+            agent: None,
+            reported: None,
+            conversation,
+            conversation_reported: false,
+            turn_started: None,
+            last_typed: None,
+            uses_bracketed_paste: false,
+            awaiting_reaction: false,
+            has_waited: false,
+            input_since_prompt: false,
+            state_timer_armed: false,
+        }
+    }
+
+    /// The rule set's name if it is an agent's, not the generic one.
+    pub fn agent_name(&self) -> Option<String> {
+        (self.rules.source != Source::Generic).then(|| self.rules.name.clone())
+    }
+}
+
+impl Session {
+    /// `2:review`.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.index, self.name)
+    }
+
+    pub fn state(&self) -> State {
+        match self.life {
+            Life::Running(state) => state,
+            Life::Exited(_) => State::Exited,
+        }
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.life {
+            Life::Running(_) => None,
+            Life::Exited(code) => Some(code),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        matches!(self.life, Life::Running(_))
+    }
+
+    /// Everything observable about the session now, for its detector.
+    pub fn signals(&self, t: &Terminal, now: Instant) -> Signals {
+        let screen = t.screen();
+        let w = &self.watch;
+        Signals {
+            exited: !self.running(),
+            raw_mode: self.running() && self.child.raw_mode(),
+            bracketed_paste: screen.bracketed_paste(),
+            uses_bracketed_paste: w.uses_bracketed_paste,
+            cursor_hidden: screen.hide_cursor(),
+            quiet_for: now.saturating_duration_since(self.last_output.unwrap_or(self.started)),
+            awaiting_reaction: w.awaiting_reaction,
+            title: t.title().to_string(),
+            progress: t.progress(),
+            reported: w.reported,
+            was_waiting: self.state() == State::Waiting,
+            has_waited: w.has_waited,
+        }
+    }
+
+    /// What is saved of the session to relaunch it.
+    pub fn meta(&self) -> SavedSession {
+        let w = &self.watch;
+        SavedSession {
+            version: crate::persist::FORMAT_VERSION,
+            key: self.key.clone(),
+            name: self.name.clone(),
+            index: self.index,
+            command: self.origin.clone(),
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            created: epoch_secs(self.created),
+            saved: epoch_secs(SystemTime::now()),
+            state: self.state(),
+            exit_code: self.exit_code(),
+            agent: w.agent_name(),
+            conversation: w.conversation.clone(),
+            agent_argv: w
+                .agent
+                .as_ref()
+                .filter(|_| !w.rules.matcher.matches(&self.origin, program_name(&self.origin)))
+                .map(|p| p.argv.clone()),
+        }
+    }
+
+    /// When the last output came, by the wall clock.
+    pub fn last_output_time(&self, now: Instant) -> Option<SystemTime> {
+        self.last_output.map(|at| SystemTime::now() - now.saturating_duration_since(at))
+    }
+}
+
+pub(super) fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The time `secs` seconds after the epoch.
+pub(super) fn from_epoch(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}

@@ -1,0 +1,340 @@
+//! The registry of sessions: creating them, naming them, finding them by
+//! target, and removing them.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use super::modes::Mode;
+use super::session::{epoch_secs, from_epoch, Life, Session, Watch};
+use super::view::{bounded_size, session_rows, DEFAULT_SIZE};
+use super::{ClientId, Event, Server};
+use crate::detect::State;
+use crate::persist::Saved;
+use crate::protocol::{Attention, NewSession, SessionId, SessionInfo};
+use crate::pty::{self, OutputPending, SpawnSpec};
+use crate::terminal::Terminal;
+
+/// Every session, in index order.
+pub(super) struct Sessions {
+    list: Vec<Session>,
+    next_id: SessionId,
+    /// Bumped each time a session is created or shown.
+    use_counter: u64,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions { list: Vec::new(), next_id: 1, use_counter: 0 }
+    }
+}
+
+impl Sessions {
+    pub fn get(&self, sid: SessionId) -> Option<&Session> {
+        self.list.iter().find(|s| s.id == sid)
+    }
+
+    pub fn get_mut(&mut self, sid: SessionId) -> Option<&mut Session> {
+        self.list.iter_mut().find(|s| s.id == sid)
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Session> {
+        self.list.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Session> {
+        self.list.iter_mut()
+    }
+
+    pub fn ids(&self) -> Vec<SessionId> {
+        self.list.iter().map(|s| s.id).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    /// The session at a position in index order.
+    pub fn at(&self, pos: usize) -> Option<&Session> {
+        self.list.get(pos)
+    }
+
+    pub fn position(&self, sid: SessionId) -> Option<usize> {
+        self.list.iter().position(|s| s.id == sid)
+    }
+
+    pub fn by_index(&self, index: u32) -> Option<SessionId> {
+        self.list.iter().find(|s| s.index == index).map(|s| s.id)
+    }
+
+    /// The one used last: the bare `qmux` attaches to it.
+    pub fn most_recent(&self) -> Option<SessionId> {
+        self.list.iter().max_by_key(|s| s.last_used).map(|s| s.id)
+    }
+
+    /// Marks a session as just used.
+    pub fn touch(&mut self, sid: SessionId) {
+        self.use_counter += 1;
+        let counter = self.use_counter;
+        if let Some(s) = self.get_mut(sid) {
+            s.last_used = counter;
+        }
+    }
+
+    /// A session by target: name, index or unique name prefix.
+    pub fn resolve(&self, target: &str) -> Result<SessionId, String> {
+        let candidates: Vec<crate::target::Candidate<'_>> =
+            self.list.iter().map(|s| crate::target::Candidate { index: s.index, name: &s.name }).collect();
+        let found = crate::target::find(target, &candidates, "session")?;
+        Ok(self.list[found[0]].id)
+    }
+
+    pub fn check_name(&self, name: &str, except: Option<SessionId>) -> Result<(), String> {
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
+            return Err(format!("bad session name {name:?}: use letters, digits and punctuation other than ':'"));
+        }
+        if self.list.iter().any(|s| s.name == name && Some(s.id) != except) {
+            return Err(format!("a session named {name:?} already exists"));
+        }
+        Ok(())
+    }
+
+    pub fn name_taken(&self, name: &str) -> bool {
+        self.list.iter().any(|s| s.name == name)
+    }
+
+    /// `base`, or `base-2`, `base-3`… whichever is free.
+    pub fn unique_name(&self, base: &str) -> String {
+        let base: String = base.chars().filter(|c| !c.is_control() && *c != ':').collect();
+        let base = if base.is_empty() { "chat".to_string() } else { base };
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.name_taken(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        name
+    }
+
+    /// `preferred` if no session has it, else the lowest free index.
+    pub fn free_index(&self, preferred: Option<u32>) -> u32 {
+        let free = |i: &u32| !self.list.iter().any(|s| s.index == *i);
+        preferred.filter(free).or_else(|| (0..).find(free)).unwrap_or(0)
+    }
+
+    fn next_id(&mut self) -> SessionId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn insert(&mut self, session: Session) {
+        let at = self.list.partition_point(|s| s.index < session.index);
+        self.list.insert(at, session);
+        self.touch(self.list[at].id);
+    }
+
+    /// Takes a session out; returns it and where it was.
+    fn remove(&mut self, sid: SessionId) -> Option<(usize, Session)> {
+        let pos = self.position(sid)?;
+        Some((pos, self.list.remove(pos)))
+    }
+}
+
+impl Server {
+    /// The command a session runs when none is given: the config's, else
+    /// `q chat` if `q` is installed, else the stand-in chat next to us.
+    fn default_command(&self, env: &[(String, String)], cwd: &Path) -> Result<Vec<String>, String> {
+        if let Some(cmd) = &self.config.default_command {
+            return Ok(cmd.clone());
+        }
+        let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
+        if which::which_in("q", path, cwd).is_ok() {
+            return Ok(vec!["q".into(), "chat".into()]);
+        }
+        let standin = std::env::current_exe().ok().and_then(|e| Some(e.parent()?.join("qmux-chat")));
+        match standin {
+            Some(p) if p.is_file() => Ok(vec![p.to_string_lossy().into_owned()]),
+            _ => Err("no default command: install `q`, set default-command in the config, or build qmux-chat \
+                      (cargo build --workspace)"
+                .into()),
+        }
+    }
+
+    pub(super) fn create_session(&mut self, spec: NewSession) -> Result<SessionId, String> {
+        self.create_or_restore(spec, None)
+    }
+
+    /// Starts a session; with `saved`, brings back a saved one: its history
+    /// and last screen first, a marker line, then the program resumed.
+    pub(super) fn create_or_restore(&mut self, spec: NewSession, saved: Option<&Saved>) -> Result<SessionId, String> {
+        if let Some(name) = &spec.name {
+            self.sessions.check_name(name, None)?;
+        }
+        let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
+        let index = self.sessions.free_index(saved.map(|s| s.meta.index));
+        let name = spec.name.unwrap_or_else(|| {
+            let dir = spec.cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            self.sessions.unique_name(&dir)
+        });
+        let (cols, rows) = bounded_size(spec.size.unwrap_or(DEFAULT_SIZE));
+        let rows = session_rows(rows);
+        let ours = |k: &str| matches!(k, "TERM" | "QMUX" | "QMUX_SESSION");
+        let saved_env: Vec<(String, String)> = spec.env.into_iter().filter(|(k, _)| !ours(k)).collect();
+        let id = self.sessions.next_id();
+        let mut env = saved_env.clone();
+        env.push(("TERM".into(), pty::child_term().into()));
+        env.push(("QMUX".into(), format!("{},{},{id}", self.socket.display(), std::process::id())));
+        env.push(("QMUX_SESSION".into(), name.clone()));
+
+        let mut term = Terminal::with_history_limit(rows, cols, self.config.history_limit);
+        if let Some(saved) = saved {
+            super::persist::seed(&mut term, saved);
+        }
+        let (saved_upto, log_rows) = (term.history().total_pushed(), term.history().len());
+        let terminal = Arc::new(Mutex::new(term));
+        let pending = OutputPending::default();
+        let events = self.events.clone();
+        let child = self.os.spawn(
+            SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows },
+            terminal.clone(),
+            pending.clone(),
+            Box::new(move |ev| {
+                let _ = events.send(Event::Pty(id, ev));
+            }),
+        )?;
+        let created = saved.map_or_else(SystemTime::now, |s| from_epoch(s.meta.created));
+        let key = saved.map(|s| s.meta.key.clone()).unwrap_or_else(|| {
+            let nanos = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            format!("{nanos}-{}-{id}", std::process::id())
+        });
+        let origin = saved.map_or_else(|| command.clone(), |s| s.meta.command.clone());
+        let rules = self.config.rules_for(&command);
+        let session = Session {
+            id,
+            index,
+            name,
+            command,
+            origin,
+            cwd: spec.cwd,
+            created,
+            started: self.os.now(),
+            terminal,
+            pending,
+            child,
+            life: Life::Running(State::Busy),
+            last_output: None,
+            attention: Attention::default(),
+            watch: Watch::new(rules, saved.and_then(|s| s.meta.conversation.clone())),
+            queue: VecDeque::new(),
+            typing: VecDeque::new(),
+            env: saved_env,
+            key,
+            saved_upto,
+            log_rows,
+            screen_dirty: true,
+            last_used: 0,
+        };
+        self.sessions.insert(session);
+        self.save_meta(id);
+        self.arm_flush();
+        self.evaluate_state(id);
+        self.mark_all();
+        Ok(id)
+    }
+
+    pub(super) fn rename(&mut self, sid: SessionId, name: &str) -> Result<(), String> {
+        self.sessions.check_name(name, Some(sid))?;
+        if let Some(s) = self.sessions.get_mut(sid) {
+            s.name = name.to_string();
+        }
+        self.save_meta(sid);
+        self.mark_all();
+        Ok(())
+    }
+
+    /// Kills a session: its program is hung up and its saved state goes.
+    /// Clients showing it move to their last session, else the next one.
+    pub(super) fn remove_session(&mut self, sid: SessionId) {
+        let Some((pos, mut removed)) = self.sessions.remove(sid) else {
+            return;
+        };
+        let label = removed.label();
+        for t in std::mem::take(&mut removed.typing) {
+            if let Some(client) = t.client {
+                self.respond(client, Err(format!("{label} was killed before it took the input")));
+            }
+        }
+        // Killed on purpose: it is not coming back.
+        if let Some(store) = &self.saving.store {
+            store.forget(&removed.key);
+        }
+        drop(removed); // hangs the program up
+        self.end_waiters(sid, &format!("{label} was killed"));
+        if self.sessions.is_empty() {
+            let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+            for cid in views {
+                self.detach(cid, "no sessions left");
+            }
+            return;
+        }
+        let nearest = self.sessions.at(pos.min(self.sessions.len() - 1)).map(|s| s.id);
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            let Some(view) = self.view_mut(cid) else { continue };
+            if view.last == Some(sid) {
+                view.last = None;
+            }
+            if view.focused == sid {
+                if let Some(next) = view.last.take().or(nearest) {
+                    view.focused = next;
+                }
+                view.mode = Mode::Normal;
+                let next = view.focused;
+                self.mark_seen(next);
+            }
+        }
+        self.refit = true;
+        self.repaint_all();
+    }
+
+    pub(super) fn session_infos(&self) -> Vec<SessionInfo> {
+        let now = self.os.now();
+        self.sessions
+            .iter()
+            .map(|s| {
+                let (cols, rows) = s.terminal.lock().map(|t| t.size()).unwrap_or_default();
+                SessionInfo {
+                    index: s.index,
+                    name: s.name.clone(),
+                    id: s.id,
+                    state: s.state(),
+                    command: s.command.clone(),
+                    cwd: s.cwd.clone(),
+                    pid: s.child.pid(),
+                    created: epoch_secs(s.created),
+                    last_output: s.last_output_time(now).map(epoch_secs),
+                    unseen_output: s.attention.unseen_output,
+                    done: s.attention.done,
+                    bell: s.attention.bell,
+                    exit_code: s.exit_code(),
+                    queued_messages: s.queue.len() as u32,
+                    attached_clients: self.views_showing(s.id).len() as u32,
+                    cols,
+                    rows,
+                    agent: s.watch.agent_name(),
+                    conversation: s.watch.conversation.clone(),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,462 @@
+//! The server's logic driven event by event, with fake programs and a fake
+//! clock: no process, socket or thread. The end-to-end suite covers the
+//! real paths.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::os::{Child, Notify, Os};
+use super::{ClientId, Event, Server};
+use crate::config::Config;
+use crate::detect::State;
+use crate::protocol::{Hello, NewSession, Request, Response, SessionId, ToClient, ToServer, WaitFor};
+use crate::pty::{OutputPending, PtyEvent, SpawnSpec};
+use crate::terminal::Terminal;
+
+const PREFIX: u8 = 0x02;
+
+/// What a fake program was given.
+#[derive(Default)]
+struct FakeProgram {
+    written: RefCell<Vec<u8>>,
+    size: Cell<(u16, u16)>,
+    terminal: RefCell<Option<Arc<Mutex<Terminal>>>>,
+}
+
+struct FakeChild(Rc<FakeProgram>);
+
+impl Child for FakeChild {
+    fn write(&self, bytes: Vec<u8>) {
+        self.0.written.borrow_mut().extend(bytes);
+    }
+    fn input_pending(&self) -> bool {
+        false
+    }
+    fn resize(&self, cols: u16, rows: u16) {
+        self.0.size.set((cols, rows));
+    }
+    fn raw_mode(&self) -> bool {
+        false
+    }
+    fn foreground_group(&self) -> Option<i32> {
+        None
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+    fn cwd(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+struct FakeOs {
+    start: Instant,
+    elapsed: Rc<Cell<Duration>>,
+    programs: Rc<RefCell<Vec<Rc<FakeProgram>>>>,
+}
+
+impl Os for FakeOs {
+    fn spawn(
+        &self,
+        spec: SpawnSpec<'_>,
+        terminal: Arc<Mutex<Terminal>>,
+        _: OutputPending,
+        _: Notify,
+    ) -> Result<Box<dyn Child>, String> {
+        if spec.argv.first().is_some_and(|a| a == "missing") {
+            return Err("missing: command not found".into());
+        }
+        let program = Rc::new(FakeProgram::default());
+        program.size.set((spec.cols, spec.rows));
+        *program.terminal.borrow_mut() = Some(terminal);
+        self.programs.borrow_mut().push(program.clone());
+        Ok(Box::new(FakeChild(program)))
+    }
+
+    fn now(&self) -> Instant {
+        self.start + self.elapsed.get()
+    }
+}
+
+/// A server on a fake OS, and its clients.
+struct Harness {
+    server: Server,
+    elapsed: Rc<Cell<Duration>>,
+    programs: Rc<RefCell<Vec<Rc<FakeProgram>>>>,
+    clients: Vec<(ClientId, mpsc::Receiver<ToClient>)>,
+    _events: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let os = FakeOs { start: Instant::now(), elapsed: Rc::default(), programs: Rc::default() };
+        let (elapsed, programs) = (os.elapsed.clone(), os.programs.clone());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let server = Server::new(PathBuf::from("/nonexistent/qmux-test"), Config::default(), Box::new(os), tx);
+        Harness { server, elapsed, programs, clients: Vec::new(), _events: rx }
+    }
+
+    /// Starts a session running a fake program.
+    fn session(&mut self, name: &str) -> SessionId {
+        let spec = NewSession {
+            name: Some(name.into()),
+            cwd: PathBuf::from("/"),
+            command: vec!["fake".into()],
+            env: Vec::new(),
+            size: None,
+        };
+        let sid = self.server.create_session(spec).expect("a fake program starts");
+        self.server.settle();
+        sid
+    }
+
+    fn program(&self, sid: SessionId) -> Rc<FakeProgram> {
+        let s = self.server.sessions.get(sid).expect("the session exists");
+        self.programs
+            .borrow()
+            .iter()
+            .find(|p| p.terminal.borrow().as_ref().is_some_and(|t| Arc::ptr_eq(t, &s.terminal)))
+            .cloned()
+            .expect("its program")
+    }
+
+    /// A client attached to `target`, its terminal `cols`×`rows`.
+    fn attach(&mut self, target: &str, cols: u16, rows: u16) -> ClientId {
+        let (tx, rx) = mpsc::channel(64);
+        let cid = self.server.add_connection(tx, None);
+        self.clients.push((cid, rx));
+        self.message(cid, ToServer::Hello(Hello::ours()));
+        let req = Request::Attach {
+            target: Some(target.into()),
+            create: None,
+            create_if_none: None,
+            size: (cols, rows),
+            env: Vec::new(),
+        };
+        self.request(cid, req);
+        cid
+    }
+
+    /// A client that only asks things (a CLI verb).
+    fn cli(&mut self) -> ClientId {
+        let (tx, rx) = mpsc::channel(64);
+        let cid = self.server.add_connection(tx, None);
+        self.clients.push((cid, rx));
+        self.message(cid, ToServer::Hello(Hello::ours()));
+        cid
+    }
+
+    fn message(&mut self, cid: ClientId, msg: ToServer) {
+        self.server.handle(Event::Message(cid, msg));
+    }
+
+    fn request(&mut self, cid: ClientId, req: Request) {
+        self.message(cid, ToServer::Request(Box::new(req)));
+    }
+
+    fn keys(&mut self, cid: ClientId, bytes: &[u8]) {
+        self.message(cid, ToServer::Input(bytes.to_vec()));
+    }
+
+    /// The program writes `bytes`, as its PTY reader would hand them on.
+    fn output(&mut self, sid: SessionId, bytes: &[u8]) {
+        let s = self.server.sessions.get(sid).expect("the session exists");
+        s.terminal.lock().expect("terminal").process(bytes);
+        self.server.handle(Event::Pty(sid, PtyEvent::Output));
+    }
+
+    /// Time passes; timers that come due fire.
+    fn advance(&mut self, by: Duration) {
+        self.elapsed.set(self.elapsed.get() + by);
+        self.server.fire_timers();
+    }
+
+    /// Everything sent to a client since last asked. Frames are taken as
+    /// their terminal would: the client's terminal takes each at once.
+    fn received(&mut self, cid: ClientId) -> Vec<ToClient> {
+        let mut got = Vec::new();
+        loop {
+            let Some((_, rx)) = self.clients.iter_mut().find(|(id, _)| *id == cid) else { return got };
+            let Ok(msg) = rx.try_recv() else { return got };
+            if matches!(msg, ToClient::Frame(_)) {
+                self.server.handle(Event::Flushed(cid));
+            }
+            got.push(msg);
+        }
+    }
+
+    fn responses(&mut self, cid: ClientId) -> Vec<Response> {
+        self.received(cid)
+            .into_iter()
+            .filter_map(|m| match m {
+                ToClient::Response(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What a client's terminal shows, frames applied in order.
+    fn screen(&mut self, cid: ClientId, screen: &mut Terminal) -> String {
+        for msg in self.received(cid) {
+            if let ToClient::Frame(bytes) = msg {
+                screen.process(&bytes);
+            }
+        }
+        screen.text()
+    }
+
+    fn size(&self, sid: SessionId) -> (u16, u16) {
+        let s = self.server.sessions.get(sid).expect("the session exists");
+        let size = s.terminal.lock().expect("terminal").size();
+        assert_eq!(self.program(sid).size.get(), size, "the PTY and the model agree");
+        size
+    }
+
+    fn focused(&self, cid: ClientId) -> SessionId {
+        self.server.view(cid).expect("attached").focused
+    }
+
+    fn state(&self, sid: SessionId) -> State {
+        self.server.sessions.get(sid).expect("the session exists").state()
+    }
+}
+
+fn detached(msgs: &[ToClient]) -> bool {
+    msgs.iter().any(|m| matches!(m, ToClient::Detached(_)))
+}
+
+#[test]
+fn a_session_takes_the_smaller_clients_size_and_the_larger_one_when_it_goes() {
+    for how in ["prefix d", "qmux detach", "killed"] {
+        let mut h = Harness::new();
+        let sid = h.session("api");
+        let large = h.attach("api", 120, 40);
+        assert_eq!(h.size(sid), (120, 39), "one row is the status bar");
+        let small = h.attach("api", 60, 15);
+        assert_eq!(h.size(sid), (60, 14));
+        match how {
+            "prefix d" => h.keys(small, &[PREFIX, b'd']),
+            "qmux detach" => {
+                // Typed at a shell in the session, in the small client's
+                // terminal: that is the client it detaches.
+                h.keys(large, b"x");
+                h.keys(small, b"qmux detach\r");
+                let cli = h.cli();
+                let caller = Some(crate::protocol::Caller { session: sid });
+                h.request(cli, Request::Detach { target: None, caller });
+                assert!(matches!(h.responses(cli)[..], [Response::Ok]));
+                assert!(!detached(&h.received(large)), "only the client typed in");
+            }
+            _ => h.server.handle(Event::Disconnected(small)),
+        }
+        assert!(how == "killed" || detached(&h.received(small)), "{how}: the small client was told");
+        assert_eq!(h.size(sid), (120, 39), "{how}: the session grows back to the large client");
+        let large_view = h.server.view(large).expect("still attached");
+        assert_eq!(large_view.focused, sid);
+    }
+}
+
+#[test]
+fn qmux_detach_with_a_target_detaches_every_client_of_it() {
+    let mut h = Harness::new();
+    let api = h.session("api");
+    let _docs = h.session("docs");
+    let large = h.attach("api", 100, 30);
+    let small = h.attach("docs", 50, 10);
+    h.keys(small, &[PREFIX, b'0']);
+    assert_eq!(h.focused(small), api);
+    assert_eq!(h.size(api), (50, 9));
+    let cli = h.cli();
+    h.request(cli, Request::Detach { target: Some("api".into()), caller: None });
+    assert!(matches!(h.responses(cli)[..], [Response::Ok]));
+    assert!(detached(&h.received(large)) && detached(&h.received(small)));
+    assert_eq!(h.server.views().count(), 0);
+    assert_eq!(h.size(api), (50, 9), "a session nobody shows keeps its size");
+}
+
+#[test]
+fn each_event_draws_a_view_at_most_once() {
+    let mut h = Harness::new();
+    let sid = h.session("api");
+    let cid = h.attach("api", 80, 24);
+    h.received(cid);
+    // One event that changes the screen, the status bar and the size.
+    h.message(cid, ToServer::Resize(90, 30));
+    let frames = h.received(cid).iter().filter(|m| matches!(m, ToClient::Frame(_))).count();
+    assert_eq!(frames, 1);
+    assert_eq!(h.size(sid), (90, 29));
+    // A frame in flight holds the next one back; it carries everything.
+    h.output(sid, b"one");
+    h.output(sid, b"two");
+    let (_, rx) = h.clients.iter_mut().find(|(id, _)| *id == cid).expect("client");
+    let mut frames = Vec::new();
+    while let Ok(ToClient::Frame(f)) = rx.try_recv() {
+        frames.push(f);
+    }
+    assert_eq!(frames.len(), 1, "the second output waits for the first frame");
+    h.server.handle(Event::Flushed(cid));
+    let mut screen = Terminal::new(30, 90);
+    for f in &frames {
+        screen.process(f);
+    }
+    assert!(h.screen(cid, &mut screen).contains("onetwo"));
+}
+
+#[test]
+fn prefix_keys_move_between_sessions() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let c = h.session("c");
+    let cid = h.attach("a", 80, 24);
+    h.keys(cid, &[PREFIX, b'n']);
+    assert_eq!(h.focused(cid), b);
+    h.keys(cid, &[PREFIX, b'n', PREFIX, b'n']);
+    assert_eq!(h.focused(cid), a, "next wraps around");
+    h.keys(cid, &[PREFIX, b'p']);
+    assert_eq!(h.focused(cid), c);
+    h.keys(cid, &[PREFIX, b'l']);
+    assert_eq!(h.focused(cid), a, "last goes back");
+    h.keys(cid, &[PREFIX, b'1']);
+    assert_eq!(h.focused(cid), b);
+    // The prefix twice sends it; other keys go to the program.
+    h.keys(cid, &[PREFIX, PREFIX, b'x']);
+    assert_eq!(*h.program(b).written.borrow(), [PREFIX, b'x']);
+}
+
+#[test]
+fn an_unbound_key_says_so_and_a_missing_index_too() {
+    let mut h = Harness::new();
+    h.session("a");
+    let cid = h.attach("a", 80, 24);
+    let mut screen = Terminal::new(24, 80);
+    h.keys(cid, &[PREFIX, b'z']);
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("C-b z is not bound; C-b ? lists the keys"), "{shown}");
+    h.keys(cid, &[PREFIX, b'7']);
+    assert!(h.screen(cid, &mut screen).contains("no session 7"));
+    h.advance(Duration::from_secs(4));
+    assert!(!h.screen(cid, &mut screen).contains("no session 7"), "messages go after a while");
+}
+
+#[test]
+fn chooser_rename_and_kill_through_their_screens() {
+    let mut h = Harness::new();
+    let _a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 80, 24);
+    let mut screen = Terminal::new(24, 80);
+    h.keys(cid, &[PREFIX, b'w']);
+    assert!(h.screen(cid, &mut screen).contains("Choose a session"));
+    h.keys(cid, b"j\r");
+    assert_eq!(h.focused(cid), b);
+    h.keys(cid, &[PREFIX, b',']);
+    h.keys(cid, b"\x15docs\r");
+    assert_eq!(h.server.sessions.get(b).map(|s| s.name.clone()), Some("docs".into()));
+    h.keys(cid, &[PREFIX, b'x']);
+    assert!(h.screen(cid, &mut screen).contains("kill 1:docs? (y/n)"));
+    h.keys(cid, b"y");
+    assert!(h.server.sessions.get(b).is_none());
+    assert_eq!(h.server.sessions.len(), 1);
+    assert!(h.screen(cid, &mut screen).contains("0:a…*"), "the client moved to what is left");
+    h.keys(cid, &[PREFIX, b'?']);
+    assert!(h.screen(cid, &mut screen).contains("session by index"));
+    h.keys(cid, b"q");
+    assert!(!h.screen(cid, &mut screen).contains("session by index"));
+}
+
+#[test]
+fn output_nobody_sees_asks_for_attention_until_shown() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 80, 24);
+    let mut screen = Terminal::new(24, 80);
+    h.output(b, b"news\x07");
+    let s = h.server.sessions.get(b).expect("b");
+    assert!(s.attention.unseen_output && s.attention.bell);
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("1:b…+!"), "{shown}");
+    assert!(shown.contains("bell in 1:b"), "{shown}");
+    // Output where a client looks is seen already.
+    h.output(a, b"here");
+    assert_eq!(h.server.sessions.get(a).map(|s| s.attention), Some(Default::default()));
+    h.keys(cid, &[PREFIX, b'1']);
+    assert_eq!(h.server.sessions.get(b).map(|s| s.attention), Some(Default::default()));
+    let infos = h.server.session_infos();
+    assert!(infos.iter().all(|i| i.attention().marks().is_empty()));
+}
+
+#[test]
+fn a_queued_message_waits_for_the_prompt() {
+    let mut h = Harness::new();
+    let sid = h.session("a");
+    let cli = h.cli();
+    h.output(sid, b"working...");
+    assert_eq!(h.state(sid), State::Busy);
+    let send = Request::Send { target: "a".into(), text: "hello".into(), enter: true, when_waiting: true };
+    h.request(cli, send);
+    assert!(matches!(h.responses(cli)[..], [Response::Ok]), "queued at once");
+    assert!(h.program(sid).written.borrow().is_empty());
+    assert_eq!(h.server.sessions.get(sid).map(|s| s.queue.len()), Some(1));
+    // Quiet long enough: the generic program is at its prompt.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(*h.program(sid).written.borrow(), b"hello", "typed once waiting");
+    h.output(sid, b"hello");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(*h.program(sid).written.borrow(), b"hello\r", "Enter on its own, after the echo");
+}
+
+#[test]
+fn waiters_answer_when_the_condition_holds_or_never_can() {
+    let mut h = Harness::new();
+    let sid = h.session("a");
+    let cli = h.cli();
+    h.request(cli, Request::Wait { target: "a".into(), until: WaitFor::Output("ready".into()) });
+    assert!(h.responses(cli).is_empty());
+    h.output(sid, b"not yet");
+    assert!(h.responses(cli).is_empty());
+    h.output(sid, b" ready");
+    assert!(matches!(h.responses(cli)[..], [Response::Ok]));
+    h.request(cli, Request::Wait { target: "a".into(), until: WaitFor::Approval });
+    h.server.handle(Event::Pty(sid, PtyEvent::Exited(3)));
+    assert!(matches!(&h.responses(cli)[..], [Response::SessionEnded(why)] if why.contains("exited")));
+    h.request(cli, Request::Wait { target: "zzz".into(), until: WaitFor::Waiting });
+    assert!(matches!(&h.responses(cli)[..], [Response::Error(e)] if e.contains("no session \"zzz\"")));
+}
+
+#[test]
+fn an_exited_session_closes_on_enter() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("b", 80, 24);
+    h.server.handle(Event::Pty(b, PtyEvent::Exited(0)));
+    assert_eq!(h.state(b), State::Exited);
+    h.keys(cid, b"x");
+    assert!(h.server.sessions.get(b).is_some(), "only Enter closes it");
+    h.keys(cid, b"\r");
+    assert!(h.server.sessions.get(b).is_none());
+    assert_eq!(h.focused(cid), a);
+}
+
+#[test]
+fn a_program_that_cannot_start_is_an_error_not_a_session() {
+    let mut h = Harness::new();
+    let cli = h.cli();
+    let spec = NewSession {
+        name: None,
+        cwd: PathBuf::from("/"),
+        command: vec!["missing".into()],
+        env: Vec::new(),
+        size: None,
+    };
+    h.request(cli, Request::New { session: spec, caller: None, switch_caller: false });
+    assert!(matches!(&h.responses(cli)[..], [Response::Error(e)] if e == "missing: command not found"));
+    assert!(h.server.sessions.is_empty());
+}

@@ -1,0 +1,179 @@
+//! Messages on their way into a program (`qmux send`, queued messages):
+//! typed, echoed, entered, and answered once the program reacts.
+
+use std::time::{Duration, Instant};
+
+use super::{ClientId, Event, Server};
+use crate::detect::State;
+use crate::protocol::{Response, SessionId};
+use crate::rules::Paste;
+
+/// How long a program may take to react to typed input before `send`
+/// reports that it did not.
+const REACTION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A message on its way into a program (see `Server::advance_typing`).
+pub(super) struct Typing {
+    pub text: String,
+    pub enter: bool,
+    /// The `qmux send` to answer when it is done.
+    pub client: Option<ClientId>,
+    pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Phase {
+    Queued,
+    /// The text is written; `echoed` once output followed.
+    Typed {
+        at: Instant,
+        echoed: bool,
+    },
+    /// Enter is written; `reacted` once output followed.
+    Entered {
+        at: Instant,
+        reacted: bool,
+    },
+}
+
+impl Server {
+    /// Types text into a session now, or queues it for its next prompt.
+    /// `client` (a `qmux send`) is answered once the program has reacted.
+    pub(super) fn send_text(
+        &mut self,
+        sid: SessionId,
+        text: String,
+        enter: bool,
+        when_waiting: bool,
+        client: ClientId,
+    ) {
+        let Some(s) = self.sessions.get_mut(sid) else { return self.respond(client, Err("no such session".into())) };
+        if !s.running() {
+            let e = format!("{} has exited; nothing reads its input", s.label());
+            return self.respond(client, Err(e));
+        }
+        if when_waiting && (s.state() != State::Waiting || !s.queue.is_empty() || !s.typing.is_empty()) {
+            s.queue.push_back((text, enter));
+            self.mark_all();
+            return self.respond(client, Ok(Response::Ok));
+        }
+        self.type_into(sid, Typing { text, enter, client: Some(client), phase: Phase::Queued });
+    }
+
+    pub(super) fn deliver_queued(&mut self, sid: SessionId) {
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        if !s.typing.is_empty() {
+            return;
+        }
+        if let Some((text, enter)) = s.queue.pop_front() {
+            self.type_into(sid, Typing { text, enter, client: None, phase: Phase::Queued });
+            self.mark_all();
+        }
+    }
+
+    /// Queues a message to type; the first one starts at once.
+    pub(super) fn type_into(&mut self, sid: SessionId, typing: Typing) {
+        self.turn_started(sid, &typing.text);
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        s.typing.push_back(typing);
+        if s.typing.len() == 1 {
+            self.advance_typing(sid);
+        }
+    }
+
+    /// Moves the message being typed on: the text first (one bracketed
+    /// paste when the rule set says so), then, once the program has echoed
+    /// it and the rule set's least delay has passed (or its echo timeout
+    /// has), Enter as a write of its own: Ink and ratatui apps take a CR
+    /// that comes with the text as part of a paste. Done when the program
+    /// reacts to the last write; an error when it never does.
+    pub(super) fn advance_typing(&mut self, sid: SessionId) {
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        let input = s.watch.rules.input.clone();
+        let Some(t) = s.typing.front_mut() else { return };
+        let now = self.os.now();
+        let mut next_check = None;
+        let mut finished: Option<Result<(), String>> = None;
+        match t.phase {
+            Phase::Queued => {
+                let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
+                // A line without Enter (an answer to a dialog) goes as keys.
+                let as_paste = paste && (t.text.contains('\n') || t.enter && input.paste == Paste::Always);
+                let mut bytes = Vec::with_capacity(t.text.len() + 12);
+                if as_paste {
+                    bytes.extend_from_slice(b"\x1b[200~");
+                    bytes.extend_from_slice(t.text.as_bytes());
+                    bytes.extend_from_slice(b"\x1b[201~");
+                } else {
+                    bytes.extend(t.text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
+                }
+                if !bytes.is_empty() {
+                    s.child.write(bytes);
+                }
+                t.phase = Phase::Typed { at: now, echoed: t.text.is_empty() };
+                next_check = Some(if t.enter { input.echo_timeout } else { REACTION_TIMEOUT });
+            }
+            Phase::Typed { at, echoed } if t.enter => {
+                let delay = if echoed { input.submit_delay } else { input.echo_timeout };
+                if now >= at + delay {
+                    s.child.write(b"\r".to_vec());
+                    t.phase = Phase::Entered { at: now, reacted: false };
+                    next_check = Some(REACTION_TIMEOUT);
+                } else {
+                    next_check = Some(at + delay - now);
+                }
+            }
+            Phase::Typed { echoed: true, .. } | Phase::Entered { reacted: true, .. } => finished = Some(Ok(())),
+            Phase::Typed { at, .. } | Phase::Entered { at, .. } => {
+                if now >= at + REACTION_TIMEOUT {
+                    finished = Some(Err(format!(
+                        "{} did not react to the input within {}s; `qmux explain -t {}` shows what it is doing",
+                        s.label(),
+                        REACTION_TIMEOUT.as_secs(),
+                        s.name
+                    )));
+                } else {
+                    next_check = Some(at + REACTION_TIMEOUT - now);
+                }
+            }
+        }
+        if let Some(after) = next_check {
+            self.after(after, Event::Typing(sid));
+        }
+        let Some(result) = finished else { return };
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        let Some(done) = s.typing.pop_front() else { return };
+        let label = s.label();
+        let more = !s.typing.is_empty();
+        if !more {
+            s.watch.awaiting_reaction = false;
+        }
+        match (done.client, result) {
+            (Some(client), result) => self.respond(client, result.map(|_| Response::Ok)),
+            (None, Err(_)) => self.show_message_everywhere(&format!("{label} did not react to a queued message")),
+            (None, Ok(())) => {}
+        }
+        if more {
+            self.advance_typing(sid);
+        } else {
+            self.evaluate_state(sid);
+        }
+    }
+
+    /// The program wrote something: the message being typed was echoed, or
+    /// its Enter was taken. Output while the program has not yet taken all
+    /// of the input is only the echo of what it took so far.
+    pub(super) fn typing_saw_output(&mut self, sid: SessionId) {
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        if s.child.input_pending() {
+            return;
+        }
+        let Some(t) = s.typing.front_mut() else { return };
+        match &mut t.phase {
+            Phase::Typed { echoed, .. } if !*echoed => *echoed = true,
+            Phase::Entered { reacted, .. } if !*reacted => *reacted = true,
+            _ => return,
+        }
+        self.advance_typing(sid);
+    }
+}

@@ -1,0 +1,281 @@
+//! An attached client's view: which session it shows, the one before, its
+//! size, its mode, and the messages and alerts waiting for its next frame.
+//! Also where sessions get their sizes from the views showing them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::modes::Mode;
+use super::{ClientId, Event, Server};
+use crate::config::Notify;
+use crate::keys::InputState;
+use crate::protocol::{Caller, SessionId, ToClient};
+
+/// How long a status message stays up.
+const MESSAGE_TIME: Duration = Duration::from_secs(3);
+/// The terminal size assumed for a session no terminal has shown yet
+/// (cols, rows), as tmux's default-size.
+pub(super) const DEFAULT_SIZE: (u16, u16) = (80, 24);
+/// The largest terminal a client may claim (cols, rows). Sizes come from
+/// the wire: unchecked, one client asking for 65535x65535 (4 billion cells)
+/// would take the server down, and every session with it.
+const MAX_SIZE: (u16, u16) = (1000, 1000);
+/// Rows qmux takes from each client's terminal: the status bar.
+const STATUS_ROWS: u16 = 1;
+
+/// A terminal size from a client, each side within 1..=MAX_SIZE, and tall
+/// enough for a row of session and the status bar.
+pub(super) fn bounded_size((cols, rows): (u16, u16)) -> (u16, u16) {
+    (cols.clamp(1, MAX_SIZE.0), rows.clamp(STATUS_ROWS + 1, MAX_SIZE.1))
+}
+
+/// The rows a session gets in a terminal `rows` tall.
+pub(super) fn session_rows(rows: u16) -> u16 {
+    rows.saturating_sub(STATUS_ROWS).max(1)
+}
+
+pub(super) struct View {
+    pub cols: u16,
+    pub rows: u16,
+    pub focused: SessionId,
+    pub last: Option<SessionId>,
+    /// The session screen as this client's terminal shows it; `None` forces
+    /// a full repaint.
+    pub drawn: Option<vt100::Screen>,
+    pub status_drawn: Option<String>,
+    pub input: InputState,
+    pub mode: Mode,
+    pub env: Vec<(String, String)>,
+    pub frame_in_flight: bool,
+    /// Needs a frame.
+    pub dirty: bool,
+    pub message: Option<(String, Instant)>,
+    /// When its user last typed, in the server's count of inputs.
+    pub last_input: u64,
+    /// Bytes for the terminal ahead of the next frame (bells, notifications,
+    /// clipboard writes).
+    pub alerts: Vec<u8>,
+}
+
+impl View {
+    pub fn new(size: (u16, u16), focused: SessionId, env: Vec<(String, String)>) -> View {
+        let (cols, rows) = bounded_size(size);
+        View {
+            cols,
+            rows,
+            focused,
+            last: None,
+            drawn: None,
+            status_drawn: None,
+            input: InputState::default(),
+            mode: Mode::Normal,
+            env,
+            frame_in_flight: false,
+            dirty: true,
+            message: None,
+            last_input: 0,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// The rows the session shown gets.
+    pub fn session_rows(&self) -> u16 {
+        session_rows(self.rows)
+    }
+
+    /// The status bar's row, counted from 0.
+    pub fn status_row(&self) -> u16 {
+        self.rows - STATUS_ROWS
+    }
+
+    /// Forgets what the terminal shows: the next frame repaints it all.
+    pub fn repaint(&mut self) {
+        self.drawn = None;
+        self.status_drawn = None;
+        self.dirty = true;
+    }
+}
+
+impl Server {
+    pub(super) fn view_mut(&mut self, cid: ClientId) -> Option<&mut View> {
+        self.connections.get_mut(&cid)?.view.as_mut()
+    }
+
+    pub(super) fn view(&self, cid: ClientId) -> Option<&View> {
+        self.connections.get(&cid)?.view.as_ref()
+    }
+
+    pub(super) fn views(&self) -> impl Iterator<Item = (ClientId, &View)> {
+        self.connections.iter().filter_map(|(id, c)| Some((*id, c.view.as_ref()?)))
+    }
+
+    pub(super) fn views_showing(&self, sid: SessionId) -> Vec<ClientId> {
+        self.views().filter(|(_, v)| v.focused == sid).map(|(id, _)| id).collect()
+    }
+
+    /// The views a command from inside qmux acts on: those showing the
+    /// caller's session. Outside qmux there is no "own" client.
+    pub(super) fn caller_views(&self, caller: Option<Caller>) -> Result<Vec<ClientId>, String> {
+        let Some(caller) = caller else {
+            return Err("not inside qmux: say which session with -t TARGET".into());
+        };
+        let views = self.views_showing(caller.session);
+        if views.is_empty() {
+            return Err("no client is showing this session".into());
+        }
+        Ok(views)
+    }
+
+    /// The client a command from inside qmux came from, as tmux finds it:
+    /// of those showing the caller's session, the one typed in last.
+    pub(super) fn caller_view(&self, caller: Option<Caller>) -> Result<ClientId, String> {
+        let views = self.caller_views(caller)?;
+        let typed_last = views.iter().max_by_key(|cid| self.view(**cid).map_or(0, |v| v.last_input));
+        typed_last.copied().ok_or_else(|| "no client is showing this session".into())
+    }
+
+    /// The client needs a frame.
+    pub(super) fn mark(&mut self, cid: ClientId) {
+        if let Some(v) = self.view_mut(cid) {
+            v.dirty = true;
+        }
+    }
+
+    /// Every client needs a frame (the status bar changed).
+    pub(super) fn mark_all(&mut self) {
+        for conn in self.connections.values_mut() {
+            if let Some(v) = conn.view.as_mut() {
+                v.dirty = true;
+            }
+        }
+    }
+
+    pub(super) fn repaint_all(&mut self) {
+        for conn in self.connections.values_mut() {
+            if let Some(v) = conn.view.as_mut() {
+                v.repaint();
+            }
+        }
+    }
+
+    /// Shows a session in a client.
+    pub(super) fn focus(&mut self, cid: ClientId, sid: SessionId) {
+        let Some(view) = self.view_mut(cid) else {
+            return;
+        };
+        if view.focused != sid {
+            view.last = Some(view.focused);
+        }
+        view.focused = sid;
+        view.mode = Mode::Normal;
+        view.repaint();
+        self.mark_seen(sid);
+        self.refit = true;
+        self.mark_all();
+    }
+
+    /// Someone looks at the session: nothing in it is unseen any more.
+    pub(super) fn mark_seen(&mut self, sid: SessionId) {
+        self.sessions.touch(sid);
+        if let Some(s) = self.sessions.get_mut(sid) {
+            s.attention = Default::default();
+        }
+    }
+
+    pub(super) fn detach(&mut self, cid: ClientId, reason: &str) {
+        self.send(cid, ToClient::Detached(reason.to_string()));
+        self.close(cid);
+    }
+
+    pub(super) fn resized(&mut self, cid: ClientId, size: (u16, u16)) {
+        let (cols, rows) = bounded_size(size);
+        let Some(view) = self.view_mut(cid) else { return };
+        if (view.cols, view.rows) == (cols, rows) {
+            return;
+        }
+        (view.cols, view.rows) = (cols, rows);
+        let height = view.session_rows();
+        if let Mode::Scroll(sv) = &mut view.mode {
+            sv.resize(height);
+        }
+        view.repaint();
+        self.refit = true;
+    }
+
+    pub(super) fn show_message(&mut self, cid: ClientId, text: &str) {
+        let until = self.os.now() + MESSAGE_TIME;
+        if let Some(view) = self.view_mut(cid) {
+            view.message = Some((text.to_string(), until));
+            view.dirty = true;
+        }
+        self.after(MESSAGE_TIME + Duration::from_millis(10), Event::Tick);
+    }
+
+    pub(super) fn show_message_everywhere(&mut self, text: &str) {
+        let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
+        for cid in views {
+            self.show_message(cid, text);
+        }
+    }
+
+    pub(super) fn expire_messages(&mut self) {
+        let now = self.os.now();
+        for conn in self.connections.values_mut() {
+            let Some(v) = conn.view.as_mut() else { continue };
+            if v.message.as_ref().is_some_and(|(_, until)| *until <= now) {
+                v.message = None;
+                v.dirty = true;
+            }
+        }
+    }
+
+    /// Tells every client not showing `sid`: a status message, and the
+    /// outer-terminal notification the config asks for.
+    pub(super) fn alert_others(&mut self, sid: SessionId, text: &str) {
+        let notify = self.config.notify;
+        let others: Vec<ClientId> = self.views().filter(|(_, v)| v.focused != sid).map(|(id, _)| id).collect();
+        for cid in others {
+            if let Some(v) = self.view_mut(cid) {
+                match notify {
+                    Notify::None => {}
+                    Notify::Bell => v.alerts.push(0x07),
+                    Notify::Osc9 => {
+                        let text: String = text.chars().filter(|c| !c.is_control()).collect();
+                        v.alerts.extend_from_slice(format!("\x1b]9;qmux: {text}\x07").as_bytes());
+                        v.alerts.extend_from_slice(format!("\x1b]777;notify;qmux;{text}\x07").as_bytes());
+                    }
+                }
+            }
+            self.show_message(cid, text);
+        }
+    }
+
+    /// Sizes each session to the smallest client showing it, so every
+    /// client can show all of it; a session nobody shows keeps its size.
+    pub(super) fn fit_sizes(&mut self) {
+        let mut wanted: HashMap<SessionId, (u16, u16)> = HashMap::new();
+        for (_, v) in self.views() {
+            let size = (v.cols, v.session_rows());
+            wanted.entry(v.focused).and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1))).or_insert(size);
+        }
+        let mut resized = Vec::new();
+        for s in self.sessions.iter_mut() {
+            let Some(&(cols, rows)) = wanted.get(&s.id) else {
+                continue;
+            };
+            let Ok(mut t) = s.terminal.lock() else {
+                continue;
+            };
+            if t.size() != (cols, rows) {
+                t.resize(cols, rows);
+                s.child.resize(cols, rows);
+                resized.push(s.id);
+            }
+        }
+        for conn in self.connections.values_mut() {
+            if let Some(v) = conn.view.as_mut().filter(|v| resized.contains(&v.focused)) {
+                v.repaint();
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The model of one session's terminal: the vt100 screen, the answers to the
+//! terminal queries the program sends, and the events (bells, notifications)
+//! it raises. No PTY, socket or thread here: tests feed it bytes directly.
+//! Floods of plain lines take a fast path ([`fast_path`]), proved the same
+//! as feeding every byte.
+//!
+
+use std::num::NonZeroU16;
+
+use crate::history::History;
+
+mod answers;
+mod fast_path;
+#[cfg(test)]
+mod tests;
+
+pub use answers::{osc_answer, query_answer, Answers, Identity, TMUX_IDENTITY};
+pub use fast_path::COUNT_SETTLED;
+
+/// What happened in a program's output besides drawing, for the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An audible bell.
+    Bell,
+    /// A desktop notification (OSC 9, 777 or 99) and its text.
+    Notification(String),
+    /// The window title changed (OSC 0 or 2).
+    Title(String),
+}
+
+impl Event {
+    /// The program asks for the user's attention, as a bell does.
+    pub fn wants_attention(&self) -> bool {
+        matches!(self, Event::Bell | Event::Notification(_))
+    }
+}
+
+/// Events not yet taken: a program ringing in a loop must not grow memory
+/// while nothing takes them.
+const MAX_EVENTS: usize = 256;
+
+/// What a program's output asked of its terminal, besides drawing.
+#[derive(Debug, Default)]
+struct Events {
+    /// Answers to queries (DSR, DA), to be written back to the program.
+    replies: Vec<u8>,
+    /// What happened since [`Terminal::take_events`] last looked.
+    events: Vec<Event>,
+    /// Rows that scrolled off the main screen.
+    history: History,
+    /// Main-screen scrolls vt100 made, less the rows a taller screen pulled
+    /// back: vt100's own "theoretical scrollback" count, mirrored exactly.
+    scrolls: u64,
+    /// Scrolls feeding every byte would have made that the fast path did not.
+    skipped: u64,
+    /// Rows the fast path put into history itself, ever.
+    fast_rows: u64,
+    /// Scroll callbacks to ignore: rows the fast path already put in history.
+    skip_scrolls: usize,
+    /// The window title the program set (OSC 0 or 2).
+    title: String,
+    /// The last OSC 9;4 progress state (0 none, 1 normal, 2 error,
+    /// 3 indeterminate, 4 paused).
+    progress: u8,
+}
+
+impl Events {
+    fn push(&mut self, event: Event) {
+        if self.events.len() < MAX_EVENTS {
+            self.events.push(event);
+        }
+    }
+}
+
+impl vt100::Callbacks for Events {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.push(Event::Bell);
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        let title = String::from_utf8_lossy(title).into_owned();
+        if title != self.title {
+            self.title.clone_from(&title);
+            self.push(Event::Title(title));
+        }
+    }
+
+    // The parser keeps no scrollback (too costly); rows leaving the main
+    // screen go to our compact history. Full-screen programs' rows do not.
+    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        if alternate_screen {
+            return;
+        }
+        self.scrolls += 1;
+        if self.skip_scrolls > 0 {
+            self.skip_scrolls -= 1;
+        } else {
+            self.history.push_row(row);
+        }
+    }
+
+    /// Desktop notifications (OSC 9, 777, 99) ask for attention as a bell
+    /// does. OSC 9;4 is not one: it reports progress (ConEmu's, which
+    /// Windows Terminal, Ghostty and others took up).
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        match params {
+            [b"9", b"4", rest @ ..] => {
+                let state = rest.first().and_then(|s| std::str::from_utf8(s).ok()?.parse::<u8>().ok());
+                self.progress = state.filter(|s| *s <= 4).unwrap_or(0);
+            }
+            [b"9" | b"777" | b"99", rest @ ..] => {
+                let text = rest.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>().join(";");
+                self.push(Event::Notification(text));
+            }
+            _ => {}
+        }
+    }
+
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        // DA answered as tmux does, so TERM=tmux-256color holds.
+        if let Some(answer) = query_answer(screen, i1, params, c, &TMUX_IDENTITY) {
+            self.replies.extend_from_slice(&answer);
+        }
+    }
+}
+
+/// One session's terminal state.
+pub struct Terminal {
+    parser: vt100::Parser<Events>,
+    /// The last byte processed was a line feed.
+    at_line_start: bool,
+    /// Checked: parser in ground state, default attributes, full-screen
+    /// scroll region, cursor at the bottom-left of a blank row. Any byte fed
+    /// the ordinary way clears it; the probe sets it.
+    ready: bool,
+    /// Use the fast path at all (tests turn it off to compare).
+    fast_path: bool,
+    /// While ready: the plain lines on the rows just above the cursor, the
+    /// last one lowest. Once it covers every row, bursts need no formatting.
+    known: std::collections::VecDeque<Box<[u8]>>,
+    /// The end of a batch after its last line feed, held back while more
+    /// output is already waiting (see [`Terminal::process_batch`]).
+    carry: Vec<u8>,
+    /// The last byte that mattered was ESC: a `c` next would be a reset.
+    esc_pending: bool,
+    /// While ready: plain text written at the start of the blank bottom row
+    /// (a line whose end has not come yet). The next batch may finish it.
+    partial: Vec<u8>,
+}
+
+impl Terminal {
+    pub fn new(rows: u16, cols: u16) -> Self {
+        Terminal::with_history_limit(rows, cols, crate::history::DEFAULT_LIMIT)
+    }
+
+    /// A terminal that keeps at most `history_limit` rows of history.
+    pub fn with_history_limit(rows: u16, cols: u16, history_limit: usize) -> Self {
+        let events = Events { history: History::new(history_limit), ..Events::default() };
+        Terminal {
+            parser: vt100::Parser::new_with_callbacks(nonzero(rows), nonzero(cols), 0, events),
+            at_line_start: false,
+            ready: false,
+            fast_path: true,
+            known: Default::default(),
+            carry: Vec::new(),
+            partial: Vec::new(),
+            esc_pending: false,
+        }
+    }
+
+    /// Turns the burst fast path off: every byte goes through vt100.
+    pub fn without_fast_path(mut self) -> Self {
+        self.fast_path = false;
+        self
+    }
+
+    /// Feeds program output. Returns the bytes to write back to the program
+    /// (answers to its queries), usually none.
+    pub fn process(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.process_batch(bytes, false)
+    }
+
+    /// Like [`Terminal::process`], for a reader that knows more output is
+    /// already waiting: then a line cut by the read's end is held back and
+    /// joined to the next batch, so a flood keeps arriving in whole lines.
+    /// (A PTY read returns at most 4095 bytes.) Nothing is delayed when the
+    /// program pauses: then `more_coming` is false and all of it is shown.
+    pub fn process_batch(&mut self, bytes: &[u8], more_coming: bool) -> Vec<u8> {
+        let mut data = std::mem::take(&mut self.carry);
+        let bytes: &[u8] = if data.is_empty() {
+            bytes
+        } else {
+            data.extend_from_slice(bytes);
+            &data
+        };
+        let cut = match memchr::memrchr(b'\n', bytes) {
+            Some(nl) if more_coming && bytes.len() - nl - 1 <= 64 * 1024 => nl + 1,
+            _ => bytes.len(),
+        };
+        self.carry = bytes[cut..].to_vec();
+        self.process_now(&bytes[..cut]);
+        std::mem::take(&mut self.parser.callbacks_mut().replies)
+    }
+
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    /// The size as (cols, rows).
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (cols.get(), rows.get())
+    }
+
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.process_batch(&[], false);
+        let old_rows = self.screen().size().0.get();
+        self.parser.set_size(nonzero(rows), nonzero(cols));
+        if rows > old_rows {
+            self.grew(rows.max(1) - old_rows);
+        }
+        self.ready = false;
+        self.known.clear();
+        self.partial.clear();
+    }
+
+    /// The rows that scrolled off the top of the main screen.
+    pub fn history(&self) -> &History {
+        &self.parser.callbacks().history
+    }
+
+    pub fn history_mut(&mut self) -> &mut History {
+        &mut self.parser.callbacks_mut().history
+    }
+
+    /// The window title the program set, if any.
+    pub fn title(&self) -> &str {
+        &self.parser.callbacks().title
+    }
+
+    /// The program's OSC 9;4 progress state; 0 when it shows none.
+    pub fn progress(&self) -> u8 {
+        self.parser.callbacks().progress
+    }
+
+    /// What happened since the last call: bells, notifications, title
+    /// changes, in order.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.parser.callbacks_mut().events)
+    }
+
+    /// The screen as plain text, trailing blanks trimmed.
+    pub fn text(&self) -> String {
+        self.screen().contents()
+    }
+}
+
+fn nonzero(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
+}

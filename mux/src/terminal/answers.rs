@@ -1,0 +1,95 @@
+//! The answers a terminal gives to the queries programs send: qmux's own,
+//! and those of the user's terminal as the tests and the benchmark play it.
+
+/// What a terminal says it is, in answer to device-attributes queries.
+pub struct Identity {
+    /// The DA1 answer (`ESC [ c`).
+    pub primary: &'static [u8],
+    /// The DA2 answer (`ESC [ > c`).
+    pub secondary: &'static [u8],
+    /// The XTVERSION answer (`ESC [ > q`), if it gives one.
+    pub version: Option<&'static [u8]>,
+    /// Answers OSC 10/11 colour queries (black on white), as an xterm with
+    /// default colours does.
+    pub colours: bool,
+}
+
+/// qmux answers as tmux does, matching the TERM its children get.
+pub const TMUX_IDENTITY: Identity =
+    Identity { primary: b"\x1b[?1;2c", secondary: b"\x1b[>84;0;0c", version: None, colours: false };
+
+/// The answer a terminal gives to a query in a CSI sequence, if it is one:
+/// DSR "status" (`5n`) and "cursor position" (`6n`, also `?6n`), DA1, DA2
+/// and XTVERSION. rustyline asks for the cursor position at every prompt and
+/// waits 100 ms without an answer.
+pub fn query_answer(
+    screen: &vt100::Screen,
+    i1: Option<u8>,
+    params: &[&[u16]],
+    c: char,
+    identity: &Identity,
+) -> Option<Vec<u8>> {
+    let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
+    match (i1, c, first) {
+        (None, 'n', 5) => Some(b"\x1b[0n".to_vec()),
+        (None, 'n', 6) | (Some(b'?'), 'n', 6) => {
+            let (row, col) = screen.cursor_position();
+            let q = if i1.is_some() { "?" } else { "" };
+            Some(format!("\x1b[{q}{};{}R", row + 1, col + 1).into_bytes())
+        }
+        (None, 'c', 0) => Some(identity.primary.to_vec()),
+        (Some(b'>'), 'c', 0) => Some(identity.secondary.to_vec()),
+        (Some(b'>'), 'q', 0) => identity.version.map(<[u8]>::to_vec),
+        _ => None,
+    }
+}
+
+/// The answer to an OSC query, if the identity gives one.
+pub fn osc_answer(params: &[&[u8]], identity: &Identity) -> Option<Vec<u8>> {
+    match params {
+        [which @ (b"10" | b"11"), b"?"] if identity.colours => {
+            let colour = if *which == b"10" { "0000/0000/0000" } else { "ffff/ffff/ffff" };
+            let which = std::str::from_utf8(which).unwrap_or("10");
+            Some(format!("\x1b]{which};rgb:{colour}\x1b\\").into_bytes())
+        }
+        _ => None,
+    }
+}
+
+/// A user's terminal as the tests and the benchmark play it: a vt100
+/// parser's callbacks that answer the queries such a terminal answers and
+/// count its bells. Answers are collected while parsing, so each sees the
+/// screen (the cursor) at the moment of its query.
+pub struct Answers {
+    pub identity: Identity,
+    /// Answers not yet written back.
+    pub pending: Vec<u8>,
+    pub bells: usize,
+}
+
+impl Answers {
+    pub fn new(identity: Identity) -> Answers {
+        Answers { identity, pending: Vec::new(), bells: 0 }
+    }
+}
+
+impl vt100::Callbacks for Answers {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        self.pending.extend(query_answer(screen, i1, params, c, &self.identity).unwrap_or_default());
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        self.pending.extend(osc_answer(params, &self.identity).unwrap_or_default());
+    }
+}

@@ -1,0 +1,252 @@
+use super::*;
+
+#[test]
+fn answers_cursor_position_where_the_cursor_is() {
+    let mut t = Terminal::new(24, 80);
+    assert_eq!(t.process(b"\r\n\r\n> \x1b[6n"), b"\x1b[3;3R");
+}
+
+#[test]
+fn answers_status_and_device_attributes() {
+    let mut t = Terminal::new(24, 80);
+    assert_eq!(t.process(b"\x1b[5n"), b"\x1b[0n");
+    assert_eq!(t.process(b"\x1b[c"), b"\x1b[?1;2c");
+    assert_eq!(t.process(b"\x1b[>c"), b"\x1b[>84;0;0c");
+    assert_eq!(t.process(b"plain text"), b"");
+}
+
+#[test]
+fn query_split_across_reads_is_still_answered() {
+    let mut t = Terminal::new(24, 80);
+    assert_eq!(t.process(b"ab\x1b["), b"");
+    assert_eq!(t.process(b"6n"), b"\x1b[1;3R");
+}
+
+#[test]
+fn counts_bells() {
+    let mut t = Terminal::new(24, 80);
+    t.process(b"\x07x\x07");
+    assert_eq!(t.take_events(), [Event::Bell, Event::Bell]);
+    assert_eq!(t.take_events(), []);
+}
+
+#[test]
+fn desktop_notifications_count_as_bells() {
+    let mut t = Terminal::new(24, 80);
+    t.process(b"\x1b]9;done\x07\x1b]777;notify;title;body\x1b\\\x1b]2;a title\x07\x1b]9;4;1;50\x07");
+    let events = t.take_events();
+    assert_eq!(events.iter().filter(|e| e.wants_attention()).count(), 2);
+    assert_eq!(events[0], Event::Notification("done".into()));
+    assert_eq!(events[2], Event::Title("a title".into()));
+    assert_eq!(events.len(), 3, "progress is not an event: {events:?}");
+}
+
+#[test]
+fn a_ringing_loop_does_not_grow_memory() {
+    let mut t = Terminal::new(24, 80);
+    t.process(&[7u8; 10_000]);
+    assert_eq!(t.take_events().len(), MAX_EVENTS);
+}
+
+/// An escape string that never ends must not grow memory: the parser
+/// keeps at most 1 KiB of an OSC (see the workspace's vt100 entry). With
+/// vt100's "std" feature the whole 64 MB would be kept and arrive here.
+#[test]
+fn unterminated_osc_does_not_grow_memory() {
+    let mut t = Terminal::new(24, 80);
+    t.process(b"\x1b]2;");
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        t.process(&chunk);
+    }
+    t.process(b"\x07after");
+    assert!(t.title().len() <= 1024, "the parser kept {} bytes of one OSC", t.title().len());
+    assert!(t.title().starts_with("aaa"));
+    assert!(t.text().contains("after"));
+}
+
+/// The fast path must leave exactly the screen and history that feeding
+/// every byte leaves: same cells, attributes, modes, cursor, history rows.
+fn assert_same(fast: &Terminal, slow: &Terminal, what: &str) {
+    assert_eq!(fast.screen().state_formatted(), slow.screen().state_formatted(), "screen differs: {what}");
+    assert_eq!(fast.screen().cursor_position(), slow.screen().cursor_position(), "cursor differs: {what}");
+    let (fh, sh) = (fast.history(), slow.history());
+    assert_eq!(fh.total_pushed(), sh.total_pushed(), "history count differs: {what}");
+    assert_eq!(fh.len(), sh.len(), "history length differs: {what}");
+    for i in 0..fh.len() {
+        assert_eq!(fh.row_formatted(i), sh.row_formatted(i), "history row {i} differs: {what}");
+        assert_eq!(fh.row_wrapped(i), sh.row_wrapped(i), "history row {i} wrap differs: {what}");
+    }
+}
+
+/// A small deterministic generator (xorshift), so failures replay.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Output mixing floods of plain lines with what breaks the fast path's
+/// assumptions: colours, cursor moves, scroll regions, the alternate
+/// screen, OSC strings, split escapes, bad UTF-8, long and wide lines.
+fn random_output(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let pieces: &[&[u8]] = &[
+        b"\x1b[31m",
+        b"\x1b[0m",
+        b"\x1b[1;44m",
+        b"\x1b[H",
+        b"\x1b[5;3H",
+        b"\x1b[2J",
+        b"\x1b[K",
+        b"\x1b[3;8r",
+        b"\x1b[r",
+        b"\x1b[?1049h",
+        b"\x1b[?1049l",
+        b"\x1b]0;title",
+        b"\x07",
+        b"\x1b[",
+        b"\x1b",
+        b"\x1b[?25l",
+        b"\x1b[?6h",
+        b"\x1b[?6l",
+        b"\x1b[4h",
+        b"\x1b[4l",
+        b"\x1b[2S",
+        b"\x1bM",
+        b"\x1bc",
+        b"\x1b\r",
+        b"c",
+        b"\xe2\x94",
+        b"\xe2\x94\x80",
+        "日本語".as_bytes(),
+        b"\t",
+        b"\x18",
+        b"\r",
+        b"\n",
+        b"   ",
+    ];
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        match rng.below(10) {
+            0..=5 => {
+                // A flood of plain lines, some long enough to wrap.
+                let flood = if rng.below(3) == 0 { 600 } else { 60 };
+                for _ in 0..rng.below(flood) {
+                    let max = if rng.below(8) == 0 { 150 } else { 30 };
+                    let n = rng.below(max);
+                    for _ in 0..n {
+                        out.push(b'!' + rng.below(94) as u8);
+                    }
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            _ => {
+                for _ in 0..rng.below(6) {
+                    out.extend_from_slice(pieces[rng.below(pieces.len() as u64) as usize]);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fast_path_matches_feeding_every_byte_on_random_output() {
+    let mut fast_rows = 0;
+    for seed in 1..=24u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let (rows, cols) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
+        let mut fast = Terminal::with_history_limit(rows, cols, 3000);
+        let mut slow = Terminal::with_history_limit(rows, cols, 3000).without_fast_path();
+        // Settle vt100's scrollback count first (see COUNT_SETTLED).
+        let settle: Vec<u8> = (0..COUNT_SETTLED + 10).flat_map(|i| format!("settle {i}\r\n").into_bytes()).collect();
+        fast.process(&settle);
+        slow.process(&settle);
+        assert_same(&fast, &slow, &format!("seed {seed} after settling"));
+
+        for round in 0..12 {
+            let data = random_output(&mut rng, 40_000);
+            // Random read boundaries, as a PTY gives them.
+            let mut at = 0;
+            while at < data.len() {
+                let n = (1 + rng.below(9000) as usize).min(data.len() - at);
+                fast.process_batch(&data[at..at + n], rng.below(2) == 0);
+                slow.process(&data[at..at + n]);
+                at += n;
+            }
+            fast.process_batch(&[], false);
+            assert_same(&fast, &slow, &format!("seed {seed} round {round} ({rows}x{cols})"));
+            if rng.below(3) == 0 {
+                let (r, c) = (2 + rng.below(30) as u16, 10 + rng.below(90) as u16);
+                fast.resize(c, r);
+                slow.resize(c, r);
+                assert_same(&fast, &slow, &format!("seed {seed} round {round} resized to {r}x{c}"));
+            }
+        }
+        fast_rows += fast.parser.callbacks().fast_rows;
+    }
+    // The comparison means something only if the fast path ran (random
+    // output often leaves scroll regions, colours or the alternate screen
+    // on, where it must not; the tests below show it takes real floods).
+    assert!(fast_rows > 1000, "the fast path hardly ran: {fast_rows} rows");
+}
+
+#[test]
+fn fast_path_matches_on_real_output() {
+    let seq: Vec<u8> = (1..=200_000).flat_map(|i| format!("{i}\r\n").into_bytes()).collect();
+    let log: Vec<u8> = (0..30_000)
+        .flat_map(|i| {
+            let line = match i % 7 {
+                0 => format!("\x1b[32m   Compiling\x1b[0m crate-{i} v0.1.{i}"),
+                1 => String::new(),
+                2 => format!("warning: unused variable `x{i}` at src/lib.rs:{i}:5 {}", "-".repeat(i % 90)),
+                _ => format!("{i:06} The quick brown fox jumps over the lazy dog; {}", "x".repeat(i % 60)),
+            };
+            format!("{line}\r\n").into_bytes()
+        })
+        .collect();
+    for (name, data) in [("seq", &seq), ("build log", &log)] {
+        for (rows, cols) in [(49, 200), (23, 80), (5, 20)] {
+            let mut fast = Terminal::new(rows, cols);
+            let mut slow = Terminal::new(rows, cols).without_fast_path();
+            // As a PTY gives it: 4095-byte reads, batched while more waits.
+            for batch in data.chunks(4095 * 7) {
+                for read in batch.chunks(4095) {
+                    fast.process_batch(read, true);
+                }
+                slow.process(batch);
+            }
+            fast.process_batch(&[], false);
+            assert_same(&fast, &slow, &format!("{name} at {rows}x{cols}"));
+        }
+    }
+}
+
+#[test]
+fn fast_path_takes_the_bulk_of_a_flood() {
+    // Not a timing test: it checks the fast path is actually used, by
+    // counting the scrolls vt100 really made.
+    let mut t = Terminal::new(49, 200);
+    let data: Vec<u8> = (0..100_000).flat_map(|i| format!("{i}\r\n").into_bytes()).collect();
+    for chunk in data.chunks(65536) {
+        t.process(chunk);
+    }
+    let made = t.parser.callbacks().scrolls;
+    assert!(made < 20_000, "vt100 scrolled {made} times for 100000 lines");
+    assert_eq!(t.history().total_pushed(), 100_000 - 48);
+}
+
+#[test]
+fn zero_size_is_clamped() {
+    let mut t = Terminal::new(0, 0);
+    t.resize(0, 0);
+    assert_eq!(t.size(), (1, 1));
+    t.process(b"hello\r\nworld");
+}
