@@ -19,6 +19,8 @@ pub enum Action {
     Rename,
     Scroll,
     Help,
+    /// Re-read the config, as `qmux reload`.
+    Reload,
 }
 
 /// One row of the table.
@@ -47,24 +49,43 @@ const DIGITS: [(char, Action); 10] = {
 
 pub const BINDINGS: &[Binding] = &[
     Binding { keys: &one('c', Action::NewSession), shown: "c", help: "new session in the current session's directory" },
-    Binding { keys: &[('n', Action::Next), ('p', Action::Previous)], shown: "n / p", help: "next / previous session" },
+    Binding {
+        keys: &[('n', Action::Next), ('p', Action::Previous), (')', Action::Next), ('(', Action::Previous)],
+        shown: "n / p  ) / (",
+        help: "next / previous session",
+    },
     Binding { keys: &DIGITS, shown: "0-9", help: "session by index" },
     Binding { keys: &one('l', Action::Last), shown: "l", help: "last (previously shown) session" },
     Binding {
-        keys: &one('w', Action::Choose),
-        shown: "w",
+        keys: &[('w', Action::Choose), ('s', Action::Choose)],
+        shown: "w  s",
         help: "choose a session from a list: each with its state, and a live preview",
     },
     Binding { keys: &one('d', Action::Detach), shown: "d", help: "detach" },
     Binding { keys: &one('x', Action::Kill), shown: "x", help: "kill the current session (asks y/n)" },
-    Binding { keys: &one(',', Action::Rename), shown: ",", help: "rename the current session" },
+    Binding {
+        keys: &[(',', Action::Rename), ('$', Action::Rename)],
+        shown: ",  $",
+        help: "rename the current session",
+    },
     Binding {
         keys: &one('[', Action::Scroll),
         shown: "[",
         help: "scroll mode: read the history (also PageUp, or the mouse wheel)",
     },
     Binding { keys: &one('?', Action::Help), shown: "?", help: "list key bindings" },
+    Binding { keys: &one('r', Action::Reload), shown: "r", help: "reload the config (as qmux reload)" },
     Binding { keys: &[], shown: "prefix", help: "send the prefix key itself to the program" },
+];
+
+/// Scroll mode's keys (see [`crate::scroll`]), for help and the README.
+pub const SCROLL_KEYS: &[(&str, &str)] = &[
+    ("PageUp / PageDown, ↑ / ↓ (`k` / `j`), wheel", "move (wheeling back to the bottom leaves)"),
+    ("`g` / `G`", "top / bottom"),
+    ("`/` and `?`", "search forward / backward (matches highlighted)"),
+    ("`n` / `N`", "next / previous match"),
+    ("`v`, move, `y`", "select lines and copy them to your terminal's clipboard (OSC 52)"),
+    ("`q` or Esc", "leave"),
 ];
 
 /// The action of a key pressed after the prefix.
@@ -74,7 +95,7 @@ pub fn action(key: u8) -> Option<Action> {
 }
 
 /// How a binding's keys are written, with the prefix's own name.
-pub fn shown(binding: &Binding, prefix: u8) -> String {
+pub fn shown(binding: &Binding, prefix: &[u8]) -> String {
     if binding.keys.is_empty() {
         key_name(prefix)
     } else {
@@ -83,10 +104,14 @@ pub fn shown(binding: &Binding, prefix: u8) -> String {
 }
 
 /// The key table as text, for `--help`, the manual page and prefix `?`.
-pub fn help(prefix: u8) -> String {
+pub fn help(prefix: &[u8]) -> String {
     let mut text = format!("Keys (after the prefix, {} by default):\n", key_name(prefix));
     for b in BINDINGS {
-        text.push_str(&format!("  {:<8} {}\n", shown(b, prefix), b.help));
+        text.push_str(&format!("  {:<12} {}\n", shown(b, prefix), b.help));
+    }
+    text.push_str("\nScroll mode keys:\n");
+    for (keys, help) in SCROLL_KEYS {
+        text.push_str(&format!("  {:<12} {help}\n", keys.replace('`', "")));
     }
     text.push_str(
         "\nStatus bar: `*` shown here, `-` shown before, `…` busy, no mark: waiting at its
@@ -97,6 +122,15 @@ When two clients show one session, it takes the size of the smaller terminal.",
     text
 }
 
+/// Scroll mode's keys as the README's Markdown table.
+pub fn scroll_markdown() -> String {
+    let mut text = String::from("| key | action |\n|---|---|\n");
+    for (keys, help) in SCROLL_KEYS {
+        text.push_str(&format!("| {keys} | {help} |\n"));
+    }
+    text
+}
+
 /// The key table as the README's Markdown table.
 pub fn markdown() -> String {
     let mut text = String::from("| key after the prefix | action |\n|---|---|\n");
@@ -104,7 +138,8 @@ pub fn markdown() -> String {
         let keys = if b.keys.is_empty() {
             "prefix again".to_string()
         } else {
-            b.shown.split(" / ").map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" / ")
+            let key = |k: &str| if k == "/" { k.to_string() } else { format!("`{k}`") };
+            b.shown.split_whitespace().map(key).collect::<Vec<_>>().join(" ")
         };
         text.push_str(&format!("| {keys} | {} |\n", b.help));
     }
@@ -129,9 +164,9 @@ mod tests {
 
     #[test]
     fn help_names_the_prefix() {
-        let text = help(0x01);
+        let text = help(&[0x01]);
         assert!(text.starts_with("Keys (after the prefix, C-a by default)"));
-        assert!(text.contains("  C-a      send the prefix key itself"), "{text}");
-        assert!(text.contains("  0-9      session by index"));
+        assert!(text.contains("  C-a          send the prefix key itself"), "{text}");
+        assert!(text.contains("  0-9          session by index"));
     }
 }

@@ -56,7 +56,7 @@ pub enum Command {
 
     /// Kill a session and its program.
     #[command(visible_alias = "kill-session")]
-    Kill(TargetArg),
+    Kill(TargetOpt),
 
     /// Kill the server and every session.
     KillServer,
@@ -86,6 +86,10 @@ pub enum Command {
 
     /// List the agents qmux knows, or show one's rule set (built in, or your file that replaces it).
     Agents(AgentsArgs),
+
+    /// Print the effective config: every key with its value, its default and what it does.
+    #[command(visible_alias = "show-options")]
+    Config,
 
     /// Re-read the config and agent rule files; running sessions take the new rules.
     #[command(visible_alias = "source-file")]
@@ -130,10 +134,10 @@ pub struct NewArgs {
     pub command: Vec<String>,
 }
 
-/// An optional session target: a name, a unique name prefix, or an index.
+/// An optional session target: inside qmux, the current session.
 #[derive(Debug, Args)]
 pub struct TargetOpt {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: Option<String>,
 }
@@ -141,7 +145,7 @@ pub struct TargetOpt {
 /// A required session target.
 #[derive(Debug, Args)]
 pub struct TargetArg {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix.
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: String,
 }
@@ -159,9 +163,9 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
-    pub target: String,
+    pub target: Option<String>,
     /// Do not press Enter after the text; a single line then goes as plain keys (to answer a dialog).
     #[arg(long)]
     pub no_enter: bool,
@@ -175,9 +179,9 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
-    pub target: String,
+    pub target: Option<String>,
     /// Keep colours and attributes as escape sequences.
     #[arg(long)]
     pub ansi: bool,
@@ -191,9 +195,9 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
-    pub target: String,
+    pub target: Option<String>,
     /// The condition: `waiting`, `approval`, `exited`, or `output REGEX`.
     #[arg(long, required = true, num_args = 1..=2, value_names = ["CONDITION", "REGEX"])]
     pub until: Vec<String>,
@@ -205,7 +209,7 @@ pub struct WaitArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["target", "screen"]))]
 pub struct ExplainArgs {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix.
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: Option<String>,
     /// Explain a saved screen instead (`qmux capture --ansi` output, or raw
@@ -271,7 +275,7 @@ pub enum HooksAction {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["hook", "state", "conversation", "end"]))]
 pub struct ReportArgs {
-    /// Session: name, unique name prefix, or index (default: the session this runs in).
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: Option<String>,
     /// Read a hook's JSON event from standard input, as AGENT sends it; never fails the agent.
@@ -297,9 +301,9 @@ pub enum ReportState {
 
 #[derive(Debug, Args)]
 pub struct RenameArgs {
-    /// Session: name, unique name prefix, or index.
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
-    pub target: String,
+    pub target: Option<String>,
     /// The new name.
     pub name: String,
 }

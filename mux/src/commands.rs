@@ -46,6 +46,13 @@ impl Context {
         Connection::open_or_start(&self.socket, self.config.as_deref())
     }
 
+    /// The session a verb acts on: `-t`, else (inside qmux) the caller's
+    /// own, by id so a rename does not lose it. Empty outside qmux: the
+    /// server's error then names the sessions.
+    fn target(&self, target: Option<String>) -> String {
+        target.or_else(|| self.caller.map(|c| format!("${}", c.session))).unwrap_or_default()
+    }
+
     fn refuse_nesting(&self) -> Result<()> {
         if self.nested {
             return Err(Error::msg(
@@ -79,15 +86,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Attach(t)) => attach(&ctx, t.target),
         Some(Command::Detach(t)) => detach(&ctx, t.target),
         Some(Command::Ls(args)) => ls(&ctx, args),
-        Some(Command::Kill(t)) => simple(&ctx, Request::Kill { target: t.target }),
+        Some(Command::Kill(t)) => simple(&ctx, Request::Kill { target: ctx.target(t.target) }),
         Some(Command::KillServer) => simple(&ctx, Request::KillServer),
-        Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: r.target, name: r.name }),
+        Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: ctx.target(r.target), name: r.name }),
         Some(Command::Switch(t)) => simple(&ctx, Request::Switch { target: t.target, caller: ctx.caller }),
         Some(Command::Send(args)) => send(&ctx, args),
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
         Some(Command::Explain(args)) => explain(&ctx, args),
         Some(Command::Agents(args)) => agents(&ctx, args.action.unwrap_or(AgentsAction::List)),
+        Some(Command::Config) => config(&ctx),
         Some(Command::Reload) => simple(&ctx, Request::Reload { config: ctx.config.clone() }),
         Some(Command::Hooks(args)) => hooks(&ctx, args.action.unwrap_or(HooksAction::Status)),
         Some(Command::Report(args)) => report(&ctx, args),
@@ -122,11 +130,21 @@ fn attach_request(target: Option<String>, create: Option<NewSession>, create_if_
     }
 }
 
+/// An attached client reads keys from standard input and draws on standard
+/// output: both must be the terminal. Checked before anything else, so a
+/// script's `qmux attach` neither starts a server nor resizes a session.
+fn need_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return Ok(());
+    }
+    Err(Error::msg(
+        "attach needs a terminal; use qmux capture / qmux send from scripts, or qmux new -d to start a session",
+    ))
+}
+
 /// Runs the attached client and prints why it ended, as tmux does.
 fn attached(conn: Connection, req: Request) -> Result<i32> {
-    if client::terminal_size().is_none() {
-        return Err(Error::msg("not a terminal: attach needs one (use `qmux new -d` to start in the background)"));
-    }
     let reason = client::attach(conn, req)?;
     println!("[qmux: {reason}]");
     Ok(0)
@@ -135,6 +153,7 @@ fn attached(conn: Connection, req: Request) -> Result<i32> {
 /// `qmux`: attach to the most recent session, or create one.
 fn default(ctx: &Context) -> Result<i32> {
     ctx.refuse_nesting()?;
+    need_terminal()?;
     let conn = ctx.connect_or_start()?;
     let spec = new_session(None, None, Vec::new())?;
     attached(conn, attach_request(None, None, Some(spec)))
@@ -154,12 +173,14 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
         return Ok(0);
     }
     ctx.refuse_nesting()?;
+    need_terminal()?;
     let conn = ctx.connect_or_start()?;
     attached(conn, attach_request(None, Some(spec), None))
 }
 
 fn attach(ctx: &Context, target: Option<String>) -> Result<i32> {
     ctx.refuse_nesting()?;
+    need_terminal()?;
     let conn = ctx.connect()?;
     attached(conn, attach_request(target, None, None))
 }
@@ -253,7 +274,15 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let Response::Sessions(sessions) = ctx.connect()?.request(Request::List)? else {
+    let mut conn = match ctx.connect() {
+        // No server, no sessions: a script reading JSON gets an empty list.
+        Err(_) if args.json => {
+            println!("[]");
+            return Ok(0);
+        }
+        conn => conn?,
+    };
+    let Response::Sessions(sessions) = conn.request(Request::List)? else {
         return Err(Error::msg("the server sent an unexpected answer to ls"));
     };
     if args.json {
@@ -271,12 +300,13 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
 fn ls_line(s: &SessionInfo) -> String {
     let program = crate::config::program_name(&s.command).to_string();
     let command = std::iter::once(program).chain(s.command.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
-    let mut line = format!("{}: {} ({}) [{}x{}] {}", s.index, s.name, command, s.cols, s.rows, s.state.name());
+    let state = match s.exit_code {
+        Some(code) => format!("exited {code}"),
+        None => s.state.name().to_string(),
+    };
+    let mut line = format!("{}: {} ({}) [{}x{}] {state}", s.index, s.name, command, s.cols, s.rows);
     if s.queued_messages > 0 {
         line.push_str(&format!(" [{} queued]", s.queued_messages));
-    }
-    if let Some(code) = s.exit_code {
-        line.push_str(&format!(" [exited {code}]"));
     }
     let marks = s.attention().marks();
     if !marks.is_empty() {
@@ -298,7 +328,8 @@ fn send(ctx: &Context, args: SendArgs) -> Result<i32> {
     } else {
         args.text.join(" ")
     };
-    let req = Request::Send { target: args.target, text, enter: !args.no_enter, when_waiting: args.when_waiting };
+    let req =
+        Request::Send { target: ctx.target(args.target), text, enter: !args.no_enter, when_waiting: args.when_waiting };
     simple(ctx, req)
 }
 
@@ -317,7 +348,7 @@ fn capture(ctx: &Context, args: CaptureArgs) -> Result<i32> {
             }
         },
     };
-    match ctx.connect()?.request(Request::Capture { target: args.target, ansi: args.ansi, history })? {
+    match ctx.connect()?.request(Request::Capture { target: ctx.target(args.target), ansi: args.ansi, history })? {
         Response::Text(text) => print!("{text}"),
         _ => return Err(Error::msg("the server sent an unexpected answer to capture")),
     }
@@ -581,17 +612,44 @@ fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
     };
     let mut conn = ctx.connect()?;
     conn.set_timeout(timeout)?;
-    match conn.request(Request::Wait { target: args.target.clone(), until }) {
+    let shown = args.target.clone().unwrap_or_else(|| "this session".into());
+    let condition = match &args.until[..] {
+        [output, regex] if output == "output" => format!("to show {regex:?}"),
+        until => format!("to be {}", until.join(" ")),
+    };
+    match conn.request(Request::Wait { target: ctx.target(args.target), until }) {
         Ok(Response::SessionEnded(why)) => Err(Error::msg(why).with_code(WAIT_SESSION_ENDED)),
         Ok(_) => Ok(0),
         Err(_) if conn.timed_out() => Err(Error::msg(format!(
-            "timed out after {}s waiting for {:?}",
+            "timed out after {}s waiting for {shown} {condition}",
             args.timeout.unwrap_or_default(),
-            args.target
         ))
         .with_code(WAIT_TIMED_OUT)),
         Err(e) => Err(e),
     }
+}
+
+/// `qmux config`: the config in force, as a file you could write.
+fn config(ctx: &Context) -> Result<i32> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let source = match &ctx.config {
+        Some(path) if path.exists() => format!("from {}", path.display()),
+        Some(path) => format!("{} does not exist: the defaults", path.display()),
+        None => "no config file ($HOME is not set): the defaults".into(),
+    };
+    println!("# qmux's effective config, {source}; `qmux reload` applies changes to a running server.\n");
+    print!("{}", config.describe());
+    Ok(0)
+}
+
+/// The example config shipped as `config.example.toml`.
+pub fn example_config() -> String {
+    format!(
+        "# An example qmux config: every key at its default. Copy it to\n\
+         # ~/.config/qmux/config.toml (or $XDG_CONFIG_HOME/qmux/config.toml) and change\n\
+         # what you like; `qmux config` prints what is in force, `qmux reload` applies it.\n\n{}",
+        Config::default().describe()
+    )
 }
 
 fn completions(shell: Shell) -> Result<i32> {
@@ -621,7 +679,8 @@ fn server(ctx: &Context) -> Result<i32> {
             l
         }
     };
-    crate::server::run(ctx.socket.clone(), config, listener, crate::persist::state_dir(&ctx.socket))?;
+    let state_dir = crate::persist::state_dir(&ctx.socket);
+    crate::server::run(ctx.socket.clone(), (config, ctx.config.clone()), listener, state_dir)?;
     Ok(0)
 }
 

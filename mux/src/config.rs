@@ -30,8 +30,8 @@ use crate::rules::{RuleSet, Rules};
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The prefix key as the byte the terminal sends.
-    pub prefix: u8,
+    /// The prefix key as the bytes the terminal sends for it.
+    pub prefix: Vec<u8>,
     pub default_command: Option<Vec<String>>,
     pub notify: Notify,
     /// Rows of history kept per session.
@@ -67,12 +67,71 @@ pub enum Notify {
 }
 
 /// C-b, as in tmux.
-pub const DEFAULT_PREFIX: u8 = 0x02;
+pub const DEFAULT_PREFIX: &[u8] = b"\x02";
+
+/// One config key, for `qmux config`, the manual and the example file.
+pub struct KeyDoc {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// Every top-level config key.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        key: "prefix",
+        default: "\"C-b\"",
+        help: "the prefix key, written as tmux writes keys: \"C-a\", \"C-Space\", \"M-a\"",
+    },
+    KeyDoc {
+        key: "default-command",
+        default: "[\"q\", \"chat\"] if q is installed, else the stand-in qmux-chat",
+        help: "what a new session runs: an array, or a string run with /bin/sh -c",
+    },
+    KeyDoc {
+        key: "notify",
+        default: "\"none\"",
+        help: "how a background session that finished or asks is announced: \"none\", \"bell\", \"osc9\" (a desktop notification)",
+    },
+    KeyDoc { key: "history-limit", default: "10000", help: "rows of history kept per session" },
+    KeyDoc {
+        key: "mouse",
+        default: "true",
+        help: "ask the terminal for mouse reports when the program does not: the wheel opens the history",
+    },
+    KeyDoc {
+        key: "restore",
+        default: "\"ask\"",
+        help: "sessions saved by the last server: \"ask\" (say so; qmux restore), \"auto\", \"never\"",
+    },
+];
+
+/// The keys of a `[programs.NAME]` table, which tunes an agent's rule set
+/// (or the generic one of a program with that file name).
+pub const PROGRAM_KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        key: "detect",
+        default: "the rule set's",
+        help: "\"prompt\" (line-editor signals), \"quiet\" (silence), \"auto\"",
+    },
+    KeyDoc { key: "settle-ms", default: "the rule set's", help: "how long the prompt must be quiet before it counts" },
+    KeyDoc {
+        key: "quiet-ms",
+        default: "the rule set's",
+        help: "how long silence means waiting, for detect = \"quiet\"",
+    },
+    KeyDoc { key: "approval", default: "the rule set's", help: "a regex for the program's approval question" },
+    KeyDoc {
+        key: "resume",
+        default: "the rule set's",
+        help: "arguments added to the command when a session is restored",
+    },
+];
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            prefix: DEFAULT_PREFIX,
+            prefix: DEFAULT_PREFIX.to_vec(),
             default_command: None,
             notify: Notify::None,
             history_limit: crate::history::DEFAULT_LIMIT,
@@ -130,7 +189,60 @@ enum CommandSpec {
     Argv(Vec<String>),
 }
 
+impl Notify {
+    pub fn name(self) -> &'static str {
+        match self {
+            Notify::None => "none",
+            Notify::Bell => "bell",
+            Notify::Osc9 => "osc9",
+        }
+    }
+}
+
+impl Restore {
+    pub fn name(self) -> &'static str {
+        match self {
+            Restore::Ask => "ask",
+            Restore::Auto => "auto",
+            Restore::Never => "never",
+        }
+    }
+}
+
 impl Config {
+    /// The config as a TOML file: every key with its value, its default and
+    /// what it does. `qmux config` prints it; the example file is it for
+    /// the defaults.
+    pub fn describe(&self) -> String {
+        let quoted = |s: &str| format!("{s:?}");
+        let mut out = String::new();
+        for k in KEYS {
+            let value = match k.key {
+                "prefix" => Some(quoted(&key_name(&self.prefix))),
+                "default-command" => self
+                    .default_command
+                    .as_ref()
+                    .map(|c| format!("[{}]", c.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", "))),
+                "notify" => Some(quoted(self.notify.name())),
+                "history-limit" => Some(self.history_limit.to_string()),
+                "mouse" => Some(self.mouse.to_string()),
+                "restore" => Some(quoted(self.restore.name())),
+                _ => None,
+            };
+            out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
+            match value {
+                Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
+                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
+            }
+        }
+        out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
+        out.push_str("# [programs.aider]\n");
+        for k in PROGRAM_KEYS {
+            out.push_str(&format!("# {} = ...   {}\n", k.key, k.help));
+        }
+        out
+    }
+
     /// Loads the file and the agent rule files in `agents/` beside it; a
     /// missing file is the defaults, `/dev/null` too.
     pub fn load(path: Option<&Path>) -> Result<Config> {
@@ -161,7 +273,7 @@ impl Config {
         if let Some(p) = file.prefix {
             config.prefix = parse_key(&p).ok_or_else(|| {
                 let (line, col) = find_key(text, "prefix");
-                format!("{line}:{col}: prefix {p:?} is not a key qmux can use; write it like \"C-b\" or \"C-a\"")
+                format!("{line}:{col}: prefix {p:?} is not a key qmux can use; write it like \"C-b\", \"C-Space\" or \"M-a\"")
             })?;
         }
         config.default_command = match file.default_command {
@@ -211,37 +323,62 @@ impl Config {
     }
 }
 
-/// `C-b` → 0x02. Only control keys make sense as a prefix: a printable one
-/// would steal a letter from every chat.
-pub fn parse_key(spec: &str) -> Option<u8> {
+/// A prefix key as the bytes a terminal sends for it, written as tmux
+/// writes keys: `C-b` (0x02), `C-Space` (NUL), `M-a` (ESC a). Only control
+/// and Meta keys make sense as a prefix: a printable one would steal a
+/// letter from every chat.
+pub fn parse_key(spec: &str) -> Option<Vec<u8>> {
+    if let Some(rest) = spec.strip_prefix("M-") {
+        let mut key = vec![0x1b];
+        key.extend(match rest {
+            "Space" => vec![b' '],
+            _ if rest.starts_with("C-") => parse_key(rest)?,
+            _ if rest.chars().count() == 1 && rest.is_ascii() => rest.as_bytes().to_vec(),
+            _ => return None,
+        });
+        return Some(key);
+    }
     let rest = spec.strip_prefix("C-").or_else(|| spec.strip_prefix("^"))?;
+    if rest == "Space" {
+        return Some(vec![0]);
+    }
     let mut chars = rest.chars();
     let c = chars.next()?;
     if chars.next().is_some() {
         return None;
     }
-    match c.to_ascii_lowercase() {
-        c @ 'a'..='z' => Some(c as u8 - b'a' + 1),
-        '@' | ' ' => Some(0),
-        '[' => Some(0x1b),
-        '\\' => Some(0x1c),
-        ']' => Some(0x1d),
-        '^' => Some(0x1e),
-        '_' => Some(0x1f),
-        _ => None,
-    }
+    let byte = match c.to_ascii_lowercase() {
+        c @ 'a'..='z' => c as u8 - b'a' + 1,
+        '@' | ' ' => 0,
+        '[' => 0x1b,
+        '\\' => 0x1c,
+        ']' => 0x1d,
+        '^' => 0x1e,
+        '_' => 0x1f,
+        _ => return None,
+    };
+    Some(vec![byte])
 }
 
-/// 0x02 → `C-b`, `z` → `z`, for help and messages, as tmux names keys.
-pub fn key_name(byte: u8) -> String {
-    match byte {
-        1..=26 => format!("C-{}", (b'a' + byte - 1) as char),
-        0 => "C-@".into(),
-        0x1b..=0x1f => format!("C-{}", (byte + 0x40) as char),
-        b' ' => "Space".into(),
-        0x21..=0x7e => char::from(byte).to_string(),
-        0x7f => "BSpace".into(),
-        b => format!("\\x{b:02x}"),
+/// The name of a key from the bytes a terminal sends, as tmux names keys:
+/// `C-b`, `M-a`, `C-Space`, `z`, `Up`, `PageUp`, `é`.
+pub fn key_name(bytes: &[u8]) -> String {
+    use crate::keys::Key;
+    match bytes {
+        [0] => "C-Space".into(),
+        [b @ 1..=26] => format!("C-{}", (b'a' + b - 1) as char),
+        [b @ 0x1b..=0x1f] => format!("C-{}", (b + 0x40) as char),
+        [b' '] => "Space".into(),
+        [b @ 0x21..=0x7e] => char::from(*b).to_string(),
+        [0x7f] => "BSpace".into(),
+        [0x1b, rest @ ..] if rest.len() == 1 && rest[0] != b'[' && rest[0] != b'O' => format!("M-{}", key_name(rest)),
+        _ => match crate::keys::decode(bytes).as_slice() {
+            [Key::Char(c)] => c.to_string(),
+            [key @ (Key::Up | Key::Down | Key::Left | Key::Right | Key::Home | Key::End)] => format!("{key:?}"),
+            [Key::PageUp] => "PageUp".into(),
+            [Key::PageDown] => "PageDown".into(),
+            _ => bytes.iter().map(|b| format!("\\x{b:02x}")).collect(),
+        },
     }
 }
 
@@ -267,7 +404,7 @@ mod tests {
     #[test]
     fn prefix_and_command() {
         let c = Config::parse("prefix = \"C-a\"\ndefault-command = [\"q\", \"chat\"]\n").unwrap();
-        assert_eq!(c.prefix, 1);
+        assert_eq!(c.prefix, [1]);
         assert_eq!(c.default_command.unwrap(), vec!["q", "chat"]);
         let c = Config::parse("default-command = \"exec bash\"").unwrap();
         assert_eq!(c.default_command.unwrap(), vec!["/bin/sh", "-c", "exec bash"]);
@@ -310,9 +447,16 @@ settle-ms = 50
 
     #[test]
     fn key_names_round_trip() {
-        for k in 1..=26u8 {
-            assert_eq!(parse_key(&key_name(k)), Some(k));
+        for k in 0..=26u8 {
+            assert_eq!(parse_key(&key_name(&[k])), Some(vec![k]));
         }
+        for spec in ["C-Space", "M-a", "M-Space", "M-C-a", "C-]"] {
+            let key = parse_key(spec).expect(spec);
+            assert_eq!(parse_key(&key_name(&key)), Some(key), "{spec}");
+        }
+        assert_eq!(parse_key("M-a"), Some(b"\x1ba".to_vec()));
+        assert_eq!(key_name(b"\x1b[A"), "Up");
+        assert_eq!(key_name(b"\x1b[5~"), "PageUp");
         assert_eq!(parse_key("b"), None);
         assert_eq!(parse_key("C-bb"), None);
     }

@@ -251,6 +251,11 @@ pub struct Signals {
     pub was_waiting: bool,
     /// It has been waiting at least once since the program started.
     pub has_waited: bool,
+    /// The screen row the cursor was on when the program last took a line
+    /// of input (Enter), if that row is still on screen. A line editor's
+    /// question on or above it was asked before that input, so answered.
+    #[serde(default)]
+    pub input_row: Option<u16>,
 }
 
 /// A duration as whole milliseconds.
@@ -359,7 +364,7 @@ impl Detector {
         // While output has not settled, a question that must settle could
         // not count yet: no need to look (floods pass through here).
         if !(self.approval_settles && settling) {
-            if let Some(found) = self.question(screen) {
+            if let Some(found) = self.question(screen, s.input_row) {
                 return verdict(State::Approval, Reason::Question(found));
             }
         }
@@ -402,13 +407,19 @@ impl Detector {
 
     /// Whether an approval question is visible where this program asks it.
     pub fn asks_approval(&self, screen: &vt100::Screen) -> bool {
-        self.question(screen).is_some()
+        self.question(screen, None).is_some()
     }
 
     /// The live approval question on screen, if any: found in its region,
-    /// and not followed by the prompts that show it was answered.
-    fn question(&self, screen: &vt100::Screen) -> Option<Found> {
+    /// not followed by the prompts that show it was answered and, for a
+    /// line editor's question above its cursor, not on or above the row
+    /// where the program last took input (the answer).
+    fn question(&self, screen: &vt100::Screen, input_row: Option<u16>) -> Option<Found> {
         let found = self.approval.find(screen)?;
+        let inline = matches!(self.approval.region, Region::AboveCursor(_));
+        if inline && input_row.is_some_and(|input| found.row <= input) {
+            return None;
+        }
         if let Some((prompt, answered)) = &self.answered_after {
             let (rows, cols) = screen.size();
             let below = screen

@@ -11,47 +11,98 @@ const PASTE_END: &[u8] = b"\x1b[201~";
 pub enum Input {
     /// Bytes for the focused program.
     Forward(Vec<u8>),
-    /// The key pressed after the prefix.
-    Command(u8),
+    /// The key pressed after the prefix, whole: one byte, a UTF-8
+    /// character, or an escape sequence (PageUp, an arrow).
+    Command(Vec<u8>),
 }
 
-/// Per-client input state, carried across reads because a paste marker or a
-/// prefix and its key can arrive in different reads.
+/// Per-client input state, carried across reads because a paste marker,
+/// a prefix or the key after it can arrive in different reads.
 #[derive(Debug, Default)]
 pub struct InputState {
-    prefix_pending: bool,
+    /// How much of a multi-byte prefix (`M-a` is ESC a) has come, held back.
+    matched: usize,
+    /// After a whole prefix: the key's bytes so far.
+    key: Option<Vec<u8>>,
     in_paste: bool,
     /// How much of a paste marker the last read ended with.
     marker_progress: usize,
 }
 
 impl InputState {
-    pub fn feed(&mut self, bytes: &[u8], prefix: u8) -> Vec<Input> {
+    /// Splits input into bytes for the program and keys after `prefix`
+    /// (the bytes the prefix key sends, one or more).
+    pub fn feed(&mut self, bytes: &[u8], prefix: &[u8]) -> Vec<Input> {
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (inputs, used) = self.feed_to_command(rest, prefix);
+            out.extend(inputs);
+            rest = &rest[used..];
+        }
+        out
+    }
+
+    /// Like [`InputState::feed`], but stops after the first key after the
+    /// prefix: what follows may be for a screen that key opens. Returns the
+    /// inputs and how many bytes they took.
+    pub fn feed_to_command(&mut self, bytes: &[u8], prefix: &[u8]) -> (Vec<Input>, usize) {
         let mut out = Vec::new();
         let mut forward = Vec::with_capacity(bytes.len());
-        for &b in bytes {
+        for (i, &b) in bytes.iter().enumerate() {
             self.track_paste(b);
-            if self.prefix_pending {
-                self.prefix_pending = false;
-                if b == prefix {
-                    forward.push(b);
-                } else {
+            if let Some(key) = &mut self.key {
+                key.push(b);
+                if key == prefix {
+                    // The prefix twice: the program gets it.
+                    forward.extend_from_slice(prefix);
+                    self.key = None;
+                } else if !prefix.starts_with(key) && key_complete(key) {
+                    let key = std::mem::take(key);
+                    self.key = None;
                     flush(&mut out, &mut forward);
-                    out.push(Input::Command(b));
+                    out.push(Input::Command(key));
+                    return (out, i + 1);
                 }
-            } else if b == prefix && !self.in_paste {
-                self.prefix_pending = true;
+                continue;
+            }
+            if self.in_paste || prefix.is_empty() {
+                forward.extend_from_slice(&prefix[..self.matched]);
+                self.matched = 0;
+                forward.push(b);
+                continue;
+            }
+            if b != prefix[self.matched] {
+                // Not the prefix after all: what was held back is input.
+                forward.extend_from_slice(&prefix[..self.matched]);
+                self.matched = 0;
+            }
+            if b == prefix[self.matched] {
+                self.matched += 1;
+                if self.matched == prefix.len() {
+                    self.matched = 0;
+                    self.key = Some(Vec::new());
+                }
             } else {
                 forward.push(b);
             }
         }
+        // Terminals send a whole key in one write: an ESC that ends the
+        // read is the Escape key, not the start of `M-a`.
+        forward.extend_from_slice(&prefix[..self.matched]);
+        self.matched = 0;
+        if self.key.as_deref() == Some(b"\x1b") {
+            self.key = None;
+            flush(&mut out, &mut forward);
+            out.push(Input::Command(b"\x1b".to_vec()));
+        }
         flush(&mut out, &mut forward);
-        out
+        (out, bytes.len())
     }
 
     /// Whether a prefix was pressed and its key has not come yet.
     pub fn prefix_pending(&self) -> bool {
-        self.prefix_pending
+        self.key.is_some()
     }
 
     fn track_paste(&mut self, b: u8) {
@@ -65,6 +116,21 @@ impl InputState {
         } else {
             self.marker_progress = usize::from(b == marker[0]);
         }
+    }
+}
+
+/// Whether the bytes after the prefix make a whole key yet.
+fn key_complete(key: &[u8]) -> bool {
+    match key {
+        [] => false,
+        // Anything longer is no key we know: take it as it is.
+        _ if key.len() >= 16 => true,
+        [0x1b] => false,
+        [0x1b, b'[', rest @ ..] => rest.last().is_some_and(|b| (0x40..=0x7e).contains(b)),
+        [0x1b, b'O', ..] => key.len() == 3,
+        [0x1b, _] => true,
+        [lead @ 0xc0..=0xff, ..] => key.len() >= usize::from(lead.leading_ones() as u8).max(2),
+        _ => true,
     }
 }
 
@@ -161,34 +227,40 @@ pub enum Key {
 /// sequence cut off at the end is dropped.
 pub fn decode(bytes: &[u8]) -> Vec<Key> {
     let mut keys = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let (key, len) = match bytes[i] {
-            0x1b => match bytes.get(i + 1) {
-                Some(b'[') => csi(&bytes[i + 2..]).map_or((None, bytes.len() - i), |(k, n)| (Some(k), n + 2)),
-                Some(b'O') => (bytes.get(i + 2).map(|&b| cursor_key(b)), 3),
-                _ => (Some(Key::Escape), 1),
-            },
-            b'\r' | b'\n' => (Some(Key::Enter), 1),
-            b'\t' => (Some(Key::Tab), 1),
-            0x7f | 0x08 => (Some(Key::Backspace), 1),
-            b @ 0x01..=0x1a => (Some(Key::Ctrl(char::from(b'a' + b - 1))), 1),
-            b if b < 0x20 => (Some(Key::Other), 1),
-            b => {
-                let len = match b {
-                    0xc0..=0xdf => 2,
-                    0xe0..=0xef => 3,
-                    0xf0..=0xf7 => 4,
-                    _ => 1,
-                };
-                let c = bytes.get(i..i + len).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.chars().next());
-                (Some(c.map_or(Key::Other, Key::Char)), if c.is_some() { len } else { 1 })
-            }
-        };
+    let mut rest = bytes;
+    while let Some((key, len)) = decode_one(rest) {
         keys.extend(key);
-        i += len;
+        rest = &rest[len..];
     }
     keys
+}
+
+/// The first key of `bytes` and how many bytes it took; `None` when there
+/// are no bytes. A sequence cut off at the end is dropped (no key).
+pub fn decode_one(bytes: &[u8]) -> Option<(Option<Key>, usize)> {
+    let first = *bytes.first()?;
+    Some(match first {
+        0x1b => match bytes.get(1) {
+            Some(b'[') => csi(&bytes[2..]).map_or((None, bytes.len()), |(k, n)| (Some(k), n + 2)),
+            Some(b'O') => (bytes.get(2).map(|&b| cursor_key(b)), 3.min(bytes.len())),
+            _ => (Some(Key::Escape), 1),
+        },
+        b'\r' | b'\n' => (Some(Key::Enter), 1),
+        b'\t' => (Some(Key::Tab), 1),
+        0x7f | 0x08 => (Some(Key::Backspace), 1),
+        b @ 0x01..=0x1a => (Some(Key::Ctrl(char::from(b'a' + b - 1))), 1),
+        b if b < 0x20 => (Some(Key::Other), 1),
+        b => {
+            let len = match b {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xf7 => 4,
+                _ => 1,
+            };
+            let c = bytes.get(..len).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.chars().next());
+            (Some(c.map_or(Key::Other, Key::Char)), if c.is_some() { len } else { 1 })
+        }
+    })
 }
 
 /// The key of `ESC O x` or `ESC [ x`.
@@ -247,42 +319,74 @@ mod tests {
         Input::Forward(b.to_vec())
     }
 
+    fn cmd(b: &[u8]) -> Input {
+        Input::Command(b.to_vec())
+    }
+
     #[test]
     fn prefix_then_key_is_a_command() {
         let mut s = InputState::default();
-        assert_eq!(s.feed(b"ab\x02nc", 2), vec![fwd(b"ab"), Input::Command(b'n'), fwd(b"c")]);
+        assert_eq!(s.feed(b"ab\x02nc", &[2]), vec![fwd(b"ab"), cmd(b"n"), fwd(b"c")]);
     }
 
     #[test]
     fn prefix_and_key_split_across_reads() {
         let mut s = InputState::default();
-        assert_eq!(s.feed(b"\x02", 2), vec![]);
+        assert_eq!(s.feed(b"\x02", &[2]), vec![]);
         assert!(s.prefix_pending());
-        assert_eq!(s.feed(b"d", 2), vec![Input::Command(b'd')]);
+        assert_eq!(s.feed(b"d", &[2]), vec![cmd(b"d")]);
     }
 
     #[test]
     fn prefix_twice_sends_the_prefix() {
         let mut s = InputState::default();
-        assert_eq!(s.feed(b"\x02\x02", 2), vec![fwd(b"\x02")]);
+        assert_eq!(s.feed(b"\x02\x02", &[2]), vec![fwd(b"\x02")]);
     }
 
     #[test]
     fn prefix_inside_a_paste_is_plain_input() {
         let mut s = InputState::default();
         let paste = b"\x1b[200~a\x02nb\x1b[201~";
-        assert_eq!(s.feed(paste, 2), vec![fwd(paste)]);
+        assert_eq!(s.feed(paste, &[2]), vec![fwd(paste)]);
         // After the paste, the prefix works again.
-        assert_eq!(s.feed(b"\x02n", 2), vec![Input::Command(b'n')]);
+        assert_eq!(s.feed(b"\x02n", &[2]), vec![cmd(b"n")]);
     }
 
     #[test]
     fn paste_markers_split_across_reads() {
         let mut s = InputState::default();
-        assert_eq!(s.feed(b"\x1b[20", 2), vec![fwd(b"\x1b[20")]);
-        assert_eq!(s.feed(b"0~x\x02y", 2), vec![fwd(b"0~x\x02y")]);
-        assert_eq!(s.feed(b"\x1b[201", 2), vec![fwd(b"\x1b[201")]);
-        assert_eq!(s.feed(b"~\x02n", 2), vec![fwd(b"~"), Input::Command(b'n')]);
+        assert_eq!(s.feed(b"\x1b[20", &[2]), vec![fwd(b"\x1b[20")]);
+        assert_eq!(s.feed(b"0~x\x02y", &[2]), vec![fwd(b"0~x\x02y")]);
+        assert_eq!(s.feed(b"\x1b[201", &[2]), vec![fwd(b"\x1b[201")]);
+        assert_eq!(s.feed(b"~\x02n", &[2]), vec![fwd(b"~"), cmd(b"n")]);
+    }
+
+    #[test]
+    fn the_key_after_the_prefix_is_taken_whole() {
+        let mut s = InputState::default();
+        // PageUp, an arrow, a UTF-8 character: none leaks into the program.
+        assert_eq!(s.feed(b"\x02\x1b[5~a", &[2]), vec![cmd(b"\x1b[5~"), fwd(b"a")]);
+        assert_eq!(s.feed(b"\x02\x1bOA", &[2]), vec![cmd(b"\x1bOA")]);
+        assert_eq!(s.feed(b"\x02\xc3\xa9!", &[2]), vec![cmd("é".as_bytes()), fwd(b"!")]);
+        // Split across reads.
+        assert_eq!(s.feed(b"\x02\x1b[", &[2]), vec![]);
+        assert_eq!(s.feed(b"6~", &[2]), vec![cmd(b"\x1b[6~")]);
+        // Escape alone.
+        assert_eq!(s.feed(b"\x02\x1b", &[2]), vec![cmd(b"\x1b")]);
+    }
+
+    #[test]
+    fn a_prefix_of_two_bytes_works_like_one() {
+        let m_a = b"\x1ba";
+        let mut s = InputState::default();
+        assert_eq!(s.feed(b"x\x1ban", m_a), vec![fwd(b"x"), cmd(b"n")]);
+        // Other Alt keys and escape sequences pass through untouched.
+        assert_eq!(s.feed(b"\x1bb\x1b[A", m_a), vec![fwd(b"\x1bb\x1b[A")]);
+        assert_eq!(s.feed(b"\x1b", m_a), vec![fwd(b"\x1b")]);
+        // Twice sends it once.
+        assert_eq!(s.feed(b"\x1ba\x1ba", m_a), vec![fwd(m_a)]);
+        // C-Space is NUL.
+        assert_eq!(s.feed(b"\x00w", &[0]), vec![cmd(b"w")]);
     }
 
     #[test]

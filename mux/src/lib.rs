@@ -19,6 +19,7 @@ pub mod foreground;
 pub mod history;
 pub mod hooks;
 pub mod keys;
+pub mod manual;
 pub mod paths;
 pub mod persist;
 pub mod protocol;
@@ -30,11 +31,3 @@ pub mod server;
 pub mod status;
 pub mod target;
 pub mod terminal;
-
-/// The manual page, generated from the CLI definition.
-pub fn manual() -> Vec<u8> {
-    let mut out = Vec::new();
-    // Rendering into a Vec cannot fail.
-    let _ = clap_mangen::Man::new(cli::Cli::command()).render(&mut out);
-    out
-}

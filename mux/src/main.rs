@@ -8,18 +8,8 @@ fn main() {
         let start = if args.get(2).map(String::as_str) == Some("--") { 3 } else { 2 };
         qmux::pty::exec_trampoline(&args[start..]);
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            // clap's usage block is several lines; users get one.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("qmux: {first} (see qmux --help)");
-            std::process::exit(2);
-        }
-    };
+    // clap's own errors keep their tips and the subcommand's usage; exit 2.
+    let cli = Cli::parse();
     match qmux::commands::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -91,7 +91,7 @@ pub fn state_dir(socket: &Path) -> Option<PathBuf> {
 pub fn pick(saved: &[Saved], target: Option<&str>) -> std::result::Result<Vec<usize>, String> {
     let Some(target) = target else { return Ok((0..saved.len()).collect()) };
     let candidates: Vec<crate::target::Candidate<'_>> =
-        saved.iter().map(|s| crate::target::Candidate { index: s.meta.index, name: &s.meta.name }).collect();
+        saved.iter().map(|s| crate::target::Candidate { index: s.meta.index, name: &s.meta.name, id: None }).collect();
     crate::target::find(target, &candidates, "saved session")
 }
 

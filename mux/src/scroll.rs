@@ -157,7 +157,13 @@ impl ScrollView {
             Key::PageUp => self.scroll(&ext, -page),
             Key::PageDown => self.scroll(&ext, page),
             Key::WheelUp => self.scroll(&ext, -WHEEL_LINES),
-            Key::WheelDown => self.scroll(&ext, WHEEL_LINES),
+            Key::WheelDown => {
+                self.scroll(&ext, WHEEL_LINES);
+                // Wheeled back to the bottom: back to the live session.
+                if self.top >= ext.bottom_top(self.height) {
+                    return ScrollAction::Leave;
+                }
+            }
             Key::Home | Key::Char('g') => {
                 self.top = ext.first;
                 self.cursor = ext.first;

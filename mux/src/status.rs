@@ -58,35 +58,77 @@ const BAR: &str = "\x1b[0;30;42m";
 const FOCUSED: &str = "\x1b[0;1;37;44m";
 const ALERT: &str = "\x1b[0;1;30;43m";
 
+impl Entry {
+    /// Asks for the user: a question, a finished reply, a bell, an exit.
+    fn needs_you(&self) -> bool {
+        self.attention.alert() || self.exit_code.is_some() || self.state == State::Approval
+    }
+}
+
+/// Which entries fit in `room` cells, each `widths[i]` wide with the space
+/// before it: all if they fit; else the focused one first, then the ones
+/// that need the user nearest it, then the rest nearest it.
+fn visible(entries: &[Entry], widths: &[usize], room: usize) -> Vec<bool> {
+    let mut shown = vec![false; entries.len()];
+    if widths.iter().sum::<usize>() <= room {
+        return vec![true; entries.len()];
+    }
+    // Room for the `<` and `>` that say entries are cut.
+    let mut left = room.saturating_sub(4);
+    let focus = entries.iter().position(|e| e.focused).unwrap_or(0);
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| (i != focus, !entries[i].needs_you(), i.abs_diff(focus), i));
+    for i in order {
+        if widths[i] <= left {
+            shown[i] = true;
+            left -= widths[i];
+        }
+    }
+    shown
+}
+
 /// The status row as terminal output, exactly `cols` cells wide. The caller
-/// positions the cursor at the start of the row first.
+/// positions the cursor at the start of the row first. When the sessions do
+/// not all fit, the focused one and those that need the user stay, and `<`
+/// or `>` marks that some are cut on that side, as tmux does.
 pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
     let cols = usize::from(cols);
     let mut out = String::from(BAR);
     let mut used = 0;
-    let right = message.map(|m| format!(" {m} ")).unwrap_or_default();
+    let labels: Vec<String> = entries.iter().map(Entry::label).collect();
+    let widths: Vec<usize> = labels.iter().map(|l| l.width() + 1).collect();
+    // A message takes what the sessions leave, but never more than half a
+    // full bar: a long one must not hide them.
+    let message_room = (cols / 2).max(cols.saturating_sub(widths.iter().sum::<usize>() + 1));
+    let right = message.map(|m| format!(" {} ", truncate(m, message_room.saturating_sub(2)))).unwrap_or_default();
     let room = cols.saturating_sub(right.width());
-    for e in entries {
-        let label = e.label();
-        let need = label.width() + 1;
-        if used + need > room {
-            break;
-        }
+    let shown = visible(entries, &widths, room);
+    let first = shown.iter().position(|s| *s);
+    let last = shown.iter().rposition(|s| *s);
+    if first.is_some_and(|f| f > 0) {
+        out.push_str(" <");
+        used += 2;
+    }
+    for (i, e) in entries.iter().enumerate().filter(|(i, _)| shown[*i]) {
         out.push(' ');
         out.push_str(if e.focused {
             FOCUSED
-        } else if e.attention.alert() || e.exit_code.is_some() || e.state == State::Approval {
+        } else if e.needs_you() {
             ALERT
         } else {
             BAR
         });
-        out.push_str(&label);
+        out.push_str(&labels[i]);
         out.push_str(BAR);
-        used += need;
+        used += widths[i];
+    }
+    if last.is_some_and(|l| l + 1 < entries.len()) {
+        out.push_str(" >");
+        used += 2;
     }
     let pad = room.saturating_sub(used);
     out.extend(std::iter::repeat_n(' ', pad));
-    out.push_str(&truncate(&right, cols - used - pad));
+    out.push_str(&truncate(&right, cols.saturating_sub(used + pad)));
     out.push_str("\x1b[0m");
     out
 }
@@ -174,5 +216,28 @@ mod tests {
         }
         assert!(plain(&render(&entries, Some("hi"), 80)).contains(" 0:a 1:b"));
         assert!(plain(&render(&entries, Some("hi"), 80)).trim_end().ends_with("hi"));
+    }
+
+    #[test]
+    fn the_focused_session_and_those_that_need_you_stay_visible() {
+        let mut entries: Vec<Entry> = (0..12).map(|i| entry(i, &format!("session{i}"))).collect();
+        entries[11].focused = true;
+        entries[5].state = State::Approval;
+        let row = plain(&render(&entries, None, 60));
+        assert!(row.contains("11:session11*"), "{row}");
+        assert!(row.contains("5:session5?"), "{row}");
+        assert!(row.trim_start().starts_with('<'), "cut on the left: {row}");
+        assert!(!row.contains('>'), "nothing cut after the last: {row}");
+        assert_eq!(row.chars().count(), 60, "{row:?}");
+        entries[11].focused = false;
+        entries[0].focused = true;
+        let row = plain(&render(&entries, Some("a message"), 60));
+        assert!(row.contains("0:session0*") && row.contains("5:session5?"), "{row}");
+        assert!(row.contains('>') && !row.contains('<'), "{row}");
+        assert!(row.contains("a message"), "{row}");
+        let long = "a warning far longer than the bar is wide ".repeat(4);
+        let row = plain(&render(&entries, Some(&long), 60));
+        assert!(row.contains("0:session0*") && row.contains("5:session5?"), "a long message hides no one: {row}");
+        assert_eq!(row.chars().count(), 60, "{row:?}");
     }
 }

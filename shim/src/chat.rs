@@ -35,6 +35,9 @@ Welcome to the qmux stand-in chat!
 /help all commands
 ctrl + j new lines
 
+Try a message with the word 'tool' in it: the chat asks for approval [y/n/t].
+With the word 'pause', it goes quiet halfway through its reply.
+
 You are chatting with stand-in (offline, deterministic)
 
 ";

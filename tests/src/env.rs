@@ -60,8 +60,8 @@ impl LsLine {
 
     /// The exit code from `[exited N]`, if the program ended.
     pub fn exit_code(&self) -> Option<i32> {
-        let rest = &self.line[self.line.find("[exited ")? + "[exited ".len()..];
-        rest[..rest.find(']')?].trim().parse().ok()
+        let rest = &self.line[self.line.find("] exited ")? + "] exited ".len()..];
+        rest.split_whitespace().next()?.parse().ok()
     }
 }
 

@@ -40,9 +40,11 @@ impl Server {
         let Some(session) = self.sessions.get(view.focused) else {
             return;
         };
+        // Until the prefix is first used, the bar says how to find the keys.
+        let hint = (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(&self.config.prefix)));
         let status_text = {
             let entries = self.status_entries(view);
-            let message = view.message.as_ref().map(|(m, _)| m.as_str());
+            let message = view.message.as_ref().map(|(m, _)| m.as_str()).or(hint.as_deref());
             status::render(&entries, message, view.cols)
         };
         // Built before the focused terminal is locked: the chooser locks the
@@ -70,8 +72,8 @@ impl Server {
                 let lines = chooser.unwrap_or_default();
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
-            Mode::Help => {
-                let lines = help_lines(self.config.prefix);
+            Mode::Help { top } => {
+                let lines = help_lines(&self.config.prefix, *top, (view.cols, view.rows));
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Scroll(sv) => {

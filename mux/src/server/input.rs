@@ -12,24 +12,39 @@ use crate::keys::{self, Key};
 use crate::protocol::NewSession;
 
 impl Server {
+    /// Input from a client, a key at a time where a key changes what the
+    /// rest of the read is for: a prefix key may open a screen, and a key
+    /// in a screen may close it.
     pub(super) fn input(&mut self, cid: ClientId, bytes: &[u8]) {
-        let prefix = self.config.prefix;
+        let prefix = self.config.prefix.clone();
         self.input_seq += 1;
         let seq = self.input_seq;
-        let Some(view) = self.view_mut(cid) else {
-            return;
-        };
-        view.last_input = seq;
-        if !matches!(view.mode, Mode::Normal) {
-            for key in keys::decode(bytes) {
-                self.mode_key(cid, key);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let Some(view) = self.view_mut(cid) else {
+                return;
+            };
+            view.last_input = seq;
+            if !matches!(view.mode, Mode::Normal) {
+                let Some((key, used)) = keys::decode_one(rest) else { return };
+                rest = &rest[used..];
+                if let Some(key) = key {
+                    self.mode_key(cid, key);
+                }
+                continue;
             }
-            return;
-        }
-        for input in view.input.feed(bytes, prefix) {
-            match input {
-                keys::Input::Forward(bytes) => self.forward(cid, bytes),
-                keys::Input::Command(key) => self.prefix_key(cid, key),
+            let (inputs, used) = view.input.feed_to_command(rest, &prefix);
+            rest = &rest[used..];
+            for input in inputs {
+                match input {
+                    keys::Input::Forward(bytes) => self.forward(cid, bytes),
+                    keys::Input::Command(key) => {
+                        if !std::mem::replace(&mut self.prefix_used, true) {
+                            self.mark_all();
+                        }
+                        self.prefix_key(cid, &key)
+                    }
+                }
             }
         }
     }
@@ -73,22 +88,33 @@ impl Server {
                 return self.enter_scroll(cid, Some(Key::WheelUp));
             }
         }
-        if !bytes.is_empty() {
+        if bytes.contains(&b'\r') {
+            s.watch.input_since_prompt = true;
+            s.write_line(bytes);
+        } else if !bytes.is_empty() {
             s.watch.input_since_prompt = true;
             s.child.write(bytes);
         }
     }
 
-    /// A key after the prefix: its binding's action.
-    fn prefix_key(&mut self, cid: ClientId, key: u8) {
-        match bindings::action(key) {
-            Some(action) => self.act(cid, action, key),
-            None => {
-                let prefix = key_name(self.config.prefix);
-                let text = format!("{prefix} {} is not bound; {prefix} ? lists the keys", key_name(key));
-                self.show_message(cid, &text);
+    /// A key after the prefix: its binding's action. PageUp opens scroll
+    /// mode, as in tmux; anything else unbound says so.
+    fn prefix_key(&mut self, cid: ClientId, key: &[u8]) {
+        if let [byte] = key {
+            if let Some(action) = bindings::action(*byte) {
+                return self.act(cid, action, *byte);
             }
         }
+        let prefix = key_name(&self.config.prefix);
+        let name = key_name(key);
+        let text = match keys::decode(key).as_slice() {
+            [Key::PageUp] => return self.enter_scroll(cid, Some(Key::PageUp)),
+            [Key::Up | Key::Down | Key::Left | Key::Right] => {
+                format!("{prefix} {name} is kept for moving between panes, which qmux does not have yet")
+            }
+            _ => format!("{prefix} {name} is not bound ({prefix} ? lists keys)"),
+        };
+        self.show_message(cid, &text);
     }
 
     /// Carries out a binding's action for a client.
@@ -108,7 +134,12 @@ impl Server {
                     .unwrap_or_else(|| PathBuf::from("/"));
                 let spec = NewSession { name: None, cwd, command: Vec::new(), env, size };
                 match self.create_session(spec) {
-                    Ok(sid) => self.focus(cid, sid),
+                    Ok(sid) => {
+                        self.focus(cid, sid);
+                        if let Some(warning) = self.shared_resume_slot(sid, false) {
+                            self.show_message(cid, &warning);
+                        }
+                    }
                     Err(e) => self.show_message(cid, &e),
                 }
             }
@@ -142,8 +173,15 @@ impl Server {
                 let input = self.sessions.get(focused).map(|s| s.name.clone()).unwrap_or_default();
                 self.set_mode(cid, Mode::Rename { input });
             }
-            Action::Help => self.set_mode(cid, Mode::Help),
+            Action::Help => self.set_mode(cid, Mode::Help { top: 0 }),
             Action::Scroll => self.enter_scroll(cid, None),
+            Action::Reload => match crate::config::Config::load(self.config_path.as_deref()) {
+                Ok(config) => {
+                    self.reload(config);
+                    self.show_message(cid, "config reloaded");
+                }
+                Err(e) => self.show_message(cid, &format!("config not reloaded: {e}")),
+            },
         }
     }
 }

@@ -111,6 +111,8 @@ impl Ord for Timer {
 struct Server {
     socket: PathBuf,
     config: Config,
+    /// Where the config came from, for a reload from a key.
+    config_path: Option<PathBuf>,
     os: Box<dyn os::Os>,
     /// Where PTY threads and connection tasks send their events.
     events: mpsc::UnboundedSender<Event>,
@@ -129,13 +131,15 @@ struct Server {
     refit: bool,
     /// Inputs from clients so far: tells which client was typed in last.
     input_seq: u64,
+    /// Someone has used the prefix: the status bar stops teaching it.
+    prefix_used: bool,
 }
 
 /// Runs the server on an already-bound listener until the last session is
 /// gone or it is told to stop.
 pub fn run(
     socket: PathBuf,
-    config: Config,
+    (config, config_path): (Config, Option<PathBuf>),
     listener: StdUnixListener,
     state_dir: Option<PathBuf>,
 ) -> crate::error::Result<()> {
@@ -153,6 +157,7 @@ pub fn run(
         spawn_acceptor(listener, events.clone());
         spawn_signal_watch(events.clone());
         let mut server = Server::new(socket, config, Box::new(os::Real), events);
+        server.config_path = config_path;
         server.saving_open(state_dir);
         // If whoever started us never connects, don't linger.
         server.after(Duration::from_secs(10), Event::Tick);
@@ -216,6 +221,7 @@ impl Server {
         Server {
             socket,
             config,
+            config_path: None,
             os,
             events,
             sessions: Sessions::default(),
@@ -229,6 +235,7 @@ impl Server {
             timer_seq: 0,
             refit: false,
             input_seq: 0,
+            prefix_used: false,
         }
     }
 

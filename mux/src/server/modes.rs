@@ -13,7 +13,10 @@ pub(super) enum Mode {
     Chooser {
         selected: usize,
     },
-    Help,
+    /// The key list, scrolled to its `top` line on a small terminal.
+    Help {
+        top: usize,
+    },
     Rename {
         input: String,
     },
@@ -38,7 +41,20 @@ impl Server {
         };
         let focused = view.focused;
         match std::mem::replace(&mut view.mode, Mode::Normal) {
-            Mode::Normal | Mode::Help => self.set_mode(cid, Mode::Normal),
+            Mode::Help { top } => {
+                let room = usize::from(view.session_rows()).saturating_sub(2);
+                let page = room.max(1);
+                let most = crate::bindings::help(&self.config.prefix).lines().count().saturating_sub(1 + room);
+                let top = match key {
+                    Key::Down | Key::Char('j') => top + 1,
+                    Key::Up | Key::Char('k') => top.saturating_sub(1),
+                    Key::PageDown | Key::Char(' ') => top + page,
+                    Key::PageUp => top.saturating_sub(page),
+                    _ => return self.set_mode(cid, Mode::Normal),
+                };
+                self.set_mode(cid, Mode::Help { top: top.min(most) });
+            }
+            Mode::Normal => self.set_mode(cid, Mode::Normal),
             Mode::Scroll(sv) => self.scroll_key(cid, sv, key),
             Mode::Chooser { selected } => match key {
                 Key::Up | Key::Char('k') => {
@@ -130,11 +146,17 @@ impl Server {
     /// live preview of the selected one's screen.
     pub(super) fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
         let width = usize::from(cols);
+        let count = self.sessions.len();
+        // The list scrolls so the selected row is always on screen.
+        let list_room = usize::from(super::view::session_rows(rows)).saturating_sub(2).max(1);
+        let start = selected.saturating_sub(list_room - 1).min(count.saturating_sub(list_room));
+        let end = (start + list_room).min(count);
+        let range = if end - start < count { format!(" {}-{} of {count},", start + 1, end) } else { String::new() };
         let mut lines = vec![
-            "\x1b[1mChoose a session\x1b[0m  (up/down or j/k, Enter to show, Esc to cancel)".to_string(),
+            format!("\x1b[1mChoose a session\x1b[0m ({range} up/down or j/k, Enter to show, Esc to cancel)"),
             String::new(),
         ];
-        for (i, s) in self.sessions.iter().enumerate() {
+        for (i, s) in self.sessions.iter().enumerate().take(end).skip(start) {
             let state = match s.exit_code() {
                 Some(code) => format!("exited {code}"),
                 None => s.state().name().to_string(),
@@ -174,10 +196,15 @@ impl Server {
     }
 }
 
-/// The help overlay: the bindings table with this server's prefix.
-pub(super) fn help_lines(prefix: u8) -> Vec<String> {
-    let mut lines =
-        vec![format!("\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this)", key_name(prefix)), String::new()];
-    lines.extend(crate::bindings::help(prefix).lines().skip(1).map(str::to_string));
+/// The help overlay: the bindings table with this server's prefix, from
+/// line `top` on where the terminal is too small for all of it.
+pub(super) fn help_lines(prefix: &[u8], top: usize, (cols, rows): (u16, u16)) -> Vec<String> {
+    let body: Vec<String> = crate::bindings::help(prefix).lines().skip(1).map(str::to_string).collect();
+    let room = usize::from(super::view::session_rows(rows)).saturating_sub(2);
+    let top = top.min(body.len().saturating_sub(room));
+    let more = if body.len() > room { "; j/k or PageUp/PageDown scroll" } else { "" };
+    let title = format!("\x1b[1mqmux keys\x1b[0m (prefix is {}; any key closes this{more})", key_name(prefix));
+    let mut lines = vec![title, String::new()];
+    lines.extend(body.iter().skip(top).take(room).map(|l| status::truncate(l, usize::from(cols))));
     lines
 }

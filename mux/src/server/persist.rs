@@ -21,9 +21,9 @@ pub(super) struct Saving {
     pub store: Option<Store>,
     /// Sessions saved by a previous server, waiting for `qmux restore`.
     pub saved: Vec<Saved>,
-    /// Said once to the user: saved sessions, files moved aside.
+    /// Said once to the user: files moved aside, sessions that failed to
+    /// come back.
     notices: Vec<String>,
-    saved_announced: bool,
     flush_armed: bool,
 }
 
@@ -64,14 +64,13 @@ impl Server {
         }
     }
 
-    /// What the user should hear once: problems found in the state
-    /// directory and, with `restore = "ask"`, the sessions still waiting to
-    /// be restored (worked out now, so it is never stale).
+    /// What the user should hear: problems found in the state directory
+    /// (once) and, with `restore = "ask"`, the sessions still waiting to be
+    /// restored (at every attach until they are restored or forgotten).
     pub(super) fn take_notices(&mut self, mention_saved: bool) -> Vec<String> {
         let saving = &mut self.saving;
         let mut notices = std::mem::take(&mut saving.notices);
-        if mention_saved && !saving.saved_announced && self.config.restore == Restore::Ask && !saving.saved.is_empty() {
-            saving.saved_announced = true;
+        if mention_saved && self.config.restore == Restore::Ask && !saving.saved.is_empty() {
             let names: Vec<String> = saving.saved.iter().map(|s| format!("{}:{}", s.meta.index, s.meta.name)).collect();
             notices.push(format!(
                 "{} saved session(s) from a previous server ({}): `qmux restore` brings them back",

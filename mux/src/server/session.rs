@@ -100,6 +100,9 @@ pub(super) struct Watch {
     /// prompt ends a turn (a reply, a command), which is worth a "done".
     /// A program merely starting up is not.
     pub input_since_prompt: bool,
+    /// Where the cursor was, as an absolute line, when the program was
+    /// last sent Enter: questions above it were asked before.
+    pub input_line: Option<u64>,
     pub state_timer_armed: bool,
 }
 
@@ -120,6 +123,7 @@ impl Watch {
             awaiting_reaction: false,
             has_waited: false,
             input_since_prompt: false,
+            input_line: None,
             state_timer_armed: false,
         }
     }
@@ -171,7 +175,18 @@ impl Session {
             reported: w.reported,
             was_waiting: self.state() == State::Waiting,
             has_waited: w.has_waited,
+            input_row: w.input_line.and_then(|line| {
+                let row = line.checked_sub(t.history().total_pushed())?;
+                u16::try_from(row).ok().filter(|r| *r < screen.size().0.get())
+            }),
         }
+    }
+
+    /// Sends Enter (or a line) to the program, and marks where its cursor
+    /// was: the line it answers is above.
+    pub fn write_line(&mut self, bytes: Vec<u8>) {
+        self.watch.input_line = cursor_line(&self.terminal).or(self.watch.input_line);
+        self.child.write(bytes);
     }
 
     /// What is saved of the session to relaunch it.
@@ -203,6 +218,14 @@ impl Session {
     pub fn last_output_time(&self, now: Instant) -> Option<SystemTime> {
         self.last_output.map(|at| SystemTime::now() - now.saturating_duration_since(at))
     }
+}
+
+/// The cursor's row as an absolute line (rows ever scrolled into history
+/// plus the row), on the main screen.
+pub(super) fn cursor_line(terminal: &Mutex<Terminal>) -> Option<u64> {
+    let t = terminal.lock().ok()?;
+    let screen = t.screen();
+    (!screen.alternate_screen()).then(|| t.history().total_pushed() + u64::from(screen.cursor_position().0))
 }
 
 pub(super) fn epoch_secs(t: SystemTime) -> u64 {

@@ -92,16 +92,17 @@ impl Sessions {
 
     /// A session by target: name, index or unique name prefix.
     pub fn resolve(&self, target: &str) -> Result<SessionId, String> {
-        let candidates: Vec<crate::target::Candidate<'_>> =
-            self.list.iter().map(|s| crate::target::Candidate { index: s.index, name: &s.name }).collect();
+        let candidates: Vec<crate::target::Candidate<'_>> = self
+            .list
+            .iter()
+            .map(|s| crate::target::Candidate { index: s.index, name: &s.name, id: Some(s.id) })
+            .collect();
         let found = crate::target::find(target, &candidates, "session")?;
         Ok(self.list[found[0]].id)
     }
 
     pub fn check_name(&self, name: &str, except: Option<SessionId>) -> Result<(), String> {
-        if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
-            return Err(format!("bad session name {name:?}: use letters, digits and punctuation other than ':'"));
-        }
+        crate::target::check_name(name)?;
         if self.list.iter().any(|s| s.name == name && Some(s.id) != except) {
             return Err(format!("a session named {name:?} already exists"));
         }
@@ -112,10 +113,15 @@ impl Sessions {
         self.list.iter().any(|s| s.name == name)
     }
 
-    /// `base`, or `base-2`, `base-3`… whichever is free.
+    /// `base`, or `base-2`, `base-3`… whichever is free, made a good name.
     pub fn unique_name(&self, base: &str) -> String {
         let base: String = base.chars().filter(|c| !c.is_control() && *c != ':').collect();
-        let base = if base.is_empty() { "chat".to_string() } else { base };
+        let base = base.trim_start_matches(['=', '$']);
+        let base = match base {
+            "" => "chat".to_string(),
+            digits if crate::target::is_index(digits) => format!("dir-{digits}"),
+            name => name.to_string(),
+        };
         let mut name = base.clone();
         let mut n = 2;
         while self.name_taken(&name) {

@@ -337,7 +337,7 @@ fn an_unbound_key_says_so_and_a_missing_index_too() {
     let mut screen = Terminal::new(24, 80);
     h.keys(cid, &[PREFIX, b'z']);
     let shown = h.screen(cid, &mut screen);
-    assert!(shown.contains("C-b z is not bound; C-b ? lists the keys"), "{shown}");
+    assert!(shown.contains("C-b z is not bound (C-b ? lists keys)"), "{shown}");
     h.keys(cid, &[PREFIX, b'7']);
     assert!(h.screen(cid, &mut screen).contains("no session 7"));
     h.advance(Duration::from_secs(4));
@@ -459,4 +459,57 @@ fn a_program_that_cannot_start_is_an_error_not_a_session() {
     h.request(cli, Request::New { session: spec, caller: None, switch_caller: false });
     assert!(matches!(&h.responses(cli)[..], [Response::Error(e)] if e == "missing: command not found"));
     assert!(h.server.sessions.is_empty());
+}
+
+#[test]
+fn the_chooser_keeps_the_selected_session_on_a_small_screen() {
+    let mut h = Harness::new();
+    let ids: Vec<SessionId> = (0..12).map(|i| h.session(&format!("s{i}"))).collect();
+    let cid = h.attach("s0", 60, 12);
+    let mut screen = Terminal::new(12, 60);
+    h.keys(cid, &[PREFIX, b'w']);
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("0:s0") && !shown.contains("11:s11"), "{shown}");
+    h.keys(cid, b"k");
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("> 11:s11"), "up from the first wraps to the last, in view: {shown}");
+    assert!(shown.contains("of 12"), "the header says which part shows: {shown}");
+    h.keys(cid, b"\r");
+    assert_eq!(h.focused(cid), ids[11]);
+}
+
+#[test]
+fn help_scrolls_on_a_small_terminal_and_lists_scroll_mode_keys() {
+    let mut h = Harness::new();
+    h.session("a");
+    let cid = h.attach("a", 70, 10);
+    let mut screen = Terminal::new(10, 70);
+    assert!(h.screen(cid, &mut screen).contains("C-b ? help"), "the bar teaches the prefix");
+    h.keys(cid, &[PREFIX, b'?']);
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("j/k or PageUp/PageDown scroll"), "{shown}");
+    assert!(!shown.contains("C-b ? help"), "taught once used: {shown}");
+    for _ in 0..10 {
+        h.keys(cid, b"\x1b[6~");
+    }
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("q or Esc     leave"), "scroll mode's keys are listed: {shown}");
+    h.keys(cid, b"x");
+    assert!(!h.screen(cid, &mut screen).contains("qmux keys"), "any other key closes it");
+}
+
+#[test]
+fn a_key_that_closes_a_screen_leaves_the_rest_of_the_read_to_the_prefix() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 80, 24);
+    // One read: open the chooser, close it, then prefix n.
+    h.keys(cid, &[PREFIX, b'w', 0x1b, PREFIX, b'n']);
+    assert_eq!(h.focused(cid), b);
+    // And a key that opens the rename prompt hands it the rest.
+    h.keys(cid, &[PREFIX, b',', 0x15, b'x', b'\r']);
+    assert_eq!(h.server.sessions.get(b).map(|s| s.name.clone()), Some("x".into()));
+    assert!(h.program(b).written.borrow().is_empty(), "nothing leaked to the program");
+    let _ = a;
 }

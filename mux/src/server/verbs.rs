@@ -85,6 +85,7 @@ impl Server {
         size: (u16, u16),
         env: Vec<(String, String)>,
     ) {
+        let created = create.is_some() || (target.is_none() && self.sessions.is_empty());
         let chosen = match (create, target) {
             (Some(spec), _) => self.create_session(spec),
             (None, Some(t)) => self.sessions.resolve(&t),
@@ -99,9 +100,11 @@ impl Server {
             Err(e) => return self.respond(cid, Err(e)),
         };
         // Said once: to this client before it takes the terminal, and in its
-        // status bar.
+        // status bar. The shared-directory warning only when it is new.
         let mut notices = self.take_notices(true);
-        notices.extend(self.shared_resume_slot(sid, false));
+        if created {
+            notices.extend(self.shared_resume_slot(sid, false));
+        }
         self.respond(cid, Ok(Response::Notice(notices.clone())));
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
@@ -133,6 +136,9 @@ impl Server {
 
     fn switch(&mut self, target: &str, caller: Option<Caller>) -> Answer {
         let sid = self.sessions.resolve(target)?;
+        if caller.is_none() {
+            return Err(format!("not inside qmux: `qmux attach -t {target}` shows it in this terminal"));
+        }
         for vid in self.caller_views(caller)? {
             self.focus(vid, sid);
         }
