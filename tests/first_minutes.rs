@@ -224,3 +224,56 @@ fn a_killed_client_leaves_everything_running() {
     term.wait_exit();
     env.wait_ls("a detached", |s| s.iter().any(|l| l.name == "a" && !l.attached()));
 }
+
+// ---- 10. config you can find and change without a restart ----
+
+#[test]
+fn a_meta_prefix_and_a_reload_from_a_key() {
+    let env = Env::with_config("prefix = \"M-a\"\n");
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_marker("a", "*");
+    term.wait_status(|row| row.contains("M-a ? help"), "the bar teaches the prefix in use");
+    term.send(b"\x1ban");
+    term.wait_marker("b", "*");
+    // Other Alt keys still reach the program.
+    term.send(b"\x1bbx\r");
+    term.wait_for(|s| s.contents().contains("\u{1b}bx") || s.contents().contains("^[bx"), "M-b reached cat");
+    // A broken file is reported and the old config stays; a good one is taken.
+    std::fs::write(env.config_path(), "prefix = \"nonsense\"\n").expect("write the config");
+    term.send(b"\x1bar");
+    term.wait_status(|row| row.contains("config not reloaded"), "the broken file is reported");
+    std::fs::write(env.config_path(), "prefix = \"C-a\"\n").expect("write the config");
+    term.send(b"\x1bar");
+    term.wait_status(|row| row.contains("config reloaded"), "the good file is taken");
+    term.send(b"\x01p");
+    term.wait_marker("a", "*");
+    let shown = env.qmux_ok(&["config"]);
+    assert!(shown.contains("prefix = \"C-a\""), "qmux config prints the file in force:\n{shown}");
+}
+
+// ---- 13. restore brings back exited sessions as they ended ----
+
+#[test]
+fn an_exited_session_comes_back_exited_and_the_chooser_restores_saved_ones() {
+    let env = Env::new();
+    env.start_detached("done", &["sh", "-c", "echo last words; exit 3"]);
+    env.start_detached("live", &["cat"]);
+    env.wait_state("done", "exited");
+    env.qmux_ok(&["kill-server"]);
+    let out = env.qmux(&["restore", "-t", "done"]);
+    assert!(stderr(&out).contains("restored 0:done as it ended (exited 3)"), "{out:?}");
+    let line = ls_line(&env, "done");
+    assert!(line.contains(" exited 3"), "not run again: {line}");
+    let screen = env.capture("done");
+    assert!(screen.contains("last words") && screen.contains("exited with code 3"), "{screen}");
+    // The saved `live` is in the chooser; Enter on it restores it.
+    let mut term = env.attach(&["attach", "-t", "done"], COLS, ROWS);
+    term.wait_marker("done", "*");
+    term.prefix(b'w');
+    term.wait_text("Enter restores it");
+    term.send(b"j\r");
+    term.wait_marker("live", "*");
+    assert!(env.qmux_ok(&["ls", "--saved"]).trim().is_empty(), "nothing left saved");
+}

@@ -16,8 +16,15 @@ pub const RESET_MODES: &str =
 
 /// A session frame: the session's screen (full or as a diff from `prev`),
 /// then the status row (when `status` is given), then the cursor back where
-/// the program has it. `rows` is the client terminal's height.
-pub fn session_frame(screen: &vt100::Screen, prev: Option<&vt100::Screen>, status: Option<&str>, rows: u16) -> Vec<u8> {
+/// the program has it. `size` is the client terminal's (cols, rows): where
+/// the session is smaller (sized for a smaller client), a full repaint fills
+/// the rest with dots, as tmux does.
+pub fn session_frame(
+    screen: &vt100::Screen,
+    prev: Option<&vt100::Screen>,
+    status: Option<&str>,
+    (cols, rows): (u16, u16),
+) -> Vec<u8> {
     let mut out = String::with_capacity(4096);
     out.push_str(SYNC_BEGIN);
     match prev {
@@ -26,6 +33,7 @@ pub fn session_frame(screen: &vt100::Screen, prev: Option<&vt100::Screen>, statu
             out.push_str(RESET_MODES);
             out.push_str("\x1b[H\x1b[2J");
             out.push_str(&screen.state_formatted());
+            out.push_str(&unused_area(screen, cols, rows.saturating_sub(1)));
         }
     }
     if let Some(status) = status {
@@ -35,6 +43,24 @@ pub fn session_frame(screen: &vt100::Screen, prev: Option<&vt100::Screen>, statu
     }
     out.push_str(SYNC_END);
     out.into_bytes()
+}
+
+/// Dots over the part of a client's session area (`cols` × `rows`) that a
+/// smaller session leaves unused, the cursor and attributes kept.
+fn unused_area(screen: &vt100::Screen, cols: u16, rows: u16) -> String {
+    let (srows, scols) = (screen.size().0.get(), screen.size().1.get());
+    if cols <= scols && rows <= srows {
+        return String::new();
+    }
+    let mut out = String::from("\x1b7\x1b[0m");
+    for row in 0..rows {
+        let from = if row < srows { scols } else { 0 };
+        if from < cols {
+            out.push_str(&format!("\x1b[{};{}H{}", row + 1, from + 1, ".".repeat(usize::from(cols - from))));
+        }
+    }
+    out.push_str("\x1b8");
+    out
 }
 
 /// A full-screen overlay (chooser, help): text lines over the session area,
@@ -97,10 +123,10 @@ mod tests {
         let mut session = crate::terminal::Terminal::new(4, 20);
         let mut client = crate::terminal::Terminal::new(5, 20);
         session.process(b"hello\r\n\x1b[31mred\x1b[0m");
-        client.process(&session_frame(session.screen(), None, Some("STATUS"), 5));
+        client.process(&session_frame(session.screen(), None, Some("STATUS"), (20, 5)));
         let drawn = session.screen().clone();
         session.process(b"\r\nmore\x1b[2;1Hx\x1b[?25l");
-        client.process(&session_frame(session.screen(), Some(&drawn), Some("STATUS"), 5));
+        client.process(&session_frame(session.screen(), Some(&drawn), Some("STATUS"), (20, 5)));
         for row in 0..4u16 {
             for col in 0..20u16 {
                 assert_eq!(
@@ -120,9 +146,24 @@ mod tests {
         let mut session = crate::terminal::Terminal::new(4, 20);
         session.process(b"\x1b[?2004h\x1b[?1h\x1b[?1000h");
         let mut client = crate::terminal::Terminal::new(5, 20);
-        client.process(&session_frame(session.screen(), None, Some(""), 5));
+        client.process(&session_frame(session.screen(), None, Some(""), (20, 5)));
         assert!(client.screen().bracketed_paste());
         assert!(client.screen().application_cursor());
         assert_ne!(client.screen().mouse_protocol_mode(), vt100::MouseProtocolMode::None);
+    }
+
+    #[test]
+    fn a_larger_client_sees_dots_where_the_session_ends() {
+        let mut session = crate::terminal::Terminal::new(3, 10);
+        session.process(b"abc\r\nd");
+        let mut client = crate::terminal::Terminal::new(6, 14);
+        client.process(&session_frame(session.screen(), None, Some("STATUS"), (14, 6)));
+        let rows: Vec<String> = client.screen().rows(0, 14).collect();
+        assert_eq!(rows[0], "abc       ....");
+        assert_eq!(rows[2], "          ....");
+        assert_eq!(rows[3], "..............");
+        assert_eq!(rows[4], "..............");
+        assert!(rows[5].starts_with("STATUS"));
+        assert_eq!(client.screen().cursor_position(), (1, 1), "the cursor is where the program has it");
     }
 }

@@ -87,14 +87,19 @@ fn visible(entries: &[Entry], widths: &[usize], room: usize) -> Vec<bool> {
     shown
 }
 
-/// The status row as terminal output, exactly `cols` cells wide. The caller
-/// positions the cursor at the start of the row first. When the sessions do
-/// not all fit, the focused one and those that need the user stay, and `<`
-/// or `>` marks that some are cut on that side, as tmux does.
-pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
-    let cols = usize::from(cols);
-    let mut out = String::from(BAR);
-    let mut used = 0;
+/// Where things go on the status row.
+struct Layout {
+    labels: Vec<String>,
+    /// The entries shown, each with the column its label starts at.
+    shown: Vec<(usize, usize)>,
+    cut_left: bool,
+    cut_right: bool,
+    /// The message, padded, and the column it starts at.
+    right: String,
+    right_at: usize,
+}
+
+fn layout(entries: &[Entry], message: Option<&str>, cols: usize) -> Layout {
     let labels: Vec<String> = entries.iter().map(Entry::label).collect();
     let widths: Vec<usize> = labels.iter().map(|l| l.width() + 1).collect();
     // A message takes what the sessions leave, but never more than half a
@@ -102,14 +107,36 @@ pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
     let message_room = (cols / 2).max(cols.saturating_sub(widths.iter().sum::<usize>() + 1));
     let right = message.map(|m| format!(" {} ", truncate(m, message_room.saturating_sub(2)))).unwrap_or_default();
     let room = cols.saturating_sub(right.width());
-    let shown = visible(entries, &widths, room);
-    let first = shown.iter().position(|s| *s);
-    let last = shown.iter().rposition(|s| *s);
-    if first.is_some_and(|f| f > 0) {
+    let visible = visible(entries, &widths, room);
+    let cut_left = visible.iter().position(|v| *v).is_some_and(|f| f > 0);
+    let cut_right = visible.iter().rposition(|v| *v).is_some_and(|l| l + 1 < entries.len());
+    let mut col = if cut_left { 2 } else { 0 };
+    let mut shown = Vec::new();
+    for i in (0..entries.len()).filter(|i| visible[*i]) {
+        shown.push((i, col + 1));
+        col += widths[i];
+    }
+    let used = col + if cut_right { 2 } else { 0 };
+    let right_at = room.max(used);
+    let right = truncate(&right, cols.saturating_sub(right_at));
+    Layout { labels, shown, cut_left, cut_right, right, right_at }
+}
+
+/// The status row as terminal output, exactly `cols` cells wide. The caller
+/// positions the cursor at the start of the row first. When the sessions do
+/// not all fit, the focused one and those that need the user stay, and `<`
+/// or `>` marks that some are cut on that side, as tmux does.
+pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
+    let cols = usize::from(cols);
+    let l = layout(entries, message, cols);
+    let mut out = String::from(BAR);
+    let mut used = 0;
+    if l.cut_left {
         out.push_str(" <");
         used += 2;
     }
-    for (i, e) in entries.iter().enumerate().filter(|(i, _)| shown[*i]) {
+    for &(i, _) in &l.shown {
+        let e = &entries[i];
         out.push(' ');
         out.push_str(if e.focused {
             FOCUSED
@@ -118,19 +145,26 @@ pub fn render(entries: &[Entry], message: Option<&str>, cols: u16) -> String {
         } else {
             BAR
         });
-        out.push_str(&labels[i]);
+        out.push_str(&l.labels[i]);
         out.push_str(BAR);
-        used += widths[i];
+        used += l.labels[i].width() + 1;
     }
-    if last.is_some_and(|l| l + 1 < entries.len()) {
+    if l.cut_right {
         out.push_str(" >");
         used += 2;
     }
-    let pad = room.saturating_sub(used);
-    out.extend(std::iter::repeat_n(' ', pad));
-    out.push_str(&truncate(&right, cols.saturating_sub(used + pad)));
+    out.extend(std::iter::repeat_n(' ', l.right_at.saturating_sub(used)));
+    out.push_str(&l.right);
+    out.extend(std::iter::repeat_n(' ', cols.saturating_sub(l.right_at.max(used) + l.right.width())));
     out.push_str("\x1b[0m");
     out
+}
+
+/// The entry whose label is at column `col` (from 0) of the status row.
+pub fn entry_at(entries: &[Entry], message: Option<&str>, cols: u16, col: u16) -> Option<usize> {
+    let l = layout(entries, message, usize::from(cols));
+    let col = usize::from(col);
+    l.shown.into_iter().find(|&(i, start)| (start..start + l.labels[i].width()).contains(&col)).map(|(i, _)| i)
 }
 
 /// A prompt in the status row (`rename 1:review: ...`), with the cursor
@@ -239,5 +273,16 @@ mod tests {
         let row = plain(&render(&entries, Some(&long), 60));
         assert!(row.contains("0:session0*") && row.contains("5:session5?"), "a long message hides no one: {row}");
         assert_eq!(row.chars().count(), 60, "{row:?}");
+    }
+
+    #[test]
+    fn a_click_finds_the_entry_under_it() {
+        let entries = vec![entry(0, "api"), entry(1, "docs")];
+        let row = plain(&render(&entries, None, 40));
+        let at = |name: &str| row.find(name).expect("shown") as u16;
+        assert_eq!(entry_at(&entries, None, 40, at("0:api")), Some(0));
+        assert_eq!(entry_at(&entries, None, 40, at("1:docs") + 3), Some(1));
+        assert_eq!(entry_at(&entries, None, 40, 0), None, "the space before");
+        assert_eq!(entry_at(&entries, None, 40, 39), None, "the empty end");
     }
 }

@@ -17,6 +17,15 @@ impl Server {
         }
     }
 
+    /// What a view's status bar shows: the sessions, and the message.
+    /// Until the prefix is first used, the message says how to find the
+    /// keys.
+    pub(super) fn status_line(&self, view: &View) -> (Vec<status::Entry>, Option<String>) {
+        let hint = || (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(&self.config.prefix)));
+        let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(hint);
+        (self.status_entries(view), message)
+    }
+
     fn status_entries(&self, view: &View) -> Vec<status::Entry> {
         self.sessions
             .iter()
@@ -40,12 +49,9 @@ impl Server {
         let Some(session) = self.sessions.get(view.focused) else {
             return;
         };
-        // Until the prefix is first used, the bar says how to find the keys.
-        let hint = (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(&self.config.prefix)));
         let status_text = {
-            let entries = self.status_entries(view);
-            let message = view.message.as_ref().map(|(m, _)| m.as_str()).or(hint.as_deref());
-            status::render(&entries, message, view.cols)
+            let (entries, message) = self.status_line(view);
+            status::render(&entries, message.as_deref(), view.cols)
         };
         // Built before the focused terminal is locked: the chooser locks the
         // selected session's terminal, which may be the same one.
@@ -62,7 +68,7 @@ impl Server {
             Mode::Normal => {
                 let status = (view.drawn.is_none() || view.status_drawn.as_deref() != Some(&status_text))
                     .then_some(status_text.as_str());
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), status, view.rows);
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), status, (view.cols, view.rows));
                 if self.config.mouse {
                     frame.extend_from_slice(render::mouse_modes(screen));
                 }
@@ -94,13 +100,13 @@ impl Server {
             Mode::Rename { input } => {
                 let label = format!("rename {}: ", session.label());
                 let (row, col) = status::render_prompt(&label, input, view.cols);
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
                 (frame, Some(screen.clone()), None)
             }
             Mode::ConfirmKill => {
                 let (row, col) = status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols);
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, view.rows);
+                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
                 (frame, Some(screen.clone()), None)
             }

@@ -79,11 +79,14 @@ impl Server {
         }
         let (mut bytes, mouse) = keys::split_mouse(&bytes);
         for m in mouse {
-            if program_mouse {
-                // Rows on the wire count from 1.
-                if m.row <= status_row {
-                    bytes.extend(m.encode());
+            // Rows on the wire count from 1: the status row is ours, and a
+            // click on a session's name there shows it.
+            if m.row > status_row {
+                if m.press && m.button == 0 {
+                    return self.status_click(cid, m.col.saturating_sub(1));
                 }
+            } else if program_mouse {
+                bytes.extend(m.encode());
             } else if m.button == keys::Mouse::WHEEL_UP && !alternate {
                 return self.enter_scroll(cid, Some(Key::WheelUp));
             }
@@ -94,6 +97,16 @@ impl Server {
         } else if !bytes.is_empty() {
             s.watch.input_since_prompt = true;
             s.child.write(bytes);
+        }
+    }
+
+    /// A click on the status row at column `col`.
+    fn status_click(&mut self, cid: ClientId, col: u16) {
+        let Some(view) = self.view(cid) else { return };
+        let (entries, message) = self.status_line(view);
+        let picked = crate::status::entry_at(&entries, message.as_deref(), view.cols, col);
+        if let Some(sid) = picked.and_then(|i| self.sessions.at(i)).map(|s| s.id) {
+            self.focus(cid, sid);
         }
     }
 

@@ -35,7 +35,9 @@ impl Server {
 
     /// A key while one of qmux's screens is up.
     pub(super) fn mode_key(&mut self, cid: ClientId, key: Key) {
-        let count = self.sessions.len().max(1);
+        // The chooser lists saved sessions below the live ones.
+        let live = self.sessions.len();
+        let count = (live + self.saving.saved.len()).max(1);
         let Some(view) = self.view_mut(cid) else {
             return;
         };
@@ -61,6 +63,18 @@ impl Server {
                     self.set_mode(cid, Mode::Chooser { selected: (selected + count - 1) % count })
                 }
                 Key::Down | Key::Char('j') => self.set_mode(cid, Mode::Chooser { selected: (selected + 1) % count }),
+                Key::Enter if selected >= live => {
+                    let before = self.sessions.ids();
+                    let said = self.restore_picked(vec![selected - live]);
+                    let restored = self.sessions.ids().into_iter().find(|id| !before.contains(id));
+                    match restored {
+                        Some(sid) => self.focus(cid, sid),
+                        None => self.set_mode(cid, Mode::Normal),
+                    }
+                    if let Some(line) = said.first() {
+                        self.show_message(cid, line);
+                    }
+                }
                 Key::Enter => match self.sessions.at(selected).map(|s| s.id) {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Normal),
@@ -146,7 +160,8 @@ impl Server {
     /// live preview of the selected one's screen.
     pub(super) fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
         let width = usize::from(cols);
-        let count = self.sessions.len();
+        let saved = &self.saving.saved;
+        let count = self.sessions.len() + saved.len();
         // The list scrolls so the selected row is always on screen.
         let list_room = usize::from(super::view::session_rows(rows)).saturating_sub(2).max(1);
         let start = selected.saturating_sub(list_room - 1).min(count.saturating_sub(list_room));
@@ -156,7 +171,7 @@ impl Server {
             format!("\x1b[1mChoose a session\x1b[0m ({range} up/down or j/k, Enter to show, Esc to cancel)"),
             String::new(),
         ];
-        for (i, s) in self.sessions.iter().enumerate().take(end).skip(start) {
+        let live = self.sessions.iter().map(|s| {
             let state = match s.exit_code() {
                 Some(code) => format!("exited {code}"),
                 None => s.state().name().to_string(),
@@ -165,15 +180,15 @@ impl Server {
             if !s.queue.is_empty() {
                 flags.push_str(&format!(" {} queued", s.queue.len()));
             }
-            let text = format!(
-                "{} {:<16} {:<9} {:<4} {}  ({})",
-                if i == selected { ">" } else { " " },
-                s.label(),
-                state,
-                flags,
-                s.command.join(" "),
-                s.cwd.display()
-            );
+            (s.label(), state, flags, s.command.join(" "), s.cwd.display().to_string())
+        });
+        let saved_rows = saved.iter().map(|s| {
+            let label = format!("{}:{}", s.meta.index, s.meta.name);
+            (label, "saved".to_string(), String::new(), "Enter restores it".to_string(), s.meta.cwd.display().to_string())
+        });
+        for (i, (label, state, flags, command, cwd)) in live.chain(saved_rows).enumerate().take(end).skip(start) {
+            let mark = if i == selected { ">" } else { " " };
+            let text = format!("{mark} {label:<16} {state:<9} {flags:<4} {command}  ({cwd})");
             let text = status::truncate(&text, width);
             lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
         }

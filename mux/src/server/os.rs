@@ -87,3 +87,27 @@ impl Child for Pty {
         Pty::cwd(self)
     }
 }
+
+/// The program of a session restored as it was: already exited. Nothing
+/// runs, so nothing reads or answers.
+pub struct Ended;
+
+impl Child for Ended {
+    fn write(&self, _: Vec<u8>) {}
+    fn input_pending(&self) -> bool {
+        false
+    }
+    fn resize(&self, _: u16, _: u16) {}
+    fn raw_mode(&self) -> bool {
+        false
+    }
+    fn foreground_group(&self) -> Option<i32> {
+        None
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+    fn cwd(&self) -> Option<PathBuf> {
+        None
+    }
+}

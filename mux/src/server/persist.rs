@@ -46,6 +46,19 @@ pub(super) fn seed(term: &mut Terminal, saved: &Saved) {
     term.process(format!("\x1b[2m{}{marker}{}\x1b[m\r\n", "─".repeat(side), "─".repeat(side)).as_bytes());
 }
 
+/// Puts a saved session whose program had exited back as it was: its
+/// history, its last screen where it was, and the exit banner.
+pub(super) fn seed_exited(term: &mut Terminal, saved: &Saved, code: i32) {
+    for row in &saved.history {
+        term.history_mut().push(row, false);
+    }
+    let last = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
+    let rows = &saved.screen[..last.map_or(0, |i| i + 1)];
+    term.process(rows.join("\x1b[m\r\n").as_bytes());
+    let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code} before the server stopped: press Enter to close]\x1b[0m");
+    term.process(banner.as_bytes());
+}
+
 impl Server {
     pub(super) fn saving_open(&mut self, dir: Option<PathBuf>) {
         let Some(dir) = dir else { return };
@@ -138,6 +151,11 @@ impl Server {
     /// Brings saved sessions back; returns what to tell the user.
     pub(super) fn restore(&mut self, target: Option<&str>) -> Result<Vec<String>, String> {
         let picked = crate::persist::pick(&self.saving.saved, target)?;
+        Ok(self.restore_picked(picked))
+    }
+
+    /// Brings back the saved sessions at these positions of the list.
+    pub(super) fn restore_picked(&mut self, picked: Vec<usize>) -> Vec<String> {
         let mut taken: Vec<Saved> = Vec::new();
         for i in picked.into_iter().rev() {
             taken.push(self.saving.saved.remove(i));
@@ -157,7 +175,10 @@ impl Server {
             match self.create_or_restore(spec, Some(&saved)) {
                 Ok(sid) => {
                     let label = self.sessions.get(sid).map(|s| s.label()).unwrap_or_default();
-                    lines.push(format!("restored {label} ({})", command.join(" ")));
+                    match saved.meta.exit_code {
+                        Some(code) => lines.push(format!("restored {label} as it ended (exited {code})")),
+                        None => lines.push(format!("restored {label} ({})", command.join(" "))),
+                    }
                     lines.extend(self.shared_resume_slot(sid, true));
                 }
                 Err(e) => {
@@ -166,7 +187,7 @@ impl Server {
                 }
             }
         }
-        Ok(lines)
+        lines
     }
 
     /// What relaunches a saved session: its agent with the arguments that

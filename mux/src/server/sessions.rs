@@ -203,21 +203,28 @@ impl Server {
         env.push(("QMUX_SESSION".into(), name.clone()));
 
         let mut term = Terminal::with_history_limit(rows, cols, self.config.history_limit);
-        if let Some(saved) = saved {
-            super::persist::seed(&mut term, saved);
+        // A program that had exited comes back exited, its last screen shown.
+        let exited = saved.and_then(|s| s.meta.exit_code);
+        match (saved, exited) {
+            (Some(saved), Some(code)) => super::persist::seed_exited(&mut term, saved, code),
+            (Some(saved), None) => super::persist::seed(&mut term, saved),
+            (None, _) => {}
         }
         let (saved_upto, log_rows) = (term.history().total_pushed(), term.history().len());
         let terminal = Arc::new(Mutex::new(term));
         let pending = OutputPending::default();
         let events = self.events.clone();
-        let child = self.os.spawn(
-            SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows },
-            terminal.clone(),
-            pending.clone(),
-            Box::new(move |ev| {
-                let _ = events.send(Event::Pty(id, ev));
-            }),
-        )?;
+        let child = match exited {
+            Some(_) => Box::new(super::os::Ended),
+            None => self.os.spawn(
+                SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows },
+                terminal.clone(),
+                pending.clone(),
+                Box::new(move |ev| {
+                    let _ = events.send(Event::Pty(id, ev));
+                }),
+            )?,
+        };
         let created = saved.map_or_else(SystemTime::now, |s| from_epoch(s.meta.created));
         let key = saved.map(|s| s.meta.key.clone()).unwrap_or_else(|| {
             let nanos = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
@@ -237,7 +244,7 @@ impl Server {
             terminal,
             pending,
             child,
-            life: Life::Running(State::Busy),
+            life: exited.map_or(Life::Running(State::Busy), Life::Exited),
             last_output: None,
             attention: Attention::default(),
             watch: Watch::new(rules, saved.and_then(|s| s.meta.conversation.clone())),

@@ -513,3 +513,21 @@ fn a_key_that_closes_a_screen_leaves_the_rest_of_the_read_to_the_prefix() {
     assert!(h.program(b).written.borrow().is_empty(), "nothing leaked to the program");
     let _ = a;
 }
+
+#[test]
+fn a_click_on_a_name_in_the_status_bar_shows_that_session() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 80, 24);
+    let mut screen = Terminal::new(24, 80);
+    h.screen(cid, &mut screen);
+    let bar = screen.screen().rows(0, 80).nth(23).expect("the status row");
+    let col = bar.find("1:b").expect("b is on the bar") + 2;
+    // Dragging over the bar does nothing, and reaches no program.
+    h.keys(cid, format!("\x1b[<32;{col};24M\x1b[<0;{col};24m").as_bytes());
+    assert_eq!(h.focused(cid), a);
+    h.keys(cid, format!("\x1b[<0;{col};24M").as_bytes());
+    assert_eq!(h.focused(cid), b);
+    assert!(h.program(a).written.borrow().is_empty() && h.program(b).written.borrow().is_empty());
+}
