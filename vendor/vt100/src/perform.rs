@@ -22,14 +22,23 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
             11 => self.vt(),
             12 => self.ff(),
             13 => self.cr(),
-            // we don't implement shift in/out alternate character sets, but
-            // it shouldn't count as an "error"
-            14 | 15 => {}
+            // SO and SI: G1 or G0 is the character set in use
+            14 => self.screen.shift_out(true),
+            15 => self.screen.shift_out(false),
             _ => self.callbacks.unhandled_control(&mut self.screen, b),
         }
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
+        // Character set designation: `ESC ( F` for G0, `ESC ) F` for G1.
+        if let [i @ (b'(' | b')')] = intermediates {
+            let set = match b {
+                b'0' => crate::screen::Charset::DecSpecialGraphics,
+                _ => crate::screen::Charset::Ascii,
+            };
+            self.screen.designate_charset(usize::from(*i == b')'), set);
+            return;
+        }
         if let Some(i) = intermediates.first() {
             self.callbacks.unhandled_escape(
                 &mut self.screen,

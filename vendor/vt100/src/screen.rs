@@ -92,6 +92,37 @@ pub struct Screen {
     cursor_style: CursorStyle,
 
     last_char: Option<char>,
+
+    /// The character sets designated as G0 and G1, and whether SO made G1
+    /// the one in use.
+    charsets: [Charset; 2],
+    shifted_out: bool,
+}
+
+/// A character set a program can designate (`ESC ( 0`, `ESC ) B`).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub(crate) enum Charset {
+    #[default]
+    Ascii,
+    /// DEC Special Graphics: the line drawing set.
+    DecSpecialGraphics,
+}
+
+impl Charset {
+    /// The character a printed one stands for in this set.
+    fn map(self, c: char) -> char {
+        const GRAPHICS: [char; 32] = [
+            ' ', '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘',
+            '┐', '┌', '└', '┼', '⎺', '⎻', '─', '⎼', '⎽', '├', '┤', '┴',
+            '┬', '│', '≤', '≥', 'π', '≠', '£', '·',
+        ];
+        match (self, c) {
+            (Self::DecSpecialGraphics, '\x5f'..='\x7e') => {
+                GRAPHICS[c as usize - 0x5f]
+            }
+            _ => c,
+        }
+    }
 }
 
 impl Screen {
@@ -122,7 +153,25 @@ impl Screen {
             cursor_style: CursorStyle::default(),
 
             last_char: None,
+
+            charsets: [Charset::Ascii; 2],
+            shifted_out: false,
         }
+    }
+
+    /// Whether printed characters are translated: the character set in use
+    /// is not ASCII (the DEC line drawing set, after `ESC ( 0` or SO).
+    #[must_use]
+    pub fn translates_charset(&self) -> bool {
+        self.charsets[usize::from(self.shifted_out)] != Charset::Ascii
+    }
+
+    pub(crate) fn designate_charset(&mut self, which: usize, set: Charset) {
+        self.charsets[which] = set;
+    }
+
+    pub(crate) fn shift_out(&mut self, on: bool) {
+        self.shifted_out = on;
     }
 
     /// Resizes the screen **without calling** the [`on_scroll`] callback.
@@ -1067,6 +1116,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     pub fn text(&mut self, c: char) {
         let screen = &mut self.screen;
+        let c = screen.charsets[usize::from(screen.shifted_out)].map(c);
         let pos = screen.grid().pos();
         let attrs = screen.attrs;
 
@@ -1589,5 +1639,39 @@ fn u16_to_u8(i: u16) -> Option<u8> {
     } else {
         // safe because we just ensured that the value fits in a u8
         Some(i.try_into().unwrap())
+    }
+}
+
+#[cfg(test)]
+mod charset_tests {
+    fn screen_of(bytes: &[u8]) -> alloc::string::String {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(3), size(20), 0);
+        parser.process(bytes);
+        parser.screen().contents()
+    }
+
+    #[test]
+    fn dec_line_drawing_through_g0() {
+        assert_eq!(screen_of(b"\x1b(0lqqk\x1b(Bx"), "┌──┐x");
+        assert_eq!(screen_of(b"\x1b(0x `afg~\x1b(B"), "│ ◆▒°±·");
+        // Characters outside 0x5f..=0x7e are themselves.
+        assert_eq!(screen_of(b"\x1b(0AZ 1\x1b(B"), "AZ 1");
+    }
+
+    #[test]
+    fn dec_line_drawing_through_g1_with_shift_out_and_in() {
+        assert_eq!(screen_of(b"\x1b)0a\x0elqk\x0fb"), "a┌─┐b");
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(3), size(20), 0);
+        parser.process(b"\x1b)0\x0e");
+        assert!(parser.screen().translates_charset());
+        parser.process(b"\x0f");
+        assert!(!parser.screen().translates_charset());
+        parser.process(b"\x1b(0");
+        assert!(parser.screen().translates_charset());
+        // A reset goes back to ASCII.
+        parser.process(b"\x1bc");
+        assert!(!parser.screen().translates_charset());
     }
 }
