@@ -48,13 +48,13 @@ impl Drop for Tmux {
 /// Bold then dim, both at once, and the colours and attributes around them.
 const DRAWING: &str = r"printf '\033[1mB\033[22m\033[2mDIM\033[m \033[1;2mBOTH\033[m \033[1mb\033[2md\033[22mn \033[31;1mR\033[22;2mr\033[m\n'";
 
-#[test]
-fn bold_and_dim_look_the_same_through_qmux_as_in_the_terminal() {
+/// Runs `script` straight in tmux and in qmux shown by a client in tmux, at
+/// 80x24 both, and compares the first row as tmux holds it once it shows
+/// `marker`.
+fn first_rows_match(script: &str, marker: &str) {
     let env = Env::new();
     let tmux = Tmux::new(&env);
-    let script = format!("{DRAWING}; exec cat");
-    // The program straight in tmux, and the same program in qmux shown by a
-    // client in tmux.
+    let script = format!("{script}; exec cat");
     tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
     env.start_detached("drawn", &["sh", "-c", &script]);
     let qmux = env.bin("qmux").to_string_lossy().into_owned();
@@ -78,8 +78,47 @@ fn bold_and_dim_look_the_same_through_qmux_as_in_the_terminal() {
     poll_until(
         scaled(Duration::from_secs(10)),
         "both panes to show the drawing",
-        || (first_row("direct").contains("BOTH") && first_row("viaqmux").contains("BOTH")).then_some(()),
+        || (first_row("direct").contains(marker) && first_row("viaqmux").contains(marker)).then_some(()),
         || format!("direct: {:?}\nqmux: {:?}", tmux.capture("direct"), tmux.capture("viaqmux")),
     );
-    assert_eq!(first_row("viaqmux"), first_row("direct"), "the row as tmux holds it, through qmux and directly");
+    let (via, direct) = (first_row("viaqmux"), first_row("direct"));
+    assert_eq!(via, line_drawing(&direct), "the row as tmux holds it, through qmux and directly");
+}
+
+/// tmux's capture writes its line-drawing cells as the ACS letters between
+/// SO and SI; qmux keeps the Unicode box drawing characters they stand for.
+fn line_drawing(captured: &str) -> String {
+    let mut out = String::new();
+    let mut acs = false;
+    for c in captured.chars() {
+        match c {
+            '\u{e}' => acs = true,
+            '\u{f}' => acs = false,
+            'j' if acs => out.push('┘'),
+            'k' if acs => out.push('┐'),
+            'l' if acs => out.push('┌'),
+            'm' if acs => out.push('└'),
+            'n' if acs => out.push('┼'),
+            'q' if acs => out.push('─'),
+            't' if acs => out.push('├'),
+            'u' if acs => out.push('┤'),
+            'v' if acs => out.push('┴'),
+            'w' if acs => out.push('┬'),
+            'x' if acs => out.push('│'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn bold_and_dim_look_the_same_through_qmux_as_in_the_terminal() {
+    first_rows_match(DRAWING, "BOTH");
+}
+
+/// DEC line drawing through G0 (`ESC ( 0`) and through G1 with SO/SI, as
+/// `dialog` and vttest draw their borders under a TERM without UTF-8 boxes.
+#[test]
+fn dec_line_drawing_looks_the_same_through_qmux_as_in_the_terminal() {
+    first_rows_match(r"printf '\033(0lqqk\033(B \033)0\016tqu\017 x done\n'", "done");
 }

@@ -14,6 +14,8 @@
 //! cursor at the bottom-left of a blank row, not the alternate screen). That
 //! can only happen with the parser in its ground state, default attributes
 //! and a scroll region spanning the screen, and plain lines keep all three.
+//! The character set in use must be ASCII too (checked, as the line drawing
+//! set maps letters), and plain lines cannot change it.
 //! A differential test compares both paths on random and real output.
 //!
 //! One hidden difference remains: vt100 counts the scrollback an unbounded
@@ -204,6 +206,7 @@ impl Terminal {
         let ready = !line.is_empty()
             && rows.get() >= 2
             && !screen.alternate_screen()
+            && !screen.translates_charset()
             && self.parser.callbacks().scrolls == before + 1
             && self.parser.callbacks().scrolls >= COUNT_SETTLED
             && screen.cursor_position() == (bottom, 0)
