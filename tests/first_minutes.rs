@@ -277,3 +277,37 @@ fn an_exited_session_comes_back_exited_and_the_chooser_restores_saved_ones() {
     term.wait_marker("live", "*");
     assert!(env.qmux_ok(&["ls", "--saved"]).trim().is_empty(), "nothing left saved");
 }
+
+/// A `q` on PATH that is not Amazon Q's: the session says how to choose
+/// another default command.
+#[test]
+fn a_q_that_is_not_amazon_q_says_how_to_set_the_default_command() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let q = dir.path().join("q");
+    std::fs::write(&q, "#!/bin/sh\necho \"q: no such command: $1\"\nexit 2\n").expect("write q");
+    std::fs::set_permissions(&q, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod q");
+    let env = Env::new();
+    let path = format!("{}:{}", dir.path().display(), env.vars()["PATH"]);
+    let env = env.with_var("PATH", &path);
+    env.qmux_ok(&["new", "-d", "-s", "chat"]);
+    env.wait_state("chat", "exited");
+    let screen = env.capture("chat");
+    assert!(screen.contains("no such command: chat"), "q chat ran: {screen}");
+    assert!(screen.contains("set default-command in the config"), "{screen}");
+}
+
+/// With `restore = "ask"`, saved sessions are mentioned at every attach or
+/// new session until they are restored or forgotten.
+#[test]
+fn saved_sessions_are_mentioned_until_restored_or_forgotten() {
+    let env = Env::new();
+    env.start_detached("old", &["cat"]);
+    env.qmux_ok(&["kill-server"]);
+    for _ in 0..2 {
+        let out = env.qmux(&["new", "-d", "--", "cat"]);
+        assert!(stderr(&out).contains("saved session(s) from a previous server (0:old)"), "{out:?}");
+    }
+    env.qmux_ok(&["forget", "-t", "old"]);
+    let out = env.qmux(&["new", "-d", "--", "cat"]);
+    assert!(!stderr(&out).contains("saved session"), "{out:?}");
+}

@@ -14,7 +14,7 @@ fn main() {
     let mut bytes = 0;
     for i in 0..n {
         t.process(if i % 2 == 0 { b"x" } else { b"\x08 \x08" });
-        let frame = qmux::render::session_frame(t.screen(), Some(&drawn), Some("status"), 50);
+        let frame = qmux::render::session_frame(t.screen(), Some(&drawn), Some("status"), (200, 50));
         bytes += frame.len();
         drawn = t.screen().clone();
     }

@@ -462,7 +462,8 @@ fn random_program_output_never_panics_or_stalls_a_session() {
         // What a client would be sent: a diff from the last frame, or all.
         let screen = fast.screen();
         let rows = screen.size().0.get();
-        let _ = qmux::render::session_frame(screen, prev.as_ref(), Some("0:chat*"), rows.saturating_add(1));
+        let size = (screen.size().1.get(), rows.saturating_add(1));
+        let _ = qmux::render::session_frame(screen, prev.as_ref(), Some("0:chat*"), size);
         let _ = qmux::history::capture(fast.history(), screen, 50, chunks % 3 == 0);
         prev = (rows as usize * screen.size().1.get() as usize <= 200_000).then(|| screen.clone());
         fed += chunk.len();

@@ -230,3 +230,20 @@ fn osc52_encodes_base64() {
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     assert_eq!(osc52("héllo\n"), "\x1b]52;c;aMOpbGxvCg==\x07");
 }
+
+#[test]
+fn wheeling_back_to_the_bottom_leaves() {
+    let t = terminal(100);
+    let mut view = ScrollView::new(t.history(), t.screen(), 10);
+    let up = b"\x1b[<64;1;1M";
+    let down = b"\x1b[<65;1;1M";
+    assert_eq!(press(&mut view, &t, up), ScrollAction::Stay);
+    assert_eq!(press(&mut view, &t, up), ScrollAction::Stay);
+    assert_eq!(view.position(t.history(), t.screen()), "[10/91]");
+    assert_eq!(press(&mut view, &t, down), ScrollAction::Stay);
+    assert_eq!(press(&mut view, &t, down), ScrollAction::Leave, "back at the bottom");
+    // PageDown to the bottom stays: only the wheel leaves on its own.
+    let mut view = ScrollView::new(t.history(), t.screen(), 10);
+    press(&mut view, &t, b"\x1b[5~");
+    assert_eq!(press(&mut view, &t, b"\x1b[6~"), ScrollAction::Stay);
+}

@@ -13,6 +13,9 @@ use crate::detect::{Signals, State};
 use crate::protocol::SessionId;
 use crate::terminal::{Event as TermEvent, Terminal};
 
+/// A default `q chat` that ends sooner than this was no chat.
+const QUICK_EXIT: Duration = Duration::from_secs(3);
+
 /// How often a session's foreground process group is looked at, at most.
 const FOREGROUND_CHECK: Duration = Duration::from_millis(250);
 
@@ -72,14 +75,25 @@ impl Server {
 
     pub(super) fn session_exited(&mut self, sid: SessionId, code: i32) {
         let watched = !self.views_showing(sid).is_empty();
+        let now = self.os.now();
         let Some(s) = self.sessions.get_mut(sid) else { return };
+        // A `q` on PATH that is not Amazon Q's ends at once, and the user
+        // should hear how to choose what runs instead.
+        let hint = (s.by_default
+            && s.command.first().is_some_and(|c| c == "q")
+            && now.saturating_duration_since(s.started) < QUICK_EXIT)
+            .then_some(
+                "\r\nqmux ran `q chat`, the default, and it ended at once: if this q is not Amazon Q's, set \
+                 default-command in the config (`qmux config` shows it)",
+            );
         let old = s.state();
         s.life = Life::Exited(code);
         s.queue.clear();
         let typing = std::mem::take(&mut s.typing);
         let label = s.label();
         if let Ok(mut t) = s.terminal.lock() {
-            let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
+            let hint = hint.unwrap_or_default();
+            let banner = format!("\x1b[0m{hint}\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");
             t.process(banner.as_bytes());
         }
         let why = format!("{label} exited (code {code}) before it took the input");

@@ -184,7 +184,13 @@ impl Server {
         });
         let saved_rows = saved.iter().map(|s| {
             let label = format!("{}:{}", s.meta.index, s.meta.name);
-            (label, "saved".to_string(), String::new(), "Enter restores it".to_string(), s.meta.cwd.display().to_string())
+            (
+                label,
+                "saved".to_string(),
+                String::new(),
+                "Enter restores it".to_string(),
+                s.meta.cwd.display().to_string(),
+            )
         });
         for (i, (label, state, flags, command, cwd)) in live.chain(saved_rows).enumerate().take(end).skip(start) {
             let mark = if i == selected { ">" } else { " " };

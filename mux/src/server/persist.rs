@@ -55,7 +55,8 @@ pub(super) fn seed_exited(term: &mut Terminal, saved: &Saved, code: i32) {
     let last = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
     let rows = &saved.screen[..last.map_or(0, |i| i + 1)];
     term.process(rows.join("\x1b[m\r\n").as_bytes());
-    let banner = format!("\x1b[0m\r\n\x1b[7m[exited with code {code} before the server stopped: press Enter to close]\x1b[0m");
+    let banner =
+        format!("\x1b[0m\r\n\x1b[7m[exited with code {code} before the server stopped: press Enter to close]\x1b[0m");
     term.process(banner.as_bytes());
 }
 

@@ -63,6 +63,8 @@ pub(super) struct Session {
     /// Bumped whenever the session is created or shown; the bare `qmux`
     /// attaches to the highest.
     pub last_used: u64,
+    /// qmux chose its command (no command given, none in the config).
+    pub by_default: bool,
 }
 
 /// What qmux has learnt about a session's program: which agent it is, and

@@ -186,6 +186,7 @@ impl Server {
         if let Some(name) = &spec.name {
             self.sessions.check_name(name, None)?;
         }
+        let by_default = spec.command.is_empty() && self.config.default_command.is_none();
         let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
         let index = self.sessions.free_index(saved.map(|s| s.meta.index));
         let name = spec.name.unwrap_or_else(|| {
@@ -256,6 +257,7 @@ impl Server {
             log_rows,
             screen_dirty: true,
             last_used: 0,
+            by_default,
         };
         self.sessions.insert(session);
         self.save_meta(id);
