@@ -212,6 +212,23 @@ fn the_session_follows_the_terminal_size_minus_the_status_row() {
     }
 }
 
+/// `new -x COLS -y ROWS` lays a detached session out for that size, before
+/// any terminal shows it.
+#[test]
+fn new_with_x_and_y_sizes_a_detached_session() {
+    let env = Env::new();
+    env.qmux_ok(&["new", "-d", "-s", "big", "-x", "200", "-y", "50", "--", "sh", "-c", "stty size; exec cat"]);
+    env.wait_ls("big at 200x50", |s| s.iter().any(|l| l.name == "big" && l.line.contains("[200x50]")));
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "stty to say 50 200",
+        || env.capture("big").contains("50 200").then_some(()),
+        || env.capture("big"),
+    );
+    let out = env.qmux(&["new", "-d", "-x", "0", "--", "cat"]);
+    assert_eq!(out.status.code(), Some(2), "a zero width is a usage error: {out:?}");
+}
+
 /// Two clients of different sizes show one session: it takes the smaller
 /// size, and the larger one back when the small client goes, whether it
 /// detaches with the prefix, with `qmux detach` typed in it, or is killed.

@@ -129,6 +129,14 @@ pub struct NewArgs {
     #[arg(short = 'c', long = "cwd", value_name = "DIR")]
     pub cwd: Option<PathBuf>,
 
+    /// The session's width (default: this terminal's, else default-size from the config).
+    #[arg(short = 'x', value_name = "COLS", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub cols: Option<u16>,
+
+    /// The session's height, not counting the status bar (default: this terminal's less one).
+    #[arg(short = 'y', value_name = "ROWS", value_parser = clap::value_parser!(u16).range(1..=999))]
+    pub rows: Option<u16>,
+
     /// Command to run (default: `default-command` from the config, else `q chat`, else the stand-in chat).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -335,7 +343,8 @@ JSON fields (stable): index, name, id, state (busy|waiting|approval|exited),
 command (array), cwd, pid, created and last_output (Unix seconds or null),
 unseen_output, done (finished while nobody watched), bell, exit_code,
 queued_messages, attached_clients, cols, rows, agent (the rule set in force,
-or null), conversation (the agent's own conversation id, or null).";
+or null), conversation (the agent's own conversation id, or null), title (the
+title the program set, or \"\").";
 
 impl Cli {
     /// The clap command, for the manual page and completions.

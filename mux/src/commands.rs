@@ -159,7 +159,15 @@ fn default(ctx: &Context) -> Result<i32> {
 }
 
 fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
-    let spec = new_session(args.name, args.cwd, args.command)?;
+    let mut spec = new_session(args.name, args.cwd, args.command)?;
+    // -x and -y size the session itself; the status bar's row comes on top.
+    if args.cols.is_some() || args.rows.is_some() {
+        let (cols, rows) = match spec.size {
+            Some(size) => size,
+            None => Config::load(ctx.config.as_deref())?.default_size,
+        };
+        spec.size = Some((args.cols.unwrap_or(cols), args.rows.map_or(rows, |r| r + 1)));
+    }
     if args.detached {
         let mut conn = ctx.connect_or_start()?;
         print_response(conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: false })?);

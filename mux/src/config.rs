@@ -40,6 +40,14 @@ pub struct Config {
     /// wheel opens the history (hold Shift to select text natively).
     pub mouse: bool,
     pub restore: Restore,
+    /// The terminal size (cols, rows) a session nobody has shown yet is
+    /// laid out for; it gets a row less, for the status bar.
+    pub default_size: (u16, u16),
+    /// Pass programs' clipboard writes (OSC 52) to the terminals showing
+    /// them.
+    pub set_clipboard: bool,
+    /// Set the terminal's title to the shown program's (OSC 0/2).
+    pub set_titles: bool,
     /// Every agent's rule set: built in, the user's `agents/*.toml` beside
     /// the config file, tuned by `[programs.NAME]`.
     pub rules: Rules,
@@ -100,6 +108,17 @@ pub const KEYS: &[KeyDoc] = &[
         help: "ask the terminal for mouse reports when the program does not: the wheel opens the history",
     },
     KeyDoc {
+        key: "default-size",
+        default: "\"80x24\"",
+        help: "the terminal a session nobody has shown yet is laid out for (it gets a row less, for the status bar)",
+    },
+    KeyDoc {
+        key: "set-clipboard",
+        default: "true",
+        help: "pass a program's clipboard writes (OSC 52) to the terminals showing it",
+    },
+    KeyDoc { key: "set-titles", default: "true", help: "set the terminal's title to the shown program's title" },
+    KeyDoc {
         key: "restore",
         default: "\"ask\"",
         help: "sessions saved by the last server: \"ask\" (say so; qmux restore), \"auto\", \"never\"",
@@ -137,6 +156,9 @@ impl Default for Config {
             history_limit: crate::history::DEFAULT_LIMIT,
             mouse: true,
             restore: Restore::Ask,
+            default_size: (80, 24),
+            set_clipboard: true,
+            set_titles: true,
             rules: Rules::builtin(),
         }
     }
@@ -168,6 +190,9 @@ struct File {
     history_limit: Option<usize>,
     mouse: Option<bool>,
     restore: Option<Restore>,
+    default_size: Option<String>,
+    set_clipboard: Option<bool>,
+    set_titles: Option<bool>,
     #[serde(default)]
     programs: HashMap<String, ProgramFile>,
 }
@@ -227,6 +252,9 @@ impl Config {
                 "history-limit" => Some(self.history_limit.to_string()),
                 "mouse" => Some(self.mouse.to_string()),
                 "restore" => Some(quoted(self.restore.name())),
+                "default-size" => Some(quoted(&format!("{}x{}", self.default_size.0, self.default_size.1))),
+                "set-clipboard" => Some(self.set_clipboard.to_string()),
+                "set-titles" => Some(self.set_titles.to_string()),
                 _ => None,
             };
             out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
@@ -291,6 +319,14 @@ impl Config {
         }
         config.mouse = file.mouse.unwrap_or(true);
         config.restore = file.restore.unwrap_or_default();
+        config.set_clipboard = file.set_clipboard.unwrap_or(true);
+        config.set_titles = file.set_titles.unwrap_or(true);
+        if let Some(size) = file.default_size {
+            config.default_size = parse_size(&size).ok_or_else(|| {
+                let (line, col) = find_key(text, "default-size");
+                format!("{line}:{col}: default-size {size:?} is not a size; write it like \"200x50\"")
+            })?;
+        }
         for (name, p) in file.programs {
             let approval = match &p.approval {
                 None => None,
@@ -321,6 +357,13 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// `200x50` → (200, 50), each side 1 to 1000.
+pub fn parse_size(text: &str) -> Option<(u16, u16)> {
+    let (cols, rows) = text.trim().split_once('x')?;
+    let side = |n: &str| n.trim().parse::<u16>().ok().filter(|n| (1..=1000).contains(n));
+    Some((side(cols)?, side(rows)?))
 }
 
 /// A prefix key as the bytes a terminal sends for it, written as tmux

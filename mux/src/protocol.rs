@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -231,6 +231,8 @@ pub struct SessionInfo {
     pub agent: Option<String>,
     /// The agent's own conversation id, when qmux knows it.
     pub conversation: Option<String>,
+    /// The title the program set (OSC 0/2); empty if none.
+    pub title: String,
 }
 
 impl SessionInfo {

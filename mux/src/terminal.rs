@@ -26,6 +26,9 @@ pub enum Event {
     Notification(String),
     /// The window title changed (OSC 0 or 2).
     Title(String),
+    /// The program puts text on the clipboard (OSC 52): the selection
+    /// (`c`, `p`…) and the base64 data, as it sent them.
+    Clipboard(String, String),
 }
 
 impl Event {
@@ -83,6 +86,11 @@ impl vt100::Callbacks for Events {
             self.title.clone_from(&title);
             self.push(Event::Title(title));
         }
+    }
+
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+        let ty = String::from_utf8_lossy(ty).into_owned();
+        self.push(Event::Clipboard(ty, String::from_utf8_lossy(data).into_owned()));
     }
 
     // The parser keeps no scrollback (too costly); rows leaving the main

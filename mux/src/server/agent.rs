@@ -13,6 +13,14 @@ use crate::detect::{Signals, State};
 use crate::protocol::SessionId;
 use crate::terminal::{Event as TermEvent, Terminal};
 
+/// The sequence that sets the terminal's title to a program's title, or to
+/// the session's label when it set none.
+pub(super) fn title_sequence(title: &str, label: &str) -> Vec<u8> {
+    let shown: String = if title.is_empty() { format!("qmux {label}") } else { title.to_string() };
+    let shown: String = shown.chars().filter(|c| !c.is_control()).collect();
+    format!("\x1b]2;{shown}\x07").into_bytes()
+}
+
 /// A default `q chat` that ends sooner than this was no chat.
 const QUICK_EXIT: Duration = Duration::from_secs(3);
 
@@ -42,11 +50,24 @@ impl Server {
         let attention_changed = s.attention != before;
         if rang && !watched {
             self.alert_others(sid, &format!("bell in {label}"));
-        } else if rang {
-            // The program shown rang: pass the bell on.
+        }
+        // What the program asked of its terminal goes to the terminals
+        // showing it: a bell, a clipboard write, its title.
+        let mut passed = Vec::new();
+        for event in &events {
+            match event {
+                TermEvent::Bell | TermEvent::Notification(_) if watched => passed.push(0x07),
+                TermEvent::Clipboard(ty, data) if self.config.set_clipboard => {
+                    passed.extend_from_slice(format!("\x1b]52;{ty};{data}\x07").as_bytes());
+                }
+                TermEvent::Title(title) if self.config.set_titles => passed.extend(title_sequence(title, &label)),
+                _ => {}
+            }
+        }
+        if !passed.is_empty() {
             for cid in self.views_showing(sid) {
                 if let Some(v) = self.view_mut(cid) {
-                    v.alerts.push(0x07);
+                    v.alerts.extend_from_slice(&passed);
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use super::modes::Mode;
 use super::session::{epoch_secs, from_epoch, Life, Session, Watch};
-use super::view::{bounded_size, session_rows, DEFAULT_SIZE};
+use super::view::{bounded_size, session_rows};
 use super::{ClientId, Event, Server};
 use crate::detect::State;
 use crate::persist::Saved;
@@ -193,7 +193,7 @@ impl Server {
             let dir = spec.cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             self.sessions.unique_name(&dir)
         });
-        let (cols, rows) = bounded_size(spec.size.unwrap_or(DEFAULT_SIZE));
+        let (cols, rows) = bounded_size(spec.size.unwrap_or(self.config.default_size));
         let rows = session_rows(rows);
         let ours = |k: &str| matches!(k, "TERM" | "QMUX" | "QMUX_SESSION");
         let saved_env: Vec<(String, String)> = spec.env.into_iter().filter(|(k, _)| !ours(k)).collect();
@@ -327,7 +327,8 @@ impl Server {
         self.sessions
             .iter()
             .map(|s| {
-                let (cols, rows) = s.terminal.lock().map(|t| t.size()).unwrap_or_default();
+                let (cols, rows, title) =
+                    s.terminal.lock().map(|t| (t.size().0, t.size().1, t.title().to_string())).unwrap_or_default();
                 SessionInfo {
                     index: s.index,
                     name: s.name.clone(),
@@ -348,6 +349,7 @@ impl Server {
                     rows,
                     agent: s.watch.agent_name(),
                     conversation: s.watch.conversation.clone(),
+                    title,
                 }
             })
             .collect()

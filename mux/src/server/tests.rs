@@ -531,3 +531,56 @@ fn a_click_on_a_name_in_the_status_bar_shows_that_session() {
     assert_eq!(h.focused(cid), b);
     assert!(h.program(a).written.borrow().is_empty() && h.program(b).written.borrow().is_empty());
 }
+
+/// Everything sent to a client, frames and alerts, as bytes.
+fn bytes_to(h: &mut Harness, cid: ClientId) -> String {
+    let mut out = Vec::new();
+    for msg in h.received(cid) {
+        if let ToClient::Frame(bytes) = msg {
+            out.extend(bytes);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_shown_programs_clipboard_and_title_reach_its_terminal() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 80, 24);
+    let sent = bytes_to(&mut h, cid);
+    assert!(sent.contains("\x1b]2;qmux 0:a\x07"), "a session with no title of its own: {sent:?}");
+    h.output(a, b"\x1b]52;c;aGk=\x07\x1b]2;editing main.rs\x07");
+    let sent = bytes_to(&mut h, cid);
+    assert!(sent.contains("\x1b]52;c;aGk=\x07"), "{sent:?}");
+    assert!(sent.contains("\x1b]2;editing main.rs\x07"), "{sent:?}");
+    // A session nobody shows keeps its clipboard and title to itself.
+    h.output(b, b"\x1b]52;c;b3RoZXI=\x07\x1b]2;other\x07");
+    let sent = bytes_to(&mut h, cid);
+    assert!(!sent.contains("b3RoZXI=") && !sent.contains("other"), "{sent:?}");
+    h.keys(cid, &[PREFIX, b'1']);
+    assert!(bytes_to(&mut h, cid).contains("\x1b]2;other\x07"), "its title comes with it when shown");
+    let infos = h.server.session_infos();
+    assert_eq!(infos.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["editing main.rs", "other"]);
+}
+
+#[test]
+fn clipboard_and_titles_can_be_turned_off() {
+    let mut h = Harness::new();
+    h.server.config = Config::parse("set-clipboard = false\nset-titles = false\n").expect("config");
+    let a = h.session("a");
+    let cid = h.attach("a", 80, 24);
+    h.output(a, b"\x1b]52;c;aGk=\x07\x1b]2;title\x07");
+    let sent = bytes_to(&mut h, cid);
+    assert!(!sent.contains("\x1b]52") && !sent.contains("\x1b]2;"), "{sent:?}");
+}
+
+#[test]
+fn a_session_nobody_showed_has_the_default_size() {
+    let mut h = Harness::new();
+    h.server.config = Config::parse("default-size = \"200x50\"\n").expect("config");
+    let a = h.session("a");
+    assert_eq!(h.size(a), (200, 49));
+    assert!(Config::parse("default-size = \"wide\"\n").unwrap_err().contains("default-size \"wide\" is not a size"));
+}

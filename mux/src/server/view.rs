@@ -13,9 +13,6 @@ use crate::protocol::{Caller, SessionId, ToClient};
 
 /// How long a status message stays up.
 const MESSAGE_TIME: Duration = Duration::from_secs(3);
-/// The terminal size assumed for a session no terminal has shown yet
-/// (cols, rows), as tmux's default-size.
-pub(super) const DEFAULT_SIZE: (u16, u16) = (80, 24);
 /// The largest terminal a client may claim (cols, rows). Sizes come from
 /// the wire: unchecked, one client asking for 65535x65535 (4 billion cells)
 /// would take the server down, and every session with it.
@@ -169,6 +166,15 @@ impl Server {
         view.focused = sid;
         view.mode = Mode::Normal;
         view.repaint();
+        if self.config.set_titles {
+            let title = self.sessions.get(sid).map(|s| {
+                let title = s.terminal.lock().map(|t| t.title().to_string()).unwrap_or_default();
+                super::agent::title_sequence(&title, &s.label())
+            });
+            if let (Some(title), Some(view)) = (title, self.view_mut(cid)) {
+                view.alerts.extend(title);
+            }
+        }
         self.mark_seen(sid);
         self.refit = true;
         self.mark_all();

@@ -14,13 +14,19 @@ pub struct Identity {
     pub colours: bool,
 }
 
-/// qmux answers as tmux does, matching the TERM its children get.
-pub const TMUX_IDENTITY: Identity =
-    Identity { primary: b"\x1b[?1;2c", secondary: b"\x1b[>84;0;0c", version: None, colours: false };
+/// qmux answers device attributes as tmux does, matching the TERM its
+/// children get, and XTVERSION with its own name.
+pub const TMUX_IDENTITY: Identity = Identity {
+    primary: b"\x1b[?1;2c",
+    secondary: b"\x1b[>84;0;0c",
+    version: Some(concat!("\x1bP>|qmux ", env!("CARGO_PKG_VERSION"), "\x1b\\").as_bytes()),
+    colours: false,
+};
 
 /// The answer a terminal gives to a query in a CSI sequence, if it is one:
-/// DSR "status" (`5n`) and "cursor position" (`6n`, also `?6n`), DA1, DA2
-/// and XTVERSION. rustyline asks for the cursor position at every prompt and
+/// DSR "status" (`5n`) and "cursor position" (`6n`, also `?6n`), DA1, DA2,
+/// XTVERSION and the text area's size in characters (`18t`: rows, then
+/// columns). rustyline asks for the cursor position at every prompt and
 /// waits 100 ms without an answer.
 pub fn query_answer(
     screen: &vt100::Screen,
@@ -40,6 +46,10 @@ pub fn query_answer(
         (None, 'c', 0) => Some(identity.primary.to_vec()),
         (Some(b'>'), 'c', 0) => Some(identity.secondary.to_vec()),
         (Some(b'>'), 'q', 0) => identity.version.map(<[u8]>::to_vec),
+        (None, 't', 18) => {
+            let (rows, cols) = screen.size();
+            Some(format!("\x1b[8;{rows};{cols}t").into_bytes())
+        }
         _ => None,
     }
 }

@@ -16,6 +16,21 @@ fn answers_status_and_device_attributes() {
 }
 
 #[test]
+fn answers_its_version_and_its_size_in_characters() {
+    let mut t = Terminal::new(24, 80);
+    let version = String::from_utf8(t.process(b"\x1b[>q")).unwrap();
+    assert_eq!(version, format!("\x1bP>|qmux {}\x1b\\", env!("CARGO_PKG_VERSION")));
+    assert_eq!(t.process(b"\x1b[18t"), b"\x1b[8;24;80t", "rows first, as xterm says");
+}
+
+#[test]
+fn clipboard_writes_are_events() {
+    let mut t = Terminal::new(24, 80);
+    t.process(b"\x1b]52;c;aGk=\x07");
+    assert_eq!(t.take_events(), [Event::Clipboard("c".into(), "aGk=".into())]);
+}
+
+#[test]
 fn query_split_across_reads_is_still_answered() {
     let mut t = Terminal::new(24, 80);
     assert_eq!(t.process(b"ab\x1b["), b"");
