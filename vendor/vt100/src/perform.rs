@@ -52,6 +52,8 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                 b'8' => self.decrc(),
                 b'=' => self.deckpam(),
                 b'>' => self.deckpnm(),
+                b'D' => self.ind(),
+                b'E' => self.nel(),
                 b'M' => self.ri(),
                 b'c' => self.ris(),
                 b'g' => self.callbacks.visual_bell(&mut self.screen),

@@ -1254,6 +1254,17 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         self.screen.grid_mut().row_dec_scroll(1);
     }
 
+    // ESC D
+    pub fn ind(&mut self) {
+        self.lf();
+    }
+
+    // ESC E
+    pub fn nel(&mut self) {
+        self.cr();
+        self.lf();
+    }
+
     // ESC c
     pub fn ris(&mut self) {
         self.screen = Screen::new(
@@ -1673,5 +1684,26 @@ mod charset_tests {
         // A reset goes back to ASCII.
         parser.process(b"\x1bc");
         assert!(!parser.screen().translates_charset());
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use alloc::string::String;
+
+    fn parser(rows: u16, cols: u16) -> crate::Parser {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        crate::Parser::new(size(rows), size(cols), 0)
+    }
+
+    #[test]
+    fn ind_moves_down_and_nel_to_the_next_line_start() {
+        let mut p = parser(3, 10);
+        p.process(b"ab\x1bDc\x1bEd");
+        assert_eq!(p.screen().contents(), "ab\n  c\nd");
+        // At the bottom, IND scrolls.
+        p.process(b"\x1bDe");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 10).collect();
+        assert_eq!(rows, ["  c", "d", " e"]);
     }
 }
