@@ -110,6 +110,8 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                 'b' => self.rep(canonicalize_params_1(params, 1)),
                 'd' => self.vpa(canonicalize_params_1(params, 1)),
                 'm' => self.sgr(params, unhandled),
+                's' => self.decsc(),
+                'u' => self.decrc(),
                 'r' => self.decstbm(canonicalize_params_decstbm(
                     params,
                     self.screen.grid().size(),

@@ -1706,4 +1706,11 @@ mod index_tests {
         let rows: alloc::vec::Vec<String> = p.screen().rows(0, 10).collect();
         assert_eq!(rows, ["  c", "d", " e"]);
     }
+
+    #[test]
+    fn csi_s_and_u_save_and_restore_the_cursor() {
+        let mut p = parser(3, 10);
+        p.process(b"ab\x1b[s\x1b[3;5Hx\x1b[uc");
+        assert_eq!(p.screen().contents(), "abc\n\n    x");
+    }
 }
