@@ -30,6 +30,11 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
+        // DECALN: the screen alignment test.
+        if intermediates == [b'#'] && b == b'8' {
+            self.decaln();
+            return;
+        }
         // Character set designation: `ESC ( F` for G0, `ESC ) F` for G1.
         if let [i @ (b'(' | b')')] = intermediates {
             let set = match b {

@@ -112,9 +112,9 @@ impl Charset {
     /// The character a printed one stands for in this set.
     fn map(self, c: char) -> char {
         const GRAPHICS: [char; 32] = [
-            ' ', '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘',
-            '┐', '┌', '└', '┼', '⎺', '⎻', '─', '⎼', '⎽', '├', '┤', '┴',
-            '┬', '│', '≤', '≥', 'π', '≠', '£', '·',
+            ' ', '◆', '▒', '␉', '␌', '␍', '␊', '°', '±', '␤', '␋', '┘', '┐',
+            '┌', '└', '┼', '⎺', '⎻', '─', '⎼', '⎽', '├', '┤', '┴', '┬', '│',
+            '≤', '≥', 'π', '≠', '£', '·',
         ];
         match (self, c) {
             (Self::DecSpecialGraphics, '\x5f'..='\x7e') => {
@@ -1265,6 +1265,24 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         self.lf();
     }
 
+    // ESC # 8
+    pub fn decaln(&mut self) {
+        let size = self.screen.grid().size();
+        let grid = self.screen.grid_mut();
+        grid.set_scroll_region(0, size.rows.get() - 1);
+        for row in 0..size.rows.get() {
+            if let Some(r) = grid.drawing_row_mut(row) {
+                r.wrap(false);
+                for col in 0..size.cols.get() {
+                    if let Some(cell) = r.get_mut(col) {
+                        cell.set('E', crate::attrs::Attrs::default());
+                    }
+                }
+            }
+        }
+        grid.set_pos(crate::grid::Pos { row: 0, col: 0 });
+    }
+
     // ESC c
     pub fn ris(&mut self) {
         self.screen = Screen::new(
@@ -1705,6 +1723,19 @@ mod index_tests {
         p.process(b"\x1bDe");
         let rows: alloc::vec::Vec<String> = p.screen().rows(0, 10).collect();
         assert_eq!(rows, ["  c", "d", " e"]);
+    }
+
+    #[test]
+    fn decaln_fills_the_screen_with_e_and_homes_the_cursor() {
+        let mut p = parser(2, 4);
+        p.process(b"\x1b[1;31m\xe4\xb8\x80x\r\n\x1b[2;2r\x1b#8");
+        assert_eq!(p.screen().contents(), "EEEE\nEEEE");
+        assert_eq!(p.screen().cursor_position(), (0, 0));
+        assert!(!p.screen().cell(0, 0).unwrap().is_wide());
+        assert_eq!(
+            p.screen().cell(1, 3).unwrap().fgcolor(),
+            crate::Color::Default
+        );
     }
 
     #[test]
