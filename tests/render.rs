@@ -49,14 +49,19 @@ impl Drop for Tmux {
 const DRAWING: &str = r"printf '\033[1mB\033[22m\033[2mDIM\033[m \033[1;2mBOTH\033[m \033[1mb\033[2md\033[22mn \033[31;1mR\033[22;2mr\033[m\n'";
 
 /// Runs `script` straight in tmux and in qmux shown by a client in tmux, at
-/// 80x24 both, and compares the first row as tmux holds it once it shows
-/// `marker`.
+/// 80x24 both, and compares the first `rows` rows as tmux holds them once
+/// the first row shows `marker`.
 fn first_rows_match(script: &str, marker: &str) {
+    rows_match(script, marker, 1);
+}
+
+fn rows_match(script: &str, marker: &str, rows: usize) {
     let env = Env::new();
     let tmux = Tmux::new(&env);
     let script = format!("{script}; exec cat");
     tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
-    env.start_detached("drawn", &["sh", "-c", &script]);
+    // The session starts at the size the client will show it at.
+    env.qmux_ok(&["new", "-d", "-s", "drawn", "-x", "80", "-y", "24", "--", "sh", "-c", &script]);
     let qmux = env.bin("qmux").to_string_lossy().into_owned();
     tmux.run(&[
         "new-session",
@@ -74,15 +79,15 @@ fn first_rows_match(script: &str, marker: &str) {
         "-t",
         "drawn",
     ]);
-    let first_row = |target: &str| tmux.capture(target).into_iter().next().unwrap_or_default();
+    let shown = |target: &str| tmux.capture(target).into_iter().take(rows).collect::<Vec<_>>().join("\n");
     poll_until(
         scaled(Duration::from_secs(10)),
         "both panes to show the drawing",
-        || (first_row("direct").contains(marker) && first_row("viaqmux").contains(marker)).then_some(()),
+        || (shown("direct").contains(marker) && shown("viaqmux").contains(marker)).then_some(()),
         || format!("direct: {:?}\nqmux: {:?}", tmux.capture("direct"), tmux.capture("viaqmux")),
     );
-    let (via, direct) = (first_row("viaqmux"), first_row("direct"));
-    assert_eq!(via, line_drawing(&direct), "the row as tmux holds it, through qmux and directly");
+    let (via, direct) = (shown("viaqmux"), shown("direct"));
+    assert_eq!(via, line_drawing(&direct), "the rows as tmux holds them, through qmux and directly");
 }
 
 /// tmux's capture writes its line-drawing cells as the ACS letters between
@@ -121,4 +126,16 @@ fn bold_and_dim_look_the_same_through_qmux_as_in_the_terminal() {
 #[test]
 fn dec_line_drawing_looks_the_same_through_qmux_as_in_the_terminal() {
     first_rows_match(r"printf '\033(0lqqk\033(B \033)0\016tqu\017 x done\n'", "done");
+}
+
+/// Index, next line, and the cursor saved and restored with `CSI s`/`u`.
+#[test]
+fn index_next_line_and_saved_cursor_look_the_same_through_qmux() {
+    rows_match(r"printf 'ab\033Dc\033Ed\033[s\033[6;5Hx\033[uy done'", "x", 6);
+}
+
+/// The screen alignment test fills the screen with E.
+#[test]
+fn decaln_looks_the_same_through_qmux() {
+    rows_match(r"printf '\033[31m\033#8\033[mdone'", "done", 24);
 }
