@@ -21,6 +21,22 @@ pub enum Action {
     Help,
     /// Re-read the config, as `qmux reload`.
     Reload,
+    /// A new session in a new pane beside the focused one.
+    SplitHorizontal,
+    /// A new session in a new pane below the focused one.
+    SplitVertical,
+    NextPane,
+    Zoom,
+    NextLayout,
+    /// Back to one pane: the focused one.
+    BreakPane,
+    SwapPrevious,
+    SwapNext,
+    /// Every session in one tiled view.
+    TileAll,
+    /// The session waiting for approval longest, else the one finished
+    /// longest ago.
+    Attention,
 }
 
 /// One row of the table.
@@ -75,6 +91,34 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding { keys: &one('?', Action::Help), shown: "?", help: "list key bindings" },
     Binding { keys: &one('r', Action::Reload), shown: "r", help: "reload the config (as qmux reload)" },
+    Binding {
+        keys: &[('%', Action::SplitHorizontal), ('"', Action::SplitVertical)],
+        shown: "%  \"",
+        help: "split: a new session in a pane beside / below, in this session's directory",
+    },
+    Binding {
+        keys: &one('o', Action::NextPane),
+        shown: "o",
+        help: "next pane (prefix and an arrow: the pane that way)",
+    },
+    Binding { keys: &one('z', Action::Zoom), shown: "z", help: "zoom the pane to the whole view, and back" },
+    Binding {
+        keys: &one(' ', Action::NextLayout),
+        shown: "Space",
+        help: "next layout: even-horizontal, even-vertical, main-vertical, tiled",
+    },
+    Binding { keys: &one('!', Action::BreakPane), shown: "!", help: "break the pane out: the view shows it alone" },
+    Binding { keys: &one('W', Action::TileAll), shown: "W", help: "watch: every session tiled in one view" },
+    Binding {
+        keys: &one('a', Action::Attention),
+        shown: "a",
+        help: "the session that needs you: asking for approval longest, else finished longest ago",
+    },
+    Binding {
+        keys: &[('{', Action::SwapPrevious), ('}', Action::SwapNext)],
+        shown: "{  }",
+        help: "swap the pane with the previous / next one",
+    },
     Binding { keys: &[], shown: "prefix", help: "send the prefix key itself to the program" },
 ];
 
@@ -158,7 +202,7 @@ mod tests {
         }
         assert_eq!(action(b'n'), Some(Action::Next));
         assert_eq!(action(b'7'), Some(Action::ByIndex));
-        assert_eq!(action(b'z'), None);
+        assert_eq!(action(b'y'), None);
         assert_eq!(action(0xc3), None);
     }
 

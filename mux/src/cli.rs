@@ -69,6 +69,16 @@ pub enum Command {
     #[command(visible_alias = "switch-client")]
     Switch(TargetArg),
 
+    /// Attach with every session tiled in one view: who is busy, waiting, asking.
+    Watch,
+
+    /// Go to the session that needs you (asking for approval longest, else finished longest ago); outside qmux, print its index.
+    Next(NextArgs),
+
+    /// Inside qmux: show a session in a new pane of your client, an existing one (-t) or a new one.
+    #[command(visible_alias = "split-window", disable_help_flag = true)]
+    Split(SplitArgs),
+
     /// Type text into a session, or queue it until the session waits at its prompt.
     #[command(visible_alias = "send-keys")]
     Send(SendArgs),
@@ -167,6 +177,32 @@ pub struct LsArgs {
     /// List the sessions a previous server saved, which `qmux restore` brings back.
     #[arg(long)]
     pub saved: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    /// The session that needs you (the only kind of `next` so far).
+    #[arg(long)]
+    pub attention: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// Side by side (left/right), as tmux's -h; the default is one above the other.
+    #[arg(short = 'h')]
+    pub horizontal: bool,
+    /// Show this existing session in the new pane instead of starting one.
+    #[arg(short = 't', long = "target", value_name = "TARGET", conflicts_with = "command")]
+    pub target: Option<String>,
+    /// Working directory of the new session (default: the current one).
+    #[arg(short = 'c', long = "cwd", value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Command for the new session (default: the default command).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

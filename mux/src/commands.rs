@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{AgentsAction, CaptureArgs, Cli, Command, HooksAction, LsArgs, NewArgs, SendArgs, Shell, WaitArgs};
+use crate::cli::{
+    AgentsAction, CaptureArgs, Cli, Command, HooksAction, LsArgs, NewArgs, SendArgs, Shell, SplitArgs, WaitArgs,
+};
 use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -89,6 +91,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::KillServer) => simple(&ctx, Request::KillServer),
         Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: ctx.target(r.target), name: r.name }),
         Some(Command::Switch(t)) => simple(&ctx, Request::Switch { target: t.target, caller: ctx.caller }),
+        Some(Command::Split(args)) => split(&ctx, args),
+        Some(Command::Watch) => watch(&ctx),
+        Some(Command::Next(args)) => next(&ctx, args.attention),
         Some(Command::Send(args)) => send(&ctx, args),
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
@@ -126,6 +131,7 @@ fn attach_request(target: Option<String>, create: Option<NewSession>, create_if_
         create_if_none,
         size: client::terminal_size().unwrap_or((80, 24)),
         env: environment(),
+        watch: false,
     }
 }
 
@@ -192,8 +198,46 @@ fn attach(ctx: &Context, target: Option<String>) -> Result<i32> {
     attached(conn, attach_request(target, None, None))
 }
 
+/// `qmux watch`: attach with every session tiled.
+fn watch(ctx: &Context) -> Result<i32> {
+    ctx.refuse_nesting()?;
+    need_terminal()?;
+    let conn = ctx.connect()?;
+    let mut req = attach_request(None, None, None);
+    if let Request::Attach { watch, .. } = &mut req {
+        *watch = true;
+    }
+    attached(conn, req)
+}
+
+/// `qmux next --attention`: inside qmux, go there; outside, print its
+/// index.
+fn next(ctx: &Context, attention: bool) -> Result<i32> {
+    if !attention {
+        return Err(Error::msg("next goes to a session that needs you: qmux next --attention").with_code(2));
+    }
+    match ctx.connect()?.request(Request::NextAttention { caller: ctx.caller })? {
+        Response::Text(index) => print!("{index}"),
+        other => print_response(other),
+    }
+    Ok(0)
+}
+
 fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
     simple(ctx, Request::Detach { target, caller: ctx.caller })
+}
+
+/// `qmux split`: a pane in the client this runs in.
+fn split(ctx: &Context, args: SplitArgs) -> Result<i32> {
+    if ctx.caller.is_none() {
+        return Err(Error::msg("not inside qmux: split adds a pane to the client you run it in"));
+    }
+    let create = match args.target {
+        Some(_) => None,
+        None => Some(new_session(None, args.cwd, args.command)?),
+    };
+    let req = Request::Split { target: args.target, create, horizontal: args.horizontal, caller: ctx.caller };
+    simple(ctx, req)
 }
 
 fn simple(ctx: &Context, req: Request) -> Result<i32> {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -75,6 +75,8 @@ pub enum Request {
         size: (u16, u16),
         /// The client's environment, for sessions it creates with prefix `c`.
         env: Vec<(String, String)>,
+        /// Tile every session in the view (`qmux watch`).
+        watch: bool,
     },
     New {
         session: NewSession,
@@ -96,6 +98,20 @@ pub enum Request {
     },
     Detach {
         target: Option<String>,
+        caller: Option<Caller>,
+    },
+    /// Go to the session that needs the user most, in the caller's client;
+    /// from outside qmux, name it.
+    NextAttention {
+        caller: Option<Caller>,
+    },
+    /// Show a session in a new pane of the caller's client: `target`, or a
+    /// new one from `create`.
+    Split {
+        target: Option<String>,
+        create: Option<NewSession>,
+        /// Beside the focused pane rather than below it.
+        horizontal: bool,
         caller: Option<Caller>,
     },
     Send {

@@ -6,8 +6,8 @@
 //! client last drew. Every frame is wrapped in synchronized-output marks so
 //! the terminal never shows half of one.
 
-const SYNC_BEGIN: &str = "\x1b[?2026h";
-const SYNC_END: &str = "\x1b[?2026l";
+pub const SYNC_BEGIN: &str = "\x1b[?2026h";
+pub const SYNC_END: &str = "\x1b[?2026l";
 
 /// Modes a program may have turned on in the real terminal; reset when the
 /// client leaves and before an overlay or a different session is drawn.
@@ -43,6 +43,105 @@ pub fn session_frame(
     }
     out.push_str(SYNC_END);
     out.into_bytes()
+}
+
+/// One row of a screen as exactly `width` cells, for a pane: every cell
+/// written (blanks as spaces), no erase or cursor motion that could reach
+/// past the pane, attributes reset at the end. vt100's own row formatting
+/// assumes the row spans the terminal, which a pane's does not.
+pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
+    let mut out = String::with_capacity(usize::from(width) + 16);
+    let mut attrs = None;
+    let mut col = 0;
+    while col < width {
+        let cell = screen.cell(row, col);
+        let wide = cell.is_some_and(|c| c.is_wide());
+        let sgr = cell.map(sgr_of).unwrap_or_default();
+        if attrs.as_ref() != Some(&sgr) {
+            out.push_str(&sgr);
+            attrs = Some(sgr);
+        }
+        match cell {
+            // A wide character that would not fit is a blank.
+            Some(_) if wide && col + 1 >= width => out.push(' '),
+            Some(c) if c.has_contents() => out.push_str(c.contents()),
+            _ => out.push(' '),
+        }
+        col += if wide && col + 1 < width { 2 } else { 1 };
+    }
+    out.push_str("\x1b[m");
+    out
+}
+
+/// The SGR sequence that sets exactly a cell's attributes.
+fn sgr_of(cell: &vt100::Cell) -> String {
+    let mut sgr = String::from("\x1b[0");
+    for (on, code) in
+        [(cell.bold(), "1"), (cell.dim(), "2"), (cell.italic(), "3"), (cell.underline(), "4"), (cell.inverse(), "7")]
+    {
+        if on {
+            sgr.push(';');
+            sgr.push_str(code);
+        }
+    }
+    let colour = |sgr: &mut String, c: vt100::Color, base: u8, bright: u8, extended: u8| match c {
+        vt100::Color::Default => {}
+        vt100::Color::Idx(i) if i < 8 => sgr.push_str(&format!(";{}", base + i)),
+        vt100::Color::Idx(i) if i < 16 => sgr.push_str(&format!(";{}", bright + i - 8)),
+        vt100::Color::Idx(i) => sgr.push_str(&format!(";{extended};5;{i}")),
+        vt100::Color::Rgb(r, g, b) => sgr.push_str(&format!(";{extended};2;{r};{g};{b}")),
+    };
+    colour(&mut sgr, cell.fgcolor(), 30, 90, 38);
+    colour(&mut sgr, cell.bgcolor(), 40, 100, 48);
+    sgr.push('m');
+    sgr
+}
+
+/// A pane's header row: its session's label, `width` cells, highlighted
+/// when the pane has the focus.
+pub fn pane_header(label: &str, width: u16, focused: bool) -> String {
+    let style = if focused { "\x1b[0;1;37;44m" } else { "\x1b[0;7m" };
+    let text = crate::status::truncate(&format!(" {label} "), usize::from(width));
+    let pad = usize::from(width).saturating_sub(unicode_width::UnicodeWidthStr::width(text.as_str()));
+    format!("{style}{text}{}\x1b[m", " ".repeat(pad))
+}
+
+/// One-cell borders between panes in a `cols` × `rows` area, those around
+/// the focused pane in green.
+pub fn borders(rects: &[crate::server::Rect], focus: usize, cols: u16, rows: u16) -> String {
+    let mut out = String::new();
+    let touches_focus = |col: u16, row: u16| {
+        rects.get(focus).is_some_and(|f| {
+            let (x0, x1, y0, y1) = (f.x.saturating_sub(1), f.x + f.w, f.y.saturating_sub(1), f.y + f.h);
+            (x0..=x1).contains(&col) && (y0..=y1).contains(&row)
+        })
+    };
+    for row in 0..rows {
+        for col in 0..cols {
+            if rects.iter().any(|r| r.contains(col, row)) {
+                continue;
+            }
+            let beside = |dc: i32, dr: i32| {
+                let (c, r) = (i32::from(col) + dc, i32::from(row) + dr);
+                c >= 0 && r >= 0 && rects.iter().any(|rect| rect.contains(c as u16, r as u16))
+            };
+            let glyph = match (beside(-1, 0) || beside(1, 0), beside(0, -1) || beside(0, 1)) {
+                (true, true) => '┼',
+                (true, false) => '│',
+                (false, true) => '─',
+                (false, false) => '┼',
+            };
+            let colour = if touches_focus(col, row) { "\x1b[0;32m" } else { "\x1b[0m" };
+            out.push_str(&format!("{}{colour}{glyph}", move_to(row, col)));
+        }
+    }
+    out.push_str("\x1b[m");
+    out
+}
+
+/// Moves to (`row`, `col`), counted from 0.
+pub fn move_to(row: u16, col: u16) -> String {
+    format!("\x1b[{};{}H", row + 1, col + 1)
 }
 
 /// Dots over the part of a client's session area (`cols` × `rows`) that a
@@ -165,5 +264,21 @@ mod tests {
         assert_eq!(rows[4], "..............");
         assert!(rows[5].starts_with("STATUS"));
         assert_eq!(client.screen().cursor_position(), (1, 1), "the cursor is where the program has it");
+    }
+
+    #[test]
+    fn a_pane_row_is_exactly_its_width_and_keeps_attributes() {
+        let mut t = crate::terminal::Terminal::new(2, 10);
+        t.process("\x1b[1;31mab\x1b[m c日本".as_bytes());
+        let row = pane_row(t.screen(), 0, 7);
+        assert!(!row.contains("\x1b[K") && !row.contains('H'), "no erase, no motion: {row:?}");
+        // Drawn at column 3 of a wider terminal, it covers exactly 7 cells.
+        let mut client = crate::terminal::Terminal::new(2, 12);
+        client.process(b"XXXXXXXXXXXX\x1b[1;4H");
+        client.process(row.as_bytes());
+        assert_eq!(client.screen().rows(0, 12).next().unwrap(), "XXXab c日 XX");
+        let a = client.screen().cell(0, 3).unwrap();
+        assert!(a.bold() && a.fgcolor() == vt100::Color::Idx(1));
+        assert!(!client.screen().cell(0, 6).unwrap().bold(), "attributes end where the program ended them");
     }
 }

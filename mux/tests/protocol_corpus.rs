@@ -97,6 +97,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 create_if_none: Some(new_session()),
                 size: (100, 30),
                 env: vec![("HOME".into(), "/root".into())],
+                watch: false,
             }),
         ),
         (
@@ -137,6 +138,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 create_if_none: None,
                 size: (u16::MAX, u16::MAX),
                 env: Vec::new(),
+                watch: false,
             }),
         ),
         // Broken framing.

@@ -86,7 +86,7 @@ impl Server {
     fn mark_showing(&mut self, sid: SessionId) {
         let selected = |v: &super::view::View| match v.mode {
             Mode::Chooser { selected } => self.sessions.at(selected).map(|s| s.id),
-            _ => Some(v.focused),
+            _ => Some(v.focused()),
         };
         let showing: Vec<ClientId> = self.views().filter(|(_, v)| selected(v) == Some(sid)).map(|(id, _)| id).collect();
         for cid in showing {
@@ -171,6 +171,11 @@ impl Server {
         }
         self.save_meta(sid);
         let watched = !self.views_showing(sid).is_empty();
+        let now = self.os.now();
+        if let Some(s) = self.sessions.get_mut(sid) {
+            let needs_you = new == State::Approval || (old == State::Busy && turn_ended && !watched);
+            s.needs_you_since = if needs_you { s.needs_you_since.or(Some(now)) } else { None };
+        }
         if old == State::Busy && turn_ended && !watched {
             if let Some(s) = self.sessions.get_mut(sid) {
                 s.attention.done = true;

@@ -113,6 +113,9 @@ impl Server {
         // even if the server is about to exit.
         self.closing.retain(|w| !w.is_finished());
         self.closing.extend(conn.writer);
+        if let Some(view) = conn.view.filter(|v| v.panes.len() > 1) {
+            self.keep_layout(&view);
+        }
         self.refit = true;
     }
 

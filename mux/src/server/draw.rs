@@ -3,9 +3,17 @@
 
 use super::modes::{help_lines, Mode};
 use super::view::View;
-use super::{ClientId, Server};
+use super::{ClientId, Event, Server};
 use crate::protocol::ToClient;
 use crate::{render, status};
+
+/// What a frame drew, to diff the next one against.
+enum FrameDrawn {
+    /// One session filling the view: its screen.
+    Single(Option<Box<vt100::Screen>>),
+    /// Each pane's rows and header.
+    Panes(Vec<(Option<Vec<String>>, Option<String>)>),
+}
 
 impl Server {
     /// Draws every dirty view whose terminal has taken its last frame.
@@ -32,7 +40,7 @@ impl Server {
             .map(|s| status::Entry {
                 index: s.index,
                 name: s.name.clone(),
-                focused: s.id == view.focused,
+                focused: s.id == view.focused(),
                 last: Some(s.id) == view.last,
                 attention: s.attention,
                 exit_code: s.exit_code(),
@@ -46,9 +54,10 @@ impl Server {
         let Some(view) = self.view(cid) else {
             return;
         };
-        let Some(session) = self.sessions.get(view.focused) else {
+        let Some(session) = self.sessions.get(view.focused()) else {
             return;
         };
+        let focused_drawn = view.panes[view.focus].drawn.as_ref();
         let status_text = {
             let (entries, message) = self.status_line(view);
             status::render(&entries, message.as_deref(), view.cols)
@@ -59,16 +68,38 @@ impl Server {
             Mode::Chooser { selected } => Some(self.chooser_lines(*selected, view.cols, view.rows)),
             _ => None,
         };
+        // Beside other panes, the session area is composed pane by pane
+        // (each pane's terminal locked in turn, before the focused one is).
+        let panes = (!view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill))
+            .then(|| self.panes_frame(view));
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
         let screen = terminal.screen();
         let prompt_cursor = |col: u16| Some((view.status_row(), col));
+        if let Some((area, caches)) = panes {
+            let (status_row, cursor) = match &view.mode {
+                Mode::Rename { input } => {
+                    status::render_prompt(&format!("rename {}: ", session.label()), input, view.cols)
+                }
+                Mode::ConfirmKill => status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols),
+                _ => (status_text.clone(), u16::MAX),
+            };
+            let mut frame = area;
+            frame.extend(render::move_to(view.status_row(), 0).into_bytes());
+            frame.extend(status_row.into_bytes());
+            frame.extend(self.pane_cursor(view, screen, cursor).into_bytes());
+            if self.config.mouse {
+                frame.extend_from_slice(render::mouse_modes(screen));
+            }
+            drop(terminal);
+            return self.send_frame(cid, frame, FrameDrawn::Panes(caches), None);
+        }
         let (frame, drawn, status_drawn) = match &view.mode {
             Mode::Normal => {
-                let status = (view.drawn.is_none() || view.status_drawn.as_deref() != Some(&status_text))
+                let status = (focused_drawn.is_none() || view.status_drawn.as_deref() != Some(&status_text))
                     .then_some(status_text.as_str());
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), status, (view.cols, view.rows));
+                let mut frame = render::session_frame(screen, focused_drawn, status, (view.cols, view.rows));
                 if self.config.mouse {
                     frame.extend_from_slice(render::mouse_modes(screen));
                 }
@@ -100,18 +131,24 @@ impl Server {
             Mode::Rename { input } => {
                 let label = format!("rename {}: ", session.label());
                 let (row, col) = status::render_prompt(&label, input, view.cols);
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, (view.cols, view.rows));
+                let mut frame = render::session_frame(screen, focused_drawn, None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
                 (frame, Some(screen.clone()), None)
             }
             Mode::ConfirmKill => {
                 let (row, col) = status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols);
-                let mut frame = render::session_frame(screen, view.drawn.as_ref(), None, (view.cols, view.rows));
+                let mut frame = render::session_frame(screen, focused_drawn, None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
                 (frame, Some(screen.clone()), None)
             }
         };
         drop(terminal);
+        self.send_frame(cid, frame, FrameDrawn::Single(drawn.map(Box::new)), status_drawn);
+    }
+
+    /// Sends a frame, alerts first, and remembers what it drew; a full
+    /// queue means a repaint once it drains.
+    fn send_frame(&mut self, cid: ClientId, frame: Vec<u8>, drawn: FrameDrawn, status_drawn: Option<String>) {
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
@@ -127,14 +164,101 @@ impl Server {
             with_alerts
         };
         view.dirty = false;
+        let mut stalled = false;
         match conn.tx.try_send(ToClient::Frame(frame)) {
             Ok(()) => {
                 view.frame_in_flight = true;
-                view.drawn = drawn;
+                match drawn {
+                    FrameDrawn::Single(drawn) => {
+                        let focus = view.focus;
+                        view.panes[focus].drawn = drawn.map(|d| *d);
+                    }
+                    FrameDrawn::Panes(caches) => {
+                        for (pane, (rows, header)) in view.panes.iter_mut().zip(caches) {
+                            pane.drawn = None;
+                            pane.rows_drawn = rows;
+                            pane.header_drawn = header;
+                        }
+                    }
+                }
                 view.status_drawn = status_drawn;
             }
-            // The queue is full: repaint from scratch once it drains.
-            Err(_) => view.repaint(),
+            // The queue is full: repaint from scratch once it drains. Until
+            // then the view waits as if a frame were in flight, so a client
+            // that reads nothing costs no frame per event; a retry comes in
+            // case no frame of its own is left to drain.
+            Err(_) => {
+                view.repaint();
+                view.frame_in_flight = true;
+                stalled = true;
+            }
         }
+        if stalled {
+            self.after(STALLED_RETRY, Event::Flushed(cid));
+        }
+    }
+}
+
+/// How long a client whose queue is full waits before it is drawn again
+/// without having taken a frame.
+const STALLED_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Server {
+    /// The panes of a view that shows several: borders on a full repaint,
+    /// then each pane's header and the rows that changed. Returns the bytes
+    /// and what each pane now shows.
+    #[allow(clippy::type_complexity)]
+    fn panes_frame(&self, view: &View) -> (Vec<u8>, Vec<(Option<Vec<String>>, Option<String>)>) {
+        let rects = view.rects();
+        let full = view.panes.iter().any(|p| p.rows_drawn.is_none());
+        let mut out = String::from(render::SYNC_BEGIN);
+        if full {
+            out.push_str(render::RESET_MODES);
+            out.push_str("\x1b[H\x1b[2J");
+            out.push_str(&render::borders(&rects, view.focus, view.cols, view.session_rows()));
+        }
+        let entries = self.status_entries(view);
+        let mut caches = Vec::with_capacity(view.panes.len());
+        for (i, (pane, rect)) in view.panes.iter().zip(&rects).enumerate() {
+            let entry = self.sessions.position(pane.session).and_then(|at| entries.get(at));
+            let label = entry.map(|e| status::Entry { focused: false, last: false, ..e.clone() }.label());
+            let header = render::pane_header(label.as_deref().unwrap_or("gone"), rect.w, i == view.focus);
+            if full || pane.header_drawn.as_deref() != Some(header.as_str()) {
+                out.push_str(&render::move_to(rect.y, rect.x));
+                out.push_str(&header);
+            }
+            let rows: Vec<String> = match self.sessions.get(pane.session).map(|s| s.terminal.lock()) {
+                Some(Ok(t)) => (0..rect.h.saturating_sub(1)).map(|r| render::pane_row(t.screen(), r, rect.w)).collect(),
+                _ => Vec::new(),
+            };
+            for (r, row) in rows.iter().enumerate() {
+                let before = pane.rows_drawn.as_ref().and_then(|d| d.get(r));
+                if full || before != Some(row) {
+                    out.push_str(&render::move_to(rect.y + 1 + r as u16, rect.x));
+                    out.push_str(row);
+                }
+            }
+            caches.push((Some(rows), Some(header)));
+        }
+        (out.into_bytes(), caches)
+    }
+
+    /// The cursor where the focused pane's program has it (or in the status
+    /// row at `prompt_col`), with its visibility and input modes.
+    fn pane_cursor(&self, view: &View, screen: &vt100::Screen, prompt_col: u16) -> String {
+        let mut out = String::from("\x1b[m");
+        out.push_str(&screen.input_mode_formatted());
+        if prompt_col != u16::MAX {
+            out.push_str(&render::move_to(view.status_row(), prompt_col));
+            out.push_str("\x1b[?25h");
+        } else {
+            let rect = view.rects()[view.focus];
+            let (row, col) = screen.cursor_position();
+            let (row, col) = (row.min(rect.h.saturating_sub(2)), col.min(rect.w.saturating_sub(1)));
+            out.push_str(&render::move_to(rect.y + 1 + row, rect.x + col));
+            out.push_str(if screen.hide_cursor() { "\x1b[?25l" } else { "\x1b[?25h" });
+        }
+        out.push_str(render::SYNC_END);
+        out
     }
 }

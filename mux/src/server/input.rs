@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::layout::Direction;
 use super::modes::Mode;
 use super::{ClientId, Server};
 use crate::bindings::{self, Action};
@@ -56,7 +57,9 @@ impl Server {
         let Some(view) = self.view(cid) else {
             return;
         };
-        let (sid, status_row) = (view.focused, view.status_row());
+        let (sid, status_row) = (view.focused(), view.status_row());
+        // Beside other panes: which pane each mouse report is over.
+        let panes = (!view.single()).then(|| (view.rects(), view.focus));
         let Some(s) = self.sessions.get_mut(sid) else {
             return;
         };
@@ -78,14 +81,35 @@ impl Server {
             return self.enter_scroll(cid, Some(Key::PageUp));
         }
         let (mut bytes, mouse) = keys::split_mouse(&bytes);
-        for m in mouse {
+        for mut m in mouse {
             // Rows on the wire count from 1: the status row is ours, and a
             // click on a session's name there shows it.
             if m.row > status_row {
                 if m.press && m.button == 0 {
                     return self.status_click(cid, m.col.saturating_sub(1));
                 }
-            } else if program_mouse {
+                continue;
+            }
+            if let Some((rects, focus)) = &panes {
+                let (col, row) = (m.col.saturating_sub(1), m.row.saturating_sub(1));
+                match rects.iter().position(|r| r.contains(col, row)) {
+                    // A click in another pane focuses it.
+                    Some(i) if i != *focus => {
+                        if m.press && m.button == 0 {
+                            return self.focus_pane(cid, i);
+                        }
+                        continue;
+                    }
+                    // Its program gets the report in its own coordinates;
+                    // borders and the header are ours.
+                    Some(i) if row > rects[i].y => {
+                        m.col -= rects[i].x;
+                        m.row -= rects[i].y + 1;
+                    }
+                    _ => continue,
+                }
+            }
+            if program_mouse {
                 bytes.extend(m.encode());
             } else if m.button == keys::Mouse::WHEEL_UP && !alternate {
                 return self.enter_scroll(cid, Some(Key::WheelUp));
@@ -120,10 +144,20 @@ impl Server {
         }
         let prefix = key_name(&self.config.prefix);
         let name = key_name(key);
+        let towards = |key: &Key| match key {
+            Key::Up => Some(Direction::Up),
+            Key::Down => Some(Direction::Down),
+            Key::Left => Some(Direction::Left),
+            Key::Right => Some(Direction::Right),
+            _ => None,
+        };
         let text = match keys::decode(key).as_slice() {
             [Key::PageUp] => return self.enter_scroll(cid, Some(Key::PageUp)),
-            [Key::Up | Key::Down | Key::Left | Key::Right] => {
-                format!("{prefix} {name} is kept for moving between panes, which qmux does not have yet")
+            [arrow] if towards(arrow).is_some() => {
+                if towards(arrow).is_some_and(|d| self.move_focus(cid, d)) {
+                    return;
+                }
+                format!("{prefix} {name} moves between panes; split with {prefix} % or {prefix} \"")
             }
             _ => format!("{prefix} {name} is not bound ({prefix} ? lists keys)"),
         };
@@ -135,7 +169,7 @@ impl Server {
         let Some(view) = self.view(cid) else {
             return;
         };
-        let (focused, last) = (view.focused, view.last);
+        let (focused, last) = (view.focused(), view.last);
         match action {
             Action::NewSession => {
                 let env = view.env.clone();
@@ -188,6 +222,26 @@ impl Server {
             }
             Action::Help => self.set_mode(cid, Mode::Help { top: 0 }),
             Action::Scroll => self.enter_scroll(cid, None),
+            Action::SplitHorizontal | Action::SplitVertical => match self.new_session_here(cid) {
+                Ok(sid) => {
+                    self.split(cid, sid, action == Action::SplitVertical);
+                    if let Some(warning) = self.shared_resume_slot(sid, false) {
+                        self.show_message(cid, &warning);
+                    }
+                }
+                Err(e) => self.show_message(cid, &e),
+            },
+            Action::NextPane => self.next_pane(cid),
+            Action::TileAll => self.tile_all(cid),
+            Action::Attention => {
+                if let Err(e) = self.jump_to_attention(cid) {
+                    self.show_message(cid, &e);
+                }
+            }
+            Action::Zoom => self.toggle_zoom(cid),
+            Action::NextLayout => self.next_layout(cid),
+            Action::BreakPane => self.break_pane(cid),
+            Action::SwapPrevious | Action::SwapNext => self.swap_pane(cid, action == Action::SwapNext),
             Action::Reload => match crate::config::Config::load(self.config_path.as_deref()) {
                 Ok(config) => {
                     self.reload(config);

@@ -21,6 +21,7 @@
 //! - [`view`]: an attached client's focus, size, messages and alerts;
 //! - [`input`]: keys from a client: the prefix table, forwarding;
 //! - [`modes`]: the chooser, help, prompts and scroll mode;
+//! - [`panes`] and [`layout`]: a view split between sessions;
 //! - [`draw`]: the frame for each view;
 //! - [`persist`]: saving and restoring sessions over [`crate::persist::Store`];
 //! - [`os`]: the seam around PTYs and the clock.
@@ -29,8 +30,10 @@ mod agent;
 mod conn;
 mod draw;
 mod input;
+pub mod layout;
 mod modes;
 pub mod os;
+mod panes;
 mod persist;
 mod session;
 mod sessions;
@@ -61,6 +64,7 @@ use verbs::Waiter;
 
 type ClientId = u64;
 
+pub use layout::Rect;
 pub use persist::SAVE_INTERVAL;
 
 enum Event {
@@ -133,6 +137,9 @@ struct Server {
     input_seq: u64,
     /// Someone has used the prefix: the status bar stops teaching it.
     prefix_used: bool,
+    /// The panes of the last client that left with several: an attach to
+    /// one of their sessions gets them back.
+    last_layout: Option<panes::SavedLayout>,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -236,6 +243,7 @@ impl Server {
             refit: false,
             input_seq: 0,
             prefix_used: false,
+            last_layout: None,
         }
     }
 

@@ -41,7 +41,7 @@ impl Server {
         let Some(view) = self.view_mut(cid) else {
             return;
         };
-        let focused = view.focused;
+        let focused = view.focused();
         match std::mem::replace(&mut view.mode, Mode::Normal) {
             Mode::Help { top } => {
                 let room = usize::from(view.session_rows()).saturating_sub(2);
@@ -76,6 +76,14 @@ impl Server {
                     }
                 }
                 Key::Enter => match self.sessions.at(selected).map(|s| s.id) {
+                    Some(sid) => self.focus(cid, sid),
+                    None => self.set_mode(cid, Mode::Normal),
+                },
+                // Opens the session in a new pane beside this one.
+                Key::Char('v') if selected < live => match self.sessions.at(selected).map(|s| s.id) {
+                    Some(sid) if self.view(cid).is_some_and(|v| !v.panes.iter().any(|p| p.session == sid)) => {
+                        self.split(cid, sid, false)
+                    }
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Normal),
                 },
@@ -122,7 +130,7 @@ impl Server {
             return;
         };
         let height = view.session_rows();
-        let Some(s) = self.sessions.get(view.focused) else {
+        let Some(s) = self.sessions.get(view.focused()) else {
             return;
         };
         let sv = {
@@ -139,7 +147,7 @@ impl Server {
     }
 
     fn scroll_key(&mut self, cid: ClientId, mut sv: Box<ScrollView>, key: Key) {
-        let Some(sid) = self.view(cid).map(|v| v.focused) else { return };
+        let Some(sid) = self.view(cid).map(|v| v.focused()) else { return };
         let action = match self.sessions.get(sid).map(|s| s.terminal.lock()) {
             Some(Ok(t)) => sv.handle(key, t.history(), t.screen()),
             _ => ScrollAction::Leave,
@@ -168,7 +176,7 @@ impl Server {
         let end = (start + list_room).min(count);
         let range = if end - start < count { format!(" {}-{} of {count},", start + 1, end) } else { String::new() };
         let mut lines = vec![
-            format!("\x1b[1mChoose a session\x1b[0m ({range} up/down or j/k, Enter to show, Esc to cancel)"),
+            format!("\x1b[1mChoose a session\x1b[0m ({range} up/down or j/k, Enter to show, v beside this one, Esc to cancel)"),
             String::new(),
         ];
         let live = self.sessions.iter().map(|s| {

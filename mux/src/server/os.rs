@@ -12,19 +12,31 @@ use crate::terminal::Terminal;
 
 /// A running program as the server sees it. Dropping it hangs the program
 /// up.
+/// What cannot be looked into (a program that ended, a test's fake) says
+/// so by the defaults.
 pub trait Child {
     /// Sends bytes to the program's input; never blocks.
     fn write(&self, bytes: Vec<u8>);
-    /// Input written earlier is still waiting for the program to take it.
-    fn input_pending(&self) -> bool;
     fn resize(&self, cols: u16, rows: u16);
+    /// Input written earlier is still waiting for the program to take it.
+    fn input_pending(&self) -> bool {
+        false
+    }
     /// The program reads its terminal raw (ICANON and ECHO off).
-    fn raw_mode(&self) -> bool;
+    fn raw_mode(&self) -> bool {
+        false
+    }
     /// The PTY's foreground process group.
-    fn foreground_group(&self) -> Option<i32>;
-    fn pid(&self) -> Option<u32>;
+    fn foreground_group(&self) -> Option<i32> {
+        None
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
     /// The program's current directory.
-    fn cwd(&self) -> Option<PathBuf>;
+    fn cwd(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Called from the program's reader thread.
@@ -94,20 +106,5 @@ pub struct Ended;
 
 impl Child for Ended {
     fn write(&self, _: Vec<u8>) {}
-    fn input_pending(&self) -> bool {
-        false
-    }
     fn resize(&self, _: u16, _: u16) {}
-    fn raw_mode(&self) -> bool {
-        false
-    }
-    fn foreground_group(&self) -> Option<i32> {
-        None
-    }
-    fn pid(&self) -> Option<u32> {
-        None
-    }
-    fn cwd(&self) -> Option<PathBuf> {
-        None
-    }
 }

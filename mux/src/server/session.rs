@@ -65,6 +65,9 @@ pub(super) struct Session {
     pub last_used: u64,
     /// qmux chose its command (no command given, none in the config).
     pub by_default: bool,
+    /// Since when it has asked for approval, or finished unseen: the
+    /// attention jump goes to the oldest first.
+    pub needs_you_since: Option<Instant>,
 }
 
 /// What qmux has learnt about a session's program: which agent it is, and

@@ -258,6 +258,7 @@ impl Server {
             screen_dirty: true,
             last_used: 0,
             by_default,
+            needs_you_since: None,
         };
         self.sessions.insert(session);
         self.save_meta(id);
@@ -309,12 +310,21 @@ impl Server {
             if view.last == Some(sid) {
                 view.last = None;
             }
-            if view.focused == sid {
-                if let Some(next) = view.last.take().or(nearest) {
-                    view.focused = next;
+            let was_focused = view.focused() == sid;
+            // Its panes close; the layout closes the gap. The last pane
+            // shows the last session instead, else the nearest.
+            view.panes.retain(|p| p.session != sid);
+            if view.panes.is_empty() {
+                match view.last.take().or(nearest) {
+                    Some(next) => view.panes.push(super::view::Pane::new(next)),
+                    None => continue,
                 }
+            }
+            view.focus = view.focus.min(view.panes.len() - 1);
+            view.zoomed &= view.panes.len() > 1;
+            if was_focused {
                 view.mode = Mode::Normal;
-                let next = view.focused;
+                let next = view.focused();
                 self.mark_seen(next);
             }
         }

@@ -25,9 +25,22 @@ type Answer = Result<Response, String>;
 impl Server {
     pub(super) fn request(&mut self, cid: ClientId, req: Request) {
         let answer = match req {
-            Request::Attach { target, create, create_if_none, size, env } => {
-                return self.attach(cid, target, create, create_if_none, size, env)
+            Request::Attach { target, create, create_if_none, size, env, watch } => {
+                self.attach(cid, target, create, create_if_none, size, env);
+                if watch {
+                    self.tile_all(cid);
+                }
+                return;
             }
+            Request::NextAttention { caller: Some(caller) } => {
+                self.caller_view(Some(caller)).and_then(|cid| self.jump_to_attention(cid)).map(|_| Response::Ok)
+            }
+            // From outside qmux: its index, a TARGET for `qmux attach -t`.
+            Request::NextAttention { caller: None } => self
+                .most_needing(SessionId::MAX)
+                .and_then(|sid| self.sessions.get(sid))
+                .map(|s| Response::Text(format!("{}\n", s.index)))
+                .ok_or_else(|| "no session is waiting for you".to_string()),
             Request::Send { target, text, enter, when_waiting } => {
                 return match self.sessions.resolve(&target) {
                     Ok(sid) => self.send_text(sid, text, enter, when_waiting, cid),
@@ -47,6 +60,9 @@ impl Server {
             }
             Request::Switch { target, caller } => self.switch(&target, caller),
             Request::Detach { target, caller } => self.detach_clients(target, caller),
+            Request::Split { target, create, horizontal, caller } => {
+                self.split_verb(target, create, horizontal, caller)
+            }
             Request::Capture { target, ansi, history } => self.capture(&target, ansi, history),
             Request::ListSaved => Ok(self.list_saved()),
             Request::Restore { target } => self.restore_verb(target.as_deref()),
@@ -111,6 +127,7 @@ impl Server {
         };
         conn.view = Some(View::new(size, sid, env));
         self.focus(cid, sid);
+        self.restore_layout(cid, sid);
         if let Some(first) = notices.first() {
             self.show_message(cid, first);
         }
@@ -164,6 +181,29 @@ impl Server {
             self.detach(vid, "detached");
         }
         Ok(Response::Ok)
+    }
+
+    /// `qmux split`: a pane in the caller's client.
+    fn split_verb(
+        &mut self,
+        target: Option<String>,
+        create: Option<NewSession>,
+        horizontal: bool,
+        caller: Option<Caller>,
+    ) -> Answer {
+        let cid = self.caller_view(caller)?;
+        let sid = match (target, create) {
+            (Some(t), _) => self.sessions.resolve(&t)?,
+            (None, Some(spec)) => self.create_session(spec)?,
+            (None, None) => return Err("split needs -t TARGET or a command".into()),
+        };
+        if self.view(cid).is_some_and(|v| v.panes.iter().any(|p| p.session == sid)) {
+            return Err("that session is in a pane of this client already".into());
+        }
+        self.split(cid, sid, !horizontal);
+        let mut notices = self.take_notices(false);
+        notices.extend(self.shared_resume_slot(sid, false));
+        Ok(Response::Notice(notices))
     }
 
     fn capture(&self, target: &str, ansi: bool, history_rows: usize) -> Answer {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::layout::{arrange, Layout, Rect};
 use super::modes::Mode;
 use super::{ClientId, Event, Server};
 use crate::config::Notify;
@@ -31,14 +32,37 @@ pub(super) fn session_rows(rows: u16) -> u16 {
     rows.saturating_sub(STATUS_ROWS).max(1)
 }
 
+/// One pane of a view: a session shown in part of the terminal.
+pub(super) struct Pane {
+    pub session: SessionId,
+    /// The session's screen as this client's terminal shows it here; `None`
+    /// forces a repaint.
+    pub drawn: Option<vt100::Screen>,
+    /// Its rows as drawn beside other panes.
+    pub rows_drawn: Option<Vec<String>>,
+    /// The header row as drawn.
+    pub header_drawn: Option<String>,
+}
+
+impl Pane {
+    pub fn new(session: SessionId) -> Pane {
+        Pane { session, drawn: None, rows_drawn: None, header_drawn: None }
+    }
+}
+
+/// An attached client: a layout of panes over one terminal, the status bar
+/// below them.
 pub(super) struct View {
     pub cols: u16,
     pub rows: u16,
-    pub focused: SessionId,
+    /// Never empty.
+    pub panes: Vec<Pane>,
+    /// The pane keys go to.
+    pub focus: usize,
+    pub layout: Layout,
+    /// The focused pane fills the view for now.
+    pub zoomed: bool,
     pub last: Option<SessionId>,
-    /// The session screen as this client's terminal shows it; `None` forces
-    /// a full repaint.
-    pub drawn: Option<vt100::Screen>,
     pub status_drawn: Option<String>,
     pub input: InputState,
     pub mode: Mode,
@@ -60,9 +84,11 @@ impl View {
         View {
             cols,
             rows,
-            focused,
+            panes: vec![Pane::new(focused)],
+            focus: 0,
+            layout: Layout::default(),
+            zoomed: false,
             last: None,
-            drawn: None,
             status_drawn: None,
             input: InputState::default(),
             mode: Mode::Normal,
@@ -73,6 +99,38 @@ impl View {
             last_input: 0,
             alerts: Vec::new(),
         }
+    }
+
+    /// The session keys go to.
+    pub fn focused(&self) -> SessionId {
+        self.panes[self.focus].session
+    }
+
+    /// One session fills the view: a single pane, or a zoomed one.
+    pub fn single(&self) -> bool {
+        self.panes.len() == 1 || self.zoomed
+    }
+
+    /// Whether the view shows a session now.
+    pub fn shows(&self, sid: SessionId) -> bool {
+        if self.single() {
+            self.focused() == sid
+        } else {
+            self.panes.iter().any(|p| p.session == sid)
+        }
+    }
+
+    /// The panes' places on the terminal (one filling it when single).
+    pub fn rects(&self) -> Vec<Rect> {
+        arrange(self.layout, self.panes.len(), self.cols, self.session_rows())
+    }
+
+    /// The size each session shown wants from this view.
+    pub fn wanted_sizes(&self) -> Vec<(SessionId, (u16, u16))> {
+        if self.single() {
+            return vec![(self.focused(), (self.cols, self.session_rows()))];
+        }
+        self.panes.iter().zip(self.rects()).map(|(p, r)| (p.session, r.session_size())).collect()
     }
 
     /// The rows the session shown gets.
@@ -87,7 +145,11 @@ impl View {
 
     /// Forgets what the terminal shows: the next frame repaints it all.
     pub fn repaint(&mut self) {
-        self.drawn = None;
+        for pane in &mut self.panes {
+            pane.drawn = None;
+            pane.rows_drawn = None;
+            pane.header_drawn = None;
+        }
         self.status_drawn = None;
         self.dirty = true;
     }
@@ -107,7 +169,7 @@ impl Server {
     }
 
     pub(super) fn views_showing(&self, sid: SessionId) -> Vec<ClientId> {
-        self.views().filter(|(_, v)| v.focused == sid).map(|(id, _)| id).collect()
+        self.views().filter(|(_, v)| v.shows(sid)).map(|(id, _)| id).collect()
     }
 
     /// The views a command from inside qmux acts on: those showing the
@@ -155,15 +217,20 @@ impl Server {
         }
     }
 
-    /// Shows a session in a client.
+    /// Shows a session in a client's focused pane; where another pane of
+    /// the view shows it already, focuses that one.
     pub(super) fn focus(&mut self, cid: ClientId, sid: SessionId) {
         let Some(view) = self.view_mut(cid) else {
             return;
         };
-        if view.focused != sid {
-            view.last = Some(view.focused);
+        let before = view.focused();
+        if before != sid {
+            view.last = Some(before);
         }
-        view.focused = sid;
+        match view.panes.iter().position(|p| p.session == sid) {
+            Some(i) => view.focus = i,
+            None => view.panes[view.focus] = Pane::new(sid),
+        }
         view.mode = Mode::Normal;
         view.repaint();
         if self.config.set_titles {
@@ -185,6 +252,9 @@ impl Server {
         self.sessions.touch(sid);
         if let Some(s) = self.sessions.get_mut(sid) {
             s.attention = Default::default();
+            if s.state() != crate::detect::State::Approval {
+                s.needs_you_since = None;
+            }
         }
     }
 
@@ -239,7 +309,7 @@ impl Server {
     /// outer-terminal notification the config asks for.
     pub(super) fn alert_others(&mut self, sid: SessionId, text: &str) {
         let notify = self.config.notify;
-        let others: Vec<ClientId> = self.views().filter(|(_, v)| v.focused != sid).map(|(id, _)| id).collect();
+        let others: Vec<ClientId> = self.views().filter(|(_, v)| !v.shows(sid)).map(|(id, _)| id).collect();
         for cid in others {
             if let Some(v) = self.view_mut(cid) {
                 match notify {
@@ -261,8 +331,9 @@ impl Server {
     pub(super) fn fit_sizes(&mut self) {
         let mut wanted: HashMap<SessionId, (u16, u16)> = HashMap::new();
         for (_, v) in self.views() {
-            let size = (v.cols, v.session_rows());
-            wanted.entry(v.focused).and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1))).or_insert(size);
+            for (sid, size) in v.wanted_sizes() {
+                wanted.entry(sid).and_modify(|w| *w = (w.0.min(size.0), w.1.min(size.1))).or_insert(size);
+            }
         }
         let mut resized = Vec::new();
         for s in self.sessions.iter_mut() {
@@ -279,7 +350,7 @@ impl Server {
             }
         }
         for conn in self.connections.values_mut() {
-            if let Some(v) = conn.view.as_mut().filter(|v| resized.contains(&v.focused)) {
+            if let Some(v) = conn.view.as_mut().filter(|v| resized.iter().any(|sid| v.shows(*sid))) {
                 v.repaint();
             }
         }

@@ -34,23 +34,8 @@ impl Child for FakeChild {
     fn write(&self, bytes: Vec<u8>) {
         self.0.written.borrow_mut().extend(bytes);
     }
-    fn input_pending(&self) -> bool {
-        false
-    }
     fn resize(&self, cols: u16, rows: u16) {
         self.0.size.set((cols, rows));
-    }
-    fn raw_mode(&self) -> bool {
-        false
-    }
-    fn foreground_group(&self) -> Option<i32> {
-        None
-    }
-    fn pid(&self) -> Option<u32> {
-        None
-    }
-    fn cwd(&self) -> Option<PathBuf> {
-        None
     }
 }
 
@@ -137,6 +122,7 @@ impl Harness {
             create_if_none: None,
             size: (cols, rows),
             env: Vec::new(),
+            watch: false,
         };
         self.request(cid, req);
         cid
@@ -218,7 +204,7 @@ impl Harness {
     }
 
     fn focused(&self, cid: ClientId) -> SessionId {
-        self.server.view(cid).expect("attached").focused
+        self.server.view(cid).expect("attached").focused()
     }
 
     fn state(&self, sid: SessionId) -> State {
@@ -257,7 +243,7 @@ fn a_session_takes_the_smaller_clients_size_and_the_larger_one_when_it_goes() {
         assert!(how == "killed" || detached(&h.received(small)), "{how}: the small client was told");
         assert_eq!(h.size(sid), (120, 39), "{how}: the session grows back to the large client");
         let large_view = h.server.view(large).expect("still attached");
-        assert_eq!(large_view.focused, sid);
+        assert_eq!(large_view.focused(), sid);
     }
 }
 
@@ -335,9 +321,9 @@ fn an_unbound_key_says_so_and_a_missing_index_too() {
     h.session("a");
     let cid = h.attach("a", 80, 24);
     let mut screen = Terminal::new(24, 80);
-    h.keys(cid, &[PREFIX, b'z']);
+    h.keys(cid, &[PREFIX, b'y']);
     let shown = h.screen(cid, &mut screen);
-    assert!(shown.contains("C-b z is not bound (C-b ? lists keys)"), "{shown}");
+    assert!(shown.contains("C-b y is not bound (C-b ? lists keys)"), "{shown}");
     h.keys(cid, &[PREFIX, b'7']);
     assert!(h.screen(cid, &mut screen).contains("no session 7"));
     h.advance(Duration::from_secs(4));
@@ -584,3 +570,5 @@ fn a_session_nobody_showed_has_the_default_size() {
     assert_eq!(h.size(a), (200, 49));
     assert!(Config::parse("default-size = \"wide\"\n").unwrap_err().contains("default-size \"wide\" is not a size"));
 }
+
+mod panes;

@@ -1,0 +1,198 @@
+//! Panes: a client's view split between sessions. Splitting, moving the
+//! focus, zoom, layouts, breaking a pane out and swapping panes. Each
+//! handler changes the view and marks it; sizes are refitted and the frame
+//! drawn after the event, as for everything else.
+
+use std::path::PathBuf;
+
+use super::layout::{neighbour, Direction, Layout};
+use super::view::{Pane, View};
+use super::{ClientId, Server};
+use crate::protocol::{NewSession, SessionId};
+
+/// A view's panes, kept when its client leaves.
+pub(super) struct SavedLayout {
+    panes: Vec<SessionId>,
+    layout: Layout,
+}
+
+/// How many panes tiling every session shows at most.
+const TILE_MAX: usize = 16;
+
+impl Server {
+    pub(super) fn keep_layout(&mut self, view: &View) {
+        let panes = view.panes.iter().map(|p| p.session).collect();
+        self.last_layout = Some(SavedLayout { panes, layout: view.layout });
+    }
+
+    /// Puts back the last layout that showed `sid`, on a client that has
+    /// just attached to it, with the panes whose sessions still run; the
+    /// focus on `sid`.
+    pub(super) fn restore_layout(&mut self, cid: ClientId, sid: SessionId) {
+        let Some(saved) = self.last_layout.as_ref().filter(|l| l.panes.contains(&sid)) else { return };
+        let alive: Vec<SessionId> = saved.panes.iter().copied().filter(|s| self.sessions.get(*s).is_some()).collect();
+        let (layout, focus) = (saved.layout, alive.iter().position(|s| *s == sid).unwrap_or(0));
+        let Some(view) = self.view_mut(cid) else { return };
+        view.panes = alive.into_iter().map(Pane::new).collect();
+        view.focus = focus;
+        view.layout = layout;
+        self.pane_changed(cid, sid);
+    }
+
+    /// Every session in one tiled view (up to [`TILE_MAX`]), the focused
+    /// one kept in focus: the dashboard of who needs you.
+    pub(super) fn tile_all(&mut self, cid: ClientId) {
+        let ids: Vec<SessionId> = self.sessions.ids().into_iter().take(TILE_MAX).collect();
+        let Some(view) = self.view_mut(cid) else { return };
+        let focused = view.focused();
+        let mut panes: Vec<SessionId> = ids;
+        if !panes.contains(&focused) {
+            panes[0] = focused;
+        }
+        view.focus = panes.iter().position(|s| *s == focused).unwrap_or(0);
+        view.panes = panes.into_iter().map(Pane::new).collect();
+        view.layout = Layout::Tiled;
+        view.zoomed = false;
+        self.pane_changed(cid, focused);
+    }
+
+    /// The session that needs the user next, after `from`: those asking
+    /// for approval, longest first, then those that finished unseen,
+    /// longest first, in turn.
+    pub(super) fn most_needing(&self, from: SessionId) -> Option<SessionId> {
+        use crate::detect::State;
+        let mut order: Vec<(bool, std::time::Instant, SessionId)> = self
+            .sessions
+            .iter()
+            .filter(|s| s.state() == State::Approval || s.attention.done)
+            .filter_map(|s| Some((s.state() != State::Approval, s.needs_you_since?, s.id)))
+            .collect();
+        order.sort();
+        let at = order.iter().position(|(_, _, id)| *id == from).map_or(0, |i| i + 1);
+        order.iter().cycle().skip(at).take(order.len()).map(|(_, _, id)| *id).find(|id| *id != from)
+    }
+
+    /// Goes to the session that needs the user most, in this client.
+    pub(super) fn jump_to_attention(&mut self, cid: ClientId) -> Result<(), String> {
+        let from = self.view(cid).map(|v| v.focused()).ok_or("not attached")?;
+        let sid = self.most_needing(from).ok_or("no session is waiting for you")?;
+        self.focus(cid, sid);
+        Ok(())
+    }
+
+    /// A new session, started in the focused session's directory, for a
+    /// new pane.
+    pub(super) fn new_session_here(&mut self, cid: ClientId) -> Result<SessionId, String> {
+        let view = self.view(cid).ok_or("not attached")?;
+        let (env, size) = (view.env.clone(), Some((view.cols, view.rows)));
+        let cwd = self
+            .sessions
+            .get(view.focused())
+            .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
+            .unwrap_or_else(|| PathBuf::from("/"));
+        self.create_session(NewSession { name: None, cwd, command: Vec::new(), env, size })
+    }
+
+    /// Shows `sid` in a new pane after the focused one, which takes the
+    /// focus: beside it (`vertical` false) or below it.
+    pub(super) fn split(&mut self, cid: ClientId, sid: SessionId, vertical: bool) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let before = view.focused();
+        let at = view.focus + 1;
+        view.panes.insert(at, Pane::new(sid));
+        view.focus = at;
+        view.zoomed = false;
+        view.layout = match (view.panes.len(), vertical) {
+            (2, false) => Layout::EvenHorizontal,
+            (2, true) => Layout::EvenVertical,
+            (_, _) => view.layout,
+        };
+        view.last = Some(before);
+        self.pane_changed(cid, sid);
+    }
+
+    /// Focuses pane `index` of a client's view.
+    pub(super) fn focus_pane(&mut self, cid: ClientId, index: usize) {
+        let Some(view) = self.view_mut(cid) else { return };
+        if index >= view.panes.len() || index == view.focus {
+            return;
+        }
+        view.last = Some(view.focused());
+        view.focus = index;
+        let sid = view.focused();
+        self.pane_changed(cid, sid);
+    }
+
+    pub(super) fn next_pane(&mut self, cid: ClientId) {
+        let Some(view) = self.view(cid) else { return };
+        let next = (view.focus + 1) % view.panes.len();
+        self.focus_pane(cid, next);
+    }
+
+    /// Prefix and an arrow: the pane that way.
+    pub(super) fn move_focus(&mut self, cid: ClientId, towards: Direction) -> bool {
+        let Some(view) = self.view(cid).filter(|v| !v.single()) else { return false };
+        if let Some(next) = neighbour(&view.rects(), view.focus, towards) {
+            self.focus_pane(cid, next);
+        }
+        true
+    }
+
+    pub(super) fn toggle_zoom(&mut self, cid: ClientId) {
+        let Some(view) = self.view_mut(cid) else { return };
+        if view.panes.len() < 2 {
+            return self.show_message(cid, "one pane: nothing to zoom");
+        }
+        view.zoomed = !view.zoomed;
+        let sid = view.focused();
+        self.pane_changed(cid, sid);
+    }
+
+    pub(super) fn next_layout(&mut self, cid: ClientId) {
+        let Some(view) = self.view_mut(cid) else { return };
+        view.layout = view.layout.next();
+        view.zoomed = false;
+        let (sid, name) = (view.focused(), view.layout.name());
+        self.pane_changed(cid, sid);
+        self.show_message(cid, &format!("layout {name}"));
+    }
+
+    /// Back to one pane: the focused one.
+    pub(super) fn break_pane(&mut self, cid: ClientId) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let focus = view.focus;
+        let kept = view.panes.swap_remove(focus);
+        view.panes = vec![kept];
+        view.focus = 0;
+        view.zoomed = false;
+        let sid = view.focused();
+        self.pane_changed(cid, sid);
+    }
+
+    /// Swaps the focused pane with the one before (`forward` false) or
+    /// after it; the focus goes with it.
+    pub(super) fn swap_pane(&mut self, cid: ClientId, forward: bool) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let n = view.panes.len();
+        if n < 2 {
+            return;
+        }
+        let other = if forward { (view.focus + 1) % n } else { (view.focus + n - 1) % n };
+        view.panes.swap(view.focus, other);
+        view.focus = other;
+        let sid = view.focused();
+        self.pane_changed(cid, sid);
+    }
+
+    /// After any change to a view's panes: the focused session is seen,
+    /// sizes are refitted, and the view repainted.
+    fn pane_changed(&mut self, cid: ClientId, sid: SessionId) {
+        if let Some(view) = self.view_mut(cid) {
+            view.mode = super::modes::Mode::Normal;
+            view.repaint();
+        }
+        self.mark_seen(sid);
+        self.refit = true;
+        self.mark_all();
+    }
+}

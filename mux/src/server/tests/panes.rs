@@ -1,0 +1,184 @@
+//! Panes, driven event by event: splits, focus, zoom, layouts, two
+//! clients over the same sessions, the attention jump and tile-all.
+
+use std::time::Duration;
+
+use super::*;
+
+/// A harness whose new sessions (prefix c, %, ") run the fake program.
+fn with_panes() -> Harness {
+    let mut h = Harness::new();
+    h.server.config.default_command = Some(vec!["fake".into()]);
+    h
+}
+
+#[test]
+fn a_split_shows_two_sessions_and_keys_go_to_the_focused_pane() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.len(), 2);
+    let b = view.focused();
+    assert_ne!(a, b, "the new pane runs a new session");
+    assert_eq!((h.size(a), h.size(b)), ((40, 23), (40, 23)), "each pane's session gets its size, less its header");
+    h.output(a, b"left side");
+    h.output(b, b"right side");
+    let mut screen = Terminal::new(25, 81);
+    let shown = h.screen(cid, &mut screen);
+    let top: Vec<String> = screen.screen().rows(0, 81).take(2).collect();
+    let right = |row: &str| row.chars().skip(41).collect::<String>();
+    assert!(top[0].starts_with(" 0:a") && right(&top[0]).starts_with(" 1:"), "headers: {top:?}");
+    assert!(top[1].starts_with("left side") && right(&top[1]).starts_with("right side"), "{shown}");
+    assert_eq!(screen.screen().cell(1, 40).map(|c| c.contents().to_string()), Some("│".into()), "a border between");
+    h.keys(cid, b"typed");
+    assert_eq!(*h.program(b).written.borrow(), b"typed", "the focused pane's program");
+    assert!(h.program(a).written.borrow().is_empty());
+    h.keys(cid, &[PREFIX, b'o']);
+    h.keys(cid, b"other");
+    assert_eq!(*h.program(a).written.borrow(), b"other");
+    // Prefix and an arrow move the focus that way.
+    h.keys(cid, b"\x02\x1b[C");
+    assert_eq!(h.focused(cid), b);
+}
+
+#[test]
+fn zoom_layouts_break_and_swap() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'"']);
+    let b = h.focused(cid);
+    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other");
+    h.keys(cid, &[PREFIX, b'z']);
+    assert_eq!(h.size(b), (81, 24), "zoomed: the whole view");
+    assert!(h.server.view(cid).is_some_and(|v| v.single()));
+    h.keys(cid, &[PREFIX, b'z']);
+    assert_eq!(h.size(b), (81, 11));
+    h.keys(cid, &[PREFIX, b' ']);
+    assert_eq!(h.server.view(cid).map(|v| v.layout), Some(crate::server::layout::Layout::MainVertical));
+    let mut screen = Terminal::new(25, 81);
+    assert!(h.screen(cid, &mut screen).contains("layout main-vertical"));
+    h.keys(cid, &[PREFIX, b'{']);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!((view.panes[0].session, view.focus), (b, 0), "swapped, the focus with it");
+    h.keys(cid, &[PREFIX, b'!']);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.len(), 1);
+    assert_eq!(view.focused(), b);
+    assert_eq!(h.size(b), (81, 24));
+    assert!(h.server.sessions.get(a).is_some(), "breaking out a pane kills nothing");
+}
+
+#[test]
+fn killing_a_panes_session_closes_the_gap() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let b = h.focused(cid);
+    h.keys(cid, &[PREFIX, b'x', b'y']);
+    assert!(h.server.sessions.get(b).is_none());
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.len(), 1);
+    assert_eq!(view.focused(), a);
+    assert_eq!(h.size(a), (81, 24), "the one left fills the view");
+}
+
+#[test]
+fn two_clients_with_different_layouts_share_sessions_at_the_smaller_size() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let b = h.session("b");
+    let split = h.attach("a", 81, 25);
+    let whole = h.attach("b", 100, 30);
+    h.responses(split);
+    h.message(
+        split,
+        ToServer::Request(Box::new(Request::Split {
+            target: Some("b".into()),
+            create: None,
+            horizontal: true,
+            caller: Some(crate::protocol::Caller { session: a }),
+        })),
+    );
+    let answer = h.responses(split);
+    assert!(matches!(answer[..], [Response::Notice(_)]), "{answer:?}");
+    assert_eq!(h.server.view(split).map(|v| v.panes.len()), Some(2));
+    assert_eq!(h.size(b), (40, 23), "the pane is smaller than the other client's terminal");
+    assert_eq!(h.size(a), (40, 23));
+    h.keys(split, &[PREFIX, b'o', PREFIX, b'!']);
+    assert_eq!(h.size(b), (100, 29), "only the whole-terminal client shows b now");
+    assert_eq!(h.size(a), (81, 24));
+    let _ = whole;
+}
+
+#[test]
+fn the_chooser_opens_a_session_beside_this_one() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let b = h.session("b");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'w', b'j', b'v']);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.iter().map(|p| p.session).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(view.focused(), b);
+    // A click in the other pane focuses it.
+    h.keys(cid, b"\x1b[<0;5;5M");
+    assert_eq!(h.focused(cid), a);
+}
+
+#[test]
+fn the_attention_key_goes_to_the_oldest_question_then_the_oldest_finished() {
+    use crate::server::session::Life;
+    let mut h = with_panes();
+    let a = h.session("a");
+    let b = h.session("b");
+    let c = h.session("c");
+    let d = h.session("d");
+    let cid = h.attach("a", 81, 25);
+    let now = h.server.os.now();
+    let mark = |h: &mut Harness, sid, state, done, ago: u64| {
+        let s = h.server.sessions.get_mut(sid).expect("session");
+        s.life = Life::Running(state);
+        s.attention.done = done;
+        s.needs_you_since = Some(now - Duration::from_secs(ago));
+    };
+    mark(&mut h, b, State::Waiting, true, 30);
+    mark(&mut h, c, State::Approval, false, 5);
+    mark(&mut h, d, State::Approval, false, 10);
+    h.keys(cid, &[PREFIX, b'a']);
+    assert_eq!(h.focused(cid), d, "the question asked longest ago");
+    h.keys(cid, &[PREFIX, b'a']);
+    assert_eq!(h.focused(cid), c, "then the other question");
+    h.keys(cid, &[PREFIX, b'a']);
+    assert_eq!(h.focused(cid), b, "then what finished");
+    // Seen now: the questions still stand, what finished does not.
+    h.keys(cid, &[PREFIX, b'a']);
+    assert_eq!(h.focused(cid), d);
+    assert!(h.server.sessions.get(b).is_some_and(|s| !s.attention.done));
+    for sid in [c, d] {
+        h.server.sessions.get_mut(sid).expect("session").life = Life::Running(State::Waiting);
+    }
+    h.keys(cid, &[PREFIX, b'a']);
+    let mut screen = Terminal::new(25, 81);
+    assert!(h.screen(cid, &mut screen).contains("no session is waiting for you"));
+    let _ = a;
+}
+
+#[test]
+fn watch_tiles_every_session_and_a_layout_comes_back_after_detach() {
+    let mut h = with_panes();
+    let ids: Vec<SessionId> = (0..5).map(|i| h.session(&format!("s{i}"))).collect();
+    let cid = h.attach("s2", 101, 31);
+    h.keys(cid, &[PREFIX, b'W']);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.iter().map(|p| p.session).collect::<Vec<_>>(), ids);
+    assert_eq!((view.layout, view.focused()), (crate::server::layout::Layout::Tiled, ids[2]));
+    h.keys(cid, &[PREFIX, b'd']);
+    let again = h.attach("s2", 101, 31);
+    let view = h.server.view(again).expect("attached");
+    assert_eq!(view.panes.len(), 5, "the layout came back");
+    assert_eq!(view.focused(), ids[2]);
+}

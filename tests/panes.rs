@@ -1,0 +1,86 @@
+//! Panes through the real binary: splitting, keys going only to the
+//! focused pane, zoom, layouts, killing a pane's session, `qmux split`, and
+//! two clients with different layouts over the same sessions.
+
+use qmux_e2e::Env;
+
+const COLS: u16 = 101;
+const ROWS: u16 = 31;
+
+fn size_is(env: &Env, name: &str, size: &str) {
+    let what = format!("{name} at {size}");
+    env.wait_ls(&what, |s| s.iter().any(|l| l.name == name && l.line.contains(size)));
+}
+
+#[test]
+fn split_type_zoom_cycle_and_kill() {
+    let env = Env::with_config("default-command = [\"cat\"]\n");
+    env.start_detached("a", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_marker("a", "*");
+    term.prefix(b'%');
+    // 101 columns: two panes of 50 and a border; 30 rows less a header.
+    env.wait_ls("a second session", |s| s.len() == 2);
+    let b = env.sessions().into_iter().find(|s| s.name != "a").expect("the new pane's session").name;
+    size_is(&env, "a", "[50x29]");
+    size_is(&env, &b, "[50x29]");
+    term.type_str("to the right\r");
+    term.wait_text("to the right");
+    assert!(env.capture(&b).contains("to the right"), "the focused pane's session got it");
+    assert!(!env.capture("a").contains("to the right"), "the other did not");
+    // Prefix and the left arrow: the left pane.
+    term.send(b"\x02\x1b[D");
+    term.type_str("to the left\r");
+    term.wait_text("to the left");
+    assert!(env.capture("a").contains("to the left"));
+    term.prefix(b'z');
+    size_is(&env, "a", "[101x30]");
+    term.prefix(b'z');
+    size_is(&env, "a", "[50x29]");
+    term.prefix(b' ');
+    term.wait_status(|row| row.contains("layout even-vertical"), "the next layout");
+    size_is(&env, "a", "[101x13]");
+    // Killing the focused pane's session closes the pane.
+    term.prefix(b'x');
+    term.type_str("y");
+    env.wait_ls("a killed", |s| s.len() == 1);
+    size_is(&env, &b, "[101x30]");
+}
+
+#[test]
+fn qmux_split_shows_an_existing_session_and_clients_keep_their_own_layouts() {
+    let env = Env::new();
+    env.start_detached("a", &["sh"]);
+    env.start_detached("b", &["cat"]);
+    let mut split = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    split.wait_marker("a", "*");
+    let mut whole = env.attach(&["attach", "-t", "b"], 120, 40);
+    whole.wait_marker("b", "*");
+    split.type_str("qmux split -h -t b\r");
+    size_is(&env, "b", "[50x29]");
+    size_is(&env, "a", "[50x29]");
+    // The other client still shows b alone, at the size both can show.
+    whole.wait_for(|s| s.contents().contains('.'), "dots beside the smaller session");
+    split.type_str("beside\r");
+    split.wait_text("beside");
+    assert!(env.capture("b").contains("beside"), "keys went to the pane the split focused");
+}
+
+/// `qmux watch` tiles every session; `qmux next --attention` names, or
+/// from inside goes to, the session that needs you.
+#[test]
+fn watch_and_the_jump_to_whoever_needs_you() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("asks", &["sh", "-c", "printf 'Allow this action? [y/n/t]: '; exec cat"]);
+    env.wait_state("asks", "approval");
+    let out = env.qmux(&["next", "--attention"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "its index, a TARGET");
+    let mut term = env.attach(&["watch"], COLS, ROWS);
+    term.wait_text(" 0:a");
+    term.wait_text(" 1:asks?");
+    size_is(&env, "a", "[50x29]");
+    term.prefix(b'a');
+    term.wait_marker("asks", "*");
+}
