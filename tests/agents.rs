@@ -306,9 +306,12 @@ fn timeline(agent: Agent) {
         samples.iter().filter(|(b, e, s)| *b >= accepted && *e <= finished && s == "waiting").collect();
     assert!(
         false_waiting.is_empty(),
-        "{agent:?} was waiting while its reply streamed ({} of {} samples)",
+        "{agent:?} was waiting while its reply streamed ({} of {} samples): at {:?} ms after the send was accepted; \
+         the reply was streamed by {} ms",
         false_waiting.len(),
-        samples.len()
+        samples.len(),
+        false_waiting.iter().map(|(b, _, _)| (*b - accepted).as_millis()).collect::<Vec<_>>(),
+        (finished - accepted).as_millis()
     );
     assert!(samples.iter().any(|(_, _, s)| s == "busy"), "{agent:?} was seen busy while it replied");
     let back = samples.iter().find(|(b, _, s)| *b >= finished && s == "waiting").map(|(_, e, _)| *e);

@@ -84,3 +84,28 @@ fn watch_and_the_jump_to_whoever_needs_you() {
     term.prefix(b'a');
     term.wait_marker("asks", "*");
 }
+
+/// A layout comes back when the client attaches again, and after the
+/// server is gone, with `qmux restore`.
+#[test]
+fn a_layout_comes_back_after_detach_and_after_restore() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_marker("a", "*");
+    term.prefix(b'W');
+    size_is(&env, "a", "[50x29]");
+    term.prefix(b'd');
+    term.wait_exit();
+    let mut term = env.attach(&["attach", "-t", "b"], COLS, ROWS);
+    term.wait_text(" 0:a");
+    size_is(&env, "b", "[50x29]");
+    env.qmux_ok(&["kill-server"]);
+    term.wait_exit();
+    env.qmux_ok(&["restore"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_text(" 1:b");
+    size_is(&env, "a", "[50x29]");
+    size_is(&env, "b", "[50x29]");
+}

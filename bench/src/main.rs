@@ -124,6 +124,7 @@ enum Metric {
     Command,
     Idle,
     Scale,
+    Panes,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -147,7 +148,7 @@ impl From<SubjectArg> for Kind {
 type Measure = fn(&Ctx) -> Vec<report::Measurement>;
 
 /// The metrics in issue 6's priority order.
-const ORDER: [(Metric, Measure); 8] = [
+const ORDER: [(Metric, Measure); 9] = [
     (Metric::Throughput, metrics::throughput),
     (Metric::Seq, metrics::line_heavy),
     (Metric::Memory, metrics::memory),
@@ -156,6 +157,7 @@ const ORDER: [(Metric, Measure); 8] = [
     (Metric::Command, metrics::command),
     (Metric::Idle, metrics::idle),
     (Metric::Scale, metrics::scale),
+    (Metric::Panes, metrics::panes),
 ];
 
 fn main() {

@@ -277,12 +277,18 @@ fn echo_session(subject: &Subject, name: &str) -> Result<Term> {
 /// cursor's), 100 to a row, then a carriage return starts it over, so
 /// every key's echo has a known cell to land in.
 fn keystrokes(term: &Term, samples: usize) -> Result<Vec<f64>> {
+    keystrokes_per_row(term, samples, 100)
+}
+
+/// [`keystrokes`], `per_row` keys to a row (a pane is narrower than the
+/// terminal).
+fn keystrokes_per_row(term: &Term, samples: usize, per_row: usize) -> Result<Vec<f64>> {
     let (row, col0) = term.screen(|s| s.cursor_position());
     let mut latencies = Vec::with_capacity(samples);
     let mut jitter = 1u64;
     for i in 0..samples {
-        let col = col0 + (i % 100) as u16;
-        if i > 0 && i % 100 == 0 {
+        let col = col0 + (i % per_row) as u16;
+        if i > 0 && i % per_row == 0 {
             term.send(b"\r")?;
             term.wait_for(EVENT_TIMEOUT, "the carriage return", move |s| s.cursor_position() == (row, col0))?;
         }
@@ -528,4 +534,80 @@ fn scale_run(ctx: &Ctx, kind: Kind) -> Result<(Vec<f64>, Vec<workload::StreamSta
     let latencies = keystrokes(&term, plan.scale_samples)?;
     let streams = stats.iter().map(|path| workload::read_stats(path)).collect::<Result<Vec<_>>>()?;
     Ok((latencies, streams))
+}
+
+// ---- panes -----------------------------------------------------------------
+
+/// Panes tiled in one view, and how often each streaming one writes.
+const PANES: usize = 4;
+const PANE_STREAM_INTERVAL_MS: u64 = 10;
+
+/// Four panes tiled at 200×50: keystroke latency in the focused one while
+/// the other three each stream 100 lines/s, and the server's CPU meanwhile.
+pub fn panes(ctx: &Ctx) -> Vec<Measurement> {
+    let label = format!("{PANES} panes tiled, {} streaming 100 lines/s", PANES - 1);
+    let target = Target::Ratio { at_least: 1.0, text: "≤ tmux" };
+    let mut p50 = Measurement::new(format!("panes ({label}): keystroke p50"), "ms", Better::Lower, target);
+    let mut p99 = Measurement::new(format!("panes ({label}): keystroke p99"), "ms", Better::Lower, target);
+    let mut cpu = Measurement::new("↳ server CPU meanwhile", "% of a core", Better::Lower, target);
+    ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match panes_run(ctx, kind) {
+        Ok((latencies, server_cpu)) => {
+            p50.push(kind, percentile(&latencies, 50.0).unwrap_or(f64::NAN));
+            p99.push(kind, percentile(&latencies, 99.0).unwrap_or(f64::NAN));
+            cpu.push(kind, server_cpu);
+        }
+        Err(e) => p99.fail(kind, &e),
+    });
+    vec![p50, p99, cpu]
+}
+
+fn panes_run(ctx: &Ctx, kind: Kind) -> Result<(Vec<f64>, f64)> {
+    let subject = ctx.subject(kind)?;
+    let echo = sh(&format!("stty raw -echo; printf '{READY}\\r\\n'; exec cat"));
+    let stream = |i: usize| {
+        let stats = subject.scratch().join(format!("pane{i}"));
+        let argv = [
+            ctx.bench_exe.to_string_lossy().into_owned(),
+            "stream".into(),
+            "--stats".into(),
+            stats.to_string_lossy().into_owned(),
+            "--interval-ms".into(),
+            PANE_STREAM_INTERVAL_MS.to_string(),
+        ];
+        argv.to_vec()
+    };
+    subject.new_session("focus", &echo)?;
+    let term = match kind {
+        Kind::Qmux => {
+            for i in 1..PANES {
+                subject.new_session(&format!("pane{i}"), &stream(i))?;
+            }
+            let term = subject.attach("focus")?;
+            term.wait_for(START_TIMEOUT, "the focused session", |s| any_row_is(s, READY))?;
+            // Prefix W: every session tiled, the focus kept.
+            term.send(b"\x02W")?;
+            term.wait_for(START_TIMEOUT, "the tiled view", |s| s.contents().contains(&format!("pane{}", PANES - 1)))?;
+            term
+        }
+        _ => {
+            for i in 1..PANES {
+                let mut args: Vec<String> = ["split-window", "-d", "-t", "focus", "--"].map(String::from).to_vec();
+                args.extend(stream(i));
+                subject.run(&args)?;
+            }
+            subject.run(&["select-layout", "-t", "focus", "tiled"])?;
+            subject.run(&["select-pane", "-t", "focus:0.0"])?;
+            let term = subject.attach("focus")?;
+            term.wait_for(START_TIMEOUT, "the focused pane", |s| s.contents().contains(READY))?;
+            term
+        }
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let server = subject.server_pid()?;
+    let before = crate::procs::cpu_seconds(server)?;
+    let start = Instant::now();
+    // A pane is about half the terminal wide: 80 keys to a row.
+    let latencies = keystrokes_per_row(&term, ctx.plan.latency_samples, 80)?;
+    let used = crate::procs::cpu_seconds(server)? - before;
+    Ok((latencies, used / start.elapsed().as_secs_f64() * 100.0))
 }

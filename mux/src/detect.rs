@@ -256,7 +256,19 @@ pub struct Signals {
     /// question on or above it was asked before that input, so answered.
     #[serde(default)]
     pub input_row: Option<u16>,
+    /// Time since the program was last sent Enter, while a turn may be
+    /// starting.
+    #[serde(skip)]
+    pub since_submit: Option<Duration>,
+    /// A busy sign has shown since that Enter.
+    #[serde(skip)]
+    pub busy_since_submit: bool,
 }
+
+/// How long after Enter a program with busy signs is taken to be starting
+/// its turn, until it shows one: under load an agent may take a while to
+/// show "esc to interrupt", and the prompt it still shows is the old one.
+pub const TURN_GRACE: Duration = Duration::from_secs(2);
 
 /// A duration as whole milliseconds.
 mod millis {
@@ -288,6 +300,7 @@ pub enum Reason {
     CursorHidden,
     NoPrompt,
     Settling,
+    TurnStarting,
     AtPrompt,
     Quiet,
 }
@@ -307,6 +320,7 @@ impl fmt::Display for Reason {
             Reason::CursorHidden => write!(f, "the cursor is hidden"),
             Reason::NoPrompt => write!(f, "the prompt pattern is not on screen"),
             Reason::Settling => write!(f, "output has not been quiet long enough"),
+            Reason::TurnStarting => write!(f, "Enter was just sent and no busy sign has shown yet"),
             Reason::AtPrompt => write!(f, "at the prompt, output settled"),
             Reason::Quiet => write!(f, "output quiet long enough"),
         }
@@ -376,6 +390,16 @@ impl Detector {
         }
         if self.progress && s.progress != 0 {
             return busy(Reason::Progress(s.progress));
+        }
+        // A turn just submitted: a program with busy signs shows one soon;
+        // until it has, or the grace is over, its prompt is the old one.
+        let has_busy_signs = self.busy.is_some() || self.busy_title.is_some();
+        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < TURN_GRACE) {
+            return Verdict {
+                state: State::Busy,
+                recheck_after: Some(TURN_GRACE - since),
+                reason: Reason::TurnStarting,
+            };
         }
         if use_prompt && self.prompt.as_ref().is_some_and(|p| p.find(screen).is_none()) {
             // A frame drawn in several writes hides the prompt for a moment:

@@ -152,6 +152,26 @@ impl Store {
         write_atomic(&self.path(key, "screen"), rows.join("\n").as_bytes())
     }
 
+    /// Keeps the last layout of panes: the keys of its sessions, and the
+    /// layout's name. One line each, in `last.layout`.
+    pub fn save_layout(&self, keys: &[String], layout: &str) -> io::Result<()> {
+        let mut text = format!("{layout}\n");
+        for key in keys {
+            text.push_str(key);
+            text.push('\n');
+        }
+        write_atomic(&self.dir.join("last.layout"), text.as_bytes())
+    }
+
+    /// The last layout saved: its name and its sessions' keys. A missing or
+    /// unreadable file is no layout.
+    pub fn load_layout(&self) -> Option<(String, Vec<String>)> {
+        let text = fs::read_to_string(self.dir.join("last.layout")).ok()?;
+        let mut lines = text.lines().map(str::to_string);
+        let layout = lines.next()?;
+        Some((layout, lines.filter(|l| !l.is_empty()).collect()))
+    }
+
     /// Deletes a session's files (it was killed on purpose).
     pub fn forget(&self, key: &str) {
         for ext in ["json", "history", "screen"] {

@@ -56,10 +56,11 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     while col < width {
         let cell = screen.cell(row, col);
         let wide = cell.is_some_and(|c| c.is_wide());
-        let sgr = cell.map(sgr_of).unwrap_or_default();
-        if attrs.as_ref() != Some(&sgr) {
-            out.push_str(&sgr);
-            attrs = Some(sgr);
+        // The SGR is built only where the attributes change.
+        let key = cell.map(attrs_of);
+        if attrs != Some(key) {
+            out.push_str(&cell.map(sgr_of).unwrap_or_else(|| "\x1b[0m".into()));
+            attrs = Some(key);
         }
         match cell {
             // A wide character that would not fit is a blank.
@@ -71,6 +72,13 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     }
     out.push_str("\x1b[m");
     out
+}
+
+/// A cell's attributes, to compare without formatting them.
+type CellAttrs = (vt100::Color, vt100::Color, bool, bool, bool, bool, bool);
+
+fn attrs_of(cell: &vt100::Cell) -> CellAttrs {
+    (cell.fgcolor(), cell.bgcolor(), cell.bold(), cell.dim(), cell.italic(), cell.underline(), cell.inverse())
 }
 
 /// The SGR sequence that sets exactly a cell's attributes.

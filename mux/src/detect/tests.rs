@@ -206,3 +206,26 @@ fn regions_parse() {
         assert_eq!(Region::parse(bad), None, "{bad}");
     }
 }
+
+/// Just after Enter, a program with busy signs has not shown one yet: its
+/// prompt is the old one until it does, or until the grace is over.
+#[test]
+fn a_turn_just_submitted_is_busy_until_a_busy_sign_or_the_grace() {
+    let d = Detector {
+        detect: Detect::Prompt,
+        busy: Some(Pattern::new("esc to interrupt", Region::Bottom(4)).unwrap()),
+        ..Detector::default()
+    };
+    let prompt = screen_of("> ");
+    let just = Signals { since_submit: Some(Duration::from_millis(300)), ..at_prompt() };
+    let v = d.classify(&just, prompt.screen());
+    assert_eq!((v.state, v.reason), (State::Busy, Reason::TurnStarting));
+    assert_eq!(v.recheck_after, Some(TURN_GRACE - Duration::from_millis(300)));
+    let seen_busy = Signals { busy_since_submit: true, ..just.clone() };
+    assert_eq!(d.classify(&seen_busy, prompt.screen()).state, State::Waiting, "a turn that showed work and ended");
+    let late = Signals { since_submit: Some(TURN_GRACE), ..at_prompt() };
+    assert_eq!(d.classify(&late, prompt.screen()).state, State::Waiting, "no busy sign within the grace");
+    // A program with no busy signs (a line editor) is not held.
+    let plain = Detector { detect: Detect::Prompt, ..Detector::default() };
+    assert_eq!(plain.classify(&just, prompt.screen()).state, State::Waiting);
+}

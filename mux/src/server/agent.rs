@@ -9,7 +9,7 @@ use super::modes::Mode;
 use super::session::Life;
 use super::{ClientId, Event, Server};
 use crate::config::Config;
-use crate::detect::{Signals, State};
+use crate::detect::{Reason, Signals, State};
 use crate::protocol::SessionId;
 use crate::terminal::{Event as TermEvent, Terminal};
 
@@ -34,6 +34,7 @@ impl Server {
         let Some(s) = self.sessions.get_mut(sid) else { return };
         s.pending.store(false, std::sync::atomic::Ordering::Release);
         s.last_output = Some(now);
+        s.output_seq += 1;
         // A message being typed keeps the prompt stale until its Enter is taken.
         if s.typing.is_empty() {
             s.watch.awaiting_reaction = false;
@@ -109,6 +110,7 @@ impl Server {
             );
         let old = s.state();
         s.life = Life::Exited(code);
+        s.output_seq += 1;
         s.queue.clear();
         let typing = std::mem::take(&mut s.typing);
         let label = s.label();
@@ -139,6 +141,13 @@ impl Server {
             s.watch.uses_bracketed_paste |= t.screen().bracketed_paste();
             s.watch.rules.detector.classify(&s.signals(&t, now), t.screen())
         };
+        // A busy sign shown ends the grace of a turn just submitted; the
+        // prompt or a question ends the turn.
+        match verdict.reason {
+            Reason::BusyHint(_) | Reason::BusyTitle(_) | Reason::Progress(_) => s.watch.busy_since_submit = true,
+            _ if verdict.state != State::Busy => s.watch.submitted_at = None,
+            _ => {}
+        }
         let recheck = verdict.recheck_after.filter(|_| !s.watch.state_timer_armed);
         s.watch.state_timer_armed |= recheck.is_some();
         let old = s.state();

@@ -11,8 +11,16 @@ use crate::{render, status};
 enum FrameDrawn {
     /// One session filling the view: its screen.
     Single(Option<Box<vt100::Screen>>),
-    /// Each pane's rows and header.
-    Panes(Vec<(Option<Vec<String>>, Option<String>)>),
+    /// Each pane's rows (none when unchanged), output count and header.
+    Panes(Vec<PaneDrawn>),
+}
+
+/// What a frame drew of one pane.
+struct PaneDrawn {
+    /// `None`: the rows drawn before still stand.
+    rows: Option<Vec<String>>,
+    seq: u64,
+    header: String,
 }
 
 impl Server {
@@ -174,10 +182,13 @@ impl Server {
                         view.panes[focus].drawn = drawn.map(|d| *d);
                     }
                     FrameDrawn::Panes(caches) => {
-                        for (pane, (rows, header)) in view.panes.iter_mut().zip(caches) {
+                        for (pane, drawn) in view.panes.iter_mut().zip(caches) {
                             pane.drawn = None;
-                            pane.rows_drawn = rows;
-                            pane.header_drawn = header;
+                            if drawn.rows.is_some() {
+                                pane.rows_drawn = drawn.rows;
+                            }
+                            pane.drawn_seq = drawn.seq;
+                            pane.header_drawn = Some(drawn.header);
                         }
                     }
                 }
@@ -207,8 +218,7 @@ impl Server {
     /// The panes of a view that shows several: borders on a full repaint,
     /// then each pane's header and the rows that changed. Returns the bytes
     /// and what each pane now shows.
-    #[allow(clippy::type_complexity)]
-    fn panes_frame(&self, view: &View) -> (Vec<u8>, Vec<(Option<Vec<String>>, Option<String>)>) {
+    fn panes_frame(&self, view: &View) -> (Vec<u8>, Vec<PaneDrawn>) {
         let rects = view.rects();
         let full = view.panes.iter().any(|p| p.rows_drawn.is_none());
         let mut out = String::from(render::SYNC_BEGIN);
@@ -227,7 +237,15 @@ impl Server {
                 out.push_str(&render::move_to(rect.y, rect.x));
                 out.push_str(&header);
             }
-            let rows: Vec<String> = match self.sessions.get(pane.session).map(|s| s.terminal.lock()) {
+            let session = self.sessions.get(pane.session);
+            let seq = session.map_or(0, |s| s.output_seq);
+            // A pane whose session had no output since it was drawn is as
+            // it was: nothing to render.
+            if !full && pane.rows_drawn.is_some() && pane.drawn_seq == seq {
+                caches.push(PaneDrawn { rows: None, seq, header });
+                continue;
+            }
+            let rows: Vec<String> = match session.map(|s| s.terminal.lock()) {
                 Some(Ok(t)) => (0..rect.h.saturating_sub(1)).map(|r| render::pane_row(t.screen(), r, rect.w)).collect(),
                 _ => Vec::new(),
             };
@@ -238,7 +256,7 @@ impl Server {
                     out.push_str(row);
                 }
             }
-            caches.push((Some(rows), Some(header)));
+            caches.push(PaneDrawn { rows: Some(rows), seq, header });
         }
         (out.into_bytes(), caches)
     }

@@ -58,6 +58,7 @@ impl Server {
             return;
         };
         let (sid, status_row) = (view.focused(), view.status_row());
+        let now = self.os.now();
         // Beside other panes: which pane each mouse report is over.
         let panes = (!view.single()).then(|| (view.rects(), view.focus));
         let Some(s) = self.sessions.get_mut(sid) else {
@@ -117,7 +118,7 @@ impl Server {
         }
         if bytes.contains(&b'\r') {
             s.watch.input_since_prompt = true;
-            s.write_line(bytes);
+            s.write_line(bytes, now);
         } else if !bytes.is_empty() {
             s.watch.input_since_prompt = true;
             s.child.write(bytes);

@@ -48,6 +48,12 @@ impl Layout {
         }
     }
 
+    pub fn from_name(name: &str) -> Option<Layout> {
+        [Layout::EvenHorizontal, Layout::EvenVertical, Layout::MainVertical, Layout::Tiled]
+            .into_iter()
+            .find(|l| l.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Layout::EvenHorizontal => "even-horizontal",

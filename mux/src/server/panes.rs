@@ -16,12 +16,21 @@ pub(super) struct SavedLayout {
     layout: Layout,
 }
 
+impl SavedLayout {
+    pub fn new(panes: Vec<SessionId>, layout: Layout) -> SavedLayout {
+        SavedLayout { panes, layout }
+    }
+}
+
 /// How many panes tiling every session shows at most.
 const TILE_MAX: usize = 16;
 
 impl Server {
+    /// Keeps a leaving client's panes: for the next attach, and in the
+    /// state directory for `qmux restore`.
     pub(super) fn keep_layout(&mut self, view: &View) {
-        let panes = view.panes.iter().map(|p| p.session).collect();
+        let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
+        self.save_layout(&panes, view.layout.name());
         self.last_layout = Some(SavedLayout { panes, layout: view.layout });
     }
 

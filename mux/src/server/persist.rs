@@ -24,6 +24,9 @@ pub(super) struct Saving {
     /// Said once to the user: files moved aside, sessions that failed to
     /// come back.
     notices: Vec<String>,
+    /// The layout saved by the previous server: its name and its sessions'
+    /// keys, for a restore to put back.
+    saved_layout: Option<(String, Vec<String>)>,
     flush_armed: bool,
 }
 
@@ -67,6 +70,7 @@ impl Server {
             Ok(store) => {
                 let (saved, problems) = store.load_all();
                 self.saving.notices.extend(problems);
+                self.saving.saved_layout = store.load_layout();
                 self.saving.saved = saved;
                 self.saving.store = Some(store);
             }
@@ -188,7 +192,29 @@ impl Server {
                 }
             }
         }
+        self.restore_saved_layout();
         lines
+    }
+
+    /// The previous server's last layout, over the sessions now restored
+    /// from it: the next attach to one of them gets it back.
+    fn restore_saved_layout(&mut self) {
+        let Some((name, keys)) = &self.saving.saved_layout else { return };
+        let panes: Vec<SessionId> =
+            keys.iter().filter_map(|k| self.sessions.iter().find(|s| s.key == *k)).map(|s| s.id).collect();
+        if panes.len() > 1 {
+            let layout = super::layout::Layout::from_name(name).unwrap_or_default();
+            self.last_layout = Some(super::panes::SavedLayout::new(panes, layout));
+        }
+    }
+
+    /// Keeps a layout in the state directory too, for `qmux restore`.
+    pub(super) fn save_layout(&mut self, panes: &[SessionId], layout: &str) {
+        let Some(store) = &self.saving.store else { return };
+        let keys: Vec<String> = panes.iter().filter_map(|id| self.sessions.get(*id)).map(|s| s.key.clone()).collect();
+        if let Err(e) = store.save_layout(&keys, layout) {
+            eprintln!("qmux: cannot save the layout: {e}");
+        }
     }
 
     /// What relaunches a saved session: its agent with the arguments that

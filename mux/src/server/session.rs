@@ -43,6 +43,9 @@ pub(super) struct Session {
     pub child: Box<dyn Child>,
     pub life: Life,
     pub last_output: Option<Instant>,
+    /// Counts the batches of output its screen took: a pane that drew it
+    /// at this count needs no redraw.
+    pub output_seq: u64,
     pub attention: Attention,
     /// What qmux knows of the program and its agent.
     pub watch: Watch,
@@ -108,6 +111,10 @@ pub(super) struct Watch {
     /// Where the cursor was, as an absolute line, when the program was
     /// last sent Enter: questions above it were asked before.
     pub input_line: Option<u64>,
+    /// When the program was last sent Enter, until its turn shows a busy
+    /// sign or ends.
+    pub submitted_at: Option<Instant>,
+    pub busy_since_submit: bool,
     pub state_timer_armed: bool,
 }
 
@@ -129,8 +136,17 @@ impl Watch {
             has_waited: false,
             input_since_prompt: false,
             input_line: None,
+            submitted_at: None,
+            busy_since_submit: false,
             state_timer_armed: false,
         }
+    }
+
+    /// Enter goes to the program now: where its cursor was, and when.
+    pub fn submitted(&mut self, terminal: &Mutex<Terminal>, now: Instant) {
+        self.input_line = cursor_line(terminal).or(self.input_line);
+        self.submitted_at = Some(now);
+        self.busy_since_submit = false;
     }
 
     /// The rule set's name if it is an agent's, not the generic one.
@@ -184,13 +200,15 @@ impl Session {
                 let row = line.checked_sub(t.history().total_pushed())?;
                 u16::try_from(row).ok().filter(|r| *r < screen.size().0.get())
             }),
+            since_submit: w.submitted_at.map(|at| now.saturating_duration_since(at)),
+            busy_since_submit: w.busy_since_submit,
         }
     }
 
     /// Sends Enter (or a line) to the program, and marks where its cursor
     /// was: the line it answers is above.
-    pub fn write_line(&mut self, bytes: Vec<u8>) {
-        self.watch.input_line = cursor_line(&self.terminal).or(self.watch.input_line);
+    pub fn write_line(&mut self, bytes: Vec<u8>, now: Instant) {
+        self.watch.submitted(&self.terminal, now);
         self.child.write(bytes);
     }
 

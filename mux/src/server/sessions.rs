@@ -247,6 +247,7 @@ impl Server {
             child,
             life: exited.map_or(Life::Running(State::Busy), Life::Exited),
             last_output: None,
+            output_seq: 0,
             attention: Attention::default(),
             watch: Watch::new(rules, saved.and_then(|s| s.meta.conversation.clone())),
             queue: VecDeque::new(),

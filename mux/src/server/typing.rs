@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::session::cursor_line;
 use super::{ClientId, Event, Server};
 use crate::detect::State;
 use crate::protocol::{Response, SessionId};
@@ -117,7 +116,7 @@ impl Server {
             Phase::Typed { at, echoed } if t.enter => {
                 let delay = if echoed { input.submit_delay } else { input.echo_timeout };
                 if now >= at + delay {
-                    s.watch.input_line = cursor_line(&s.terminal).or(s.watch.input_line);
+                    s.watch.submitted(&s.terminal, now);
                     s.child.write(b"\r".to_vec());
                     t.phase = Phase::Entered { at: now, reacted: false };
                     next_check = Some(REACTION_TIMEOUT);

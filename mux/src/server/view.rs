@@ -38,15 +38,17 @@ pub(super) struct Pane {
     /// The session's screen as this client's terminal shows it here; `None`
     /// forces a repaint.
     pub drawn: Option<vt100::Screen>,
-    /// Its rows as drawn beside other panes.
+    /// Its rows as drawn beside other panes, and the session's output
+    /// count then.
     pub rows_drawn: Option<Vec<String>>,
+    pub drawn_seq: u64,
     /// The header row as drawn.
     pub header_drawn: Option<String>,
 }
 
 impl Pane {
     pub fn new(session: SessionId) -> Pane {
-        Pane { session, drawn: None, rows_drawn: None, header_drawn: None }
+        Pane { session, drawn: None, rows_drawn: None, drawn_seq: 0, header_drawn: None }
     }
 }
 
