@@ -139,3 +139,61 @@ fn index_next_line_and_saved_cursor_look_the_same_through_qmux() {
 fn decaln_looks_the_same_through_qmux() {
     rows_match(r"printf '\033[31m\033#8\033[mdone'", "done", 24);
 }
+
+/// A program in a pane beside another shows what it shows in a tmux pane
+/// of the same size: scrolling, a scroll region, absolute moves, attributes
+/// and a long line cut at the pane's edge, compared row by row.
+#[test]
+fn a_program_in_a_pane_looks_the_same_as_in_a_terminal_of_the_pane_size() {
+    let env = Env::new();
+    let tmux = Tmux::new(&env);
+    let script =
+        "printf '\\033[2J\\033[H'; i=1; while [ $i -le 40 ]; do printf 'line %s of a text that scrolls\\n' $i; \
+                  i=$((i+1)); done; printf '\\033[5;10r\\033[5;1Hregion\\033[10;1H\\n\\nin the region\\033[r'; \
+                  printf '\\033[20;3H\\033[1;31mred\\033[m and \\033[7mreverse\\033[m \\033[2K\\033[21;1Hx%.0s' 1; \
+                  printf '\\033[25;1H%060d' 7; printf '\\033[27;40Hdone'; exec cat";
+    // The pane's session is 50x29: the left of two panes in a 101x31 client.
+    tmux.run(&["new-session", "-d", "-s", "direct", "-x", "50", "-y", "29", "sh", "-c", script]);
+    env.qmux_ok(&["new", "-d", "-s", "left", "-x", "50", "-y", "29", "--", "sh", "-c", script]);
+    env.qmux_ok(&["new", "-d", "-s", "right", "-x", "50", "-y", "29", "--", "cat"]);
+    let qmux = env.bin("qmux").to_string_lossy().into_owned();
+    // `qmux watch` tiles both at once: the left pane is 50x29 from the start.
+    tmux.run(&["new-session", "-d", "-s", "viaqmux", "-x", "101", "-y", "31", &qmux, "-f", "/dev/null", "watch"]);
+    let pane = |target: &str| tmux.run(&["capture-pane", "-p", "-t", target]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "both to draw the script",
+        || (pane("direct").contains("done") && pane("viaqmux").contains("done")).then_some(()),
+        || format!("direct:\n{}\nqmux:\n{}", pane("direct"), pane("viaqmux")),
+    );
+    let left_pane = || -> Vec<String> {
+        pane("viaqmux")
+            .lines()
+            .skip(1)
+            .take(29)
+            .map(|r| r.chars().take(50).collect::<String>().trim_end().to_string())
+            .collect()
+    };
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the tiled view",
+        || pane("viaqmux").contains(" 1:right").then_some(()),
+        || pane("viaqmux"),
+    );
+    let direct: Vec<String> = pane("direct").lines().take(29).map(|r| r.trim_end().to_string()).collect();
+    let mut direct = direct;
+    direct.resize(29, String::new());
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the left pane to match the terminal",
+        || (left_pane() == direct).then_some(()),
+        || {
+            format!(
+                "direct:\n{}\nin the pane:\n{}\nthe client:\n{}",
+                direct.join("\n"),
+                left_pane().join("\n"),
+                pane("viaqmux")
+            )
+        },
+    );
+}
