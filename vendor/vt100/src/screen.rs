@@ -7,6 +7,8 @@ const MODE_APPLICATION_CURSOR: u8 = 0b0000_0010;
 const MODE_HIDE_CURSOR: u8 = 0b0000_0100;
 const MODE_ALTERNATE_SCREEN: u8 = 0b0000_1000;
 const MODE_BRACKETED_PASTE: u8 = 0b0001_0000;
+/// DECAWM reset (`CSI ? 7 l`): text stops at the right margin.
+const MODE_NO_AUTOWRAP: u8 = 0b0010_0000;
 
 /// The xterm mouse handling mode currently in use.
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Default)]
@@ -1130,6 +1132,12 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         let cell_was_wide;
 
         if width > 0 {
+            // Without autowrap, text at the right margin overwrites its last
+            // column(s) instead of going on to the next line.
+            let cols = screen.grid().size().cols();
+            if screen.mode(MODE_NO_AUTOWRAP) && pos.col + width > cols {
+                screen.grid_mut().col_set(cols.saturating_sub(width));
+            }
             let wrap = screen.new_character_should_wrap(width);
             let on_row = Self::on_row(screen, &mut self.callbacks);
             screen.grid_mut().col_wrap(width, wrap, on_row);
@@ -1459,6 +1467,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             match param {
                 [1] => screen.set_mode(MODE_APPLICATION_CURSOR),
                 [6] => screen.grid_mut().set_origin_mode(true),
+                [7] => screen.clear_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.set_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.clear_mode(MODE_HIDE_CURSOR),
                 [47] => screen.enter_alternate_grid(),
@@ -1497,6 +1506,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             match param {
                 [1] => screen.clear_mode(MODE_APPLICATION_CURSOR),
                 [6] => screen.grid_mut().set_origin_mode(false),
+                [7] => screen.set_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.clear_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.set_mode(MODE_HIDE_CURSOR),
                 [47] => {
@@ -1736,6 +1746,17 @@ mod index_tests {
             p.screen().cell(1, 3).unwrap().fgcolor(),
             crate::Color::Default
         );
+    }
+
+    #[test]
+    fn without_autowrap_text_stops_at_the_right_margin() {
+        let mut p = parser(3, 5);
+        p.process(b"\x1b[?7labcdefg\r\nx");
+        assert_eq!(p.screen().contents(), "abcdg\nx");
+        // Back on, text wraps again.
+        p.process(b"\x1b[?7h\r\x1b[3;1H123456");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 5).collect();
+        assert_eq!(rows, ["x", "12345", "6"], "wrapped, and scrolled");
     }
 
     #[test]
