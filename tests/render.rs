@@ -197,3 +197,9 @@ fn a_program_in_a_pane_looks_the_same_as_in_a_terminal_of_the_pane_size() {
         },
     );
 }
+
+/// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
+#[test]
+fn autowrap_off_looks_the_same_through_qmux() {
+    rows_match(r"printf '\033[?7l%0100d\033[?7h\r\nnext done' 5", "done", 3);
+}

@@ -146,6 +146,8 @@ fn random_output(rng: &mut Rng, len: usize) -> Vec<u8> {
         b"\x1b(0",
         b"\x1b(B",
         b"\x1b)0",
+        b"\x1b[?7l",
+        b"\x1b[?7h",
         b"\x0e",
         b"\x0f",
         b"\r",
