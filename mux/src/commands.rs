@@ -230,7 +230,7 @@ fn detach(ctx: &Context, target: Option<String>) -> Result<i32> {
 /// `qmux split`: a pane in the client this runs in.
 fn split(ctx: &Context, args: SplitArgs) -> Result<i32> {
     if ctx.caller.is_none() {
-        return Err(Error::msg("not inside qmux: split adds a pane to the client you run it in"));
+        return Err(Error::msg("not inside qmux: run split in a session's shell, or press the prefix and % there"));
     }
     let create = match args.target {
         Some(_) => None,

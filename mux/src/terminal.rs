@@ -45,8 +45,9 @@ const MAX_EVENTS: usize = 256;
 /// What a program's output asked of its terminal, besides drawing.
 #[derive(Debug, Default)]
 struct Events {
-    /// Answers to queries (DSR, DA), to be written back to the program.
-    replies: Vec<u8>,
+    /// Answers to queries (DSR, DA, XTVERSION), as tmux gives them, to be
+    /// written back to the program.
+    answers: Answers,
     /// What happened since [`Terminal::take_events`] last looked.
     events: Vec<Event>,
     /// Rows that scrolled off the main screen.
@@ -128,14 +129,11 @@ impl vt100::Callbacks for Events {
         &mut self,
         screen: &mut vt100::Screen,
         i1: Option<u8>,
-        _i2: Option<u8>,
+        i2: Option<u8>,
         params: &[&[u16]],
         c: char,
     ) {
-        // DA answered as tmux does, so TERM=tmux-256color holds.
-        if let Some(answer) = query_answer(screen, i1, params, c, &TMUX_IDENTITY) {
-            self.replies.extend_from_slice(&answer);
-        }
+        self.answers.unhandled_csi(screen, i1, i2, params, c);
     }
 }
 
@@ -214,7 +212,7 @@ impl Terminal {
         };
         self.carry = bytes[cut..].to_vec();
         self.process_now(&bytes[..cut]);
-        std::mem::take(&mut self.parser.callbacks_mut().replies)
+        std::mem::take(&mut self.parser.callbacks_mut().answers.pending)
     }
 
     pub fn screen(&self) -> &vt100::Screen {

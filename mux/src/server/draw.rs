@@ -66,10 +66,8 @@ impl Server {
             return;
         };
         let focused_drawn = view.panes[view.focus].drawn.as_ref();
-        let status_text = {
-            let (entries, message) = self.status_line(view);
-            status::render(&entries, message.as_deref(), view.cols)
-        };
+        let (entries, message) = self.status_line(view);
+        let status_text = status::render(&entries, message.as_deref(), view.cols);
         // Built before the focused terminal is locked: the chooser locks the
         // selected session's terminal, which may be the same one.
         let chooser = match &view.mode {
@@ -79,7 +77,7 @@ impl Server {
         // Beside other panes, the session area is composed pane by pane
         // (each pane's terminal locked in turn, before the focused one is).
         let panes = (!view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill))
-            .then(|| self.panes_frame(view));
+            .then(|| self.panes_frame(view, &entries));
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
@@ -128,7 +126,6 @@ impl Server {
                     let (row, col) = status::render_prompt(&sv.status(history, screen), "", view.cols);
                     (row, (view.status_row(), col))
                 } else {
-                    let entries = self.status_entries(view);
                     let row = status::render(&entries, Some(&sv.status(history, screen)), view.cols);
                     (row, sv.cursor_position(history, screen))
                 };
@@ -218,7 +215,7 @@ impl Server {
     /// The panes of a view that shows several: borders on a full repaint,
     /// then each pane's header and the rows that changed. Returns the bytes
     /// and what each pane now shows.
-    fn panes_frame(&self, view: &View) -> (Vec<u8>, Vec<PaneDrawn>) {
+    fn panes_frame(&self, view: &View, entries: &[status::Entry]) -> (Vec<u8>, Vec<PaneDrawn>) {
         let rects = view.rects();
         let full = view.panes.iter().any(|p| p.rows_drawn.is_none());
         let mut out = String::from(render::SYNC_BEGIN);
@@ -227,7 +224,6 @@ impl Server {
             out.push_str("\x1b[H\x1b[2J");
             out.push_str(&render::borders(&rects, view.focus, view.cols, view.session_rows()));
         }
-        let entries = self.status_entries(view);
         let mut caches = Vec::with_capacity(view.panes.len());
         for (i, (pane, rect)) in view.panes.iter().zip(&rects).enumerate() {
             let entry = self.sessions.position(pane.session).and_then(|at| entries.get(at));

@@ -78,7 +78,7 @@ impl Server {
             })
             .unwrap_or((false, false));
         // Full-screen programs get their PageUp.
-        if !alternate && keys::decode(&bytes) == [Key::PageUp] {
+        if !alternate && keys::decode_one(&bytes) == Some((Some(Key::PageUp), bytes.len())) {
             return self.enter_scroll(cid, Some(Key::PageUp));
         }
         let (mut bytes, mouse) = keys::split_mouse(&bytes);

@@ -2,6 +2,7 @@
 //! and those of the user's terminal as the tests and the benchmark play it.
 
 /// What a terminal says it is, in answer to device-attributes queries.
+#[derive(Debug, Clone, Copy)]
 pub struct Identity {
     /// The DA1 answer (`ESC [ c`).
     pub primary: &'static [u8],
@@ -70,11 +71,19 @@ pub fn osc_answer(params: &[&[u8]], identity: &Identity) -> Option<Vec<u8>> {
 /// parser's callbacks that answer the queries such a terminal answers and
 /// count its bells. Answers are collected while parsing, so each sees the
 /// screen (the cursor) at the moment of its query.
+#[derive(Debug)]
 pub struct Answers {
     pub identity: Identity,
     /// Answers not yet written back.
     pub pending: Vec<u8>,
     pub bells: usize,
+}
+
+/// qmux's own answers, as tmux gives them (so TERM=tmux-256color holds).
+impl Default for Answers {
+    fn default() -> Answers {
+        Answers::new(TMUX_IDENTITY)
+    }
 }
 
 impl Answers {
