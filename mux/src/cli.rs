@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(short = 'f', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Act on the qmux server of another machine, over ssh: an alias from ~/.ssh/config, user@host:port or ssh://….
+    #[arg(short = 'H', long = "host", value_name = "HOST", global = true)]
+    pub host: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -123,6 +127,16 @@ pub enum Command {
     /// Run the server in the foreground (started automatically; for debugging).
     #[command(hide = true)]
     Server,
+
+    /// Speak qmux's protocol on stdin and stdout to this machine's server: what --host runs over ssh.
+    Bridge(BridgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// Start the server if none is running (as the verbs that create sessions do).
+    #[arg(long)]
+    pub start: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +185,9 @@ pub struct TargetArg {
 #[derive(Debug, Args)]
 #[command(after_long_help = LS_JSON_HELP)]
 pub struct LsArgs {
+    /// Also list the sessions of every machine in the config's `hosts`, each line led by its host.
+    #[arg(long, conflicts_with = "saved")]
+    pub all: bool,
     /// Print JSON: one array of session objects (fields below).
     #[arg(long)]
     pub json: bool,

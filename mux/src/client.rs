@@ -9,25 +9,36 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::protocol::{self, Hello, Request, Response, ToClient, ToServer};
+use crate::remote::{Remote, Ssh};
 use crate::render::RESET_MODES;
 
 /// The environment variable that hands the server its listening socket.
 pub const LISTEN_FD_VAR: &str = "QMUX_LISTEN_FD";
 
-/// A greeted connection to the server.
+/// A greeted connection to a server: this machine's, over its socket, or
+/// another's, over ssh and the bridge there.
 pub struct Connection {
-    stream: UnixStream,
+    reader: Box<dyn Source>,
+    writer: Box<dyn Write + Send>,
+    /// The ssh process, for another machine's server.
+    ssh: Option<Ssh>,
+    timeout: Option<Duration>,
     timed_out: bool,
 }
+
+/// A reader that also is a descriptor we can wait on.
+pub trait Source: Read + AsRawFd + Send {}
+impl<T: Read + AsRawFd + Send> Source for T {}
 
 impl Connection {
     /// Connects to a running server.
     pub fn open(socket: &Path) -> Result<Connection> {
         match UnixStream::connect(socket) {
-            Ok(stream) => Connection::greet(stream),
+            Ok(stream) => Connection::local(stream),
             Err(_) => Err(Error::msg(format!("no server running on {}", socket.display()))),
         }
     }
@@ -35,15 +46,29 @@ impl Connection {
     /// Connects, starting a server first if none is running.
     pub fn open_or_start(socket: &Path, config: Option<&Path>) -> Result<Connection> {
         if let Ok(stream) = UnixStream::connect(socket) {
-            return Connection::greet(stream);
+            return Connection::local(stream);
         }
         start_server(socket, config)?;
         let stream = UnixStream::connect(socket)
             .map_err(|e| Error::msg(format!("cannot reach the new server on {}: {e}", socket.display())))?;
-        Connection::greet(stream)
+        Connection::local(stream)
     }
 
-    fn greet(mut stream: UnixStream) -> Result<Connection> {
+    /// Connects to another machine's server over ssh; `start` starts it
+    /// there if none runs.
+    pub fn open_remote(remote: &Remote, start: bool) -> Result<Connection> {
+        let (ssh, stdout, stdin) = remote.dial(start)?;
+        let conn = Connection {
+            reader: Box::new(stdout),
+            writer: Box::new(stdin),
+            ssh: Some(ssh),
+            timeout: None,
+            timed_out: false,
+        };
+        conn.greet()
+    }
+
+    fn local(stream: UnixStream) -> Result<Connection> {
         // The server must be ours (or root's), whoever made the socket.
         let uid = nix::unistd::getuid().as_raw();
         match nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials) {
@@ -56,23 +81,34 @@ impl Connection {
             }
             Err(e) => return Err(Error::msg(format!("cannot check who runs the server: {e}"))),
         }
+        let writer = Box::new(stream.try_clone()?);
+        Connection { reader: Box::new(stream), writer, ssh: None, timeout: None, timed_out: false }.greet()
+    }
+
+    fn greet(mut self) -> Result<Connection> {
         let ours = Hello::ours();
-        protocol::write_frame(&mut stream, &ToServer::Hello(ours.clone()))?;
-        match protocol::read_frame::<ToClient>(&mut stream) {
-            Ok(Some(ToClient::Hello(theirs))) if theirs.protocol == ours.protocol => {
-                Ok(Connection { stream, timed_out: false })
-            }
-            Ok(Some(ToClient::Hello(theirs))) => Err(Error::msg(format!(
+        let answer = protocol::write_frame(&mut self.writer, &ToServer::Hello(ours.clone()))
+            .and_then(|()| protocol::read_frame::<ToClient>(&mut self.reader));
+        match (answer, &mut self.ssh) {
+            (Ok(Some(ToClient::Hello(theirs))), _) if theirs.protocol == ours.protocol => Ok(self),
+            (Ok(Some(ToClient::Hello(theirs))), Some(ssh)) => Err(ssh.mismatch(&theirs)),
+            (Ok(Some(ToClient::Hello(theirs))), None) => Err(Error::msg(format!(
                 "server is v{}, client is v{}; run `qmux kill-server` to upgrade",
                 theirs.version, ours.version
             ))),
+            (_, Some(ssh)) => Err(ssh.failure()),
             _ => Err(Error::msg("the server did not answer as a qmux server of this version; run `qmux kill-server`")),
         }
     }
 
+    /// The reading and writing halves, for the bridge to relay.
+    pub fn into_parts(self) -> (Box<dyn Source>, Box<dyn Write + Send>) {
+        (self.reader, self.writer)
+    }
+
     /// Limits how long [`Connection::request`] waits for an answer.
-    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
-        self.stream.set_read_timeout(timeout)?;
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.timeout = timeout;
         Ok(())
     }
 
@@ -83,17 +119,32 @@ impl Connection {
 
     /// Sends one request and waits for its answer.
     pub fn request(&mut self, req: Request) -> Result<Response> {
-        protocol::write_frame(&mut self.stream, &ToServer::Request(Box::new(req)))?;
+        protocol::write_frame(&mut self.writer, &ToServer::Request(Box::new(req)))?;
+        let deadline = self.timeout.map(|t| Instant::now() + t);
         loop {
-            let frame = protocol::read_frame::<ToClient>(&mut self.stream).inspect_err(|e| {
-                self.timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
-            });
-            match frame? {
-                Some(ToClient::Response(Response::Error(e))) => return Err(Error::msg(e)),
-                Some(ToClient::Response(r)) => return Ok(r),
-                Some(_) => continue,
-                None => return Err(Error::msg("the server closed the connection")),
+            if let Some(deadline) = deadline {
+                if !crate::remote::readable(
+                    &self.reader.as_raw_fd(),
+                    deadline.saturating_duration_since(Instant::now()),
+                ) {
+                    self.timed_out = true;
+                    return Err(Error::msg("timed out"));
+                }
             }
+            match protocol::read_frame::<ToClient>(&mut self.reader) {
+                Ok(Some(ToClient::Response(Response::Error(e)))) => return Err(Error::msg(e)),
+                Ok(Some(ToClient::Response(r))) => return Ok(r),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return Err(self.closed()),
+            }
+        }
+    }
+
+    /// Why the connection closed: for another machine, what ssh said.
+    fn closed(&mut self) -> Error {
+        match &mut self.ssh {
+            Some(ssh) => ssh.failure(),
+            None => Error::msg("the server closed the connection"),
         }
     }
 }
@@ -211,25 +262,41 @@ pub fn terminal_size() -> Option<(u16, u16)> {
     crossterm::terminal::size().ok().filter(|(c, r)| *c > 0 && *r > 0)
 }
 
+/// How an attached client finds its server again when the connection
+/// drops. Only another machine's: its sessions live on over there, while a
+/// local server that went away took its sessions with it.
+pub struct Redial {
+    pub remote: Remote,
+    /// The attach request that shows the sessions again, for a terminal of
+    /// this size.
+    pub request: Box<dyn Fn((u16, u16)) -> Request + Send>,
+}
+
 /// Sends an attach request and, once the server accepts it, runs the
 /// attached loop until detach. Returns the reason the attachment ended.
-pub fn attach(mut conn: Connection, req: Request) -> Result<String> {
+pub fn attach(mut conn: Connection, req: Request, redial: Option<Redial>) -> Result<String> {
     if let Response::Notice(lines) = conn.request(req)? {
         for line in lines {
             eprintln!("qmux: {line}");
         }
     }
     take_terminal()?;
-    let result = attached_loop(conn);
+    let result = attached_loop(conn, redial);
     restore_terminal();
     result
 }
 
-fn attached_loop(conn: Connection) -> Result<String> {
-    let mut reader = conn.stream.try_clone()?;
-    let writer = Arc::new(Mutex::new(conn.stream));
+/// Where keys and sizes go: the server, or nowhere while the connection is
+/// down.
+type Link = Arc<Mutex<Option<Box<dyn Write + Send>>>>;
 
-    let to_server = writer.clone();
+fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
+    let Connection { mut reader, writer, mut ssh, .. } = conn;
+    let link: Link = Arc::new(Mutex::new(Some(writer)));
+    // C-c while the connection is down gives up on it.
+    let (give_up, given_up) = std::sync::mpsc::channel::<()>();
+
+    let to_server = link.clone();
     std::thread::Builder::new().name("stdin".into()).spawn(move || {
         let mut stdin = std::io::stdin().lock();
         let mut buf = [0u8; 4096];
@@ -237,16 +304,23 @@ fn attached_loop(conn: Connection) -> Result<String> {
             match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let Ok(mut w) = to_server.lock() else { break };
-                    if protocol::write_frame(&mut *w, &ToServer::Input(buf[..n].to_vec())).is_err() {
-                        break;
+                    let Ok(mut link) = to_server.lock() else { break };
+                    match &mut *link {
+                        // A failed write is the reading side's to notice.
+                        Some(w) => {
+                            let _ = protocol::write_frame(w, &ToServer::Input(buf[..n].to_vec()));
+                        }
+                        None if buf[..n].contains(&0x03) => {
+                            let _ = give_up.send(());
+                        }
+                        None => {}
                     }
                 }
             }
         }
     })?;
 
-    let to_server = writer.clone();
+    let to_server = link.clone();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGWINCH,
         signal_hook::consts::SIGHUP,
@@ -257,8 +331,10 @@ fn attached_loop(conn: Connection) -> Result<String> {
     std::thread::Builder::new().name("signals".into()).spawn(move || {
         for sig in signals.forever() {
             if sig == signal_hook::consts::SIGWINCH {
-                if let (Some((cols, rows)), Ok(mut w)) = (terminal_size(), to_server.lock()) {
-                    let _ = protocol::write_frame(&mut *w, &ToServer::Resize(cols, rows));
+                if let (Some((cols, rows)), Ok(mut link)) = (terminal_size(), to_server.lock()) {
+                    if let Some(w) = &mut *link {
+                        let _ = protocol::write_frame(w, &ToServer::Resize(cols, rows));
+                    }
                 }
             } else {
                 restore_terminal();
@@ -278,7 +354,64 @@ fn attached_loop(conn: Connection) -> Result<String> {
             }
             Ok(Some(ToClient::Detached(reason))) => return Ok(reason),
             Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return Ok("lost server".into()),
+            Ok(None) | Err(_) => {
+                let Some(redial) = &redial else { return Ok("lost server".into()) };
+                if let Ok(mut link) = link.lock() {
+                    *link = None;
+                }
+                let why = ssh.take().map(|s| last_line(&s.said())).unwrap_or_default();
+                let Some(conn) = reconnect(redial, &why, &given_up)? else {
+                    return Ok(format!("gave up on {}", redial.remote.host.name));
+                };
+                let Connection { reader: r, writer: w, ssh: s, .. } = conn;
+                (reader, ssh) = (r, s);
+                if let Ok(mut link) = link.lock() {
+                    *link = Some(w);
+                }
+            }
         }
     }
+}
+
+/// Tries again and again, waiting longer each time, until the far side
+/// takes the attach again or the user gives up (None).
+fn reconnect(redial: &Redial, why: &str, given_up: &std::sync::mpsc::Receiver<()>) -> Result<Option<Connection>> {
+    let host = &redial.remote.host.name;
+    let mut why = why.to_string();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let because = if why.is_empty() { String::new() } else { format!(" ({why})") };
+        status_line(&format!(
+            "qmux: lost the connection to {host}{because}; retrying in {:.0?}, C-c gives up",
+            delay.max(Duration::from_secs(1))
+        ))?;
+        match given_up.recv_timeout(delay) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        status_line(&format!("qmux: reconnecting to {host}…"))?;
+        let size = terminal_size().unwrap_or((80, 24));
+        match Connection::open_remote(&redial.remote, false)
+            .and_then(|mut c| c.request((redial.request)(size)).map(|_| c))
+        {
+            Ok(conn) => return Ok(Some(conn)),
+            Err(e) => why = last_line(e.preface.as_deref().unwrap_or(&e.to_string())),
+        }
+        delay = (delay * 2).min(Duration::from_secs(15));
+    }
+}
+
+fn last_line(text: &str) -> String {
+    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
+}
+
+/// A message on the terminal's last row, over whatever is there; the next
+/// frame from the server paints over it.
+fn status_line(text: &str) -> Result<()> {
+    let (cols, rows) = terminal_size().unwrap_or((80, 24));
+    let text: String = text.chars().take(cols as usize).collect();
+    let mut out = std::io::stdout();
+    write!(out, "\x1b7\x1b[{rows};1H\x1b[0;7m\x1b[2K{text}\x1b[0m\x1b8")?;
+    out.flush()?;
+    Ok(())
 }

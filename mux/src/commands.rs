@@ -10,6 +10,7 @@ use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo, WaitFor};
+use crate::remote::{Host, Remote};
 
 mod agents;
 
@@ -21,25 +22,52 @@ struct Context {
     caller: Option<Caller>,
     /// Set when running inside any qmux session.
     nested: bool,
+    /// Set by `--host`: the machine whose server the verb acts on.
+    remote: Option<Remote>,
+    /// The prefix key of the local config, for an attach to another
+    /// machine: your keys work the same everywhere.
+    prefix: Vec<u8>,
 }
 
 impl Context {
     fn new(cli: &Cli) -> Result<Context> {
-        let socket = crate::paths::socket_path(cli.socket_path.as_deref(), cli.socket_name.as_deref())?;
         let config = crate::paths::config_path(cli.config.as_deref());
         let qmux_env = std::env::var("QMUX").ok().filter(|v| !v.is_empty());
+        let nested = qmux_env.is_some();
+        if let Some(host) = &cli.host {
+            // -S and -L name the socket over there; the shared ssh
+            // connection's control socket lives in our socket directory.
+            let host = Host::parse(host)?;
+            let loaded = Config::load(config.as_deref())?;
+            let socket_args = match (&cli.socket_path, &cli.socket_name) {
+                (Some(path), _) => vec!["-S".into(), path.clone().into_os_string()],
+                (None, Some(name)) => vec!["-L".into(), name.into()],
+                (None, None) => Vec::new(),
+            };
+            let socket = crate::paths::socket_path(None, None)?;
+            let control_dir = socket.parent().map(Path::to_path_buf);
+            let remote = Remote::new(host, &loaded, socket_args, control_dir);
+            return Ok(Context { socket, config, caller: None, nested, remote: Some(remote), prefix: loaded.prefix });
+        }
+        let socket = crate::paths::socket_path(cli.socket_path.as_deref(), cli.socket_name.as_deref())?;
         let caller = qmux_env.as_deref().and_then(|v| parse_qmux_env(v, &socket));
-        Ok(Context { socket, config, caller, nested: qmux_env.is_some() })
+        Ok(Context { socket, config, caller, nested, remote: None, prefix: Vec::new() })
     }
 
     fn connect(&self) -> Result<Connection> {
-        Connection::open(&self.socket)
+        match &self.remote {
+            Some(remote) => Connection::open_remote(remote, false),
+            None => Connection::open(&self.socket),
+        }
     }
 
     /// Connects, starting the server if needed, after checking the config
     /// and the state directory, so a problem is reported here and not
     /// swallowed by the daemon.
     fn connect_or_start(&self) -> Result<Connection> {
+        if let Some(remote) = &self.remote {
+            return Connection::open_remote(remote, true);
+        }
         Config::load(self.config.as_deref())?;
         if let Some(dir) = crate::persist::state_dir(&self.socket) {
             crate::persist::Store::open(dir)?;
@@ -107,31 +135,75 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Forget(t)) => forget(&ctx, t.target),
         Some(Command::Completions(c)) => completions(c.shell),
         Some(Command::Server) => server(&ctx),
+        Some(Command::Bridge(args)) => bridge(&ctx, args.start),
     }
 }
 
-fn environment() -> Vec<(String, String)> {
-    std::env::vars().collect()
-}
+impl Context {
+    /// What a new session runs, and where. For another machine, the
+    /// directory is its own (home, unless -c says) and so is the
+    /// environment, under this terminal's variables.
+    fn new_session(&self, name: Option<String>, cwd: Option<PathBuf>, command: Vec<String>) -> Result<NewSession> {
+        if self.remote.is_some() {
+            let cwd = cwd.unwrap_or_default();
+            return Ok(NewSession { name, cwd, command, env: self.environment(), size: client::terminal_size() });
+        }
+        let cwd = match cwd {
+            Some(dir) => dir,
+            None => {
+                std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?
+            }
+        };
+        let cwd = std::fs::canonicalize(&cwd)
+            .map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
+        Ok(NewSession { name, cwd, command, env: self.environment(), size: client::terminal_size() })
+    }
 
-fn new_session(name: Option<String>, cwd: Option<PathBuf>, command: Vec<String>) -> Result<NewSession> {
-    let cwd = match cwd {
-        Some(dir) => dir,
-        None => std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?,
-    };
-    let cwd =
-        std::fs::canonicalize(&cwd).map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
-    Ok(NewSession { name, cwd, command, env: environment(), size: client::terminal_size() })
-}
+    fn environment(&self) -> Vec<(String, String)> {
+        match self.remote {
+            Some(_) => crate::remote::terminal_env(),
+            None => std::env::vars().collect(),
+        }
+    }
 
-fn attach_request(target: Option<String>, create: Option<NewSession>, create_if_none: Option<NewSession>) -> Request {
-    Request::Attach {
-        target,
-        create,
-        create_if_none,
-        size: client::terminal_size().unwrap_or((80, 24)),
-        env: environment(),
-        watch: false,
+    fn attach_request(
+        &self,
+        target: Option<String>,
+        create: Option<NewSession>,
+        create_if_none: Option<NewSession>,
+    ) -> Request {
+        Request::Attach {
+            target,
+            create,
+            create_if_none,
+            size: client::terminal_size().unwrap_or((80, 24)),
+            env: self.environment(),
+            watch: false,
+            prefix: self.remote.as_ref().map(|_| self.prefix.clone()),
+        }
+    }
+
+    /// Runs the attached client and prints why it ended, as tmux does.
+    /// Attached to another machine, a dropped connection is retried: the
+    /// sessions there live on.
+    fn attached(&self, conn: Connection, req: Request) -> Result<i32> {
+        let redial = self.remote.clone().map(|remote| {
+            let again = self.attach_request(None, None, None);
+            let watch = matches!(req, Request::Attach { watch: true, .. });
+            client::Redial {
+                remote,
+                request: Box::new(move |size| {
+                    let mut req = again.clone();
+                    if let Request::Attach { size: s, watch: w, .. } = &mut req {
+                        (*s, *w) = (size, watch);
+                    }
+                    req
+                }),
+            }
+        });
+        let reason = client::attach(conn, req, redial)?;
+        println!("[qmux: {reason}]");
+        Ok(0)
     }
 }
 
@@ -148,24 +220,17 @@ fn need_terminal() -> Result<()> {
     ))
 }
 
-/// Runs the attached client and prints why it ended, as tmux does.
-fn attached(conn: Connection, req: Request) -> Result<i32> {
-    let reason = client::attach(conn, req)?;
-    println!("[qmux: {reason}]");
-    Ok(0)
-}
-
 /// `qmux`: attach to the most recent session, or create one.
 fn default(ctx: &Context) -> Result<i32> {
     ctx.refuse_nesting()?;
     need_terminal()?;
     let conn = ctx.connect_or_start()?;
-    let spec = new_session(None, None, Vec::new())?;
-    attached(conn, attach_request(None, None, Some(spec)))
+    let spec = ctx.new_session(None, None, Vec::new())?;
+    ctx.attached(conn, ctx.attach_request(None, None, Some(spec)))
 }
 
 fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
-    let mut spec = new_session(args.name, args.cwd, args.command)?;
+    let mut spec = ctx.new_session(args.name, args.cwd, args.command)?;
     // -x and -y size the session itself; the status bar's row comes on top.
     if args.cols.is_some() || args.rows.is_some() {
         let (cols, rows) = match spec.size {
@@ -188,14 +253,14 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
     ctx.refuse_nesting()?;
     need_terminal()?;
     let conn = ctx.connect_or_start()?;
-    attached(conn, attach_request(None, Some(spec), None))
+    ctx.attached(conn, ctx.attach_request(None, Some(spec), None))
 }
 
 fn attach(ctx: &Context, target: Option<String>) -> Result<i32> {
     ctx.refuse_nesting()?;
     need_terminal()?;
     let conn = ctx.connect()?;
-    attached(conn, attach_request(target, None, None))
+    ctx.attached(conn, ctx.attach_request(target, None, None))
 }
 
 /// `qmux watch`: attach with every session tiled.
@@ -203,11 +268,11 @@ fn watch(ctx: &Context) -> Result<i32> {
     ctx.refuse_nesting()?;
     need_terminal()?;
     let conn = ctx.connect()?;
-    let mut req = attach_request(None, None, None);
+    let mut req = ctx.attach_request(None, None, None);
     if let Request::Attach { watch, .. } = &mut req {
         *watch = true;
     }
-    attached(conn, req)
+    ctx.attached(conn, req)
 }
 
 /// `qmux next --attention`: inside qmux, go there; outside, print its
@@ -234,7 +299,7 @@ fn split(ctx: &Context, args: SplitArgs) -> Result<i32> {
     }
     let create = match args.target {
         Some(_) => None,
-        None => Some(new_session(None, args.cwd, args.command)?),
+        None => Some(ctx.new_session(None, args.cwd, args.command)?),
     };
     let req = Request::Split { target: args.target, create, horizontal: args.horizontal, caller: ctx.caller };
     simple(ctx, req)
@@ -325,16 +390,13 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let mut conn = match ctx.connect() {
+    if args.all {
+        return ls_all(ctx, args.json);
+    }
+    let sessions = match list(ctx.connect()) {
         // No server, no sessions: a script reading JSON gets an empty list.
-        Err(_) if args.json => {
-            println!("[]");
-            return Ok(0);
-        }
-        conn => conn?,
-    };
-    let Response::Sessions(sessions) = conn.request(Request::List)? else {
-        return Err(Error::msg("the server sent an unexpected answer to ls"));
+        Err(e) if args.json && no_server(&e) => Vec::new(),
+        sessions => sessions?,
     };
     if args.json {
         let json = serde_json::to_string_pretty(&sessions).map_err(|e| Error::msg(e.to_string()))?;
@@ -343,6 +405,73 @@ fn ls(ctx: &Context, args: LsArgs) -> Result<i32> {
         for s in &sessions {
             println!("{}", ls_line(s));
         }
+    }
+    Ok(0)
+}
+
+fn no_server(e: &Error) -> bool {
+    e.to_string().starts_with("no server running")
+}
+
+fn list(conn: Result<Connection>) -> Result<Vec<SessionInfo>> {
+    match conn?.request(Request::List)? {
+        Response::Sessions(sessions) => Ok(sessions),
+        _ => Err(Error::msg("the server sent an unexpected answer to ls")),
+    }
+}
+
+/// `qmux ls --all`: this machine's sessions, then each host's, asked all
+/// at once. A host that cannot be reached says so on its own line (on
+/// stderr with --json) and holds up nothing else.
+fn ls_all(ctx: &Context, json: bool) -> Result<i32> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let remotes: Vec<Remote> = config
+        .hosts
+        .iter()
+        .map(|h| Ok(Remote::new(Host::parse(h)?, &config, Vec::new(), ctx.socket.parent().map(Path::to_path_buf))))
+        .collect::<Result<_>>()?;
+    let asked: Vec<_> = remotes
+        .into_iter()
+        .map(|remote| {
+            std::thread::spawn(move || (remote.host.name.clone(), list(Connection::open_remote(&remote, false))))
+        })
+        .collect();
+    let mut machines = vec![(None, list(Connection::open(&ctx.socket)))];
+    for handle in asked {
+        let (host, answer) = handle.join().map_err(|_| Error::msg("ls --all: a host's thread failed"))?;
+        machines.push((Some(host), answer));
+    }
+    let mut all = Vec::new();
+    for (host, answer) in machines {
+        let shown = host.as_deref().unwrap_or("this machine");
+        match answer {
+            Err(e) if no_server(&e) => {}
+            Ok(sessions) if json => all.extend(sessions.iter().map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["host"] = host.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+                v
+            })),
+            Ok(sessions) => {
+                for s in &sessions {
+                    match &host {
+                        Some(h) => println!("{h}/{}", ls_line(s)),
+                        None => println!("{}", ls_line(s)),
+                    }
+                }
+            }
+            Err(e) => {
+                let why = e.preface.as_deref().map(|p| p.lines().last().unwrap_or(p).to_string());
+                let line = format!("{shown}: unreachable: {}", why.unwrap_or_else(|| e.to_string()));
+                if json {
+                    eprintln!("qmux: {line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| Error::msg(e.to_string()))?);
     }
     Ok(0)
 }
@@ -482,6 +611,14 @@ fn completions(shell: Shell) -> Result<i32> {
     };
     clap_complete::generate(shell, &mut Cli::command(), "qmux", &mut std::io::stdout());
     Ok(0)
+}
+
+/// `qmux bridge`: the far end of `--host`.
+fn bridge(ctx: &Context, start: bool) -> Result<i32> {
+    crate::remote::bridge(|| match start {
+        true => ctx.connect_or_start(),
+        false => ctx.connect().map_err(|e| e.with_code(crate::remote::NO_SERVER)),
+    })
 }
 
 fn server(ctx: &Context) -> Result<i32> {

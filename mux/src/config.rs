@@ -48,6 +48,12 @@ pub struct Config {
     pub set_clipboard: bool,
     /// Set the terminal's title to the shown program's (OSC 0/2).
     pub set_titles: bool,
+    /// Machines whose sessions `qmux ls --all` lists beside these.
+    pub hosts: Vec<String>,
+    /// How to run ssh for `--host`: the program and any options of yours.
+    pub ssh_command: Vec<String>,
+    /// The qmux to run on a remote machine, as its shell reads it.
+    pub remote_command: String,
     /// Every agent's rule set: built in, the user's `agents/*.toml` beside
     /// the config file, tuned by `[programs.NAME]`.
     pub rules: Rules,
@@ -123,6 +129,21 @@ pub const KEYS: &[KeyDoc] = &[
         default: "\"ask\"",
         help: "sessions saved by the last server: \"ask\" (say so; qmux restore), \"auto\", \"never\"",
     },
+    KeyDoc {
+        key: "hosts",
+        default: "[]",
+        help: "machines (anything ssh accepts) whose sessions qmux ls --all lists beside these",
+    },
+    KeyDoc {
+        key: "ssh-command",
+        default: "[\"ssh\"]",
+        help: "how --host runs ssh: the program and options, e.g. [\"ssh\", \"-F\", \"/path/ssh_config\"]",
+    },
+    KeyDoc {
+        key: "remote-command",
+        default: "\"qmux\"",
+        help: "the qmux to run on a remote machine, as its login shell reads it, e.g. \"~/.cargo/bin/qmux\"",
+    },
 ];
 
 /// The keys of a `[programs.NAME]` table, which tunes an agent's rule set
@@ -159,6 +180,9 @@ impl Default for Config {
             default_size: (80, 24),
             set_clipboard: true,
             set_titles: true,
+            hosts: Vec::new(),
+            ssh_command: vec!["ssh".into()],
+            remote_command: "qmux".into(),
             rules: Rules::builtin(),
         }
     }
@@ -193,6 +217,9 @@ struct File {
     default_size: Option<String>,
     set_clipboard: Option<bool>,
     set_titles: Option<bool>,
+    hosts: Option<Vec<String>>,
+    ssh_command: Option<Vec<String>>,
+    remote_command: Option<String>,
     #[serde(default)]
     programs: HashMap<String, ProgramFile>,
 }
@@ -240,14 +267,12 @@ impl Config {
     /// the defaults.
     pub fn describe(&self) -> String {
         let quoted = |s: &str| format!("{s:?}");
+        let array = |v: &[String]| format!("[{}]", v.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", "));
         let mut out = String::new();
         for k in KEYS {
             let value = match k.key {
                 "prefix" => Some(quoted(&key_name(&self.prefix))),
-                "default-command" => self
-                    .default_command
-                    .as_ref()
-                    .map(|c| format!("[{}]", c.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", "))),
+                "default-command" => self.default_command.as_deref().map(array),
                 "notify" => Some(quoted(self.notify.name())),
                 "history-limit" => Some(self.history_limit.to_string()),
                 "mouse" => Some(self.mouse.to_string()),
@@ -255,6 +280,9 @@ impl Config {
                 "default-size" => Some(quoted(&format!("{}x{}", self.default_size.0, self.default_size.1))),
                 "set-clipboard" => Some(self.set_clipboard.to_string()),
                 "set-titles" => Some(self.set_titles.to_string()),
+                "hosts" => Some(array(&self.hosts)),
+                "ssh-command" => Some(array(&self.ssh_command)),
+                "remote-command" => Some(quoted(&self.remote_command)),
                 _ => None,
             };
             out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
@@ -321,6 +349,17 @@ impl Config {
         config.restore = file.restore.unwrap_or_default();
         config.set_clipboard = file.set_clipboard.unwrap_or(true);
         config.set_titles = file.set_titles.unwrap_or(true);
+        config.hosts = file.hosts.unwrap_or_default();
+        if let Some(ssh) = file.ssh_command {
+            if ssh.is_empty() {
+                let (line, col) = find_key(text, "ssh-command");
+                return Err(format!("{line}:{col}: ssh-command is empty; write it like [\"ssh\"]"));
+            }
+            config.ssh_command = ssh;
+        }
+        if let Some(remote) = file.remote_command {
+            config.remote_command = remote;
+        }
         if let Some(size) = file.default_size {
             config.default_size = parse_size(&size).ok_or_else(|| {
                 let (line, col) = find_key(text, "default-size");

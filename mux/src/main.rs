@@ -13,6 +13,9 @@ fn main() {
     match qmux::commands::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
+            if let Some(preface) = &e.preface {
+                eprintln!("{preface}");
+            }
             eprintln!("qmux: {e}");
             std::process::exit(e.code);
         }

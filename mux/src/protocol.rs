@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -77,6 +77,9 @@ pub enum Request {
         env: Vec<(String, String)>,
         /// Tile every session in the view (`qmux watch`).
         watch: bool,
+        /// The client's own prefix key, when its config is not the
+        /// server's (a client on another machine).
+        prefix: Option<Vec<u8>>,
     },
     New {
         session: NewSession,

@@ -98,6 +98,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 size: (100, 30),
                 env: vec![("HOME".into(), "/root".into())],
                 watch: false,
+                prefix: Some(b"\x01".to_vec()),
             }),
         ),
         (
@@ -139,6 +140,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 size: (u16::MAX, u16::MAX),
                 env: Vec::new(),
                 watch: false,
+                prefix: Some(vec![0x1b; 4096]),
             }),
         ),
         // Broken framing.

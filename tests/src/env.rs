@@ -121,6 +121,13 @@ impl Env {
         env
     }
 
+    /// Points `-f` at a config file holding `text`, from now on.
+    pub fn set_config(&mut self, text: &str) {
+        let path = self.root.path().join("config.toml");
+        fs::write(&path, text).expect("cannot write the config file");
+        self.config = path;
+    }
+
     /// Sets (or overrides) an environment variable for everything this
     /// `Env` runs from now on, e.g. the stand-in chat's knobs.
     pub fn with_var(mut self, key: &str, value: &str) -> Env {

@@ -25,6 +25,7 @@ pub mod chat;
 mod env;
 mod inspect;
 mod procs;
+pub mod sshd;
 pub mod status;
 mod term;
 mod witness;

@@ -217,9 +217,14 @@ fn report_hook(ctx: &Context, agent: &str, target: Option<String>) -> Result<()>
     // in $QMUX, whatever socket a plain `qmux` would pick.
     let inside = std::env::var("QMUX").ok().and_then(|v| qmux_env(&v));
     let ctx = match (&inside, &target) {
-        (Some((socket, caller)), None) => {
-            &Context { socket: socket.clone(), config: ctx.config.clone(), caller: Some(*caller), nested: true }
-        }
+        (Some((socket, caller)), None) => &Context {
+            socket: socket.clone(),
+            config: ctx.config.clone(),
+            caller: Some(*caller),
+            nested: true,
+            remote: None,
+            prefix: Vec::new(),
+        },
         (None, None) => return Ok(()), // not in a qmux session: nobody to tell
         (_, Some(_)) => ctx,
     };

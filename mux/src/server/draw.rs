@@ -37,7 +37,7 @@ impl Server {
     /// Until the prefix is first used, the message says how to find the
     /// keys.
     pub(super) fn status_line(&self, view: &View) -> (Vec<status::Entry>, Option<String>) {
-        let hint = || (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(&self.config.prefix)));
+        let hint = || (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(self.prefix(view))));
         let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(hint);
         (self.status_entries(view), message)
     }
@@ -116,7 +116,7 @@ impl Server {
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Help { top } => {
-                let lines = help_lines(&self.config.prefix, *top, (view.cols, view.rows));
+                let lines = help_lines(self.prefix(view), *top, (view.cols, view.rows));
                 (render::overlay_frame(&lines, &status_text, view.rows), None, None)
             }
             Mode::Scroll(sv) => {

@@ -17,7 +17,7 @@ impl Server {
     /// rest of the read is for: a prefix key may open a screen, and a key
     /// in a screen may close it.
     pub(super) fn input(&mut self, cid: ClientId, bytes: &[u8]) {
-        let prefix = self.config.prefix.clone();
+        let Some(prefix) = self.view(cid).map(|v| self.prefix(v).to_vec()) else { return };
         self.input_seq += 1;
         let seq = self.input_seq;
         let mut rest = bytes;
@@ -143,7 +143,7 @@ impl Server {
                 return self.act(cid, action, *byte);
             }
         }
-        let prefix = key_name(&self.config.prefix);
+        let prefix = key_name(self.view(cid).map_or(&self.config.prefix[..], |v| self.prefix(v)));
         let name = key_name(key);
         let towards = |key: &Key| match key {
             Key::Up => Some(Direction::Up),

@@ -38,6 +38,7 @@ impl Server {
         // The chooser lists saved sessions below the live ones.
         let live = self.sessions.len();
         let count = (live + self.saving.saved.len()).max(1);
+        let help_rows = self.view(cid).map_or(0, |v| crate::bindings::help(self.prefix(v)).lines().count());
         let Some(view) = self.view_mut(cid) else {
             return;
         };
@@ -46,7 +47,7 @@ impl Server {
             Mode::Help { top } => {
                 let room = usize::from(view.session_rows()).saturating_sub(2);
                 let page = room.max(1);
-                let most = crate::bindings::help(&self.config.prefix).lines().count().saturating_sub(1 + room);
+                let most = help_rows.saturating_sub(1 + room);
                 let top = match key {
                     Key::Down | Key::Char('j') => top + 1,
                     Key::Up | Key::Char('k') => top.saturating_sub(1),

@@ -25,8 +25,12 @@ type Answer = Result<Response, String>;
 impl Server {
     pub(super) fn request(&mut self, cid: ClientId, req: Request) {
         let answer = match req {
-            Request::Attach { target, create, create_if_none, size, env, watch } => {
+            Request::Attach { target, create, create_if_none, size, env, watch, prefix } => {
                 self.attach(cid, target, create, create_if_none, size, env);
+                // A prefix is one key: a few bytes, never none.
+                if let Some(view) = self.view_mut(cid) {
+                    view.prefix = prefix.filter(|p| (1..=16).contains(&p.len()));
+                }
                 if watch {
                     self.tile_all(cid);
                 }

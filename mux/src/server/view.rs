@@ -78,6 +78,16 @@ pub(super) struct View {
     /// Bytes for the terminal ahead of the next frame (bells, notifications,
     /// clipboard writes).
     pub alerts: Vec<u8>,
+    /// The client's own prefix key, when it brought one (from another
+    /// machine); else the server's.
+    pub prefix: Option<Vec<u8>>,
+}
+
+impl Server {
+    /// The prefix key of a view's client.
+    pub(super) fn prefix<'a>(&'a self, view: &'a View) -> &'a [u8] {
+        view.prefix.as_deref().unwrap_or(&self.config.prefix)
+    }
 }
 
 impl View {
@@ -95,6 +105,7 @@ impl View {
             input: InputState::default(),
             mode: Mode::Normal,
             env,
+            prefix: None,
             frame_in_flight: false,
             dirty: true,
             message: None,

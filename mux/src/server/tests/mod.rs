@@ -112,6 +112,11 @@ impl Harness {
 
     /// A client attached to `target`, its terminal `cols`×`rows`.
     fn attach(&mut self, target: &str, cols: u16, rows: u16) -> ClientId {
+        self.attach_with_prefix(target, cols, rows, None)
+    }
+
+    /// A client that brings its own prefix key (one on another machine).
+    fn attach_with_prefix(&mut self, target: &str, cols: u16, rows: u16, prefix: Option<Vec<u8>>) -> ClientId {
         let (tx, rx) = mpsc::channel(64);
         let cid = self.server.add_connection(tx, None);
         self.clients.push((cid, rx));
@@ -123,6 +128,7 @@ impl Harness {
             size: (cols, rows),
             env: Vec::new(),
             watch: false,
+            prefix,
         };
         self.request(cid, req);
         cid
@@ -313,6 +319,26 @@ fn prefix_keys_move_between_sessions() {
     // The prefix twice sends it; other keys go to the program.
     h.keys(cid, &[PREFIX, PREFIX, b'x']);
     assert_eq!(*h.program(b).written.borrow(), [PREFIX, b'x']);
+}
+
+#[test]
+fn a_client_that_brings_its_own_prefix_uses_it_and_the_others_keep_the_servers() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let b = h.session("b");
+    let far = h.attach_with_prefix("a", 80, 24, Some(vec![0x01]));
+    let near = h.attach("a", 80, 24);
+    h.keys(far, &[0x01, b'n']);
+    assert_eq!(h.focused(far), b, "C-a is its prefix");
+    h.keys(far, &[PREFIX, b'x']);
+    assert_eq!(*h.program(b).written.borrow(), [PREFIX, b'x'], "C-b is just a key to it");
+    h.keys(near, &[0x01, PREFIX, b'n']);
+    assert_eq!(h.focused(near), b, "the server's C-b for the other client");
+    assert_eq!(*h.program(a).written.borrow(), [0x01], "for which C-a is just a key");
+    // An empty prefix is no key: ignored, the server's stands.
+    let odd = h.attach_with_prefix("a", 80, 24, Some(Vec::new()));
+    h.keys(odd, &[PREFIX, b'n']);
+    assert_eq!(h.focused(odd), b);
 }
 
 #[test]

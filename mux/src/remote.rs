@@ -1,0 +1,364 @@
+//! Sessions on other machines, through OpenSSH.
+//!
+//! `qmux -H HOST VERB` runs `ssh HOST qmux bridge` and speaks qmux's own
+//! protocol over that pipe: the bridge, on the far side, hands each frame to
+//! the server there (starting it when the verb would). Everything that makes
+//! ssh work for the user — keys, agent forwarding, `~/.ssh/config`, jump
+//! hosts, known hosts — is ssh's; qmux listens on no port and authenticates
+//! nobody. Connections to one host share one ssh connection
+//! (ControlMaster), so `ls --all` and repeated verbs pay the handshake once.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::protocol::{self, Hello, NewSession, Request, ToClient, ToServer};
+
+/// The exit code of a bridge that found no server and was not asked to
+/// start one.
+pub const NO_SERVER: i32 = 3;
+
+/// A machine as the user named it, and the ssh arguments that reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// As written: shown in messages and listings.
+    pub name: String,
+    /// The destination as ssh takes it, with `-p PORT` for `host:port`.
+    destination: Vec<String>,
+}
+
+impl Host {
+    /// Anything ssh accepts: an alias, `user@host`, `ssh://user@host:port`;
+    /// and `user@host:port`, which ssh itself does not take.
+    pub fn parse(spec: &str) -> Result<Host> {
+        let bad =
+            || Error::msg(format!("bad host {spec:?}: write it as ssh takes it, e.g. box, me@box:2222, ssh://box"));
+        if spec.is_empty() || spec.starts_with('-') || spec.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let mut destination = Vec::new();
+        match spec.rsplit_once(':') {
+            // ssh:// is ssh's own; an IPv6 address has more than one colon.
+            _ if spec.starts_with("ssh://") => destination.push(spec.to_string()),
+            Some((host, port)) if !host.contains(':') && !host.is_empty() => {
+                let port: u16 = port.parse().map_err(|_| bad())?;
+                destination.extend(["-p".to_string(), port.to_string(), host.to_string()]);
+            }
+            _ => destination.push(spec.to_string()),
+        }
+        Ok(Host { name: spec.to_string(), destination })
+    }
+}
+
+/// Everything needed to reach the qmux of one machine.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub host: Host,
+    ssh_command: Vec<String>,
+    remote_command: String,
+    /// `-L NAME` / `-S PATH` as the user gave them: the far side's socket.
+    socket_args: Vec<OsString>,
+    /// Where the shared ssh connection's control socket lives (the local
+    /// socket directory, private to the user).
+    control_dir: Option<PathBuf>,
+}
+
+impl Remote {
+    pub fn new(host: Host, config: &Config, socket_args: Vec<OsString>, control_dir: Option<PathBuf>) -> Remote {
+        Remote {
+            host,
+            ssh_command: config.ssh_command.clone(),
+            remote_command: config.remote_command.clone(),
+            socket_args,
+            control_dir,
+        }
+    }
+
+    /// The ssh command line for a bridge.
+    fn command(&self, start: bool) -> Command {
+        let mut cmd = Command::new(&self.ssh_command[0]);
+        cmd.args(&self.ssh_command[1..]).arg("-T");
+        if let Some(dir) = &self.control_dir {
+            cmd.arg("-o").arg("ControlMaster=auto");
+            cmd.arg("-o").arg(format!("ControlPath={}", dir.join("ssh-%C").display()));
+            cmd.arg("-o").arg("ControlPersist=60");
+        }
+        cmd.args(&self.host.destination);
+        // One string, which the remote login shell splits: the user's
+        // remote-command may carry variables or a ~ path.
+        let mut remote = self.remote_command.clone();
+        for arg in &self.socket_args {
+            remote.push(' ');
+            remote.push_str(&shell_quote(&arg.to_string_lossy()));
+        }
+        remote.push_str(" bridge");
+        if start {
+            remote.push_str(" --start");
+        }
+        cmd.arg(remote);
+        cmd
+    }
+
+    /// Starts ssh and the bridge behind it; the caller greets.
+    pub fn dial(&self, start: bool) -> Result<(Ssh, ChildStdout, ChildStdin)> {
+        let mut cmd = self.command(start);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::msg(format!(
+                "cannot run {}: {e}; install OpenSSH, or set ssh-command in the config",
+                self.ssh_command[0]
+            ))
+        })?;
+        let (Some(stdout), Some(stdin), Some(mut stderr)) =
+            (child.stdout.take(), child.stdin.take(), child.stderr.take())
+        else {
+            return Err(Error::msg("cannot talk to ssh: its pipes are missing"));
+        };
+        // ssh's own words (a refused key, an unknown host) are kept to show
+        // if the connection fails; a live connection's stderr is not the
+        // user's screen.
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let sink = said.clone();
+        std::thread::Builder::new().name("ssh-stderr".into()).spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = stderr.read(&mut buf) {
+                if let Ok(mut said) = sink.lock() {
+                    said.extend_from_slice(&buf[..n]);
+                }
+            }
+        })?;
+        Ok((
+            Ssh { child, said, host: self.host.name.clone(), remote_command: self.remote_command.clone() },
+            stdout,
+            stdin,
+        ))
+    }
+}
+
+/// Quotes an argument for the remote login shell.
+fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=,:@%+".contains(&b)) {
+        return arg.to_string();
+    }
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// The ssh process behind a remote connection. Dropping it ends the
+/// connection (the bridge sees its input close) and reaps ssh.
+pub struct Ssh {
+    child: Child,
+    said: Arc<Mutex<Vec<u8>>>,
+    host: String,
+    remote_command: String,
+}
+
+impl Ssh {
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// What ssh (and the far side) printed, trimmed.
+    pub fn said(&self) -> String {
+        let said = self.said.lock().map(|s| s.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&said).trim().to_string()
+    }
+
+    /// The connection ended before the far side's greeting: says why, in
+    /// ssh's words when ssh failed.
+    pub fn failure(&mut self) -> Error {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                _ => break None,
+            }
+        };
+        // Let the stderr thread take ssh's last words.
+        std::thread::sleep(Duration::from_millis(20));
+        let said = self.said();
+        let host = &self.host;
+        let version = env!("CARGO_PKG_VERSION");
+        match status {
+            // ssh's own message, whole, then ours.
+            Some(255) => Error::msg(format!("cannot reach {host} over ssh; `ssh {host}` shows the same problem"))
+                .with_preface(said),
+            Some(127) => Error::msg(format!(
+                "qmux is not installed on {host} ({:?} was not found there): install qmux {version} on {host}, \
+                 or set remote-command in the config to its path",
+                self.remote_command
+            )),
+            Some(NO_SERVER) => Error::msg(format!("no server running on {host}")),
+            Some(_) if said.contains("unrecognized subcommand") => Error::msg(format!(
+                "qmux on {host} is too old to be reached with --host: install qmux {version} on {host}"
+            )),
+            _ => {
+                let last = said.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("the connection closed");
+                let last = last.strip_prefix("qmux: ").unwrap_or(last);
+                Error::msg(format!("on {host}: {last}"))
+            }
+        }
+    }
+
+    /// The greeting came back, but from another version of qmux.
+    pub fn mismatch(&self, theirs: &Hello) -> Error {
+        let ours = Hello::ours();
+        Error::msg(format!(
+            "qmux on {host} is {} (protocol {}), this is {} (protocol {}): install qmux {} on {host}",
+            theirs.version,
+            theirs.protocol,
+            ours.version,
+            ours.protocol,
+            ours.version,
+            host = self.host
+        ))
+    }
+}
+
+impl Drop for Ssh {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The environment a client sends to another machine: only what describes
+/// its terminal. The rest (PATH, HOME) is the far side's own.
+pub fn terminal_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            matches!(k.as_str(), "TERM" | "COLORTERM" | "LANG" | "TERM_PROGRAM" | "TERM_PROGRAM_VERSION")
+                || k.starts_with("LC_")
+        })
+        .collect()
+}
+
+// ----- the far side -----------------------------------------------------
+
+/// `qmux bridge`: relays a client on another machine (our stdin and
+/// stdout, over ssh) to this machine's server. Requests that start
+/// programs get this machine's environment and home directory under the
+/// client's terminal variables, as a local client's would.
+pub fn bridge(connect: impl FnOnce() -> Result<crate::client::Connection>) -> Result<i32> {
+    let mut input = std::io::stdin().lock();
+    // Unbuffered: a frame must leave as soon as the server sends it.
+    let mut output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    let ours = Hello::ours();
+    match protocol::read_frame::<ToServer>(&mut input) {
+        Ok(Some(ToServer::Hello(theirs))) if theirs.protocol == ours.protocol => {}
+        Ok(Some(ToServer::Hello(_))) => {
+            // The client words the mismatch: it knows which side is which.
+            protocol::write_frame(&mut output, &ToClient::Hello(ours))?;
+            return Ok(0);
+        }
+        _ => return Err(Error::msg("bridge: expected a qmux client on standard input")),
+    }
+    let conn = connect()?;
+    let (mut from_server, mut to_server) = conn.into_parts();
+    protocol::write_frame(&mut output, &ToClient::Hello(ours))?;
+    std::thread::Builder::new().name("bridge-out".into()).spawn(move || {
+        let _ = std::io::copy(&mut from_server, &mut output);
+        // The server closed: so does the bridge, and with it ssh.
+        std::process::exit(0);
+    })?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).or_else(|| std::env::current_dir().ok());
+    loop {
+        match protocol::read_frame::<ToServer>(&mut input) {
+            Ok(Some(mut frame)) => {
+                if let ToServer::Request(req) = &mut frame {
+                    localize(req, home.as_deref());
+                }
+                protocol::write_frame(&mut to_server, &frame)?;
+            }
+            Ok(None) => return Ok(0),
+            Err(e) => return Err(Error::msg(format!("bridge: bad frame from the client: {e}"))),
+        }
+    }
+}
+
+/// Fills in what a remote client left to this machine: the directory
+/// (empty: home) and the environment under its terminal variables.
+fn localize(req: &mut Request, home: Option<&Path>) {
+    let fill_env = |env: &mut Vec<(String, String)>| {
+        let theirs = std::mem::take(env);
+        env.extend(std::env::vars().filter(|(k, _)| !theirs.iter().any(|(t, _)| t == k)));
+        env.extend(theirs);
+    };
+    let fill = |spec: &mut NewSession| {
+        if spec.cwd.as_os_str().is_empty() {
+            if let Some(home) = home {
+                spec.cwd = home.to_path_buf();
+            }
+        }
+        fill_env(&mut spec.env);
+    };
+    match req {
+        Request::Attach { create, create_if_none, env, .. } => {
+            create.iter_mut().chain(create_if_none.iter_mut()).for_each(fill);
+            fill_env(env);
+        }
+        Request::New { session, .. } => fill(session),
+        Request::Split { create: Some(spec), .. } => fill(spec),
+        _ => {}
+    }
+}
+
+/// Waits until `fd` has something to read; false if `timeout` passed
+/// first.
+pub fn readable(fd: &impl AsRawFd, timeout: Duration) -> bool {
+    // SAFETY: the descriptor is borrowed from a live owner for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd.as_raw_fd()) };
+    let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX)), Ok(n) if n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_taken_as_ssh_takes_them_and_host_port_too() {
+        assert_eq!(Host::parse("box").unwrap().destination, ["box"]);
+        assert_eq!(Host::parse("me@box").unwrap().destination, ["me@box"]);
+        assert_eq!(Host::parse("me@box:2222").unwrap().destination, ["-p", "2222", "me@box"]);
+        assert_eq!(Host::parse("ssh://me@box:2222").unwrap().destination, ["ssh://me@box:2222"]);
+        assert_eq!(Host::parse("fe80::1").unwrap().destination, ["fe80::1"]);
+        for bad in ["", "-oProxyCommand=x", "a b", "box:port"] {
+            assert!(Host::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn remote_arguments_are_quoted_for_the_login_shell() {
+        assert_eq!(shell_quote("-L"), "-L");
+        assert_eq!(shell_quote("my sock"), "'my sock'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn a_remote_request_gets_this_machines_home_and_environment_under_its_terminal() {
+        let spec = NewSession {
+            name: None,
+            cwd: PathBuf::new(),
+            command: vec![],
+            env: vec![("TERM".into(), "xterm-kitty".into())],
+            size: None,
+        };
+        let mut req = Request::New { session: spec, caller: None, switch_caller: false };
+        localize(&mut req, Some(Path::new("/home/me")));
+        let Request::New { session, .. } = req else { unreachable!() };
+        assert_eq!(session.cwd, Path::new("/home/me"));
+        let term: Vec<_> = session.env.iter().filter(|(k, _)| k == "TERM").collect();
+        assert_eq!(term, [&("TERM".to_string(), "xterm-kitty".to_string())]);
+        if let Ok(path) = std::env::var("PATH") {
+            assert!(session.env.contains(&("PATH".into(), path)));
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `--host`: the verbs, an attached client and `ls --all` against a real
+//! sshd on 127.0.0.1 (tests/src/sshd.rs), whose far side runs this build's
+//! qmux in a world of its own.
+
+use qmux_e2e::sshd::{Sshd, BAD_KEY_HOST, DOWN_HOST, HOST};
+use qmux_e2e::{assert_error, Env};
+
+/// A test world whose config reaches the sshd as `box`, plus `extra`.
+fn remote_env(extra: &str) -> (Env, Sshd) {
+    let mut env = Env::new();
+    let sshd = Sshd::start(&env);
+    let config = format!("{}{extra}", sshd.config(&env));
+    env.set_config(&config);
+    (env, sshd)
+}
+
+fn on_host<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["-H", HOST];
+    all.extend_from_slice(args);
+    all
+}
+
+#[test]
+fn new_send_wait_capture_and_ls_act_on_the_far_server() {
+    let (env, sshd) = remote_env("");
+    // No server over there yet: ls says so, --json says [].
+    let out = env.qmux(&on_host(&["ls"]));
+    assert_error(&out, &["no server running on box"]);
+    assert_eq!(env.qmux_ok(&on_host(&["ls", "--json"])).trim(), "[]");
+
+    // new -d starts the far server, as it would here.
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "far", "--", "qmux-chat"]));
+    env.qmux_ok(&on_host(&["wait", "-t", "far", "--until", "waiting", "--timeout", "20"]));
+    env.qmux_ok(&on_host(&["send", "-t", "far", "what runs over there"]));
+    let json: serde_json::Value = serde_json::from_str(&env.qmux_ok(&on_host(&["ls", "--json"]))).unwrap();
+    assert_eq!(json[0]["name"], "far");
+    assert_eq!(json[0]["state"], "busy", "a message sent makes the chat busy at once: {json}");
+    env.qmux_ok(&on_host(&["wait", "-t", "far", "--until", "waiting", "--timeout", "20"]));
+    let screen = env.qmux_ok(&on_host(&["capture", "-t", "far"]));
+    let asked = screen.find("what runs over there").unwrap_or_else(|| panic!("the message is there:\n{screen}"));
+    assert!(screen[asked..].lines().count() > 2, "and a reply below it:\n{screen}");
+
+    // It lives there, in the far side's home, and not here.
+    let json: serde_json::Value = serde_json::from_str(&env.qmux_ok(&on_host(&["ls", "--json"]))).unwrap();
+    assert_eq!(json[0]["state"], "waiting");
+    assert_eq!(json[0]["cwd"], sshd.remote_home().display().to_string(), "{json}");
+    assert_eq!(env.qmux_ok(&["ls", "--json"]).trim(), "[]", "nothing runs on this side");
+    assert!(sshd.remote_sockets().read_dir().unwrap().count() > 0, "the far server's socket is in its own world");
+
+    // wait's timeout holds across ssh too.
+    let out = env.qmux(&on_host(&["wait", "-t", "far", "--until", "output", "never shown", "--timeout", "0.5"]));
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn ls_all_lists_each_host_and_a_host_that_is_down_blocks_nothing() {
+    let (env, _sshd) = remote_env(&format!("hosts = [\"{HOST}\", \"{DOWN_HOST}\"]\n"));
+    env.start_detached("here", &["cat"]);
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "there", "--", "cat"]));
+    let out = env.qmux_ok(&["ls", "--all"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("0: here (cat)"), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("box/0: there (cat)")), "{out}");
+    let down = lines.iter().find(|l| l.starts_with("down: unreachable: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(down.contains("Connection refused"), "ssh's own reason: {down}");
+
+    let out = env.qmux(&["ls", "--all", "--json"]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts: Vec<_> = json.as_array().unwrap().iter().map(|s| (s["name"].clone(), s["host"].clone())).collect();
+    assert_eq!(hosts, [("here".into(), serde_json::Value::Null), ("there".into(), "box".into())]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("qmux: down: unreachable"));
+}
+
+#[test]
+fn an_attached_client_uses_its_own_keys_and_outlives_a_dropped_connection() {
+    let (env, sshd) = remote_env("prefix = \"C-a\"\n");
+    // Counts slowly, so the connection drops mid-stream.
+    let count = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line $i; sleep 0.01; done; echo counted; exec cat";
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "count", "--", "sh", "-c", count]));
+    let mut term = env.attach(&on_host(&["attach", "-t", "count"]), 100, 30);
+    // The far server runs with no config (C-b); this client's is C-a.
+    term.wait_status(|s| s.contains("C-a ? help"), "the local prefix in the status bar's hint");
+    term.wait_text("line 20");
+    sshd.drop_connections(&env);
+    term.wait_text("lost the connection to box");
+    term.wait_text("counted");
+    term.wait_for(|s| !s.contents().contains("lost the connection"), "the repaint after reconnecting");
+    let all = env.qmux_ok(&on_host(&["capture", "-t", "count", "-S", "-"]));
+    for i in 1..=300 {
+        assert!(all.lines().any(|l| l == format!("line {i}")), "line {i} is in the far session's history");
+    }
+    // Keys still reach the program, and the local prefix detaches.
+    term.type_str("typed after\r");
+    term.wait_text("typed after");
+    term.send(&[0x01, b'd']);
+    assert!(term.wait_exit().success());
+    let out = env.qmux_ok(&on_host(&["ls"]));
+    assert!(out.contains("0: count"), "the session lives on over there: {out}");
+}
+
+#[test]
+fn a_wrong_host_a_refused_key_and_a_missing_qmux_each_say_so() {
+    let (mut env, sshd) = remote_env("");
+    for (host, ssh_says) in [(DOWN_HOST, "Connection refused"), (BAD_KEY_HOST, "Permission denied")] {
+        let out = env.qmux(&["-H", host, "ls"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(out.stdout.is_empty());
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert!(lines.iter().any(|l| l.contains(ssh_says)), "ssh's own words first: {stderr}");
+        assert_eq!(
+            lines.last().copied(),
+            Some(format!("qmux: cannot reach {host} over ssh; `ssh {host}` shows the same problem").as_str()),
+            "then one line of ours: {stderr}"
+        );
+    }
+    let config = sshd.config(&env).replace(&env.bin("qmux").display().to_string(), "/nowhere/qmux");
+    env.set_config(&config);
+    let out = env.qmux(&on_host(&["ls"]));
+    assert_error(&out, &["qmux is not installed on box", "install qmux", "remote-command"]);
+}
