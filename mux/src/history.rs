@@ -194,6 +194,12 @@ impl History {
         self.scratch = text;
     }
 
+    /// Counts rows ever pushed from `total` on, for a history rebuilt
+    /// from another's rows: line numbers stay what they were.
+    pub fn count_from(&mut self, total: u64) {
+        self.pushed = self.pushed.max(total);
+    }
+
     /// How many rows are kept.
     pub fn len(&self) -> usize {
         self.rows.len()

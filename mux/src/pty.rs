@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -44,7 +44,9 @@ pub struct SpawnSpec<'a> {
 
 /// A running program in its PTY. Dropping it hangs the program up.
 pub struct Pty {
-    master: Box<dyn MasterPty + Send>,
+    /// The master: ours from the start, or handed over by the server
+    /// before this one (a live upgrade).
+    master: OwnedFd,
     input: Arc<Input>,
     pid: Option<u32>,
     /// [`Pty::terminate`] has begun.
@@ -54,6 +56,39 @@ pub struct Pty {
     reaped: Arc<AtomicBool>,
     /// Set when this `Pty` is dropped: the writer stops waiting to write.
     dropped: Arc<AtomicBool>,
+    /// The reader thread, which gives its state back when paused.
+    reader: Option<std::thread::JoinHandle<Option<Reader>>>,
+    /// A paused reader, not running until [`Pty::resume`].
+    paused: Option<Reader>,
+    /// Asks the reader to pause: the flag, and a byte that wakes its poll.
+    pause: Arc<AtomicBool>,
+    wake: OwnedFd,
+}
+
+/// How a reader learns that its program ended, and with what code.
+enum Ending {
+    /// Ours: waited for, with its exit status.
+    Child(Box<dyn portable_pty::Child + Send + Sync>),
+    /// Handed over: another process's child, whose status nobody can
+    /// give us. Its end shows as the end of its output.
+    Adopted,
+}
+
+/// The exit code of a program that ended after it was handed over by a
+/// live upgrade: its status went to its first server's parent.
+pub const EXIT_UNKNOWN: i32 = i32::MIN;
+
+/// Everything a reader thread works with; returned whole when it pauses.
+struct Reader {
+    file: File,
+    wake: OwnedFd,
+    terminal: Arc<Mutex<Terminal>>,
+    pending: OutputPending,
+    notify: Box<dyn Fn(PtyEvent) + Send>,
+    replies: Arc<Input>,
+    ending: Ending,
+    reaped: Arc<AtomicBool>,
+    pause: Arc<AtomicBool>,
 }
 
 /// The most a reader gathers before handing output to the model.
@@ -130,16 +165,40 @@ impl Pty {
         for (k, v) in spec.env {
             cmd.env(k, v);
         }
-        let mut child =
+        let child =
             pair.slave.spawn_command(cmd).map_err(|e| Error::msg(format!("cannot run {}: {e}", spec.argv[0])))?;
         // The reader sees EOF only once every slave handle is closed.
         drop(pair.slave);
         let pid = child.process_id();
-        let (mut reader, mut writer) = (nonblocking_handle(&*pair.master)?, nonblocking_handle(&*pair.master)?);
+        let master = dup_master(&*pair.master)?;
+        Pty::start(master, pid, Ending::Child(child), terminal, pending, Box::new(notify))
+    }
 
+    /// Takes over a program another server ran (a live upgrade): its PTY
+    /// master and pid. What the program wrote while nobody read waits in
+    /// the kernel and comes first.
+    pub fn adopt(
+        master: OwnedFd,
+        pid: Option<u32>,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: impl Fn(PtyEvent) + Send + 'static,
+    ) -> Result<Pty> {
+        Pty::start(master, pid, Ending::Adopted, terminal, pending, Box::new(notify))
+    }
+
+    fn start(
+        master: OwnedFd,
+        pid: Option<u32>,
+        ending: Ending,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: Box<dyn Fn(PtyEvent) + Send>,
+    ) -> Result<Pty> {
+        let (mut writer, reader) = (nonblocking_handle(&master)?, nonblocking_handle(&master)?);
         let (queue, input_rx) = mpsc::channel::<Vec<u8>>();
         let input = Arc::new(Input {
-            direct: Mutex::new(nonblocking_handle(&*pair.master)?),
+            direct: Mutex::new(nonblocking_handle(&master)?),
             queued: Arc::new(AtomicUsize::new(0)),
             queue,
         });
@@ -155,61 +214,61 @@ impl Pty {
                 }
             }
         })?;
-
-        let replies = input.clone();
+        let (wake_read, wake) = nix::unistd::pipe().map_err(io::Error::from)?;
         let reaped = Arc::new(AtomicBool::new(false));
-        let reaped_by_reader = reaped.clone();
-        std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
-            // A small buffer for the usual trickle; a big one only while a
-            // flood lasts, freed after, so an idle session holds none.
-            let mut small = [0u8; 4096];
-            let mut flood: Vec<u8> = Vec::new();
-            let mut open = true;
-            while open {
-                // Everything readable now, in one batch: a PTY read gives at
-                // most 4095 bytes, and the model is fastest on whole floods.
-                let (buf, n) = match read_available(&mut reader, &mut small, &mut open) {
-                    0 => {
-                        if open {
-                            wait_for(&reader, nix::poll::PollFlags::POLLIN, nix::poll::PollTimeout::NONE);
-                        }
-                        continue;
-                    }
-                    n if n < small.len() - 1 || !open => (&small[..], n),
-                    n => {
-                        flood.resize(READ_BATCH, 0);
-                        flood[..n].copy_from_slice(&small[..n]);
-                        let more = read_available(&mut reader, &mut flood[n..], &mut open);
-                        (&flood[..], n + more)
-                    }
-                };
-                // A full batch means the program is still pouring.
-                let more_coming = open && n == READ_BATCH;
-                let answer = match terminal.lock() {
-                    Ok(mut t) => t.process_batch(&buf[..n], more_coming),
-                    Err(_) => break,
-                };
-                if !answer.is_empty() {
-                    replies.write(answer);
-                }
-                if !pending.swap(true, Ordering::AcqRel) {
-                    notify(PtyEvent::Output);
-                }
-                if !more_coming && !flood.is_empty() {
-                    flood = Vec::new();
-                }
-            }
-            let status = child.wait();
-            reaped_by_reader.store(true, Ordering::Release);
-            let code = match status {
-                Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
-                Ok(status) => status.exit_code() as i32,
-                Err(_) => -1,
-            };
-            notify(PtyEvent::Exited(code));
-        })?;
+        let pause = Arc::new(AtomicBool::new(false));
+        let reader = Reader {
+            file: reader,
+            wake: wake_read,
+            terminal,
+            pending,
+            notify,
+            replies: input.clone(),
+            ending,
+            reaped: reaped.clone(),
+            pause: pause.clone(),
+        };
+        let mut pty = Pty {
+            master,
+            input,
+            pid,
+            terminating: false,
+            reaped,
+            dropped,
+            reader: None,
+            paused: Some(reader),
+            pause,
+            wake,
+        };
+        pty.resume();
+        Ok(pty)
+    }
 
-        Ok(Pty { master: pair.master, input, pid, terminating: false, reaped, dropped })
+    /// Stops reading the program's output, for a live upgrade: the reader
+    /// finishes the batch it has (into the terminal) and stops; the rest
+    /// waits in the kernel for whoever reads next.
+    pub fn pause(&mut self) {
+        let Some(thread) = self.reader.take() else { return };
+        self.pause.store(true, Ordering::Release);
+        let _ = nix::unistd::write(&self.wake, b"p");
+        self.paused = thread.join().ok().flatten();
+    }
+
+    /// Reads again after [`Pty::pause`] (the upgrade did not happen).
+    pub fn resume(&mut self) {
+        let Some(reader) = self.paused.take() else { return };
+        self.pause.store(false, Ordering::Release);
+        // Drain the wake-up byte of an earlier pause.
+        let mut byte = [0u8; 8];
+        let _ = nix::fcntl::fcntl(&reader.wake, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+        while matches!(nix::unistd::read(&reader.wake, &mut byte), Ok(1..)) {}
+        let spawned = std::thread::Builder::new().name("pty-reader".into()).spawn(move || reader.run());
+        self.reader = spawned.ok();
+    }
+
+    /// The PTY master, to hand over.
+    pub fn master(&self) -> BorrowedFd<'_> {
+        self.master.as_fd()
     }
 
     /// Sends bytes to the program's input; never blocks.
@@ -224,17 +283,19 @@ impl Pty {
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
-        let _ = self.master.resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 });
+        let size = nix::libc::winsize { ws_row: rows.max(1), ws_col: cols.max(1), ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which lives
+        // for the call; the descriptor is our open master.
+        unsafe {
+            nix::libc::ioctl(self.master.as_raw_fd(), nix::libc::TIOCSWINSZ, &size);
+        }
     }
 
     /// Whether the program put its terminal in raw mode (ICANON and ECHO
     /// off), as a line editor does while it reads a line.
     pub fn raw_mode(&self) -> bool {
         use nix::sys::termios::LocalFlags;
-        let Some(fd) = self.master.as_raw_fd() else { return false };
-        // SAFETY: the master fd is owned by self.master and open while self lives.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        nix::sys::termios::tcgetattr(fd)
+        nix::sys::termios::tcgetattr(&self.master)
             .map(|t| !t.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO))
             .unwrap_or(false)
     }
@@ -242,7 +303,7 @@ impl Pty {
     /// The PTY's foreground process group: the program the user is
     /// talking to (the agent, or the shell that started it).
     pub fn foreground_group(&self) -> Option<i32> {
-        self.master.process_group_leader().filter(|g| *g > 0)
+        nix::unistd::tcgetpgrp(&self.master).ok().map(|g| g.as_raw()).filter(|g| *g > 0)
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -304,6 +365,70 @@ impl Pty {
     }
 }
 
+impl Reader {
+    /// Reads until the program's output ends, then reports its exit; or
+    /// until paused, then gives itself back.
+    fn run(mut self) -> Option<Reader> {
+        // A small buffer for the usual trickle; a big one only while a
+        // flood lasts, freed after, so an idle session holds none.
+        let mut small = [0u8; 4096];
+        let mut flood: Vec<u8> = Vec::new();
+        let mut open = true;
+        while open {
+            if self.pause.load(Ordering::Acquire) {
+                return Some(self);
+            }
+            // Everything readable now, in one batch: a PTY read gives at
+            // most 4095 bytes, and the model is fastest on whole floods.
+            let (buf, n) = match read_available(&mut self.file, &mut small, &mut open) {
+                0 => {
+                    if open {
+                        let mut fds = [
+                            nix::poll::PollFd::new(self.file.as_fd(), nix::poll::PollFlags::POLLIN),
+                            nix::poll::PollFd::new(self.wake.as_fd(), nix::poll::PollFlags::POLLIN),
+                        ];
+                        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+                    }
+                    continue;
+                }
+                n if n < small.len() - 1 || !open => (&small[..], n),
+                n => {
+                    flood.resize(READ_BATCH, 0);
+                    flood[..n].copy_from_slice(&small[..n]);
+                    let more = read_available(&mut self.file, &mut flood[n..], &mut open);
+                    (&flood[..], n + more)
+                }
+            };
+            // A full batch means the program is still pouring.
+            let more_coming = open && n == READ_BATCH;
+            let answer = match self.terminal.lock() {
+                Ok(mut t) => t.process_batch(&buf[..n], more_coming),
+                Err(_) => break,
+            };
+            if !answer.is_empty() {
+                self.replies.write(answer);
+            }
+            if !self.pending.swap(true, Ordering::AcqRel) {
+                (self.notify)(PtyEvent::Output);
+            }
+            if !more_coming && !flood.is_empty() {
+                flood = Vec::new();
+            }
+        }
+        let code = match &mut self.ending {
+            Ending::Child(child) => match child.wait() {
+                Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
+                Ok(status) => status.exit_code() as i32,
+                Err(_) => -1,
+            },
+            Ending::Adopted => EXIT_UNKNOWN,
+        };
+        self.reaped.store(true, Ordering::Release);
+        (self.notify)(PtyEvent::Exited(code));
+        None
+    }
+}
+
 /// How long a program gets after SIGHUP before SIGTERM, and after SIGTERM
 /// before SIGKILL.
 pub const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -333,13 +458,19 @@ impl Drop for Pty {
     }
 }
 
-/// A descriptor of our own for the master, in non-blocking mode (which the
-/// master shares: all its descriptors are one open file).
-fn nonblocking_handle(master: &dyn MasterPty) -> Result<File> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+/// A descriptor of our own for portable-pty's master, which closes its own
+/// when dropped.
+fn dup_master(master: &dyn MasterPty) -> Result<OwnedFd> {
     let fd = master.as_raw_fd().ok_or_else(|| Error::msg("pty: the master has no descriptor"))?;
     // SAFETY: the master's fd is open while `master` lives; we only dup it.
-    let owned = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?)
+}
+
+/// A descriptor of our own for the master, in non-blocking mode (which the
+/// master shares: all its descriptors are one open file).
+fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let owned = master.try_clone()?;
     let flags = OFlag::from_bits_truncate(fcntl(&owned, FcntlArg::F_GETFL).map_err(io::Error::from)?);
     fcntl(&owned, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
     Ok(File::from(owned))

@@ -137,6 +137,86 @@ impl vt100::Callbacks for Events {
     }
 }
 
+/// A terminal as escape sequences and history rows, for a live upgrade.
+/// The main screen under an alternate one is not kept: a program that
+/// leaves its alternate screen after the upgrade finds it blank.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub cols: u16,
+    pub rows: u16,
+    /// Oldest first: each row formatted, and whether it wraps.
+    pub history: Vec<(String, bool)>,
+    /// Rows ever pushed into history: line numbers stay the same.
+    pub history_pushed: u64,
+    pub history_limit: usize,
+    pub alternate: bool,
+    /// The visible screen, cursor and input modes.
+    pub screen: String,
+    pub title: String,
+    /// The start of an escape sequence or character the output had not
+    /// finished: fed last, so the rest of it, read by the next server,
+    /// finishes it.
+    pub unfinished: Vec<u8>,
+}
+
+/// How much of the latest output a terminal keeps for [`unfinished`].
+const RECENT: usize = 4096;
+
+fn note_recent(recent: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() >= RECENT {
+        recent.clear();
+        recent.extend_from_slice(&bytes[bytes.len() - RECENT..]);
+        return;
+    }
+    recent.extend_from_slice(bytes);
+    if recent.len() > 2 * RECENT {
+        recent.drain(..recent.len() - RECENT);
+    }
+}
+
+/// The end of `bytes` that starts an escape sequence or a UTF-8 character
+/// and does not finish it; empty when everything is finished.
+pub fn unfinished(bytes: &[u8]) -> &[u8] {
+    if let Some(esc) = memchr::memrchr(0x1b, bytes) {
+        let seq = &bytes[esc..];
+        let done = match seq.get(1) {
+            None => false,
+            // CSI: parameters and intermediates, then a final byte.
+            Some(b'[') => seq[2..].iter().any(|b| (0x40..=0x7e).contains(b)),
+            // OSC, DCS, SOS, PM, APC: strings that end with BEL (OSC) or
+            // ESC \, whose ESC would be the last one.
+            Some(b']' | b'P' | b'X' | b'^' | b'_') => seq[2..].contains(&0x07),
+            // nF: intermediates, then a final byte.
+            Some(b) if (0x20..=0x2f).contains(b) => seq[2..].iter().any(|b| (0x30..=0x7e).contains(b)),
+            Some(_) => true,
+        };
+        if !done {
+            return seq;
+        }
+    }
+    let n = bytes.len();
+    for back in 1..=n.min(3) {
+        match bytes[n - back] {
+            b if b & 0xc0 == 0x80 => continue,
+            b if b >= 0xc0 => {
+                let needs = if b >= 0xf0 {
+                    4
+                } else if b >= 0xe0 {
+                    3
+                } else {
+                    2
+                };
+                if back < needs {
+                    return &bytes[n - back..];
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    &[]
+}
+
 /// One session's terminal state.
 pub struct Terminal {
     parser: vt100::Parser<Events>,
@@ -159,6 +239,9 @@ pub struct Terminal {
     /// While ready: plain text written at the start of the blank bottom row
     /// (a line whose end has not come yet). The next batch may finish it.
     partial: Vec<u8>,
+    /// The last few KB of output, where a snapshot finds an escape
+    /// sequence or a character that the last read cut in two.
+    recent: Vec<u8>,
 }
 
 impl Terminal {
@@ -178,6 +261,7 @@ impl Terminal {
             carry: Vec::new(),
             partial: Vec::new(),
             esc_pending: false,
+            recent: Vec::new(),
         }
     }
 
@@ -211,6 +295,7 @@ impl Terminal {
             _ => bytes.len(),
         };
         self.carry = bytes[cut..].to_vec();
+        note_recent(&mut self.recent, &bytes[..cut]);
         self.process_now(&bytes[..cut]);
         std::mem::take(&mut self.parser.callbacks_mut().answers.pending)
     }
@@ -235,6 +320,46 @@ impl Terminal {
         self.ready = false;
         self.known.clear();
         self.partial.clear();
+    }
+
+    /// Everything another process needs to rebuild this terminal (a live
+    /// upgrade). Output held back for a line's end is taken in first.
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.process_batch(&[], false);
+        let history = self.history();
+        let rows =
+            (0..history.len()).map(|i| (history.row_formatted(i).into_owned(), history.row_wrapped(i))).collect();
+        let screen = self.screen();
+        let (cols, rows_) = self.size();
+        Snapshot {
+            cols,
+            rows: rows_,
+            history: rows,
+            history_pushed: history.total_pushed(),
+            history_limit: history.limit(),
+            alternate: screen.alternate_screen(),
+            screen: screen.state_formatted(),
+            title: self.title().to_string(),
+            unfinished: unfinished(&self.recent).to_vec(),
+        }
+    }
+
+    /// The terminal a [`Snapshot`] describes.
+    pub fn from_snapshot(snap: &Snapshot) -> Terminal {
+        let mut term = Terminal::with_history_limit(snap.rows, snap.cols, snap.history_limit);
+        for (row, wrapped) in &snap.history {
+            term.history_mut().push(row, *wrapped);
+        }
+        term.history_mut().count_from(snap.history_pushed);
+        if snap.alternate {
+            term.process(b"\x1b[?1049h");
+        }
+        term.process(snap.screen.as_bytes());
+        term.process(&snap.unfinished);
+        term.parser.callbacks_mut().title = snap.title.clone();
+        // Rebuilding is not news: no title change, no bell to report.
+        let _ = term.take_events();
+        term
     }
 
     /// The rows that scrolled off the top of the main screen.

@@ -306,3 +306,57 @@ fn kiro_cli_public_captures() {
 fn q_chat_public_captures() {
     check_captures("q", "qchat", Q_CHAT);
 }
+
+/// What a live upgrade keeps of a terminal: the screen (text, attributes,
+/// cursor, input modes), the history and the title. Each recording is cut
+/// at every output event; the terminal rebuilt from a snapshot there must
+/// equal the one that carried on, then and after the rest of the output.
+#[test]
+fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
+    let look = |t: &Terminal| {
+        let s = t.screen();
+        let history: Vec<String> = (0..t.history().len()).map(|i| t.history().row_formatted(i).into_owned()).collect();
+        (s.contents_formatted(), s.cursor_position(), s.input_mode_formatted(), history, t.title().to_string())
+    };
+    let mut checked = 0;
+    for agent in ["claude", "codex", "gemini"] {
+        let dir = fixtures().join(agent);
+        let mut casts: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cast"))
+            .collect();
+        casts.sort();
+        for path in casts {
+            let cast = load(&path);
+            let outputs: Vec<&str> = cast
+                .events
+                .iter()
+                .filter_map(|(_, e)| match e {
+                    Event::Output(o) => Some(o.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let mut whole = Terminal::with_history_limit(cast.rows, cast.cols, 200);
+            for out in &outputs {
+                whole.process(out.as_bytes());
+            }
+            let mut original = Terminal::with_history_limit(cast.rows, cast.cols, 200);
+            let step = outputs.len().div_ceil(40).max(1);
+            for (i, out) in outputs.iter().enumerate() {
+                original.process(out.as_bytes());
+                let mut rebuilt = Terminal::from_snapshot(&original.snapshot());
+                assert_eq!(look(&rebuilt), look(&original), "{} after output {i}", path.display());
+                assert_eq!(rebuilt.history().total_pushed(), original.history().total_pushed());
+                if i % step == 0 {
+                    for rest in &outputs[i + 1..] {
+                        rebuilt.process(rest.as_bytes());
+                    }
+                    assert_eq!(look(&rebuilt), look(&whole), "{}: cut after output {i}, then the rest", path.display());
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "recordings were found and cut ({checked})");
+}

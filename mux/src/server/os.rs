@@ -3,6 +3,7 @@
 //! tests run on a fake, so focus, sizes, modes, queued input, waiters and
 //! attention are tested event by event without a process.
 
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -37,6 +38,14 @@ pub trait Child {
     fn cwd(&self) -> Option<PathBuf> {
         None
     }
+    /// For a live upgrade: stops reading the program's output (what was
+    /// read is in the terminal; the rest waits in the kernel) and gives the
+    /// PTY master to pass on. None: nothing runs to hand over.
+    fn pause(&mut self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+    /// Reads again: the upgrade did not happen.
+    fn resume(&mut self) {}
 }
 
 /// Called from the program's reader thread.
@@ -48,6 +57,16 @@ pub trait Os {
     fn spawn(
         &self,
         spec: SpawnSpec<'_>,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: Notify,
+    ) -> Result<Box<dyn Child>, String>;
+
+    /// Takes over a program another server ran, by its PTY master.
+    fn adopt(
+        &self,
+        master: OwnedFd,
+        pid: Option<u32>,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
         notify: Notify,
@@ -68,6 +87,18 @@ impl Os for Real {
         notify: Notify,
     ) -> Result<Box<dyn Child>, String> {
         let pty = Pty::spawn(spec, terminal, pending, notify).map_err(|e| e.to_string())?;
+        Ok(Box::new(pty))
+    }
+
+    fn adopt(
+        &self,
+        master: OwnedFd,
+        pid: Option<u32>,
+        terminal: Arc<Mutex<Terminal>>,
+        pending: OutputPending,
+        notify: Notify,
+    ) -> Result<Box<dyn Child>, String> {
+        let pty = Pty::adopt(master, pid, terminal, pending, notify).map_err(|e| e.to_string())?;
         Ok(Box::new(pty))
     }
 
@@ -97,6 +128,13 @@ impl Child for Pty {
     }
     fn cwd(&self) -> Option<PathBuf> {
         Pty::cwd(self)
+    }
+    fn pause(&mut self) -> Option<BorrowedFd<'_>> {
+        Pty::pause(self);
+        Some(self.master())
+    }
+    fn resume(&mut self) {
+        Pty::resume(self)
     }
 }
 

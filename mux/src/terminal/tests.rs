@@ -272,3 +272,33 @@ fn zero_size_is_clamped() {
     assert_eq!(t.size(), (1, 1));
     t.process(b"hello\r\nworld");
 }
+
+#[test]
+fn the_unfinished_end_of_output_is_a_cut_sequence_or_character() {
+    assert_eq!(unfinished(b"text\x1b[38;2;1"), b"\x1b[38;2;1");
+    assert_eq!(unfinished(b"text\x1b"), b"\x1b");
+    assert_eq!(unfinished(b"\x1b]0;a title"), b"\x1b]0;a title");
+    assert_eq!(unfinished(b"\x1b(")[..], b"\x1b("[..]);
+    assert_eq!(unfinished("caf\u{e9}".as_bytes()), b"");
+    assert_eq!(unfinished(&"caf\u{e9}".as_bytes()[..4]), b"\xc3");
+    assert_eq!(unfinished(&"\u{2500}".as_bytes()[..2]), b"\xe2\x94");
+    for done in [&b"\x1b[1mbold\x1b[m"[..], b"\x1b]0;title\x07", b"\x1b]0;t\x1b\\", b"\x1b(B", b"\x1b7", b"plain"] {
+        assert_eq!(unfinished(done), b"", "{}", String::from_utf8_lossy(done));
+    }
+}
+
+#[test]
+fn a_snapshot_taken_between_two_halves_of_a_sequence_or_character_loses_neither() {
+    let whole = "\x1b[31mred \u{2500}\u{2500} \x1b]2;the title\x07\x1b[1;44mbold on blue\x1b[m\r\nnext".as_bytes();
+    let mut reference = Terminal::new(5, 40);
+    reference.process(whole);
+    for cut in 0..whole.len() {
+        let mut first = Terminal::new(5, 40);
+        first.process(&whole[..cut]);
+        let mut rebuilt = Terminal::from_snapshot(&first.snapshot());
+        rebuilt.process(&whole[cut..]);
+        assert_eq!(rebuilt.screen().contents_formatted(), reference.screen().contents_formatted(), "cut at {cut}");
+        assert_eq!(rebuilt.screen().cursor_position(), reference.screen().cursor_position());
+        assert_eq!(rebuilt.title(), reference.title(), "cut at {cut}");
+    }
+}

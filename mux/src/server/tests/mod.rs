@@ -45,6 +45,16 @@ struct FakeOs {
     programs: Rc<RefCell<Vec<Rc<FakeProgram>>>>,
 }
 
+impl FakeOs {
+    fn program(&self, terminal: Arc<Mutex<Terminal>>, size: (u16, u16)) -> Box<dyn Child> {
+        let program = Rc::new(FakeProgram::default());
+        program.size.set(size);
+        *program.terminal.borrow_mut() = Some(terminal);
+        self.programs.borrow_mut().push(program.clone());
+        Box::new(FakeChild(program))
+    }
+}
+
 impl Os for FakeOs {
     fn spawn(
         &self,
@@ -56,11 +66,19 @@ impl Os for FakeOs {
         if spec.argv.first().is_some_and(|a| a == "missing") {
             return Err("missing: command not found".into());
         }
-        let program = Rc::new(FakeProgram::default());
-        program.size.set((spec.cols, spec.rows));
-        *program.terminal.borrow_mut() = Some(terminal);
-        self.programs.borrow_mut().push(program.clone());
-        Ok(Box::new(FakeChild(program)))
+        Ok(self.program(terminal, (spec.cols, spec.rows)))
+    }
+
+    fn adopt(
+        &self,
+        _: std::os::fd::OwnedFd,
+        _: Option<u32>,
+        terminal: Arc<Mutex<Terminal>>,
+        _: OutputPending,
+        _: Notify,
+    ) -> Result<Box<dyn Child>, String> {
+        let size = terminal.lock().map(|t| t.size()).unwrap_or_default();
+        Ok(self.program(terminal, size))
     }
 
     fn now(&self) -> Instant {
