@@ -3,7 +3,7 @@
 //! qmux in a world of its own.
 
 use qmux_e2e::sshd::{Sshd, BAD_KEY_HOST, DOWN_HOST, HOST};
-use qmux_e2e::{assert_error, Env};
+use qmux_e2e::{assert_error, poll_until, Env, DEFAULT_TIMEOUT};
 
 /// A test world whose config reaches the sshd as `box`, plus `extra`.
 fn remote_env(extra: &str) -> (Env, Sshd) {
@@ -90,9 +90,21 @@ fn an_attached_client_uses_its_own_keys_and_outlives_a_dropped_connection() {
     for i in 1..=300 {
         assert!(all.lines().any(|l| l == format!("line {i}")), "line {i} is in the far session's history");
     }
-    // Keys still reach the program, and the local prefix detaches.
+    // Keys still reach the program, across an upgrade over there too.
     term.type_str("typed after\r");
     term.wait_text("typed after");
+    let said = env.qmux_ok(&on_host(&["upgrade"]));
+    assert!(said.contains("handed 1 session(s) to the new server"), "{said}");
+    // Keys typed while it reconnects wait for it; those already on their
+    // way to the old server when it handed off are gone with it.
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the client to attach to the new server",
+        || env.qmux_ok(&on_host(&["ls"])).contains("(attached)").then_some(()),
+        String::new,
+    );
+    term.type_str("typed after the upgrade\r");
+    term.wait_text("typed after the upgrade");
     term.send(&[0x01, b'd']);
     assert!(term.wait_exit().success());
     let out = env.qmux_ok(&on_host(&["ls"]));

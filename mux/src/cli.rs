@@ -62,8 +62,11 @@ pub enum Command {
     #[command(visible_alias = "kill-session")]
     Kill(TargetOpt),
 
-    /// Kill the server and every session.
-    KillServer,
+    /// Kill the server and every session (with --handoff, upgrade instead: nothing is killed).
+    KillServer(KillServerArgs),
+
+    /// Start this qmux binary as the server and hand it every session, live: programs keep running, clients reconnect.
+    Upgrade,
 
     /// Rename a session.
     #[command(visible_alias = "rename-session")]
@@ -130,6 +133,13 @@ pub enum Command {
 
     /// Speak qmux's protocol on stdin and stdout to this machine's server: what --host runs over ssh.
     Bridge(BridgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KillServerArgs {
+    /// Hand the sessions to a new server running this binary instead (qmux upgrade).
+    #[arg(long)]
+    pub handoff: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::protocol::{self, Hello, Request, Response, ToClient, ToServer};
+use crate::protocol::{self, Hello, Request, Response, SessionId, ToClient, ToServer};
 use crate::remote::{Remote, Ssh};
 use crate::render::RESET_MODES;
 
@@ -262,15 +262,21 @@ pub fn terminal_size() -> Option<(u16, u16)> {
     crossterm::terminal::size().ok().filter(|(c, r)| *c > 0 && *r > 0)
 }
 
-/// How an attached client finds its server again when the connection
-/// drops. Only another machine's: its sessions live on over there, while a
-/// local server that went away took its sessions with it.
+/// How an attached client finds its server again: after a live upgrade
+/// (the old server says so), and, for another machine's server, when the
+/// connection drops: its sessions live on over there, while a local server
+/// that went away took its sessions with it.
 pub struct Redial {
-    pub remote: Remote,
-    /// The attach request that shows the sessions again, for a terminal of
-    /// this size.
-    pub request: Box<dyn Fn((u16, u16)) -> Request + Send>,
+    /// Connects to the same server (socket) again.
+    pub dial: Box<dyn Fn() -> Result<Connection> + Send>,
+    /// The machine, for another one's server.
+    pub host: Option<String>,
+    pub request: AttachAgain,
 }
+
+/// The attach request that shows this session (or the most recent), for a
+/// terminal of this size.
+pub type AttachAgain = Box<dyn Fn((u16, u16), Option<SessionId>) -> Request + Send>;
 
 /// Sends an attach request and, once the server accepts it, runs the
 /// attached loop until detach. Returns the reason the attachment ended.
@@ -286,13 +292,35 @@ pub fn attach(mut conn: Connection, req: Request, redial: Option<Redial>) -> Res
     result
 }
 
-/// Where keys and sizes go: the server, or nowhere while the connection is
-/// down.
-type Link = Arc<Mutex<Option<Box<dyn Write + Send>>>>;
+/// Where keys and sizes go.
+enum Link {
+    Up(Box<dyn Write + Send>),
+    /// Reconnecting to an upgraded server, a moment: keys wait for it.
+    Held(Vec<u8>),
+    /// The connection dropped: keys go nowhere (C-c gives up).
+    Down,
+}
+
+impl Link {
+    /// Back up: what was held goes first.
+    fn up(&mut self, mut w: Box<dyn Write + Send>) {
+        if let Link::Held(keys) = self {
+            if !keys.is_empty() {
+                let _ = protocol::write_frame(&mut w, &ToServer::Input(std::mem::take(keys)));
+            }
+        }
+        *self = Link::Up(w);
+    }
+}
+
+type SharedLink = Arc<Mutex<Link>>;
+
+/// At most this much typing waits for an upgraded server.
+const HELD_MAX: usize = 64 * 1024;
 
 fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
     let Connection { mut reader, writer, mut ssh, .. } = conn;
-    let link: Link = Arc::new(Mutex::new(Some(writer)));
+    let link: SharedLink = Arc::new(Mutex::new(Link::Up(writer)));
     // C-c while the connection is down gives up on it.
     let (give_up, given_up) = std::sync::mpsc::channel::<()>();
 
@@ -307,13 +335,15 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
                     let Ok(mut link) = to_server.lock() else { break };
                     match &mut *link {
                         // A failed write is the reading side's to notice.
-                        Some(w) => {
+                        Link::Up(w) => {
                             let _ = protocol::write_frame(w, &ToServer::Input(buf[..n].to_vec()));
                         }
-                        None if buf[..n].contains(&0x03) => {
+                        Link::Held(keys) if keys.len() + n <= HELD_MAX => keys.extend_from_slice(&buf[..n]),
+                        Link::Held(_) => {}
+                        Link::Down if buf[..n].contains(&0x03) => {
                             let _ = give_up.send(());
                         }
-                        None => {}
+                        Link::Down => {}
                     }
                 }
             }
@@ -332,7 +362,7 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
         for sig in signals.forever() {
             if sig == signal_hook::consts::SIGWINCH {
                 if let (Some((cols, rows)), Ok(mut link)) = (terminal_size(), to_server.lock()) {
-                    if let Some(w) = &mut *link {
+                    if let Link::Up(w) = &mut *link {
                         let _ = protocol::write_frame(w, &ToServer::Resize(cols, rows));
                     }
                 }
@@ -346,6 +376,8 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
     // Not locked for the loop's life: the signal thread must be able to
     // write the terminal restore while this thread waits on the socket.
     let mut out = std::io::stdout();
+    // The session last shown, as far as the server said.
+    let mut showing: Option<SessionId> = None;
     loop {
         match protocol::read_frame::<ToClient>(&mut reader) {
             Ok(Some(ToClient::Frame(bytes))) => {
@@ -353,20 +385,52 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
                 out.flush()?;
             }
             Ok(Some(ToClient::Detached(reason))) => return Ok(reason),
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => {
-                let Some(redial) = &redial else { return Ok("lost server".into()) };
+            Ok(Some(ToClient::Reconnect(sid))) => {
+                // A live upgrade: the new server is already listening.
+                let Some(redial) = &redial else { return Ok("server upgraded; attach again".into()) };
+                showing = sid.or(showing);
                 if let Ok(mut link) = link.lock() {
-                    *link = None;
+                    *link = Link::Held(Vec::new());
                 }
-                let why = ssh.take().map(|s| last_line(&s.said())).unwrap_or_default();
-                let Some(conn) = reconnect(redial, &why, &given_up)? else {
-                    return Ok(format!("gave up on {}", redial.remote.host.name));
+                drop(ssh.take());
+                status_line("qmux: the server was upgraded; reconnecting…")?;
+                let size = terminal_size().unwrap_or((80, 24));
+                let conn = (redial.dial)().and_then(|mut c| c.request((redial.request)(size, showing)).map(|_| c));
+                let conn = match (conn, &redial.host) {
+                    (Ok(conn), _) => conn,
+                    (Err(e), None) => return Ok(format!("lost server after its upgrade: {e}")),
+                    (Err(e), Some(host)) => {
+                        if let Ok(mut link) = link.lock() {
+                            *link = Link::Down;
+                        }
+                        match reconnect(redial, host, &e.to_string(), &given_up, showing)? {
+                            Some(conn) => conn,
+                            None => return Ok(format!("gave up on {host}")),
+                        }
+                    }
                 };
                 let Connection { reader: r, writer: w, ssh: s, .. } = conn;
                 (reader, ssh) = (r, s);
                 if let Ok(mut link) = link.lock() {
-                    *link = Some(w);
+                    link.up(w);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                let Some((redial, host)) = redial.as_ref().and_then(|r| Some((r, r.host.as_ref()?))) else {
+                    return Ok("lost server".into());
+                };
+                if let Ok(mut link) = link.lock() {
+                    *link = Link::Down;
+                }
+                let why = ssh.take().map(|s| last_line(&s.said())).unwrap_or_default();
+                let Some(conn) = reconnect(redial, host, &why, &given_up, showing)? else {
+                    return Ok(format!("gave up on {host}"));
+                };
+                let Connection { reader: r, writer: w, ssh: s, .. } = conn;
+                (reader, ssh) = (r, s);
+                if let Ok(mut link) = link.lock() {
+                    link.up(w);
                 }
             }
         }
@@ -375,8 +439,13 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
 
 /// Tries again and again, waiting longer each time, until the far side
 /// takes the attach again or the user gives up (None).
-fn reconnect(redial: &Redial, why: &str, given_up: &std::sync::mpsc::Receiver<()>) -> Result<Option<Connection>> {
-    let host = &redial.remote.host.name;
+fn reconnect(
+    redial: &Redial,
+    host: &str,
+    why: &str,
+    given_up: &std::sync::mpsc::Receiver<()>,
+    showing: Option<SessionId>,
+) -> Result<Option<Connection>> {
     let mut why = why.to_string();
     let mut delay = Duration::from_millis(250);
     loop {
@@ -391,9 +460,7 @@ fn reconnect(redial: &Redial, why: &str, given_up: &std::sync::mpsc::Receiver<()
         }
         status_line(&format!("qmux: reconnecting to {host}…"))?;
         let size = terminal_size().unwrap_or((80, 24));
-        match Connection::open_remote(&redial.remote, false)
-            .and_then(|mut c| c.request((redial.request)(size)).map(|_| c))
-        {
+        match (redial.dial)().and_then(|mut c| c.request((redial.request)(size, showing)).map(|_| c)) {
             Ok(conn) => return Ok(Some(conn)),
             Err(e) => why = last_line(e.preface.as_deref().unwrap_or(&e.to_string())),
         }

@@ -116,7 +116,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Detach(t)) => detach(&ctx, t.target),
         Some(Command::Ls(args)) => ls(&ctx, args),
         Some(Command::Kill(t)) => simple(&ctx, Request::Kill { target: ctx.target(t.target) }),
-        Some(Command::KillServer) => simple(&ctx, Request::KillServer),
+        Some(Command::KillServer(args)) if args.handoff => upgrade(&ctx),
+        Some(Command::KillServer(_)) => simple(&ctx, Request::KillServer),
+        Some(Command::Upgrade) => upgrade(&ctx),
         Some(Command::Rename(r)) => simple(&ctx, Request::Rename { target: ctx.target(r.target), name: r.name }),
         Some(Command::Switch(t)) => simple(&ctx, Request::Switch { target: t.target, caller: ctx.caller }),
         Some(Command::Split(args)) => split(&ctx, args),
@@ -187,21 +189,27 @@ impl Context {
     /// Attached to another machine, a dropped connection is retried: the
     /// sessions there live on.
     fn attached(&self, conn: Connection, req: Request) -> Result<i32> {
-        let redial = self.remote.clone().map(|remote| {
-            let again = self.attach_request(None, None, None);
-            let watch = matches!(req, Request::Attach { watch: true, .. });
-            client::Redial {
-                remote,
-                request: Box::new(move |size| {
-                    let mut req = again.clone();
-                    if let Request::Attach { size: s, watch: w, .. } = &mut req {
-                        (*s, *w) = (size, watch);
-                    }
-                    req
-                }),
+        let again = self.attach_request(None, None, None);
+        let watch = matches!(req, Request::Attach { watch: true, .. });
+        let request = Box::new(move |size, showing: Option<crate::protocol::SessionId>| {
+            let mut req = again.clone();
+            if let Request::Attach { size: s, watch: w, target, .. } = &mut req {
+                (*s, *w, *target) = (size, watch, showing.map(|id| format!("${id}")));
             }
+            req
         });
-        let reason = client::attach(conn, req, redial)?;
+        let redial = match self.remote.clone() {
+            Some(remote) => client::Redial {
+                host: Some(remote.host.name.clone()),
+                dial: Box::new(move || Connection::open_remote(&remote, false)),
+                request,
+            },
+            None => {
+                let socket = self.socket.clone();
+                client::Redial { host: None, dial: Box::new(move || Connection::open(&socket)), request }
+            }
+        };
+        let reason = client::attach(conn, req, Some(redial))?;
         println!("[qmux: {reason}]");
         Ok(0)
     }
@@ -610,6 +618,19 @@ fn completions(shell: Shell) -> Result<i32> {
         Shell::Powershell => S::PowerShell,
     };
     clap_complete::generate(shell, &mut Cli::command(), "qmux", &mut std::io::stdout());
+    Ok(0)
+}
+
+/// `qmux upgrade`: the running server hands every session to a new one
+/// running this binary.
+fn upgrade(ctx: &Context) -> Result<i32> {
+    let exe = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find this qmux binary: {e}")))?;
+    let mut conn = ctx.connect()?;
+    conn.set_timeout(Some(std::time::Duration::from_secs(60)))?;
+    match conn.request(Request::Handoff { exe })? {
+        Response::Notice(lines) => lines.iter().for_each(|l| println!("qmux: {l}")),
+        other => print_response(other),
+    }
     Ok(0)
 }
 

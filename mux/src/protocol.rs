@@ -160,6 +160,10 @@ pub enum Request {
     Reload {
         config: Option<PathBuf>,
     },
+    /// Start `exe` as a new server and hand it every session, live.
+    Handoff {
+        exe: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -179,6 +183,9 @@ pub enum ToClient {
     Frame(Vec<u8>),
     /// The server ended this attachment; the text says why.
     Detached(String),
+    /// The server handed its sessions to a new one (a live upgrade):
+    /// connect again, to show this session.
+    Reconnect(Option<SessionId>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -78,6 +78,14 @@ enum Ending {
 /// live upgrade: its status went to its first server's parent.
 pub const EXIT_UNKNOWN: i32 = i32::MIN;
 
+/// An exit code as words: the number, or "unknown" (see [`EXIT_UNKNOWN`]).
+pub fn exit_text(code: i32) -> String {
+    match code {
+        EXIT_UNKNOWN => "unknown".into(),
+        code => code.to_string(),
+    }
+}
+
 /// Everything a reader thread works with; returned whole when it pauses.
 struct Reader {
     file: File,

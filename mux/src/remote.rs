@@ -305,6 +305,12 @@ fn localize(req: &mut Request, home: Option<&Path>) {
         }
         Request::New { session, .. } => fill(session),
         Request::Split { create: Some(spec), .. } => fill(spec),
+        // The qmux to upgrade to is this machine's: the one running here.
+        Request::Handoff { exe } => {
+            if let Ok(ours) = std::env::current_exe() {
+                *exe = ours;
+            }
+        }
         _ => {}
     }
 }

@@ -19,6 +19,8 @@ pub struct Sshd {
     child: Child,
     dir: PathBuf,
     remote: PathBuf,
+    /// The test's root directory, which every ssh of the test names.
+    root: PathBuf,
 }
 
 /// The host aliases the test's ssh config defines.
@@ -106,7 +108,7 @@ impl Sshd {
             .stderr(log)
             .spawn()
             .expect("cannot start sshd");
-        let mut server = Sshd { child, dir, remote };
+        let mut server = Sshd { child, dir, remote, root: env.root().to_path_buf() };
         let log = server.dir.join("sshd.log");
         let read_log = || fs::read_to_string(&log).unwrap_or_default();
         poll_until(
@@ -130,7 +132,9 @@ impl Sshd {
         let mut vars: Vec<String> = env
             .vars()
             .iter()
-            .filter(|(k, _)| k.starts_with("QMUX_CHAT_") || *k == TAG_VAR || *k == "PATH" || *k == "LANG")
+            .filter(|(k, _)| {
+                k.starts_with("QMUX_CHAT_") || matches!(k.as_str(), TAG_VAR | "PATH" | "LANG" | "QMUX_LOG")
+            })
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         vars.extend([
@@ -175,8 +179,25 @@ impl Sshd {
 }
 
 impl Drop for Sshd {
+    /// Ends sshd with the connections it serves, and the test's shared ssh
+    /// connections: ssh retitles those `ssh: CONTROL_PATH [mux]`, which
+    /// overwrites the environment that carried the test's tag.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let mut doomed = vec![self.child.id() as i32];
+        let mut i = 0;
+        while i < doomed.len() {
+            doomed.extend(crate::children_of(doomed[i]));
+            i += 1;
+        }
+        let root = self.root.display().to_string();
+        let procs = fs::read_dir("/proc").into_iter().flatten().flatten();
+        doomed.extend(procs.filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()).filter(|pid| {
+            let argv = crate::cmdline(*pid);
+            argv.first().is_some_and(|a| a.starts_with("ssh")) && argv.iter().any(|a| a.contains(&root))
+        }));
+        for pid in doomed {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
         let _ = self.child.wait();
     }
 }

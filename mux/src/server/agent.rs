@@ -114,6 +114,7 @@ impl Server {
         s.queue.clear();
         let typing = std::mem::take(&mut s.typing);
         let label = s.label();
+        let code = crate::pty::exit_text(code);
         if let Ok(mut t) = s.terminal.lock() {
             let hint = hint.unwrap_or_default();
             let banner = format!("\x1b[0m{hint}\r\n\x1b[7m[exited with code {code}: press Enter to close]\x1b[0m");

@@ -29,6 +29,7 @@
 mod agent;
 mod conn;
 mod draw;
+mod handoff;
 mod input;
 pub mod layout;
 mod modes;
@@ -140,6 +141,14 @@ struct Server {
     /// The panes of the last client that left with several: an attach to
     /// one of their sessions gets them back.
     last_layout: Option<panes::SavedLayout>,
+    /// The listening socket, to pass to a new server (a live upgrade).
+    listener: Option<std::os::fd::OwnedFd>,
+    /// Every session went to a new server: exit, touching none.
+    handed_off: bool,
+    /// A new server listens on our socket: leave it be when exiting.
+    succeeded: bool,
+    /// Accepts connections; stopped when a new server takes the socket.
+    acceptor: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -159,13 +168,32 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
+        let kept = std::os::fd::AsFd::as_fd(&listener).try_clone_to_owned()?;
         let listener = tokio::net::UnixListener::from_std(listener)?;
         let (events, mut rx) = mpsc::unbounded_channel();
-        spawn_acceptor(listener, events.clone());
-        spawn_signal_watch(events.clone());
-        let mut server = Server::new(socket, config, Box::new(os::Real), events);
+        let mut server = Server::new(socket, config, Box::new(os::Real), events.clone());
         server.config_path = config_path;
-        server.saving_open(state_dir);
+        server.listener = Some(kept);
+        // Sessions handed over by the server before us come first: the
+        // state directory's saved sessions are the others.
+        let (live, fallback) = match handoff::inherited() {
+            None => (Vec::new(), None),
+            Some(fd) => match server.take_over(fd) {
+                Ok(keys) => (keys, None),
+                Err(handoff::Fallback::Restore(why)) => {
+                    handoff::wait_for_parent();
+                    (Vec::new(), Some(why))
+                }
+                Err(handoff::Fallback::Failed(why)) => {
+                    // The old server keeps everything, the socket too.
+                    eprintln!("qmux: {why}");
+                    std::process::exit(1);
+                }
+            },
+        };
+        server.acceptor = Some(spawn_acceptor(listener, events.clone()));
+        spawn_signal_watch(events);
+        server.saving_open(state_dir, &live, fallback);
         // If whoever started us never connects, don't linger.
         server.after(Duration::from_secs(10), Event::Tick);
         let started = Instant::now();
@@ -181,16 +209,25 @@ pub fn run(
                 _ = tokio::time::sleep_until(wake), if next.is_some() => server.fire_timers(),
             }
             let idle = server.sessions.is_empty() && server.connections.is_empty();
-            if server.shutting_down || (idle && started.elapsed() > Duration::from_millis(100)) {
+            if server.shutting_down || server.handed_off || (idle && started.elapsed() > Duration::from_millis(100)) {
                 break;
             }
+        }
+        if server.handed_off {
+            server.flush_writers().await;
+            // The programs are the new server's now: exit without dropping
+            // (hanging up) a single one.
+            std::process::exit(0);
         }
         server.shutdown().await;
         Ok(())
     })
 }
 
-fn spawn_acceptor(listener: tokio::net::UnixListener, events: mpsc::UnboundedSender<Event>) {
+fn spawn_acceptor(
+    listener: tokio::net::UnixListener,
+    events: mpsc::UnboundedSender<Event>,
+) -> tokio::task::JoinHandle<()> {
     let uid = nix::unistd::getuid().as_raw();
     tokio::spawn(async move {
         loop {
@@ -207,7 +244,7 @@ fn spawn_acceptor(listener: tokio::net::UnixListener, events: mpsc::UnboundedSen
                 Err(e) => eprintln!("qmux: refused a connection: {e}"),
             }
         }
-    });
+    })
 }
 
 fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
@@ -244,6 +281,10 @@ impl Server {
             input_seq: 0,
             prefix_used: false,
             last_layout: None,
+            listener: None,
+            handed_off: false,
+            succeeded: false,
+            acceptor: None,
         }
     }
 
@@ -306,9 +347,16 @@ impl Server {
             self.detach(cid, "server exited");
         }
         self.sessions.clear();
-        let _ = std::fs::remove_file(&self.socket);
+        if !self.succeeded {
+            let _ = std::fs::remove_file(&self.socket);
+        }
         // No program may outlive the server that ran it.
         let _ = tokio::task::spawn_blocking(crate::pty::finish_terminations).await;
+        self.flush_writers().await;
+    }
+
+    /// Waits (a little) for every connection's last messages to go out.
+    async fn flush_writers(&mut self) {
         let mut writers: Vec<_> = self.connections.drain().filter_map(|(_, c)| c.writer).collect();
         writers.append(&mut self.closing);
         for w in writers {

@@ -52,6 +52,7 @@ pub(super) fn seed(term: &mut Terminal, saved: &Saved) {
 /// Puts a saved session whose program had exited back as it was: its
 /// history, its last screen where it was, and the exit banner.
 pub(super) fn seed_exited(term: &mut Terminal, saved: &Saved, code: i32) {
+    let code = crate::pty::exit_text(code);
     for row in &saved.history {
         term.history_mut().push(row, false);
     }
@@ -64,11 +65,16 @@ pub(super) fn seed_exited(term: &mut Terminal, saved: &Saved, code: i32) {
 }
 
 impl Server {
-    pub(super) fn saving_open(&mut self, dir: Option<PathBuf>) {
+    /// Opens the state directory; `live` are the keys of sessions a
+    /// previous server handed over running, which are not saved ones.
+    /// With a reason to (an upgrade that fell back to saving them), the
+    /// saved ones come back whatever the config says.
+    pub(super) fn saving_open(&mut self, dir: Option<PathBuf>, live: &[String], restore: Option<String>) {
         let Some(dir) = dir else { return };
         match Store::open(dir) {
             Ok(store) => {
-                let (saved, problems) = store.load_all();
+                let (mut saved, problems) = store.load_all();
+                saved.retain(|s| !live.contains(&s.meta.key));
                 self.saving.notices.extend(problems);
                 self.saving.saved_layout = store.load_layout();
                 self.saving.saved = saved;
@@ -76,7 +82,12 @@ impl Server {
             }
             Err(e) => self.saving.notices.push(format!("sessions will not be saved: {e}")),
         }
-        if self.config.restore == Restore::Auto {
+        if !live.is_empty() {
+            self.restore_saved_layout();
+        }
+        let forced = restore.is_some();
+        self.saving.notices.extend(restore);
+        if forced || self.config.restore == Restore::Auto {
             let lines = self.restore(None).unwrap_or_else(|e| vec![e]);
             self.saving.notices.extend(lines);
         }
@@ -181,7 +192,9 @@ impl Server {
                 Ok(sid) => {
                     let label = self.sessions.get(sid).map(|s| s.label()).unwrap_or_default();
                     match saved.meta.exit_code {
-                        Some(code) => lines.push(format!("restored {label} as it ended (exited {code})")),
+                        Some(code) => {
+                            lines.push(format!("restored {label} as it ended (exited {})", crate::pty::exit_text(code)))
+                        }
                         None => lines.push(format!("restored {label} ({})", command.join(" "))),
                     }
                     lines.extend(self.shared_resume_slot(sid, true));
@@ -198,7 +211,7 @@ impl Server {
 
     /// The previous server's last layout, over the sessions now restored
     /// from it: the next attach to one of them gets it back.
-    fn restore_saved_layout(&mut self) {
+    pub(super) fn restore_saved_layout(&mut self) {
         let Some((name, keys)) = &self.saving.saved_layout else { return };
         let panes: Vec<SessionId> =
             keys.iter().filter_map(|k| self.sessions.iter().find(|s| s.key == *k)).map(|s| s.id).collect();

@@ -168,10 +168,21 @@ impl Session {
         }
     }
 
+    /// The code the program exited with, once known: a program that ended
+    /// after a live upgrade gave its code to the server before (see
+    /// [`crate::pty::EXIT_UNKNOWN`]), and shows as plainly exited.
     pub fn exit_code(&self) -> Option<i32> {
         match self.life {
-            Life::Running(_) => None,
+            Life::Exited(code) if code != crate::pty::EXIT_UNKNOWN => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The program has exited, with this code or [`crate::pty::EXIT_UNKNOWN`].
+    pub fn ended(&self) -> Option<i32> {
+        match self.life {
             Life::Exited(code) => Some(code),
+            Life::Running(_) => None,
         }
     }
 
@@ -226,7 +237,7 @@ impl Session {
             created: epoch_secs(self.created),
             saved: epoch_secs(SystemTime::now()),
             state: self.state(),
-            exit_code: self.exit_code(),
+            exit_code: self.ended(),
             agent: w.agent_name(),
             conversation: w.conversation.clone(),
             agent_argv: w

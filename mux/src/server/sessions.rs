@@ -143,6 +143,14 @@ impl Sessions {
         id
     }
 
+    /// Takes a session a previous server handed over, id and all.
+    pub fn adopt(&mut self, session: Session) {
+        self.next_id = self.next_id.max(session.id + 1);
+        self.use_counter = self.use_counter.max(session.last_used);
+        let at = self.list.partition_point(|s| s.index < session.index);
+        self.list.insert(at, session);
+    }
+
     fn insert(&mut self, session: Session) {
         let at = self.list.partition_point(|s| s.index < session.index);
         self.list.insert(at, session);

@@ -55,6 +55,7 @@ impl Server {
             Request::New { session, caller, switch_caller } => self.new_session(session, caller, switch_caller),
             Request::List => Ok(Response::Sessions(self.session_infos())),
             Request::Kill { target } => self.kill(&target),
+            Request::Handoff { exe } => self.hand_off(exe),
             Request::KillServer => {
                 self.shutting_down = true;
                 Ok(Response::Ok)
