@@ -132,3 +132,59 @@ fn a_wrong_host_a_refused_key_and_a_missing_qmux_each_say_so() {
     let out = env.qmux(&on_host(&["ls"]));
     assert_error(&out, &["qmux is not installed on box", "install qmux", "remote-command"]);
 }
+
+#[test]
+fn the_chooser_lists_each_hosts_sessions_and_goes_there_and_back() {
+    let (env, _sshd) = remote_env(&format!("hosts = [\"{HOST}\", \"{DOWN_HOST}\"]\n"));
+    env.start_detached("near", &["cat"]);
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "far", "--", "qmux-chat"]));
+    env.qmux_ok(&on_host(&["wait", "-t", "far", "--until", "waiting", "--timeout", "20"]));
+    let mut term = env.attach(&["attach", "-t", "near"], 110, 30);
+    term.wait_marker("near", "*");
+    term.prefix(b's');
+    // This machine's first, then each host's, with their states.
+    term.wait_for(
+        |s| {
+            let rows = qmux_e2e::screen_rows(s);
+            let at = |p: &str| rows.iter().position(|r| r.contains(p));
+            let far = rows.iter().any(|r| r.contains("box/0:far") && r.contains("waiting"));
+            let down = rows.iter().any(|r| r.contains("down/") && r.contains("unreachable: ") && r.contains("refused"));
+            far && down && at("0:near") < at("box/0:far") && at("box/0:far") < at("down/")
+        },
+        "the chooser to list near, then box's far (waiting), then down as unreachable",
+    );
+    term.type_str("j\r");
+    term.wait_status(|s| s.contains("0:far"), "the far session's status bar, in this client");
+    term.type_str("hello over there\r");
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the far chat to take the message",
+        || env.qmux_ok(&on_host(&["capture", "-t", "far"])).contains("You said: hello over there").then_some(()),
+        String::new,
+    );
+    // Detaching from there comes back here.
+    term.prefix(b'd');
+    term.wait_marker("near", "*");
+    assert!(term.try_exit().is_none(), "the client stays");
+
+    // The attention jump goes there when it finished unseen and nothing
+    // here needs the user.
+    env.qmux_ok(&on_host(&["send", "-t", "far", "and again"]));
+    env.qmux_ok(&on_host(&["wait", "-t", "far", "--until", "waiting", "--timeout", "20"]));
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "far to be marked finished unseen",
+        || env.qmux_ok(&on_host(&["ls"])).contains("✓").then_some(()),
+        || env.qmux_ok(&on_host(&["ls"])),
+    );
+    // Once this server has heard (its chooser shows it), the jump goes.
+    term.prefix(b's');
+    term.wait_for(
+        |s| qmux_e2e::screen_rows(s).iter().any(|r| r.contains("box/0:far") && r.contains('✓')),
+        "the chooser to show far finished",
+    );
+    term.send(b"\x1b");
+    term.wait_marker("near", "*");
+    term.prefix(b'a');
+    term.wait_status(|s| s.contains("0:far"), "the jump to the far session");
+}

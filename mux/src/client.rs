@@ -280,14 +280,14 @@ pub type AttachAgain = Box<dyn Fn((u16, u16), Option<SessionId>) -> Request + Se
 
 /// Sends an attach request and, once the server accepts it, runs the
 /// attached loop until detach. Returns the reason the attachment ended.
-pub fn attach(mut conn: Connection, req: Request, redial: Option<Redial>) -> Result<String> {
+pub fn attach(mut conn: Connection, req: Request, home: Option<Redial>, hop: Option<HopTo>) -> Result<String> {
     if let Response::Notice(lines) = conn.request(req)? {
         for line in lines {
             eprintln!("qmux: {line}");
         }
     }
     take_terminal()?;
-    let result = attached_loop(conn, redial);
+    let result = attached_loop(conn, home, hop);
     restore_terminal();
     result
 }
@@ -318,8 +318,8 @@ type SharedLink = Arc<Mutex<Link>>;
 /// At most this much typing waits for an upgraded server.
 const HELD_MAX: usize = 64 * 1024;
 
-fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
-    let Connection { mut reader, writer, mut ssh, .. } = conn;
+fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> Result<String> {
+    let Connection { reader, writer, ssh, .. } = conn;
     let link: SharedLink = Arc::new(Mutex::new(Link::Up(writer)));
     // C-c while the connection is down gives up on it.
     let (give_up, given_up) = std::sync::mpsc::channel::<()>();
@@ -373,66 +373,166 @@ fn attached_loop(conn: Connection, redial: Option<Redial>) -> Result<String> {
         }
     })?;
 
+    let mut at = Where { reader, ssh, link, showing: None, away: None, home, hop, given_up };
     // Not locked for the loop's life: the signal thread must be able to
     // write the terminal restore while this thread waits on the socket.
     let mut out = std::io::stdout();
-    // The session last shown, as far as the server said.
-    let mut showing: Option<SessionId> = None;
     loop {
-        match protocol::read_frame::<ToClient>(&mut reader) {
+        match protocol::read_frame::<ToClient>(&mut at.reader) {
             Ok(Some(ToClient::Frame(bytes))) => {
                 out.write_all(&bytes)?;
                 out.flush()?;
             }
-            Ok(Some(ToClient::Detached(reason))) => return Ok(reason),
+            Ok(Some(ToClient::Detached(reason))) => match at.away.take() {
+                // Detached from another machine: back here.
+                Some((redial, back)) => {
+                    let host = redial.host.unwrap_or_default();
+                    if !at.go_home(back, &format!("qmux: back from {host} ({reason})"))? {
+                        return Ok(reason);
+                    }
+                }
+                None => return Ok(reason),
+            },
+            Ok(Some(ToClient::Hop { host, session, from })) => {
+                if !at.hop_to(&host, session, from)? {
+                    return Ok(format!("cannot show {host}'s session, nor come back here"));
+                }
+            }
             Ok(Some(ToClient::Reconnect(sid))) => {
                 // A live upgrade: the new server is already listening.
-                let Some(redial) = &redial else { return Ok("server upgraded; attach again".into()) };
-                showing = sid.or(showing);
-                if let Ok(mut link) = link.lock() {
-                    *link = Link::Held(Vec::new());
-                }
-                drop(ssh.take());
+                at.showing = sid.or(at.showing);
+                at.hold();
                 status_line("qmux: the server was upgraded; reconnecting…")?;
+                let Some(redial) = at.current() else { return Ok("server upgraded; attach again".into()) };
                 let size = terminal_size().unwrap_or((80, 24));
-                let conn = (redial.dial)().and_then(|mut c| c.request((redial.request)(size, showing)).map(|_| c));
-                let conn = match (conn, &redial.host) {
-                    (Ok(conn), _) => conn,
-                    (Err(e), None) => return Ok(format!("lost server after its upgrade: {e}")),
-                    (Err(e), Some(host)) => {
-                        if let Ok(mut link) = link.lock() {
-                            *link = Link::Down;
-                        }
-                        match reconnect(redial, host, &e.to_string(), &given_up, showing)? {
-                            Some(conn) => conn,
-                            None => return Ok(format!("gave up on {host}")),
+                match (redial.dial)().and_then(|mut c| c.request((redial.request)(size, at.showing)).map(|_| c)) {
+                    Ok(conn) => at.switch(conn),
+                    Err(e) if redial.host.is_none() => return Ok(format!("lost server after its upgrade: {e}")),
+                    Err(e) => {
+                        if !at.retry(&e.to_string())? {
+                            return Ok("gave up".into());
                         }
                     }
-                };
-                let Connection { reader: r, writer: w, ssh: s, .. } = conn;
-                (reader, ssh) = (r, s);
-                if let Ok(mut link) = link.lock() {
-                    link.up(w);
                 }
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => {
-                let Some((redial, host)) = redial.as_ref().and_then(|r| Some((r, r.host.as_ref()?))) else {
+                let why = at.ssh.as_ref().map(|s| last_line(&s.said())).unwrap_or_default();
+                if at.current().is_none_or(|r| r.host.is_none()) {
                     return Ok("lost server".into());
-                };
-                if let Ok(mut link) = link.lock() {
-                    *link = Link::Down;
                 }
-                let why = ssh.take().map(|s| last_line(&s.said())).unwrap_or_default();
-                let Some(conn) = reconnect(redial, host, &why, &given_up, showing)? else {
-                    return Ok(format!("gave up on {host}"));
-                };
-                let Connection { reader: r, writer: w, ssh: s, .. } = conn;
-                (reader, ssh) = (r, s);
-                if let Ok(mut link) = link.lock() {
-                    link.up(w);
+                if !at.retry(&why)? {
+                    return Ok("gave up".into());
                 }
             }
+        }
+    }
+}
+
+/// Which server an attached client is talking to: its own (home), or, after
+/// a hop from the chooser, another machine's (away), and how to reach each
+/// again.
+struct Where {
+    reader: Box<dyn Source>,
+    ssh: Option<Ssh>,
+    link: SharedLink,
+    /// The session last shown, as far as the server said.
+    showing: Option<SessionId>,
+    /// Another machine's server, and the session to come back to at home.
+    away: Option<(Redial, SessionId)>,
+    home: Option<Redial>,
+    hop: Option<HopTo>,
+    given_up: std::sync::mpsc::Receiver<()>,
+}
+
+/// How to reach another machine's server by its name.
+pub type HopTo = Box<dyn Fn(&str) -> Result<Redial> + Send>;
+
+impl Where {
+    fn current(&self) -> Option<&Redial> {
+        self.away.as_ref().map(|(r, _)| r).or(self.home.as_ref())
+    }
+
+    /// Keys wait while the client changes servers.
+    fn hold(&mut self) {
+        if let Ok(mut link) = self.link.lock() {
+            *link = Link::Held(Vec::new());
+        }
+        drop(self.ssh.take());
+    }
+
+    fn switch(&mut self, conn: Connection) {
+        let Connection { reader, writer, ssh, .. } = conn;
+        (self.reader, self.ssh) = (reader, ssh);
+        if let Ok(mut link) = self.link.lock() {
+            link.up(writer);
+        }
+    }
+
+    /// Attaches to `session` on `host`; on failure, says why and stays
+    /// (goes back) home. False if home is gone too.
+    fn hop_to(&mut self, host: &str, session: SessionId, from: SessionId) -> Result<bool> {
+        self.hold();
+        status_line(&format!("qmux: connecting to {host}…"))?;
+        let size = terminal_size().unwrap_or((80, 24));
+        let attempt = match &self.hop {
+            Some(hop) => hop(host).and_then(|redial| {
+                let conn =
+                    (redial.dial)().and_then(|mut c| c.request((redial.request)(size, Some(session))).map(|_| c))?;
+                Ok((redial, conn))
+            }),
+            None => Err(Error::msg("this client cannot reach other machines")),
+        };
+        match attempt {
+            Ok((redial, conn)) => {
+                self.away = Some((redial, from));
+                self.switch(conn);
+                Ok(true)
+            }
+            Err(e) => {
+                let why = last_line(e.preface.as_deref().unwrap_or(&e.to_string()));
+                self.go_home(from, &format!("qmux: cannot reach {host}: {why}"))
+            }
+        }
+    }
+
+    /// Back to this machine's server, showing `session`, with a word on
+    /// the last row. False if it cannot be reached.
+    fn go_home(&mut self, session: SessionId, message: &str) -> Result<bool> {
+        self.away = None;
+        self.hold();
+        let Some(home) = &self.home else { return Ok(false) };
+        let size = terminal_size().unwrap_or((80, 24));
+        match (home.dial)().and_then(|mut c| c.request((home.request)(size, Some(session))).map(|_| c)) {
+            Ok(conn) => {
+                self.switch(conn);
+                self.showing = Some(session);
+                status_line(message)?;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// The connection to another machine dropped: retries until it is
+    /// back, or the user gives up (then, if away, back home). False when
+    /// there is nowhere left to go.
+    fn retry(&mut self, why: &str) -> Result<bool> {
+        if let Ok(mut link) = self.link.lock() {
+            *link = Link::Down;
+        }
+        drop(self.ssh.take());
+        let Some(redial) = self.current() else { return Ok(false) };
+        let host = redial.host.clone().unwrap_or_default();
+        match reconnect(redial, &host, why, &self.given_up, self.showing)? {
+            Some(conn) => {
+                self.switch(conn);
+                Ok(true)
+            }
+            None => match self.away.take() {
+                Some((_, back)) => self.go_home(back, &format!("qmux: gave up on {host}")),
+                None => Ok(false),
+            },
         }
     }
 }

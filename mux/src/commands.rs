@@ -187,31 +187,52 @@ impl Context {
 
     /// Runs the attached client and prints why it ended, as tmux does.
     /// Attached to another machine, a dropped connection is retried: the
-    /// sessions there live on.
+    /// sessions there live on. The chooser may send it to another machine's
+    /// session; it comes back here on detaching from there.
     fn attached(&self, conn: Connection, req: Request) -> Result<i32> {
-        let again = self.attach_request(None, None, None);
-        let watch = matches!(req, Request::Attach { watch: true, .. });
-        let request = Box::new(move |size, showing: Option<crate::protocol::SessionId>| {
-            let mut req = again.clone();
-            if let Request::Attach { size: s, watch: w, target, .. } = &mut req {
-                (*s, *w, *target) = (size, watch, showing.map(|id| format!("${id}")));
-            }
-            req
+        let mut again = self.attach_request(None, None, None);
+        if let (Request::Attach { watch, .. }, Request::Attach { watch: w, .. }) = (&mut again, &req) {
+            *watch = *w;
+        }
+        let home = redial(self.remote.clone(), self.socket.clone(), again);
+        let config = Config::load(self.config.as_deref())?;
+        let (socket, control_dir) = (self.socket.clone(), self.socket.parent().map(Path::to_path_buf));
+        let hop: client::HopTo = Box::new(move |host| {
+            let remote = Remote::new(Host::parse(host)?, &config, Vec::new(), control_dir.clone());
+            let again = Request::Attach {
+                target: None,
+                create: None,
+                create_if_none: None,
+                size: (80, 24),
+                env: crate::remote::terminal_env(),
+                watch: false,
+                prefix: Some(config.prefix.clone()),
+            };
+            Ok(redial(Some(remote), socket.clone(), again))
         });
-        let redial = match self.remote.clone() {
-            Some(remote) => client::Redial {
-                host: Some(remote.host.name.clone()),
-                dial: Box::new(move || Connection::open_remote(&remote, false)),
-                request,
-            },
-            None => {
-                let socket = self.socket.clone();
-                client::Redial { host: None, dial: Box::new(move || Connection::open(&socket)), request }
-            }
-        };
-        let reason = client::attach(conn, req, Some(redial))?;
+        let reason = client::attach(conn, req, Some(home), Some(hop))?;
         println!("[qmux: {reason}]");
         Ok(0)
+    }
+}
+
+/// How an attached client reaches its server again: `again`, sized and
+/// aimed at the session it showed, over ssh to `remote` or to `socket`.
+fn redial(remote: Option<Remote>, socket: PathBuf, again: Request) -> client::Redial {
+    let request = Box::new(move |size, showing: Option<crate::protocol::SessionId>| {
+        let mut req = again.clone();
+        if let Request::Attach { size: s, target, .. } = &mut req {
+            (*s, *target) = (size, showing.map(|id| format!("${id}")));
+        }
+        req
+    });
+    match remote {
+        Some(remote) => client::Redial {
+            host: Some(remote.host.name.clone()),
+            dial: Box::new(move || Connection::open_remote(&remote, false)),
+            request,
+        },
+        None => client::Redial { host: None, dial: Box::new(move || Connection::open(&socket)), request },
     }
 }
 

@@ -186,6 +186,14 @@ pub enum ToClient {
     /// The server handed its sessions to a new one (a live upgrade):
     /// connect again, to show this session.
     Reconnect(Option<SessionId>),
+    /// Show a session of another machine (from the config's `hosts`):
+    /// attach there, and come back here on detaching from it.
+    Hop {
+        host: String,
+        session: SessionId,
+        /// The session shown here, to come back to.
+        from: SessionId,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -67,6 +67,8 @@ pub struct Remote {
     /// Where the shared ssh connection's control socket lives (the local
     /// socket directory, private to the user).
     control_dir: Option<PathBuf>,
+    /// Nobody is there to type a password or a passphrase (the server).
+    batch: bool,
 }
 
 impl Remote {
@@ -77,13 +79,23 @@ impl Remote {
             remote_command: config.remote_command.clone(),
             socket_args,
             control_dir,
+            batch: false,
         }
+    }
+
+    /// Never asks: for the server, which has no terminal to ask on.
+    pub fn batch(mut self) -> Remote {
+        self.batch = true;
+        self
     }
 
     /// The ssh command line for a bridge.
     fn command(&self, start: bool) -> Command {
         let mut cmd = Command::new(&self.ssh_command[0]);
         cmd.args(&self.ssh_command[1..]).arg("-T");
+        if self.batch {
+            cmd.arg("-o").arg("BatchMode=yes");
+        }
         if let Some(dir) = &self.control_dir {
             cmd.arg("-o").arg("ControlMaster=auto");
             cmd.arg("-o").arg(format!("ControlPath={}", dir.join("ssh-%C").display()));

@@ -128,6 +128,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("valid-client-frame.bin", frame(&ToClient::Frame(b"\x1b[?2026h\x1b[Hhi\x1b[?2026l".to_vec()))),
         ("valid-client-detached.bin", frame(&ToClient::Detached("detached".into()))),
         ("valid-client-reconnect.bin", frame(&ToClient::Reconnect(Some(3)))),
+        ("valid-client-hop.bin", frame(&ToClient::Hop { host: "box".into(), session: 2, from: 1 })),
         ("valid-request-handoff.bin", request(Request::Handoff { exe: "/usr/local/bin/qmux".into() })),
         ("valid-client-response-error.bin", frame(&ToClient::Response(Response::Error("no session".into())))),
         // Valid frames with hostile contents: sizes no terminal has.

@@ -30,6 +30,7 @@ mod agent;
 mod conn;
 mod draw;
 mod handoff;
+mod hosts;
 mod input;
 pub mod layout;
 mod modes;
@@ -85,6 +86,8 @@ enum Event {
     FindConversation(SessionId),
     /// Time to write new history and screens to the state directory.
     Flush,
+    /// What another machine's server said its sessions are.
+    HostSessions(usize, Result<Vec<crate::protocol::SessionInfo>, String>),
     Shutdown,
 }
 
@@ -149,6 +152,8 @@ struct Server {
     succeeded: bool,
     /// Accepts connections; stopped when a new server takes the socket.
     acceptor: Option<tokio::task::JoinHandle<()>>,
+    /// The other machines' sessions.
+    hosts: hosts::Hosts,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -174,6 +179,8 @@ pub fn run(
         let mut server = Server::new(socket, config, Box::new(os::Real), events.clone());
         server.config_path = config_path;
         server.listener = Some(kept);
+        let control_dir = server.socket.parent().map(std::path::Path::to_path_buf);
+        server.hosts = hosts::Hosts::start(&server.config, control_dir, &events);
         // Sessions handed over by the server before us come first: the
         // state directory's saved sessions are the others.
         let (live, fallback) = match handoff::inherited() {
@@ -285,6 +292,7 @@ impl Server {
             handed_off: false,
             succeeded: false,
             acceptor: None,
+            hosts: hosts::Hosts::default(),
         }
     }
 
@@ -299,6 +307,7 @@ impl Server {
             Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
             Event::Tick => self.expire_messages(),
             Event::Flush => self.save_due(),
+            Event::HostSessions(i, sessions) => self.host_sessions(i, sessions),
             Event::Typing(sid) => self.advance_typing(sid),
             Event::FindConversation(sid) => {
                 self.find_conversation(sid);
@@ -319,6 +328,7 @@ impl Server {
     fn settle(&mut self) {
         if std::mem::take(&mut self.refit) {
             self.fit_sizes();
+            self.hosts.set_wanted(self.views().next().is_some());
         }
         self.draw_dirty();
     }

@@ -37,7 +37,8 @@ impl Server {
     pub(super) fn mode_key(&mut self, cid: ClientId, key: Key) {
         // The chooser lists saved sessions below the live ones.
         let live = self.sessions.len();
-        let count = (live + self.saving.saved.len()).max(1);
+        let saved = self.saving.saved.len();
+        let count = (live + saved + self.hosts.rows().len()).max(1);
         let help_rows = self.view(cid).map_or(0, |v| crate::bindings::help(self.prefix(v)).lines().count());
         let Some(view) = self.view_mut(cid) else {
             return;
@@ -64,6 +65,21 @@ impl Server {
                     self.set_mode(cid, Mode::Chooser { selected: (selected + count - 1) % count })
                 }
                 Key::Down | Key::Char('j') => self.set_mode(cid, Mode::Chooser { selected: (selected + 1) % count }),
+                Key::Enter if selected >= live + saved => {
+                    let row = self.hosts.rows().into_iter().nth(selected - live - saved);
+                    match row {
+                        Some(super::hosts::RemoteRow::Session(host, s)) => {
+                            let (host, id) = (host.to_string(), s.id);
+                            self.hop(cid, host, id);
+                        }
+                        Some(super::hosts::RemoteRow::Note(host, note)) => {
+                            let said = format!("{host}: {note}");
+                            self.set_mode(cid, Mode::Chooser { selected });
+                            self.show_message(cid, &said);
+                        }
+                        None => self.set_mode(cid, Mode::Normal),
+                    }
+                }
                 Key::Enter if selected >= live => {
                     let before = self.sessions.ids();
                     let said = self.restore_picked(vec![selected - live]);
@@ -170,14 +186,15 @@ impl Server {
     pub(super) fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
         let width = usize::from(cols);
         let saved = &self.saving.saved;
-        let count = self.sessions.len() + saved.len();
+        let remote = self.hosts.rows();
+        let count = self.sessions.len() + saved.len() + remote.len();
         // The list scrolls so the selected row is always on screen.
         let list_room = usize::from(super::view::session_rows(rows)).saturating_sub(2).max(1);
         let start = selected.saturating_sub(list_room - 1).min(count.saturating_sub(list_room));
         let end = (start + list_room).min(count);
-        let range = if end - start < count { format!(" {}-{} of {count},", start + 1, end) } else { String::new() };
+        let range = if end - start < count { format!("{}-{} of {count}, ", start + 1, end) } else { String::new() };
         let mut lines = vec![
-            format!("\x1b[1mChoose a session\x1b[0m ({range} up/down or j/k, Enter to show, v beside this one, Esc to cancel)"),
+            format!("\x1b[1mChoose a session\x1b[0m ({range}up/down or j/k, Enter to show, v beside this one, Esc to cancel)"),
             String::new(),
         ];
         let live = self.sessions.iter().map(|s| {
@@ -201,9 +218,26 @@ impl Server {
                 s.meta.cwd.display().to_string(),
             )
         });
-        for (i, (label, state, flags, command, cwd)) in live.chain(saved_rows).enumerate().take(end).skip(start) {
+        // Other machines' sessions, each led by its host.
+        let remote_rows = remote.iter().map(|row| match row {
+            super::hosts::RemoteRow::Session(host, s) => {
+                let state = match s.exit_code {
+                    Some(code) => format!("exited {code}"),
+                    None => s.state.name().to_string(),
+                };
+                let label = format!("{host}/{}:{}", s.index, s.name);
+                (label, state, s.attention().marks(), s.command.join(" "), s.cwd.display().to_string())
+            }
+            super::hosts::RemoteRow::Note(host, note) => {
+                (format!("{host}/"), String::new(), String::new(), note.clone(), String::new())
+            }
+        });
+        for (i, (label, state, flags, command, cwd)) in
+            live.chain(saved_rows).chain(remote_rows).enumerate().take(end).skip(start)
+        {
             let mark = if i == selected { ">" } else { " " };
-            let text = format!("{mark} {label:<16} {state:<9} {flags:<4} {command}  ({cwd})");
+            let place = if cwd.is_empty() { String::new() } else { format!("  ({cwd})") };
+            let text = format!("{mark} {label:<16} {state:<9} {flags:<4} {command}{place}");
             let text = status::truncate(&text, width);
             lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
         }

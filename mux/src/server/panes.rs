@@ -84,8 +84,14 @@ impl Server {
     /// Goes to the session that needs the user most, in this client.
     pub(super) fn jump_to_attention(&mut self, cid: ClientId) -> Result<(), String> {
         let from = self.view(cid).map(|v| v.focused()).ok_or("not attached")?;
-        let sid = self.most_needing(from).ok_or("no session is waiting for you")?;
-        self.focus(cid, sid);
+        if let Some(sid) = self.most_needing(from) {
+            self.focus(cid, sid);
+            return Ok(());
+        }
+        // Here, nobody: another machine's session, if one needs you.
+        let (host, s) = self.hosts.most_needing().ok_or("no session is waiting for you")?;
+        let (host, id) = (host.to_string(), s.id);
+        self.hop(cid, host, id);
         Ok(())
     }
 
