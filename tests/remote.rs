@@ -105,6 +105,9 @@ fn an_attached_client_uses_its_own_keys_and_outlives_a_dropped_connection() {
     );
     term.type_str("typed after the upgrade\r");
     term.wait_text("typed after the upgrade");
+    // A clipboard write over there reaches this terminal (cat repeats it).
+    term.type_str("\x1b]52;c;aGk=\x07\r");
+    term.wait_raw(b"\x1b]52;c;aGk=\x07", "the far program's OSC 52, passed to this terminal");
     term.send(&[0x01, b'd']);
     assert!(term.wait_exit().success());
     let out = env.qmux_ok(&on_host(&["ls"]));
@@ -131,6 +134,14 @@ fn a_wrong_host_a_refused_key_and_a_missing_qmux_each_say_so() {
     env.set_config(&config);
     let out = env.qmux(&on_host(&["ls"]));
     assert_error(&out, &["qmux is not installed on box", "install qmux", "remote-command"]);
+    // A qmux over there that speaks another protocol: its greeting is all
+    // this one reads (an old greeting, from the protocol corpus).
+    let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mux/tests/corpus/valid-hello-old-protocol.bin");
+    let ssh_line = sshd.config(&env).lines().next().unwrap().to_string();
+    env.set_config(&format!("{ssh_line}\nremote-command = \"cat {}\"\n", old.display()));
+    let out = env.qmux(&on_host(&["ls"]));
+    let version = env!("CARGO_PKG_VERSION");
+    assert_error(&out, &["qmux on box is 0.0.1 (protocol 0)", &format!("install qmux {version} on box")]);
 }
 
 #[test]

@@ -125,6 +125,7 @@ enum Metric {
     Idle,
     Scale,
     Panes,
+    Remote,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -148,7 +149,7 @@ impl From<SubjectArg> for Kind {
 type Measure = fn(&Ctx) -> Vec<report::Measurement>;
 
 /// The metrics in issue 6's priority order.
-const ORDER: [(Metric, Measure); 9] = [
+const ORDER: [(Metric, Measure); 10] = [
     (Metric::Throughput, metrics::throughput),
     (Metric::Seq, metrics::line_heavy),
     (Metric::Memory, metrics::memory),
@@ -158,6 +159,7 @@ const ORDER: [(Metric, Measure); 9] = [
     (Metric::Idle, metrics::idle),
     (Metric::Scale, metrics::scale),
     (Metric::Panes, metrics::panes),
+    (Metric::Remote, metrics::remote),
 ];
 
 fn main() {

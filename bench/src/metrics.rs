@@ -310,14 +310,23 @@ fn keystrokes_per_row(term: &Term, samples: usize, per_row: usize) -> Result<Vec
 /// Byte written by the terminal → its echo drawn, with raw `cat` as the
 /// child.
 pub fn keystroke(ctx: &Ctx) -> Vec<Measurement> {
+    echo_latency(ctx, "keystroke latency", &Kind::ALL, "", |subject| echo_session(subject, "bench"))
+}
+
+/// The p50 and p99 rows of keystroke echo, each run's terminal shown by
+/// `show`.
+fn echo_latency(
+    ctx: &Ctx,
+    name: &str,
+    kinds: &[Kind],
+    note: &str,
+    show: impl Fn(&Subject) -> Result<Term>,
+) -> Vec<Measurement> {
     let target = Target::Ratio { at_least: 1.0, text: "≤ tmux" };
-    let mut p50 = Measurement::new("keystroke latency p50", "ms", Better::Lower, target);
-    let mut p99 = Measurement::new("keystroke latency p99", "ms", Better::Lower, target);
-    ctx.each_run(&Kind::ALL, ctx.plan.runs, |kind| {
-        let result = ctx.subject(kind).and_then(|subject| {
-            let term = echo_session(&subject, "bench")?;
-            keystrokes(&term, ctx.plan.latency_samples)
-        });
+    let mut p50 = Measurement::new(format!("{name} p50"), "ms", Better::Lower, target);
+    let mut p99 = Measurement::new(format!("{name} p99"), "ms", Better::Lower, target);
+    ctx.each_run(kinds, ctx.plan.runs, |kind| {
+        let result = ctx.subject(kind).and_then(|subject| keystrokes(&show(&subject)?, ctx.plan.latency_samples));
         match result {
             Ok(l) => {
                 p50.push(kind, percentile(&l, 50.0).unwrap_or(f64::NAN));
@@ -326,8 +335,7 @@ pub fn keystroke(ctx: &Ctx) -> Vec<Measurement> {
             Err(e) => p50.fail(kind, &e),
         }
     });
-    let n = ctx.plan.latency_samples;
-    p50.notes.push(format!("{n} keys per run"));
+    p50.notes.push(format!("{} keys per run{note}", ctx.plan.latency_samples));
     vec![p50, p99]
 }
 
@@ -610,4 +618,66 @@ fn panes_run(ctx: &Ctx, kind: Kind) -> Result<(Vec<f64>, f64)> {
     let latencies = keystrokes_per_row(&term, ctx.plan.latency_samples, 80)?;
     let used = crate::procs::cpu_seconds(server)? - before;
     Ok((latencies, used / start.elapsed().as_secs_f64() * 100.0))
+}
+
+// ---- through ssh ------------------------------------------------------------
+
+/// Keystroke echo on another machine, over ssh to a private sshd on
+/// 127.0.0.1: `qmux -H HOST attach` (the client here, the server there,
+/// the bridge and a shared ssh connection between) against
+/// `ssh -t HOST tmux attach` (the whole of tmux there).
+pub fn remote(ctx: &Ctx) -> Vec<Measurement> {
+    let root = match tempfile::Builder::new().prefix("qmux-bench-ssh-").tempdir_in("/tmp") {
+        Ok(root) => root,
+        Err(e) => {
+            let mut failed = Measurement::new("keystroke latency through ssh", "ms", Better::Lower, Target::None);
+            failed.fail(Kind::Qmux, &format!("cannot create a directory for sshd: {e}"));
+            return vec![failed];
+        }
+    };
+    let sshd = qmux_e2e::sshd::Sshd::start_in(root.path(), None);
+    echo_latency(ctx, "keystroke latency through ssh", &Kind::MULTIPLEXERS, "; sshd on 127.0.0.1", |subject| {
+        remote_echo_session(ctx, subject, &sshd)
+    })
+}
+
+/// The echo session, started on the subject's server, shown through ssh.
+fn remote_echo_session(ctx: &Ctx, subject: &Subject, sshd: &qmux_e2e::sshd::Sshd) -> Result<Term> {
+    subject.new_session("bench", &sh(&format!("stty raw -echo; printf '{READY}\\r\\n'; exec cat")))?;
+    // The far side is this subject's own world: its socket directory and HOME.
+    let far: Vec<String> = subject
+        .env()
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "PATH" | "HOME" | "QMUX_TMPDIR" | "TMUX_TMPDIR" | "LANG"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let argv: Vec<String> = match subject.kind {
+        Kind::Qmux => {
+            let config = subject.scratch().join("remote.toml");
+            std::fs::write(&config, sshd.config_for(&far, &ctx.tools.qmux))
+                .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+            let qmux = ctx.tools.qmux.to_string_lossy().into_owned();
+            [qmux, "-f".into(), config.to_string_lossy().into_owned()]
+                .into_iter()
+                .chain(["-H", "box", "attach", "-t", "bench"].map(String::from))
+                .collect()
+        }
+        _ => {
+            let tmux = ctx.tools.tmux.to_string_lossy().into_owned();
+            let remote = format!("env {} {tmux} -L bench -f /dev/null attach-session -t bench", far.join(" "));
+            [
+                "ssh".into(),
+                "-F".into(),
+                sshd.ssh_config().to_string_lossy().into_owned(),
+                "-t".into(),
+                "box".into(),
+                remote,
+            ]
+            .to_vec()
+        }
+    };
+    let term = Term::spawn(&argv, &subject.env(), subject.scratch())?;
+    term.wait_for(START_TIMEOUT, "the echo session to show through ssh", |s| any_row_is(s, READY))?;
+    std::thread::sleep(SETTLE);
+    Ok(term)
 }

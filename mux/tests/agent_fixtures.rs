@@ -181,8 +181,8 @@ fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
     s.out
 }
 
-fn check_recordings(agent: &str) {
-    let rules = Rules::builtin().get(agent).expect("a built-in rule set");
+/// An agent's recordings, in name order.
+fn recordings(agent: &str) -> Vec<PathBuf> {
     let dir = fixtures().join(agent);
     let mut casts: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -190,7 +190,17 @@ fn check_recordings(agent: &str) {
         .filter(|p| p.extension().is_some_and(|x| x == "cast"))
         .collect();
     casts.sort();
-    assert!(casts.len() >= 2, "{agent}: recordings of a reply and of an approval in {}", dir.display());
+    casts
+}
+
+fn check_recordings(agent: &str) {
+    let rules = Rules::builtin().get(agent).expect("a built-in rule set");
+    let casts = recordings(agent);
+    assert!(
+        casts.len() >= 2,
+        "{agent}: recordings of a reply and of an approval in {}",
+        fixtures().join(agent).display()
+    );
     let mut failures = Vec::new();
     for path in &casts {
         let result = replay(&rules, &load(path));
@@ -320,14 +330,7 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
     };
     let mut checked = 0;
     for agent in ["claude", "codex", "gemini"] {
-        let dir = fixtures().join(agent);
-        let mut casts: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("a directory entry").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "cast"))
-            .collect();
-        casts.sort();
-        for path in casts {
+        for path in recordings(agent) {
             let cast = load(&path);
             let outputs: Vec<&str> = cast
                 .events

@@ -45,12 +45,18 @@ fn keygen(path: &Path) {
 }
 
 impl Sshd {
-    /// Starts sshd and waits until it accepts connections.
+    /// Starts sshd for a test and waits until it accepts connections.
     pub fn start(env: &Env) -> Sshd {
+        Sshd::start_in(env.root(), Some(&env.vars()[TAG_VAR]))
+    }
+
+    /// Starts sshd with its files under `root` (and, with `tag`, marked as
+    /// a test's process); waits until it accepts connections.
+    pub fn start_in(root: &Path, tag: Option<&str>) -> Sshd {
         let sshd = Path::new("/usr/sbin/sshd");
         assert!(sshd.is_file(), "{} not found: install openssh-server (.ci/run does)", sshd.display());
-        let dir = env.root().join("ssh");
-        let remote = env.root().join("remote");
+        let dir = root.join("ssh");
+        let remote = root.join("remote");
         for d in [&dir, &remote] {
             fs::create_dir_all(d).expect("cannot create the ssh directories");
         }
@@ -97,18 +103,13 @@ impl Sshd {
         )
         .expect("cannot write ssh_config");
         let log = fs::File::create(dir.join("sshd.log")).expect("cannot create sshd.log");
-        let child = Command::new(sshd)
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(dir.join("sshd_config"))
-            .env(TAG_VAR, env.vars()[TAG_VAR].clone())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start sshd");
-        let mut server = Sshd { child, dir, remote, root: env.root().to_path_buf() };
+        let mut cmd = Command::new(sshd);
+        cmd.arg("-D").arg("-e").arg("-f").arg(dir.join("sshd_config"));
+        if let Some(tag) = tag {
+            cmd.env(TAG_VAR, tag);
+        }
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("cannot start sshd");
+        let mut server = Sshd { child, dir, remote, root: root.to_path_buf() };
         let log = server.dir.join("sshd.log");
         let read_log = || fs::read_to_string(&log).unwrap_or_default();
         poll_until(
@@ -123,6 +124,22 @@ impl Sshd {
             read_log,
         );
         server
+    }
+
+    /// The ssh config that defines the hosts.
+    pub fn ssh_config(&self) -> PathBuf {
+        self.dir.join("ssh_config")
+    }
+
+    /// The config lines that make `-H box` reach this server and run `qmux`
+    /// there with `vars` (NAME=VALUE) in its environment.
+    pub fn config_for(&self, vars: &[String], qmux: &Path) -> String {
+        format!(
+            "ssh-command = [\"ssh\", \"-F\", \"{}\"]\nremote-command = \"env {} {} -f /dev/null\"\n",
+            self.ssh_config().display(),
+            vars.join(" "),
+            qmux.display()
+        )
     }
 
     /// The config lines that make `-H box` reach this server and run the
@@ -145,12 +162,7 @@ impl Sshd {
             format!("HOME={}", r("home")),
             format!("TMPDIR={}", r("tmp")),
         ]);
-        format!(
-            "ssh-command = [\"ssh\", \"-F\", \"{}\"]\nremote-command = \"env {} {} -f /dev/null\"\n",
-            self.dir.join("ssh_config").display(),
-            vars.join(" "),
-            env.bin("qmux").display()
-        )
+        self.config_for(&vars, &env.bin("qmux"))
     }
 
     /// The far side's home directory, where sessions created through
