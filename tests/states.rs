@@ -49,15 +49,16 @@ fn wait_args<'a>(target: &'a str, until: &[&'a str], timeout: &'a str) -> Vec<&'
     args
 }
 
-/// Whether a process sleeps reading a Unix socket. Where the kernel hides
-/// wait channels (`/proc/PID/wchan` reads `0`), any sleep counts.
+/// Whether a process sleeps reading a Unix socket, or polling it (a wait
+/// with a timeout). Where the kernel hides wait channels (`/proc/PID/wchan`
+/// reads `0`), any sleep counts.
 fn blocked_on_socket(pid: u32) -> bool {
     let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
     if wchan.is_empty() || wchan == "0" {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         return stat.rfind(')').is_some_and(|end| stat[end + 1..].trim_start().starts_with('S'));
     }
-    wchan.starts_with("unix_stream")
+    wchan.starts_with("unix_stream") || wchan.contains("poll")
 }
 
 /// Returns once a `qmux wait` has sent its request and the server has read
