@@ -223,17 +223,33 @@ pub fn memory(ctx: &Ctx) -> Vec<Measurement> {
             return Vec::new();
         }
     };
+    // Each cell its own colour, 200 to a row (the terminal is 200 wide).
+    let rainbow = match ctx.data_file("rainbow.txt", |p| workload::rainbow_file(p, 10_000 + 49, 199)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("  memory: {e}");
+            return Vec::new();
+        }
+    };
+    let half = Target::Ratio { at_least: 2.0, text: "≤ 0.5× tmux" };
     let cases = [
-        ("memory per session: 10k lines of history, `seq 1 20000`", "seq 1 20000".to_string(), "20000"),
+        ("memory per session: 10k lines of history, `seq 1 20000`", "seq 1 20000".to_string(), "20000", half),
         (
             "memory per session: 10k lines of 100-char coloured text",
             format!("cat {}", workload::quote(&colour)),
             END_MARKER,
+            half,
+        ),
+        (
+            "memory per session: worst case, 10k lines of 199 cells each its own truecolour",
+            format!("cat {}", workload::quote(&rainbow)),
+            END_MARKER,
+            Target::AtMost { value: 9.4, text: "≤ 8 MiB of history (history-bytes) + 1 MB" },
         ),
     ];
     let mut rows = Vec::new();
-    for (label, command, last) in cases {
-        let mut m = Measurement::new(label, "MB", Better::Lower, Target::Ratio { at_least: 2.0, text: "≤ 0.5× tmux" });
+    for (label, command, last, target) in cases {
+        let mut m = Measurement::new(label, "MB", Better::Lower, target);
         ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match memory_run(ctx, kind, n, &command, last) {
             Ok(bytes) => m.push(kind, bytes / 1e6),
             Err(e) => m.fail(kind, &e),

@@ -122,6 +122,24 @@ pub fn colour_file(path: &Path, lines: u64) -> Result<()> {
     out.flush().map_err(|e| write_error(path, e))
 }
 
+/// Writes `lines` lines of `cols` cells, every cell in a truecolour of its
+/// own, then [`END_MARKER`]: history's worst case, with nothing for
+/// compression to share.
+pub fn rainbow_file(path: &Path, lines: u64, cols: u64) -> Result<()> {
+    let mut out = std::io::BufWriter::new(create(path)?);
+    for row in 0..lines {
+        let mut line = String::new();
+        for col in 0..cols {
+            let n = row * cols + col;
+            let c = (b'a' + (n % 26) as u8) as char;
+            line.push_str(&format!("\x1b[38;2;{};{};{}m{c}", n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff));
+        }
+        writeln!(out, "{line}\x1b[0m").map_err(|e| write_error(path, e))?;
+    }
+    writeln!(out, "{END_MARKER}").map_err(|e| write_error(path, e))?;
+    out.flush().map_err(|e| write_error(path, e))
+}
+
 /// The rows of the session area: what a 200×50 terminal shows above the
 /// status bar.
 pub const SESSION_ROWS: u16 = ROWS - 1;

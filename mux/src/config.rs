@@ -36,6 +36,8 @@ pub struct Config {
     pub notify: Notify,
     /// Rows of history kept per session.
     pub history_limit: usize,
+    /// The most bytes one session's history may hold.
+    pub history_bytes: usize,
     /// Ask the terminal for mouse reports when the program does not, so the
     /// wheel opens the history (hold Shift to select text natively).
     pub mouse: bool,
@@ -109,6 +111,11 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc { key: "history-limit", default: "10000", help: "rows of history kept per session" },
     KeyDoc {
+        key: "history-bytes",
+        default: "\"8M\"",
+        help: "the most memory one session's history may take (\"512K\", \"8M\", \"1G\"): the oldest rows go first",
+    },
+    KeyDoc {
         key: "mouse",
         default: "true",
         help: "ask the terminal for mouse reports when the program does not: the wheel opens the history",
@@ -175,6 +182,7 @@ impl Default for Config {
             default_command: None,
             notify: Notify::None,
             history_limit: crate::history::DEFAULT_LIMIT,
+            history_bytes: crate::history::DEFAULT_BYTE_LIMIT,
             mouse: true,
             restore: Restore::Ask,
             default_size: (80, 24),
@@ -200,6 +208,35 @@ pub fn agents_dir(config: &Path) -> Option<std::path::PathBuf> {
     Some(config.parent()?.join("agents"))
 }
 
+/// `8M` → 8 MiB; `512K`, `1G`, or plain bytes. At least 64K: less would
+/// keep nothing but the chunk being written.
+fn parse_bytes(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return None,
+    };
+    let bytes = number.trim().parse::<usize>().ok()?.checked_mul(1 << shift)?;
+    (bytes >= 64 << 10).then_some(bytes)
+}
+
+/// A byte count as [`parse_bytes`] reads it: `8M`.
+fn bytes_name(bytes: usize) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{}G", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}M", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{}K", b >> 10),
+        b => b.to_string(),
+    }
+}
+
 /// `/usr/local/bin/q chat` → `q`.
 pub fn program_name(command: &[String]) -> &str {
     command.first().map(|p| p.rsplit('/').next().unwrap_or(p)).unwrap_or("")
@@ -212,6 +249,7 @@ struct File {
     default_command: Option<CommandSpec>,
     notify: Option<Notify>,
     history_limit: Option<usize>,
+    history_bytes: Option<String>,
     mouse: Option<bool>,
     restore: Option<Restore>,
     default_size: Option<String>,
@@ -275,6 +313,7 @@ impl Config {
                 "default-command" => self.default_command.as_deref().map(array),
                 "notify" => Some(quoted(self.notify.name())),
                 "history-limit" => Some(self.history_limit.to_string()),
+                "history-bytes" => Some(quoted(&bytes_name(self.history_bytes))),
                 "mouse" => Some(self.mouse.to_string()),
                 "restore" => Some(quoted(self.restore.name())),
                 "default-size" => Some(quoted(&format!("{}x{}", self.default_size.0, self.default_size.1))),
@@ -344,6 +383,12 @@ impl Config {
         config.notify = file.notify.unwrap_or_default();
         if let Some(limit) = file.history_limit {
             config.history_limit = limit;
+        }
+        if let Some(bytes) = file.history_bytes {
+            config.history_bytes = parse_bytes(&bytes).ok_or_else(|| {
+                let (line, col) = find_key(text, "history-bytes");
+                format!("{line}:{col}: history-bytes {bytes:?} is not a size; write it like \"8M\", \"512K\" or \"1G\"")
+            })?;
         }
         config.mouse = file.mouse.unwrap_or(true);
         config.restore = file.restore.unwrap_or_default();
@@ -500,6 +545,19 @@ mod tests {
         assert!(e.starts_with("2:"), "{e}");
         let e = Config::parse("\n  prefix = \"x\"\n").unwrap_err();
         assert!(e.starts_with("2:3:"), "{e}");
+    }
+
+    #[test]
+    fn history_bytes_reads_sizes_and_refuses_the_rest() {
+        assert_eq!(Config::parse("").unwrap().history_bytes, 8 << 20);
+        assert_eq!(Config::parse("history-bytes = \"512K\"").unwrap().history_bytes, 512 << 10);
+        assert_eq!(Config::parse("history-bytes = \"2g\"").unwrap().history_bytes, 2 << 30);
+        assert_eq!(Config::parse("history-bytes = \"100000\"").unwrap().history_bytes, 100000);
+        for bad in ["\"8X\"", "\"lots\"", "\"1K\"", "\"\""] {
+            let e = Config::parse(&format!("\nhistory-bytes = {bad}")).unwrap_err();
+            assert!(e.starts_with("2:1: history-bytes") && e.contains("\"8M\""), "{bad}: {e}");
+        }
+        assert!(Config::default().describe().contains("history-bytes = \"8M\""));
     }
 
     #[test]

@@ -30,6 +30,10 @@ use vt100::capture::{basic_formatted_to_plain, BasicFormattedCaptureState, RowCo
 /// The `history-limit` used when the config does not set one.
 pub const DEFAULT_LIMIT: usize = 10_000;
 
+/// The `history-bytes` used when the config does not set one: no output,
+/// however colourful, makes one session's history hold more.
+pub const DEFAULT_BYTE_LIMIT: usize = 8 << 20;
+
 /// New chunks start small, so a session with little history costs little,
 /// and double up to the largest size.
 const CHUNK_MIN: usize = 4 * 1024;
@@ -47,10 +51,15 @@ pub struct Position {
 }
 
 /// The rows that scrolled off one session's screen, oldest first, at most
-/// `limit` of them.
+/// `limit` of them in at most about `byte_limit` bytes.
 pub struct History {
     limit: usize,
+    /// The oldest rows go, a chunk at a time, while the history holds more
+    /// than this (give or take the chunk being written).
+    byte_limit: usize,
     chunks: VecDeque<Chunk>,
+    /// The heap bytes of all chunks, kept as they change.
+    chunk_bytes: usize,
     /// The number of the chunk at the front of `chunks`, counting every chunk
     /// ever made (wrapping; rows name their chunk by this number).
     first_chunk: u32,
@@ -120,7 +129,9 @@ impl History {
     pub fn new(limit: usize) -> Self {
         History {
             limit,
+            byte_limit: usize::MAX,
             chunks: VecDeque::new(),
+            chunk_bytes: 0,
             first_chunk: 0,
             rows: VecDeque::new(),
             pushed: 0,
@@ -156,12 +167,16 @@ impl History {
                         Chunk::Open(c) => c.capacity(),
                         Chunk::Sealed { len, .. } => *len,
                     };
+                    self.chunk_bytes -= last.heap_bytes();
                     last.seal();
+                    self.chunk_bytes += last.heap_bytes();
                     size * 2
                 }
                 None => CHUNK_MIN,
             };
-            self.chunks.push_back(Chunk::Open(String::with_capacity(capacity.clamp(CHUNK_MIN, CHUNK_MAX).max(end))));
+            let open = String::with_capacity(capacity.clamp(CHUNK_MIN, CHUNK_MAX).max(end));
+            self.chunk_bytes += open.capacity();
+            self.chunks.push_back(Chunk::Open(open));
         }
         let chunk_number = self.first_chunk.wrapping_add(self.chunks.len() as u32 - 1);
         let Some(Chunk::Open(chunk)) = self.chunks.back_mut() else { unreachable!("an open chunk was just ensured") };
@@ -223,6 +238,17 @@ impl History {
         }
     }
 
+    /// Sets the byte budget, dropping the oldest rows beyond it now.
+    pub fn set_byte_limit(&mut self, bytes: usize) {
+        self.byte_limit = bytes;
+        self.trim();
+    }
+
+    /// The byte budget.
+    pub fn byte_limit(&self) -> usize {
+        self.byte_limit
+    }
+
     /// Rows ever pushed, dropped ones included: the absolute line number
     /// that the next row will get, and that screen row 0 has now.
     pub fn total_pushed(&self) -> u64 {
@@ -270,12 +296,13 @@ impl History {
         *self.cache.borrow_mut() = None;
         self.first_chunk = self.first_chunk.wrapping_add(self.chunks.len() as u32);
         self.chunks = VecDeque::new();
+        self.chunk_bytes = 0;
         self.rows = VecDeque::new();
     }
 
     /// About how many heap bytes the history holds.
     pub fn memory_bytes(&self) -> usize {
-        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
+        self.chunk_bytes
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
             + self.cache.borrow().as_ref().map_or(0, |(_, t)| t.capacity())
             + self.rows.capacity() * std::mem::size_of::<RowRef>()
@@ -320,11 +347,28 @@ impl History {
 
     /// Drops the oldest rows beyond the limit, then the chunks no row uses.
     fn trim(&mut self) {
-        let excess = self.rows.len().saturating_sub(self.limit);
+        let mut excess = self.rows.len().saturating_sub(self.limit);
+        // Over budget: every row of the oldest sealed chunks goes too (the
+        // chunk being written always stays).
+        if self.memory_bytes() > self.byte_limit {
+            let mut bytes = self.memory_bytes();
+            let mut chunk = self.first_chunk;
+            for c in self.chunks.iter().take(self.chunks.len().saturating_sub(1)) {
+                if bytes <= self.byte_limit {
+                    break;
+                }
+                bytes -= c.heap_bytes();
+                let rows = self.rows.iter().skip(excess).take_while(|r| r.chunk == chunk).count();
+                excess += rows;
+                chunk = chunk.wrapping_add(1);
+            }
+        }
         self.rows.drain(..excess);
         let needed = self.rows.front().map(|r| r.chunk);
         while !self.chunks.is_empty() && needed != Some(self.first_chunk) {
-            self.chunks.pop_front();
+            if let Some(dropped) = self.chunks.pop_front() {
+                self.chunk_bytes -= dropped.heap_bytes();
+            }
             if self.cache.borrow().as_ref().is_some_and(|(n, _)| *n == self.first_chunk) {
                 *self.cache.borrow_mut() = None;
             }

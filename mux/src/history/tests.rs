@@ -212,3 +212,60 @@ fn ten_thousand_colored_rows_fit_in_little_memory() {
     println!("history: seq 1 20000 leaves {} rows in {bytes} bytes", t.history().len());
     assert!(bytes < 500_000, "{bytes} bytes");
 }
+
+/// A row of `cols` cells, each its own truecolor: the worst case for
+/// history's size (nothing repeats for compression to take).
+fn rainbow(row: usize, cols: usize) -> String {
+    (0..cols)
+        .map(|c| {
+            let n = (row * cols + c) as u32;
+            format!(
+                "\x1b[38;2;{};{};{}m{}",
+                n & 0xff,
+                (n >> 8) & 0xff,
+                (n >> 16) & 0xff,
+                (b'a' + (n % 26) as u8) as char
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_byte_budget_drops_the_oldest_rows_whatever_the_output() {
+    let budget = 1 << 20;
+    let mut h = History::new(10_000);
+    h.set_byte_limit(budget);
+    let mut most = 0;
+    for row in 0..3000 {
+        h.push(&rainbow(row, 200), false);
+        most = most.max(h.memory_bytes());
+        // Never more than the budget and the chunk being written.
+        assert!(h.memory_bytes() <= budget + CHUNK_MAX + 64 * 1024, "row {row}: {} bytes", h.memory_bytes());
+    }
+    assert!(most > budget / 2, "the budget was reached ({most} bytes at most)");
+    // What is kept is the newest rows, whole and in order.
+    assert!(h.len() > 100 && h.len() < 3000, "{} rows kept", h.len());
+    assert_eq!(h.first_line() + h.len() as u64, h.total_pushed());
+    assert_eq!(h.row_formatted(h.len() - 1), rainbow(2999, 200));
+    assert_eq!(h.row_formatted(0), rainbow(h.first_line() as usize, 200));
+    // With room to spare, the row limit is what holds.
+    let mut roomy = History::new(500);
+    roomy.set_byte_limit(64 << 20);
+    for row in 0..1000 {
+        roomy.push(&rainbow(row, 20), false);
+    }
+    assert_eq!(roomy.len(), 500);
+}
+
+#[test]
+fn a_smaller_budget_takes_effect_at_once() {
+    let mut h = History::new(10_000);
+    for row in 0..2000 {
+        h.push(&rainbow(row, 100), false);
+    }
+    let before = h.len();
+    h.set_byte_limit(256 << 10);
+    assert!(h.len() < before);
+    assert!(h.memory_bytes() <= (256 << 10) + CHUNK_MAX + 64 * 1024);
+    assert_eq!(h.row_formatted(h.len() - 1), rainbow(1999, 100));
+}

@@ -265,6 +265,11 @@ impl Server {
             s.watch.rules = self.config.rules.for_command(&s.command);
             s.watch.foreground.clear();
             s.watch.foreground_checked = None;
+            // Running sessions take the history limits too.
+            if let Ok(mut t) = s.terminal.lock() {
+                t.history_mut().set_limit(self.config.history_limit);
+                t.history_mut().set_byte_limit(self.config.history_bytes);
+            }
         }
         for sid in self.sessions.ids() {
             self.evaluate_state(sid);

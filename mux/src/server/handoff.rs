@@ -333,6 +333,7 @@ impl Server {
     fn adopt(&mut self, h: Handed, master: Option<OwnedFd>) -> Result<(), String> {
         let mut term = Terminal::from_snapshot(&h.terminal);
         term.history_mut().set_limit(self.config.history_limit);
+        term.history_mut().set_byte_limit(self.config.history_bytes);
         let terminal = Arc::new(Mutex::new(term));
         let pending = OutputPending::default();
         let events = self.events.clone();

@@ -212,6 +212,7 @@ impl Server {
         env.push(("QMUX_SESSION".into(), name.clone()));
 
         let mut term = Terminal::with_history_limit(rows, cols, self.config.history_limit);
+        term.history_mut().set_byte_limit(self.config.history_bytes);
         // A program that had exited comes back exited, its last screen shown.
         let exited = saved.and_then(|s| s.meta.exit_code);
         match (saved, exited) {
