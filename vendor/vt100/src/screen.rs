@@ -9,6 +9,8 @@ const MODE_ALTERNATE_SCREEN: u8 = 0b0000_1000;
 const MODE_BRACKETED_PASTE: u8 = 0b0001_0000;
 /// DECAWM reset (`CSI ? 7 l`): text stops at the right margin.
 const MODE_NO_AUTOWRAP: u8 = 0b0010_0000;
+/// IRM (`CSI 4 h`): text pushes what is right of the cursor along.
+const MODE_INSERT: u8 = 0b0100_0000;
 
 /// The xterm mouse handling mode currently in use.
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Default)]
@@ -753,6 +755,13 @@ impl Screen {
         self.mode(MODE_HIDE_CURSOR)
     }
 
+    /// Returns whether insert mode (IRM, `CSI 4 h`) is on: printed text
+    /// moves the rest of the row right instead of overwriting it.
+    #[must_use]
+    pub fn insert_mode(&self) -> bool {
+        self.mode(MODE_INSERT)
+    }
+
     /// Returns whether the terminal should be in bracketed paste mode.
     #[must_use]
     pub fn bracketed_paste(&self) -> bool {
@@ -1141,6 +1150,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             let wrap = screen.new_character_should_wrap(width);
             let on_row = Self::on_row(screen, &mut self.callbacks);
             screen.grid_mut().col_wrap(width, wrap, on_row);
+            // In insert mode the character makes room for itself; what
+            // is pushed past the right margin is lost.
+            if screen.mode(MODE_INSERT) {
+                screen.grid_mut().insert_cells(width);
+            }
             // col_wrap always sets self.grid().pos() to a valid cell
             base_pos = screen.grid().pos();
             cell_was_wide =
@@ -1456,6 +1470,34 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         self.screen.grid_mut().row_set(row - 1);
     }
 
+    // CSI h
+    pub fn sm(
+        &mut self,
+        params: &vte::Params,
+        mut unhandled: impl FnMut(&mut Self),
+    ) {
+        for param in params {
+            match param {
+                [4] => self.screen.set_mode(MODE_INSERT),
+                _ => unhandled(self),
+            }
+        }
+    }
+
+    // CSI l
+    pub fn rm(
+        &mut self,
+        params: &vte::Params,
+        mut unhandled: impl FnMut(&mut Self),
+    ) {
+        for param in params {
+            match param {
+                [4] => self.screen.clear_mode(MODE_INSERT),
+                _ => unhandled(self),
+            }
+        }
+    }
+
     // CSI ? h
     pub fn decset(
         &mut self,
@@ -1733,6 +1775,22 @@ mod index_tests {
         p.process(b"\x1bDe");
         let rows: alloc::vec::Vec<String> = p.screen().rows(0, 10).collect();
         assert_eq!(rows, ["  c", "d", " e"]);
+    }
+
+    #[test]
+    fn insert_mode_pushes_the_rest_of_the_row_along() {
+        let mut p = parser(2, 8);
+        p.process(b"abcdef\r\x1b[2C\x1b[4hXY\x1b[4lZ");
+        assert!(!p.screen().insert_mode());
+        // XY went in before c; Z overwrote c; what passed the margin is gone.
+        assert_eq!(p.screen().contents(), "abXYZdef");
+        p.process(b"\r\n12345678\r\x1b[4h\xe4\xb8\x80");
+        assert!(p.screen().insert_mode());
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 8).collect();
+        assert_eq!(rows[1], "\u{4e00}123456");
+        // Other modes of CSI h/l are still someone else's to handle.
+        p.process(b"\x1b[20h\x1b[4l");
+        assert!(!p.screen().insert_mode());
     }
 
     #[test]
