@@ -198,6 +198,13 @@ fn a_program_in_a_pane_looks_the_same_as_in_a_terminal_of_the_pane_size() {
     );
 }
 
+/// Insert mode (`CSI 4 h`): text pushes the rest of the row right, until
+/// `CSI 4 l`.
+#[test]
+fn insert_mode_looks_the_same_through_qmux() {
+    rows_match(r"printf 'abcdef\r\033[2C\033[4hXY\033[4lZ\r\n%078d\r\033[4hins\033[4l\r\ndone' 5", "done", 3);
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {

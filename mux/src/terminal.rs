@@ -152,6 +152,9 @@ pub struct Snapshot {
     pub alternate: bool,
     /// The visible screen, cursor and input modes.
     pub screen: String,
+    /// Insert mode (IRM), which the screen's escapes do not carry.
+    #[serde(default)]
+    pub insert_mode: bool,
     pub title: String,
     /// The start of an escape sequence or character the output had not
     /// finished: fed last, so the rest of it, read by the next server,
@@ -339,6 +342,7 @@ impl Terminal {
             history_limit: history.limit(),
             alternate: screen.alternate_screen(),
             screen: screen.state_formatted(),
+            insert_mode: screen.insert_mode(),
             title: self.title().to_string(),
             unfinished: unfinished(&self.recent).to_vec(),
         }
@@ -355,6 +359,9 @@ impl Terminal {
             term.process(b"\x1b[?1049h");
         }
         term.process(snap.screen.as_bytes());
+        if snap.insert_mode {
+            term.process(b"\x1b[4h");
+        }
         term.process(&snap.unfinished);
         term.parser.callbacks_mut().title = snap.title.clone();
         // Rebuilding is not news: no title change, no bell to report.

@@ -207,6 +207,7 @@ impl Terminal {
             && rows.get() >= 2
             && !screen.alternate_screen()
             && !screen.translates_charset()
+            && !screen.insert_mode()
             && self.parser.callbacks().scrolls == before + 1
             && self.parser.callbacks().scrolls >= COUNT_SETTLED
             && screen.cursor_position() == (bottom, 0)
