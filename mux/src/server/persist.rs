@@ -129,6 +129,14 @@ impl Server {
     pub(super) fn save_due(&mut self) {
         self.saving.flush_armed = false;
         self.save_all();
+        // History that went over its budget freed chunks all over the heap;
+        // hand the free pages back, or the budget would bound only what
+        // is used, not what the server holds.
+        // SAFETY: malloc_trim only releases free memory.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        unsafe {
+            nix::libc::malloc_trim(0);
+        }
     }
 
     /// Writes every session's new history rows and changed screen.
