@@ -60,6 +60,7 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                 b'D' => self.ind(),
                 b'E' => self.nel(),
                 b'M' => self.ri(),
+                b'H' => self.hts(),
                 b'c' => self.ris(),
                 b'g' => self.callbacks.visual_bell(&mut self.screen),
                 _ => {
@@ -100,6 +101,9 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                 'E' => self.cnl(canonicalize_params_1(params, 1)),
                 'F' => self.cpl(canonicalize_params_1(params, 1)),
                 'G' => self.cha(canonicalize_params_1(params, 1)),
+                'I' => self.cht(canonicalize_params_1(params, 1)),
+                'Z' => self.cbt(canonicalize_params_1(params, 1)),
+                'g' => self.tbc(canonicalize_params_1(params, 0)),
                 'H' | 'f' => {
                     self.cup(canonicalize_params_2(params, 1, 1));
                 }

@@ -101,6 +101,10 @@ pub struct Screen {
     /// the one in use.
     charsets: [Charset; 2],
     shifted_out: bool,
+
+    /// The tab stops, once a program has set or cleared one (HTS, TBC),
+    /// in column order; `None`: a stop every eighth column.
+    tab_stops: Option<alloc::vec::Vec<u16>>,
 }
 
 /// A character set a program can designate (`ESC ( 0`, `ESC ) B`).
@@ -160,7 +164,52 @@ impl Screen {
 
             charsets: [Charset::Ascii; 2],
             shifted_out: false,
+
+            tab_stops: None,
         }
+    }
+
+    /// The first tab stop right of `col`, if any.
+    fn next_tab_stop(&self, col: u16) -> Option<u16> {
+        let cols = self.grid().size().cols();
+        let stop = match &self.tab_stops {
+            None => Some(col - col % 8 + 8),
+            Some(stops) => stops.iter().copied().find(|s| *s > col),
+        };
+        stop.filter(|s| *s < cols)
+    }
+
+    /// The last tab stop left of `col`, or the first column.
+    fn prev_tab_stop(&self, col: u16) -> u16 {
+        match &self.tab_stops {
+            None if col == 0 => 0,
+            None => (col - 1) - (col - 1) % 8,
+            Some(stops) => {
+                stops.iter().copied().rfind(|s| *s < col).unwrap_or(0)
+            }
+        }
+    }
+
+    /// The stops, listed (materialized from the default when needed).
+    fn tab_stops_mut(&mut self) -> &mut alloc::vec::Vec<u16> {
+        let cols = self.grid().size().cols();
+        self.tab_stops
+            .get_or_insert_with(|| (8..cols).step_by(8).collect())
+    }
+
+    /// Escape sequences that set the program's tab stops on a terminal
+    /// with the default ones (then the cursor is left anywhere); empty
+    /// while they are the default.
+    #[must_use]
+    pub fn tab_stops_formatted(&self) -> String {
+        let Some(stops) = &self.tab_stops else {
+            return String::new();
+        };
+        let mut out = String::from("\x1b[3g");
+        for stop in stops {
+            out.push_str(&alloc::format!("\x1b[{}G\x1bH", stop + 1));
+        }
+        out
     }
 
     /// Whether printed characters are translated: the character set in use
@@ -1229,7 +1278,45 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     pub fn tab(&mut self) {
-        self.screen.grid_mut().col_tab();
+        self.cht(1);
+    }
+
+    // ESC H
+    pub fn hts(&mut self) {
+        let col = self.screen.grid().pos().col;
+        let stops = self.screen.tab_stops_mut();
+        if let Err(at) = stops.binary_search(&col) {
+            stops.insert(at, col);
+        }
+    }
+
+    // CSI g
+    pub fn tbc(&mut self, mode: u16) {
+        let col = self.screen.grid().pos().col;
+        match mode {
+            0 => self.screen.tab_stops_mut().retain(|s| *s != col),
+            3 => self.screen.tab_stops_mut().clear(),
+            _ => {}
+        }
+    }
+
+    // CSI I
+    pub fn cht(&mut self, count: u16) {
+        let last = self.screen.grid().size().cols() - 1;
+        for _ in 0..count {
+            let col = self.screen.grid().pos().col;
+            let next = self.screen.next_tab_stop(col).unwrap_or(last);
+            self.screen.grid_mut().col_set(next);
+        }
+    }
+
+    // CSI Z
+    pub fn cbt(&mut self, count: u16) {
+        for _ in 0..count {
+            let col = self.screen.grid().pos().col;
+            let prev = self.screen.prev_tab_stop(col);
+            self.screen.grid_mut().col_set(prev);
+        }
     }
 
     pub fn lf(&mut self) {
@@ -1791,6 +1878,30 @@ mod index_tests {
         // Other modes of CSI h/l are still someone else's to handle.
         p.process(b"\x1b[20h\x1b[4l");
         assert!(!p.screen().insert_mode());
+    }
+
+    #[test]
+    fn tab_stops_are_set_cleared_and_followed_both_ways() {
+        let mut p = parser(3, 30);
+        // The default: every eighth column; the last column at the end.
+        p.process(b"a\tb\tc\t\t\td");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 30).collect();
+        assert_eq!(rows[0], "a       b       c            d");
+        assert!(p.screen().tab_stops_formatted().is_empty());
+        // All cleared, stops at 4 and 19, then forward and back.
+        p.process(
+            b"\r\n\x1b[3g\x1b[5G\x1bH\x1b[20G\x1bH\rA\tB\tC\x1b[2ZD\x1b[2IE",
+        );
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 30).collect();
+        assert_eq!(rows[1], "A   D              C         E");
+        // One cleared where the cursor is.
+        p.process(b"\r\n\x1b[5G\x1b[g\r1\t2");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 30).collect();
+        assert_eq!(rows[2], "1                  2");
+        assert_eq!(p.screen().tab_stops_formatted(), "\x1b[3g\x1b[20G\x1bH");
+        // A reset brings the default back.
+        p.process(b"\x1bc");
+        assert!(p.screen().tab_stops_formatted().is_empty());
     }
 
     #[test]
