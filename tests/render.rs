@@ -205,6 +205,18 @@ fn insert_mode_looks_the_same_through_qmux() {
     rows_match(r"printf 'abcdef\r\033[2C\033[4hXY\033[4lZ\r\n%078d\r\033[4hins\033[4l\r\ndone' 5", "done", 3);
 }
 
+/// Tab stops set and cleared (HTS, TBC) and followed forward and back
+/// (HT, CBT). tmux 3.3a has no CHT (`CSI I`); vt100's own test covers it,
+/// as esctest has xterm do it.
+#[test]
+fn tab_stops_look_the_same_through_qmux() {
+    rows_match(
+        r"printf 'a\tb\tc\r\n\033[3g\033[5G\033H\033[20G\033H\rA\tB\tC\033[2ZD\r\n\033[5G\033[g\r1\t2\r\ndone'",
+        "done",
+        4,
+    );
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {

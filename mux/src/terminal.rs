@@ -155,6 +155,9 @@ pub struct Snapshot {
     /// Insert mode (IRM), which the screen's escapes do not carry.
     #[serde(default)]
     pub insert_mode: bool,
+    /// The program's tab stops, when not the default, as escapes.
+    #[serde(default)]
+    pub tab_stops: String,
     pub title: String,
     /// The start of an escape sequence or character the output had not
     /// finished: fed last, so the rest of it, read by the next server,
@@ -343,6 +346,7 @@ impl Terminal {
             alternate: screen.alternate_screen(),
             screen: screen.state_formatted(),
             insert_mode: screen.insert_mode(),
+            tab_stops: screen.tab_stops_formatted(),
             title: self.title().to_string(),
             unfinished: unfinished(&self.recent).to_vec(),
         }
@@ -355,6 +359,7 @@ impl Terminal {
             term.history_mut().push(row, *wrapped);
         }
         term.history_mut().count_from(snap.history_pushed);
+        term.process(snap.tab_stops.as_bytes());
         if snap.alternate {
             term.process(b"\x1b[?1049h");
         }

@@ -302,3 +302,18 @@ fn a_snapshot_taken_between_two_halves_of_a_sequence_or_character_loses_neither(
         assert_eq!(rebuilt.title(), reference.title(), "cut at {cut}");
     }
 }
+
+#[test]
+fn a_snapshot_keeps_tab_stops_and_insert_mode() {
+    let setup = b"\x1b[3g\x1b[6G\x1bH\x1b[13G\x1bH\r\n\x1b[4h";
+    let rest = b"abc\r\tX\tY\rZ";
+    let mut reference = Terminal::new(3, 20);
+    reference.process(setup);
+    reference.process(rest);
+    let mut first = Terminal::new(3, 20);
+    first.process(setup);
+    let mut rebuilt = Terminal::from_snapshot(&first.snapshot());
+    rebuilt.process(rest);
+    assert_eq!(rebuilt.screen().contents(), reference.screen().contents());
+    assert!(rebuilt.screen().insert_mode());
+}
