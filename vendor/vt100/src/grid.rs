@@ -174,6 +174,12 @@ impl Grid {
         self.pos
     }
 
+    /// Puts the cursor at `pos` as it is (no origin mode offset): the
+    /// same place on a grid of the same size.
+    pub fn move_to(&mut self, pos: Pos) {
+        self.pos = pos;
+    }
+
     pub fn set_pos(&mut self, mut pos: Pos) {
         if self.origin_mode {
             pos.row = pos.row.saturating_add(self.scroll_top);

@@ -908,6 +908,30 @@ impl Screen {
         self.clear_mode(MODE_ALTERNATE_SCREEN);
     }
 
+    /// Switches to a cleared alternate screen with the cursor where it is
+    /// (`?47`, `?1047`, and `?1049` after saving it), as xterm and tmux
+    /// have one cursor for both screens. Nothing when already there.
+    fn enter_alternate_screen(&mut self) {
+        if self.mode(MODE_ALTERNATE_SCREEN) {
+            return;
+        }
+        let pos = self.grid().pos();
+        self.alternate_grid.clear();
+        self.enter_alternate_grid();
+        self.grid_mut().move_to(pos);
+    }
+
+    /// Back to the main screen, the cursor where it is. Nothing when not
+    /// on the alternate screen.
+    fn exit_alternate_screen(&mut self) {
+        if !self.mode(MODE_ALTERNATE_SCREEN) {
+            return;
+        }
+        let pos = self.grid().pos();
+        self.exit_alternate_grid();
+        self.grid_mut().move_to(pos);
+    }
+
     fn save_cursor(&mut self) {
         self.grid_mut().save_cursor();
         self.saved_attrs = self.attrs;
@@ -1599,7 +1623,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [7] => screen.clear_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.set_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.clear_mode(MODE_HIDE_CURSOR),
-                [47] => screen.enter_alternate_grid(),
+                [47 | 1047] => screen.enter_alternate_screen(),
                 [1000] => {
                     screen.set_mouse_mode(MouseProtocolMode::PressRelease);
                 }
@@ -1614,9 +1638,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                     screen.set_mouse_encoding(MouseProtocolEncoding::Sgr);
                 }
                 [1049] => {
-                    self.decsc();
-                    self.screen.alternate_grid.clear();
-                    self.screen.enter_alternate_grid();
+                    if !self.screen.mode(MODE_ALTERNATE_SCREEN) {
+                        self.decsc();
+                    }
+                    self.screen.enter_alternate_screen();
                 }
                 [2004] => screen.set_mode(MODE_BRACKETED_PASTE),
                 _ => unhandled(self),
@@ -1638,9 +1663,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [7] => screen.set_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.clear_mouse_mode(MouseProtocolMode::Press),
                 [25] => screen.set_mode(MODE_HIDE_CURSOR),
-                [47] => {
-                    screen.exit_alternate_grid();
-                }
+                [47 | 1047] => screen.exit_alternate_screen(),
                 [1000] => {
                     screen.clear_mouse_mode(MouseProtocolMode::PressRelease);
                 }
@@ -1657,8 +1680,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                     screen.clear_mouse_encoding(MouseProtocolEncoding::Sgr);
                 }
                 [1049] => {
-                    screen.exit_alternate_grid();
-                    self.decrc();
+                    if screen.mode(MODE_ALTERNATE_SCREEN) {
+                        screen.exit_alternate_screen();
+                        self.decrc();
+                    }
                 }
                 [2004] => screen.clear_mode(MODE_BRACKETED_PASTE),
                 _ => unhandled(self),
@@ -1902,6 +1927,31 @@ mod index_tests {
         // A reset brings the default back.
         p.process(b"\x1bc");
         assert!(p.screen().tab_stops_formatted().is_empty());
+    }
+
+    #[test]
+    fn the_alternate_screens_keep_the_cursor_and_1049_restores_it() {
+        let mut p = parser(4, 10);
+        p.process(b"main\r\nrow2\x1b[2;3H");
+        // ?47 and ?1047: a cleared screen, the cursor where it was.
+        p.process(b"\x1b[?1047h");
+        assert!(p.screen().alternate_screen());
+        assert_eq!(p.screen().cursor_position(), (1, 2));
+        assert_eq!(p.screen().contents(), "");
+        p.process(b"x\x1b[4;5H\x1b[?1047l");
+        assert_eq!(p.screen().contents(), "main\nrow2");
+        assert_eq!(p.screen().cursor_position(), (3, 4), "the cursor stays");
+        p.process(b"\x1b[1;2H\x1b[?47hy\x1b[?47l");
+        assert_eq!(p.screen().cursor_position(), (0, 2));
+        // ?1049: saved on the way in, restored on the way out.
+        p.process(b"\x1b[2;2H\x1b[?1049h");
+        assert_eq!(p.screen().cursor_position(), (1, 1));
+        p.process(b"\x1b[4;1Hz\x1b[?1049h\x1b[?1049l");
+        assert_eq!(p.screen().cursor_position(), (1, 1));
+        assert_eq!(p.screen().contents(), "main\nrow2");
+        // Leaving twice changes nothing.
+        p.process(b"\x1b[3;3H\x1b[?1049l\x1b[?47l");
+        assert_eq!(p.screen().cursor_position(), (2, 2));
     }
 
     #[test]
