@@ -217,6 +217,17 @@ fn tab_stops_look_the_same_through_qmux() {
     );
 }
 
+/// The alternate screen by `?47` and `?1047`: cleared, with the cursor
+/// where it was, both ways.
+#[test]
+fn the_alternate_screens_cursor_is_the_same_through_qmux() {
+    rows_match(
+        r"printf 'main\r\nrow2\033[2;3H\033[?1047hx\033[4;5H\033[?1047lA\033[1;2H\033[?47hy\033[?47lB\033[6;1Hdone'",
+        "done",
+        6,
+    );
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {
