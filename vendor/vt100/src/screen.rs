@@ -1609,6 +1609,18 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         }
     }
 
+    // CSI ? 3 h, CSI ? 3 l
+    /// DECCOLM asks for 132 or 80 columns. The width is the terminal's to
+    /// choose and stays; the screen is cleared and the cursor homed, as
+    /// xterm and tmux do, which programs switching it expect.
+    pub fn deccolm(&mut self) {
+        let attrs = self.screen.attrs;
+        self.screen.grid_mut().erase_all(attrs);
+        self.screen
+            .grid_mut()
+            .set_pos(crate::grid::Pos { row: 0, col: 0 });
+    }
+
     // CSI ? h
     pub fn decset(
         &mut self,
@@ -1619,6 +1631,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             let screen = &mut self.screen;
             match param {
                 [1] => screen.set_mode(MODE_APPLICATION_CURSOR),
+                [3] => self.deccolm(),
                 [6] => screen.grid_mut().set_origin_mode(true),
                 [7] => screen.clear_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.set_mouse_mode(MouseProtocolMode::Press),
@@ -1659,6 +1672,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             let screen = &mut self.screen;
             match param {
                 [1] => screen.clear_mode(MODE_APPLICATION_CURSOR),
+                [3] => self.deccolm(),
                 [6] => screen.grid_mut().set_origin_mode(false),
                 [7] => screen.set_mode(MODE_NO_AUTOWRAP),
                 [9] => screen.clear_mouse_mode(MouseProtocolMode::Press),
@@ -1952,6 +1966,18 @@ mod index_tests {
         // Leaving twice changes nothing.
         p.process(b"\x1b[3;3H\x1b[?1049l\x1b[?47l");
         assert_eq!(p.screen().cursor_position(), (2, 2));
+    }
+
+    #[test]
+    fn deccolm_clears_the_screen_and_homes_the_cursor_either_way() {
+        for mode in [b'h', b'l'] {
+            let mut p = parser(3, 10);
+            p.process(b"one\r\ntwo\x1b[?3");
+            p.process(&[mode]);
+            assert_eq!(p.screen().contents(), "");
+            assert_eq!(p.screen().cursor_position(), (0, 0));
+            assert_eq!(p.screen().size().1.get(), 10, "the width stays");
+        }
     }
 
     #[test]
