@@ -228,6 +228,13 @@ fn the_alternate_screens_cursor_is_the_same_through_qmux() {
     );
 }
 
+/// DECCOLM (`CSI ? 3 h`/`l`): the width stays, the screen is cleared and
+/// the cursor homed.
+#[test]
+fn deccolm_looks_the_same_through_qmux() {
+    rows_match(r"printf 'one\r\ntwo\033[?3hX\r\nthree\033[?3lY\033[5;1Hdone'", "done", 5);
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {
