@@ -331,6 +331,43 @@ fn terminal_queries_are_answered_with_no_client_attached() {
     assert_eq!(term.row(4).get(6..9), Some("xyz"), "the probe's text is where it asked from:\n{}", term.dump());
 }
 
+/// Agents pick a light or dark theme by asking the terminal's colours
+/// (OSC 10/11). qmux asks the user's terminal when a client attaches and
+/// answers programs with what it said; before any terminal said, it gives
+/// no answer rather than a made-up one.
+#[test]
+fn programs_asking_for_the_terminals_colours_get_the_users_terminals() {
+    let env = Env::new();
+    let probe = env.bin("termprobe").to_string_lossy().into_owned();
+    let probe_into = |name: &str| {
+        let done = env.work_dir().join(format!("{name}.done"));
+        let script = format!("read go; exec {probe} --colours --done {}", done.display());
+        env.start_detached(name, &["sh", "-c", &script]);
+        done
+    };
+    let report = |done: &std::path::Path| {
+        poll_until(
+            DEFAULT_TIMEOUT,
+            "termprobe --colours to write its report",
+            || std::fs::read_to_string(done).ok().filter(|r| r.contains("replies=")),
+            String::new,
+        )
+    };
+    // No client yet: nobody to ask.
+    let early = probe_into("early");
+    env.qmux_ok(&["send", "-t", "early", "go"]);
+    assert!(report(&early).contains("replies=0"), "{}", report(&early));
+
+    let late = probe_into("late");
+    let mut term = env.attach(&["attach", "-t", "late"], COLS, 30);
+    term.wait_marker("late", "*");
+    env.qmux_ok(&["send", "-t", "late", "go"]);
+    let said = report(&late);
+    assert!(said.contains("fg=\\e]10;rgb:0000/0000/0000\\e\\\\"), "{said}");
+    assert!(said.contains("bg=\\e]11;rgb:ffff/ffff/ffff\\e\\\\"), "{said}");
+    assert!(said.contains("replies=2"), "{said}");
+}
+
 #[test]
 fn prompts_come_back_without_waiting_for_the_cursor_position_timeout() {
     // rustyline asks for the cursor position at every prompt and waits up to

@@ -14,7 +14,7 @@ mod fast_path;
 #[cfg(test)]
 mod tests;
 
-pub use answers::{osc_answer, query_answer, Answers, Identity, TMUX_IDENTITY};
+pub use answers::{osc_answer, query_answer, take_colour_replies, Answers, Identity, COLOUR_QUERY, TMUX_IDENTITY};
 pub use fast_path::COUNT_SETTLED;
 
 /// What happened in a program's output besides drawing, for the server.
@@ -120,6 +120,11 @@ impl vt100::Callbacks for Events {
             [b"9" | b"777" | b"99", rest @ ..] => {
                 let text = rest.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>().join(";");
                 self.push(Event::Notification(text));
+            }
+            // The user's terminal's colours, when a client's told us.
+            [b"10" | b"11", b"?"] => {
+                let answer = answers::osc_answer(params, &self.answers.identity).unwrap_or_default();
+                self.answers.pending.extend(answer);
             }
             _ => {}
         }

@@ -51,9 +51,10 @@ struct Shared {
     paused: AtomicBool,
 }
 
-/// The user's terminal says it is a VT220-class terminal, as xterm does.
+/// The user's terminal says it is a VT220-class terminal, and tells its
+/// colours (black on white), as xterm does.
 const VT220: Identity =
-    Identity { primary: b"\x1b[?62;22c", secondary: b"\x1b[>1;10;0c", version: None, colours: false };
+    Identity { primary: b"\x1b[?62;22c", secondary: b"\x1b[>1;10;0c", version: None, colours: true };
 
 impl Term {
     /// Starts `program ARGS` in a new PTY of `cols`×`rows`, with exactly the

@@ -17,6 +17,10 @@ impl Server {
     /// rest of the read is for: a prefix key may open a screen, and a key
     /// in a screen may close it.
     pub(super) fn input(&mut self, cid: ClientId, bytes: &[u8]) {
+        // The client's terminal answering what qmux asked at attach (its
+        // colours) is not for the program.
+        let answered = crate::terminal::take_colour_replies(bytes);
+        let bytes = answered.as_deref().unwrap_or(bytes);
         let Some(prefix) = self.view(cid).map(|v| self.prefix(v).to_vec()) else { return };
         self.input_seq += 1;
         let seq = self.input_seq;

@@ -130,7 +130,10 @@ impl Server {
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
-        conn.view = Some(View::new(size, sid, env));
+        let mut view = View::new(size, sid, env);
+        // What the client's terminal answers comes back as input.
+        view.alerts.extend_from_slice(crate::terminal::COLOUR_QUERY);
+        conn.view = Some(view);
         self.focus(cid, sid);
         self.restore_layout(cid, sid);
         if let Some(first) = notices.first() {

@@ -55,16 +55,78 @@ pub fn query_answer(
     }
 }
 
-/// The answer to an OSC query, if the identity gives one.
+/// The colours of the user's terminal, foreground and background, as its
+/// answers to OSC 10/11 gave them (`rgb:…`), from the last client whose
+/// terminal answered: programs that ask (agents choosing a light or dark
+/// theme) get them.
+static OUTER_COLOURS: std::sync::Mutex<[Option<String>; 2]> = std::sync::Mutex::new([None, None]);
+
+/// What qmux asks a client's terminal when it attaches: its foreground and
+/// background colours.
+pub const COLOUR_QUERY: &[u8] = b"\x1b]10;?\x1b\\\x1b]11;?\x1b\\";
+
+/// The answer to an OSC query: from the identity's fixed colours, else
+/// from the user's terminal's, once known.
 pub fn osc_answer(params: &[&[u8]], identity: &Identity) -> Option<Vec<u8>> {
     match params {
-        [which @ (b"10" | b"11"), b"?"] if identity.colours => {
-            let colour = if *which == b"10" { "0000/0000/0000" } else { "ffff/ffff/ffff" };
-            let which = std::str::from_utf8(which).unwrap_or("10");
-            Some(format!("\x1b]{which};rgb:{colour}\x1b\\").into_bytes())
+        [which @ (b"10" | b"11"), b"?"] => {
+            let background = *which == b"11";
+            let colour = if identity.colours {
+                if background { "rgb:ffff/ffff/ffff" } else { "rgb:0000/0000/0000" }.to_string()
+            } else {
+                OUTER_COLOURS.lock().ok()?[usize::from(background)].clone()?
+            };
+            let which = if background { "11" } else { "10" };
+            Some(format!("\x1b]{which};{colour}\x1b\\").into_bytes())
         }
         _ => None,
     }
+}
+
+/// Takes the answers to [`COLOUR_QUERY`] out of a client's input, keeping
+/// the colours they give; returns the input without them, or None when it
+/// holds none (the usual case, found without copying).
+pub fn take_colour_replies(input: &[u8]) -> Option<Vec<u8>> {
+    memchr::memmem::find(input, b"\x1b]1")?;
+    let mut rest = Vec::with_capacity(input.len());
+    let mut found = false;
+    let mut i = 0;
+    while i < input.len() {
+        let tail = &input[i..];
+        let which = match tail {
+            [0x1b, b']', b'1', b'0', b';', ..] => Some(0),
+            [0x1b, b']', b'1', b'1', b';', ..] => Some(1),
+            _ => None,
+        };
+        let reply = which.and_then(|which| {
+            let body = &tail[5..];
+            let end = body.iter().take(64).position(|b| *b == 0x07 || *b == 0x1b)?;
+            let terminator = if body[end] == 0x07 { 1 } else { 2 };
+            (body[end] == 0x07 || body.get(end + 1) == Some(&b'\\')).then_some((
+                which,
+                &body[..end],
+                5 + end + terminator,
+            ))
+        });
+        match reply {
+            Some((which, colour, used)) => {
+                if let Ok(colour) = std::str::from_utf8(colour) {
+                    if colour.starts_with("rgb:") && colour.chars().all(|c| c.is_ascii_graphic()) {
+                        if let Ok(mut colours) = OUTER_COLOURS.lock() {
+                            colours[which] = Some(colour.to_string());
+                        }
+                    }
+                }
+                found = true;
+                i += used;
+            }
+            None => {
+                rest.push(input[i]);
+                i += 1;
+            }
+        }
+    }
+    found.then_some(rest)
 }
 
 /// A user's terminal as the tests and the benchmark play it: a vt100

@@ -317,3 +317,18 @@ fn a_snapshot_keeps_tab_stops_and_insert_mode() {
     assert_eq!(rebuilt.screen().contents(), reference.screen().contents());
     assert!(rebuilt.screen().insert_mode());
 }
+
+#[test]
+fn the_users_terminal_colours_are_taken_from_its_answers_and_given_to_programs() {
+    // Keys around the answers stay; the answers go (BEL or ST ended).
+    let input = b"ab\x1b]10;rgb:1111/2222/3333\x1b\\c\x1b]11;rgb:eeee/eeee/eeee\x07d\x1b[A";
+    assert_eq!(take_colour_replies(input).as_deref(), Some(&b"abcd\x1b[A"[..]));
+    assert_eq!(take_colour_replies(b"plain keys \x1b]1"), None, "nothing to take, nothing copied");
+    // A program asking now hears them.
+    let mut t = Terminal::new(5, 20);
+    assert_eq!(t.process(b"\x1b]11;?\x1b\\"), b"\x1b]11;rgb:eeee/eeee/eeee\x1b\\");
+    assert_eq!(t.process(b"\x1b]10;?\x07"), b"\x1b]10;rgb:1111/2222/3333\x1b\\");
+    // Garbage that looks like an answer is not kept as a colour.
+    take_colour_replies(b"\x1b]11;\x1b[31mred\x07");
+    assert_eq!(t.process(b"\x1b]11;?\x1b\\"), b"\x1b]11;rgb:eeee/eeee/eeee\x1b\\");
+}

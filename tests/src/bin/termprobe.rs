@@ -28,11 +28,13 @@ use qmux_e2e::escape_bytes;
 
 const QUERIES: &[u8] = b"\x1b[6n\x1b[5n\x1b[c\x1b[>c";
 
+/// With `--colours`: the foreground and background colours (OSC 10/11).
+const COLOUR_QUERIES: &[u8] = b"\x1b]10;?\x1b\\\x1b]11;?\x1b\\";
+
 fn main() {
-    let done_file = match std::env::args().nth(1).as_deref() {
-        Some("--done") => std::env::args().nth(2),
-        _ => None,
-    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let colours = args.iter().any(|a| a == "--colours");
+    let done_file = args.iter().position(|a| a == "--done").and_then(|i| args.get(i + 1).cloned());
     let mut stdout = io::stdout();
     let stdin = io::stdin();
 
@@ -43,9 +45,13 @@ fn main() {
 
     let started = Instant::now();
     let _ = stdout.write_all(b"probe\r\n\x1b[5;7Hxyz");
-    let _ = stdout.write_all(QUERIES);
+    let _ = stdout.write_all(if colours { COLOUR_QUERIES } else { QUERIES });
     let _ = stdout.flush();
-    let replies = read_replies(&stdin, Duration::from_secs(3));
+    let replies = if colours {
+        read_osc_replies(&stdin, Duration::from_secs(3))
+    } else {
+        read_replies(&stdin, Duration::from_secs(3))
+    };
     let elapsed = started.elapsed();
 
     let _ = tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &saved);
@@ -105,6 +111,35 @@ fn read_replies(stdin: &io::Stdin, timeout: Duration) -> Vec<(&'static str, Opti
                 *r = Some(seq);
             }
             buf.drain(..used);
+        }
+    }
+    replies
+}
+
+/// Reads the answers to OSC 10 and 11, each ended by BEL or ST, until both
+/// came or the time is up.
+fn read_osc_replies(stdin: &io::Stdin, timeout: Duration) -> Vec<(&'static str, Option<Vec<u8>>)> {
+    let mut replies: Vec<(&'static str, Option<Vec<u8>>)> = vec![("fg", None), ("bg", None)];
+    let deadline = Instant::now() + timeout;
+    let mut buf = Vec::new();
+    while replies.iter().any(|(_, r)| r.is_none()) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+        if left.is_zero() || !matches!(poll(&mut fds, ms), Ok(1..)) {
+            break;
+        }
+        let mut chunk = [0u8; 256];
+        match stdin.lock().read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        for (slot, prefix) in [(0, &b"\x1b]10;"[..]), (1, &b"\x1b]11;"[..])] {
+            let Some(start) = buf.windows(prefix.len()).position(|w| w == prefix) else { continue };
+            let Some(len) = buf[start..].iter().position(|b| *b == 0x07 || *b == b'\\') else { continue };
+            if replies[slot].1.is_none() {
+                replies[slot].1 = Some(buf[start..=start + len].to_vec());
+            }
         }
     }
     replies
