@@ -49,7 +49,9 @@ fn squeezed(text: &str) -> String {
 #[test]
 fn upgrade_hands_over_a_streaming_chat_and_a_flood_with_nothing_lost() {
     let data = tempfile::tempdir().unwrap();
-    let env = Env::with_config(&format!("history-limit = {}\n", FLOOD + 10_000))
+    // Room for every line: rows, and bytes (12 bytes of index a row alone
+    // pass the default budget of 8M).
+    let env = Env::with_config(&format!("history-limit = {}\nhistory-bytes = \"64M\"\n", FLOOD + 10_000))
         .with_var("QMUX_CHAT_REPLY_WORDS", "4000")
         .with_var("QMUX_CHAT_TOKEN_MS", "1")
         .with_var("QMUX_CHAT_DATA_DIR", &data.path().display().to_string());
