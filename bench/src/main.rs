@@ -112,6 +112,13 @@ enum Helper {
         #[arg(long, default_value_t = 5)]
         interval_ms: u64,
     },
+    /// A program that streams like an agent (used by the benchmark).
+    #[command(hide = true)]
+    Agent {
+        /// Repaint the bottom 20 rows at 30 frames/s, as Ink UIs do.
+        #[arg(long)]
+        ink: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -126,6 +133,8 @@ enum Metric {
     Scale,
     Panes,
     Remote,
+    Sessions,
+    Agents,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -149,7 +158,7 @@ impl From<SubjectArg> for Kind {
 type Measure = fn(&Ctx) -> Vec<report::Measurement>;
 
 /// The metrics in issue 6's priority order.
-const ORDER: [(Metric, Measure); 10] = [
+const ORDER: [(Metric, Measure); 12] = [
     (Metric::Throughput, metrics::throughput),
     (Metric::Seq, metrics::line_heavy),
     (Metric::Memory, metrics::memory),
@@ -160,13 +169,22 @@ const ORDER: [(Metric, Measure); 10] = [
     (Metric::Scale, metrics::scale),
     (Metric::Panes, metrics::panes),
     (Metric::Remote, metrics::remote),
+    (Metric::Sessions, metrics::sessions),
+    (Metric::Agents, metrics::agents),
 ];
 
 fn main() {
     let cli = Cli::parse();
-    if let Some(Helper::Stream { stats, interval_ms }) = &cli.helper {
-        if let Err(e) = workload::stream(stats, Duration::from_millis(*interval_ms)) {
-            eprintln!("qmux-bench stream: {e}");
+    let helped = match &cli.helper {
+        Some(Helper::Stream { stats, interval_ms }) => {
+            Some(workload::stream(stats, Duration::from_millis(*interval_ms)))
+        }
+        Some(Helper::Agent { ink }) => Some(workload::agent(*ink)),
+        None => None,
+    };
+    if let Some(result) = helped {
+        if let Err(e) = result {
+            eprintln!("qmux-bench helper: {e}");
             std::process::exit(1);
         }
         return;

@@ -28,6 +28,11 @@ pub struct Plan {
     pub switches: usize,
     pub ls_runs: usize,
     pub idle_sessions: usize,
+    /// The session counts of the idle-sessions metric.
+    pub resident_sessions: Vec<usize>,
+    /// The session counts of the agent-load metric, and its seconds.
+    pub agent_sessions: Vec<usize>,
+    pub agent_secs: u64,
     pub idle_secs: u64,
     pub scale_sessions: usize,
     pub scale_streaming: usize,
@@ -48,6 +53,9 @@ impl Plan {
             switches: 200,
             ls_runs: 200,
             idle_sessions: 50,
+            resident_sessions: vec![1, 50, 200],
+            agent_sessions: vec![20, 100],
+            agent_secs: 10,
             idle_secs: 10,
             scale_sessions: 200,
             scale_streaming: 20,
@@ -68,6 +76,9 @@ impl Plan {
             switches: 20,
             ls_runs: 20,
             idle_sessions: 10,
+            resident_sessions: vec![1, 10],
+            agent_sessions: vec![5],
+            agent_secs: 3,
             idle_secs: 2,
             scale_sessions: 30,
             scale_streaming: 5,
@@ -696,4 +707,96 @@ fn remote_echo_session(ctx: &Ctx, subject: &Subject, sshd: &qmux_e2e::sshd::Sshd
     term.wait_for(START_TIMEOUT, "the echo session to show through ssh", |s| any_row_is(s, READY))?;
     std::thread::sleep(SETTLE);
     Ok(term)
+}
+
+// ---- what idle sessions cost -----------------------------------------------
+
+/// The server's resident memory and threads with 1, 50 and 200 sessions
+/// running `cat` at 200×49, nobody attached: what a session costs when it
+/// does nothing.
+pub fn sessions(ctx: &Ctx) -> Vec<Measurement> {
+    let mut rows = Vec::new();
+    for &n in &ctx.plan.resident_sessions {
+        let mut rss = Measurement::new(
+            format!("server RSS, {n} idle sessions"),
+            "MB",
+            Better::Lower,
+            Target::Ratio { at_least: 0.5, text: "≤ 2× tmux" },
+        );
+        let mut threads = Measurement::new("↳ server threads", "count", Better::Lower, Target::None);
+        ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match sessions_run(ctx, kind, n) {
+            Ok((bytes, count)) => {
+                rss.push(kind, bytes as f64 / 1e6);
+                threads.push(kind, count as f64);
+            }
+            Err(e) => rss.fail(kind, &e),
+        });
+        rows.extend([rss, threads]);
+    }
+    rows
+}
+
+fn sessions_run(ctx: &Ctx, kind: Kind, n: usize) -> Result<(u64, u64)> {
+    let subject = ctx.subject(kind)?;
+    for i in 0..n {
+        subject.new_session(&format!("s{i}"), &sh("exec cat"))?;
+    }
+    let pid = subject.server_pid()?;
+    // Settled: every session started and drew its (empty) screen.
+    std::thread::sleep(Duration::from_secs(1));
+    Ok((crate::procs::rss_bytes(pid)?, crate::procs::threads(pid)?))
+}
+
+// ---- many agents streaming -------------------------------------------------
+
+/// N sessions each running a program that streams like an agent (a spinner
+/// and coloured words every 80 ms; or, `--ink`, the bottom 20 rows
+/// repainted 30 times a second), one client attached to one of them: the
+/// server's and the client's CPU over the run.
+pub fn agents(ctx: &Ctx) -> Vec<Measurement> {
+    let mut rows = Vec::new();
+    for ink in [false, true] {
+        for &n in &ctx.plan.agent_sessions {
+            let what = if ink { "Ink-like, 20 rows at 30 frames/s" } else { "spinner and words every 80 ms" };
+            let mut server = Measurement::new(
+                format!("agent load, {n} sessions ({what}): server CPU"),
+                "% of a core",
+                Better::Lower,
+                Target::Ratio { at_least: 2.0, text: "≤ 0.5× tmux" },
+            );
+            let mut client = Measurement::new("↳ client CPU", "% of a core", Better::Lower, Target::None);
+            ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match agents_run(ctx, kind, n, ink) {
+                Ok((s, c)) => {
+                    server.push(kind, s);
+                    client.push(kind, c);
+                }
+                Err(e) => server.fail(kind, &e),
+            });
+            server
+                .notes
+                .push(format!("CPU (utime + stime, /proc) over {} s, after 2 s to settle", ctx.plan.agent_secs));
+            rows.extend([server, client]);
+        }
+    }
+    rows
+}
+
+fn agents_run(ctx: &Ctx, kind: Kind, n: usize, ink: bool) -> Result<(f64, f64)> {
+    let subject = ctx.subject(kind)?;
+    let mut argv = vec![ctx.bench_exe.to_string_lossy().into_owned(), "agent".to_string()];
+    if ink {
+        argv.push("--ink".into());
+    }
+    for i in 0..n {
+        subject.new_session(&format!("a{i}"), &argv)?;
+    }
+    let term = subject.attach("a0")?;
+    let server = subject.server_pid()?;
+    let client = term.pid().ok_or("the client has no pid")?;
+    std::thread::sleep(Duration::from_secs(2));
+    let (s0, c0, t0) = (crate::procs::cpu_seconds(server)?, crate::procs::cpu_seconds(client)?, Instant::now());
+    std::thread::sleep(Duration::from_secs(ctx.plan.agent_secs));
+    let (s1, c1) = (crate::procs::cpu_seconds(server)?, crate::procs::cpu_seconds(client)?);
+    let wall = t0.elapsed().as_secs_f64();
+    Ok((100.0 * (s1 - s0) / wall, 100.0 * (c1 - c0) / wall))
 }

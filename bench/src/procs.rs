@@ -26,6 +26,16 @@ pub fn rss_bytes(pid: u32) -> Result<u64> {
         .ok_or_else(|| format!("process {pid}: no VmRSS in /proc/{pid}/status"))
 }
 
+/// How many threads the process runs.
+pub fn threads(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| format!("process {pid}: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("process {pid}: no Threads in /proc/{pid}/status"))
+}
+
 /// CPU time used so far (user + system), in seconds.
 pub fn cpu_seconds(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("process {pid}: {e}"))?;

@@ -263,3 +263,53 @@ pub fn read_stats(stats: &Path) -> Result<StreamStats> {
         _ => Err(format!("{}: unreadable stats {text:?}", stats.display())),
     }
 }
+
+/// A program that behaves like a streaming agent, forever. Plain: every
+/// 80 ms it hides the cursor, redraws its spinner line with a timer and a
+/// hint, then writes three coloured words; every sixth redraw ends the
+/// line. `ink`: like the Ink-based agents (Claude Code, Gemini CLI, Kiro's
+/// new UI), it repaints the bottom 20 rows of the screen 30 times a second.
+pub fn agent(ink: bool) -> Result<()> {
+    const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    let mut out = std::io::stdout().lock();
+    let mut rng = Lcg(std::process::id() as u64);
+    let start = Instant::now();
+    let interval = Duration::from_millis(if ink { 33 } else { 80 });
+    let mut next = start;
+    if ink {
+        // Room for the region it repaints.
+        let _ = out.write_all("\n".repeat(20).as_bytes());
+    }
+    for tick in 0u64.. {
+        let secs = start.elapsed().as_secs();
+        let spin = SPINNER[(tick % 10) as usize];
+        let mut frame = String::from("\x1b[?25l");
+        if ink {
+            frame.push_str("\x1b[20A\r");
+            for row in 0..20u64 {
+                let colour = 31 + (tick + row) % 7;
+                let words = text_line(tick * 20 + row, 60, &mut rng);
+                frame.push_str(&format!("\x1b[2K\x1b[{colour}m{spin} {words}\x1b[0m\r\n"));
+            }
+        } else {
+            frame.push_str(&format!("\r\x1b[2K\x1b[33m{spin}\x1b[0m Thinking… ({secs}s · esc to interrupt) "));
+            for w in 0..3u64 {
+                let colour = 31 + (tick + w) % 7;
+                let word = text_line(tick * 3 + w, 8, &mut rng);
+                frame.push_str(&format!("\x1b[{colour}m{}\x1b[0m ", word.trim()));
+            }
+            if tick % 6 == 5 {
+                frame.push_str("\r\n");
+            }
+        }
+        if out.write_all(frame.as_bytes()).and_then(|()| out.flush()).is_err() {
+            return Ok(()); // the session is gone
+        }
+        next += interval;
+        match next.checked_duration_since(Instant::now()) {
+            Some(wait) => std::thread::sleep(wait),
+            None => next = Instant::now(),
+        }
+    }
+    Ok(())
+}
