@@ -461,25 +461,37 @@ fn command_run(ctx: &Ctx, kind: Kind) -> Result<Vec<f64>> {
 /// one client attached.
 pub fn idle(ctx: &Ctx) -> Vec<Measurement> {
     let (n, secs) = (ctx.plan.idle_sessions, ctx.plan.idle_secs);
-    let mut server = Measurement::new(
+    let server = Measurement::new(
         format!("idle CPU, server: {n} idle sessions, 1 client, {secs} s"),
         "% of a core",
         Better::Lower,
         Target::AtMost { value: 0.0, text: "0.0%" },
     );
-    let mut client = Measurement::new("↳ idle CPU, client", "% of a core", Better::Lower, Target::None);
-    ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match idle_run(ctx, kind) {
-        Ok((s, c)) => {
-            server.push(kind, s);
-            client.push(kind, c);
-        }
-        Err(e) => server.fail(kind, &e),
-    });
+    let client = Measurement::new("↳ idle CPU, client", "% of a core", Better::Lower, Target::None);
+    let [mut server, client] = two_rows(ctx, server, client, |kind| idle_run(ctx, kind));
     server.notes.push(format!(
         "CPU time from /proc/PID/stat, in clock ticks of 10 ms: over {secs} s one tick is {}%",
         1.0 / secs as f64
     ));
     vec![server, client]
+}
+
+/// Runs `run` on both multiplexers, each run giving a main figure and a
+/// second one, into the two rows.
+fn two_rows(
+    ctx: &Ctx,
+    mut main: Measurement,
+    mut second: Measurement,
+    mut run: impl FnMut(Kind) -> Result<(f64, f64)>,
+) -> [Measurement; 2] {
+    ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match run(kind) {
+        Ok((a, b)) => {
+            main.push(kind, a);
+            second.push(kind, b);
+        }
+        Err(e) => main.fail(kind, &e),
+    });
+    [main, second]
 }
 
 fn idle_run(ctx: &Ctx, kind: Kind) -> Result<(f64, f64)> {
@@ -717,21 +729,16 @@ fn remote_echo_session(ctx: &Ctx, subject: &Subject, sshd: &qmux_e2e::sshd::Sshd
 pub fn sessions(ctx: &Ctx) -> Vec<Measurement> {
     let mut rows = Vec::new();
     for &n in &ctx.plan.resident_sessions {
-        let mut rss = Measurement::new(
+        let rss = Measurement::new(
             format!("server RSS, {n} idle sessions"),
             "MB",
             Better::Lower,
             Target::Ratio { at_least: 0.5, text: "≤ 2× tmux" },
         );
-        let mut threads = Measurement::new("↳ server threads", "count", Better::Lower, Target::None);
-        ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match sessions_run(ctx, kind, n) {
-            Ok((bytes, count)) => {
-                rss.push(kind, bytes as f64 / 1e6);
-                threads.push(kind, count as f64);
-            }
-            Err(e) => rss.fail(kind, &e),
-        });
-        rows.extend([rss, threads]);
+        let threads = Measurement::new("↳ server threads", "count", Better::Lower, Target::None);
+        rows.extend(two_rows(ctx, rss, threads, |kind| {
+            sessions_run(ctx, kind, n).map(|(bytes, count)| (bytes as f64 / 1e6, count as f64))
+        }));
     }
     rows
 }
@@ -758,20 +765,14 @@ pub fn agents(ctx: &Ctx) -> Vec<Measurement> {
     for ink in [false, true] {
         for &n in &ctx.plan.agent_sessions {
             let what = if ink { "Ink-like, 20 rows at 30 frames/s" } else { "spinner and words every 80 ms" };
-            let mut server = Measurement::new(
+            let server = Measurement::new(
                 format!("agent load, {n} sessions ({what}): server CPU"),
                 "% of a core",
                 Better::Lower,
                 Target::Ratio { at_least: 2.0, text: "≤ 0.5× tmux" },
             );
-            let mut client = Measurement::new("↳ client CPU", "% of a core", Better::Lower, Target::None);
-            ctx.each_run(&Kind::MULTIPLEXERS, ctx.plan.runs, |kind| match agents_run(ctx, kind, n, ink) {
-                Ok((s, c)) => {
-                    server.push(kind, s);
-                    client.push(kind, c);
-                }
-                Err(e) => server.fail(kind, &e),
-            });
+            let client = Measurement::new("↳ client CPU", "% of a core", Better::Lower, Target::None);
+            let [mut server, client] = two_rows(ctx, server, client, |kind| agents_run(ctx, kind, n, ink));
             server
                 .notes
                 .push(format!("CPU (utime + stime, /proc) over {} s, after 2 s to settle", ctx.plan.agent_secs));
