@@ -1758,6 +1758,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [2] => screen.attrs.set_dim(),
                 [3] => screen.attrs.set_italic(true),
                 [4] => screen.attrs.set_underline(true),
+                // The underline styles (`4:2` double, `4:3` curly, …) are
+                // underlines; `4:0` is none.
+                [4, 0] => screen.attrs.set_underline(false),
+                [4, 1..=5] | [21] => screen.attrs.set_underline(true),
                 [7] => screen.attrs.set_inverse(true),
                 [22] => screen.attrs.set_normal_intensity(),
                 [23] => screen.attrs.set_italic(false),
@@ -1766,7 +1770,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [n] if (30..=37).contains(n) => {
                     screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
                 }
-                [38, 2, r, g, b] => {
+                // `38:2:r:g:b`, and `38:2:ID:r:g:b` with a colour space
+                // (empty in the usual `38:2::r:g:b`).
+                [38, 2, r, g, b] | [38, 2, _, r, g, b] => {
                     screen.attrs.fgcolor =
                         crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
                 }
@@ -1795,7 +1801,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [n] if (40..=47).contains(n) => {
                     screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 40);
                 }
-                [48, 2, r, g, b] => {
+                [48, 2, r, g, b] | [48, 2, _, r, g, b] => {
                     screen.attrs.bgcolor =
                         crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
                 }
@@ -1846,6 +1852,43 @@ fn u16_to_u8(i: u16) -> Option<u8> {
     } else {
         // safe because we just ensured that the value fits in a u8
         Some(i.try_into().unwrap())
+    }
+}
+
+#[cfg(test)]
+mod sgr_tests {
+    fn cell_of(bytes: &[u8]) -> crate::Cell {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(2), size(10), 0);
+        parser.process(bytes);
+        parser.screen().cell(0, 0).unwrap().clone()
+    }
+
+    #[test]
+    fn colon_colours_with_and_without_a_colour_space() {
+        let rgb = crate::Color::Rgb(1, 2, 3);
+        assert_eq!(cell_of(b"\x1b[38:2::1:2:3mx").fgcolor(), rgb);
+        assert_eq!(cell_of(b"\x1b[38:2:1:2:3mx").fgcolor(), rgb);
+        assert_eq!(cell_of(b"\x1b[48:2:0:1:2:3mx").bgcolor(), rgb);
+        assert_eq!(
+            cell_of(b"\x1b[38:5:200mx").fgcolor(),
+            crate::Color::Idx(200)
+        );
+        assert_eq!(cell_of(b"\x1b[38;2;1;2;3mx").fgcolor(), rgb);
+    }
+
+    #[test]
+    fn underline_styles_underline_and_4_0_ends_it() {
+        for style in [
+            &b"\x1b[4:1mx"[..],
+            b"\x1b[4:2mx",
+            b"\x1b[4:3mx",
+            b"\x1b[4:5mx",
+            b"\x1b[21mx",
+        ] {
+            assert!(cell_of(style).underline(), "{style:?}");
+        }
+        assert!(!cell_of(b"\x1b[4m\x1b[4:0mx").underline());
     }
 }
 
