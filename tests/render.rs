@@ -235,6 +235,12 @@ fn deccolm_looks_the_same_through_qmux() {
     rows_match(r"printf 'one\r\ntwo\033[?3hX\r\nthree\033[?3lY\033[5;1Hdone'", "done", 5);
 }
 
+/// Colours in the colon form (`38:2::r:g:b`), as newer programs write them.
+#[test]
+fn colon_form_colours_look_the_same_through_qmux() {
+    first_rows_match(r"printf '\033[38:2::10:20:30mfg\033[48:2::200:100:0mbg\033[38:5:99mix\033[m done\n'", "done");
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {
