@@ -21,6 +21,20 @@ const TEXT_MODE_DIM: u8 = 0b0000_0010;
 const TEXT_MODE_ITALIC: u8 = 0b0000_0100;
 const TEXT_MODE_UNDERLINE: u8 = 0b0000_1000;
 const TEXT_MODE_INVERSE: u8 = 0b0001_0000;
+const TEXT_MODE_STRIKETHROUGH: u8 = 0b0010_0000;
+const TEXT_MODE_BLINK: u8 = 0b0100_0000;
+const TEXT_MODE_CONCEAL: u8 = 0b1000_0000;
+
+/// The attributes that are one bit each, with the SGR codes that set and
+/// clear them.
+const FLAGS: [(u8, u16, u16); 6] = [
+    (TEXT_MODE_ITALIC, 3, 23),
+    (TEXT_MODE_UNDERLINE, 4, 24),
+    (TEXT_MODE_BLINK, 5, 25),
+    (TEXT_MODE_INVERSE, 7, 27),
+    (TEXT_MODE_CONCEAL, 8, 28),
+    (TEXT_MODE_STRIKETHROUGH, 9, 29),
+];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Attrs {
@@ -98,6 +112,30 @@ impl Attrs {
         self.mode & TEXT_MODE_INVERSE != 0
     }
 
+    pub fn strikethrough(&self) -> bool {
+        self.mode & TEXT_MODE_STRIKETHROUGH != 0
+    }
+
+    pub fn blink(&self) -> bool {
+        self.mode & TEXT_MODE_BLINK != 0
+    }
+
+    pub fn conceal(&self) -> bool {
+        self.mode & TEXT_MODE_CONCEAL != 0
+    }
+
+    /// Sets or clears the attribute of an SGR code that is one bit
+    /// (italic, underline, blink, inverse, conceal, strikethrough).
+    pub fn set_flag(&mut self, code: u16) {
+        for (bit, on, off) in FLAGS {
+            if code == on {
+                self.mode |= bit;
+            } else if code == off {
+                self.mode &= !bit;
+            }
+        }
+    }
+
     pub fn set_inverse(&mut self, inverse: bool) {
         if inverse {
             self.mode |= TEXT_MODE_INVERSE;
@@ -153,21 +191,13 @@ impl Attrs {
                 dim: added & TEXT_MODE_DIM != 0,
             })
         };
-        let attrs = if self.italic() == other.italic() {
-            attrs
-        } else {
-            attrs.italic(self.italic())
-        };
-        let attrs = if self.underline() == other.underline() {
-            attrs
-        } else {
-            attrs.underline(self.underline())
-        };
-        let attrs = if self.inverse() == other.inverse() {
-            attrs
-        } else {
-            attrs.inverse(self.inverse())
-        };
+        let mut attrs = attrs;
+        for (bit, on, off) in FLAGS {
+            if self.mode & bit != other.mode & bit {
+                attrs =
+                    attrs.flag(if self.mode & bit != 0 { on } else { off });
+            }
+        }
 
         attrs.write_fmt(writer)
     }

@@ -194,4 +194,22 @@ impl Cell {
     pub fn inverse(&self) -> bool {
         self.attrs.inverse()
     }
+
+    /// Returns whether the cell should be rendered struck through.
+    #[must_use]
+    pub fn strikethrough(&self) -> bool {
+        self.attrs.strikethrough()
+    }
+
+    /// Returns whether the cell should be rendered blinking.
+    #[must_use]
+    pub fn blink(&self) -> bool {
+        self.attrs.blink()
+    }
+
+    /// Returns whether the cell's text is concealed (shown as blanks).
+    #[must_use]
+    pub fn conceal(&self) -> bool {
+        self.attrs.conceal()
+    }
 }

@@ -1758,6 +1758,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [2] => screen.attrs.set_dim(),
                 [3] => screen.attrs.set_italic(true),
                 [4] => screen.attrs.set_underline(true),
+                [n @ (5 | 8 | 9 | 25 | 28 | 29)] => screen.attrs.set_flag(*n),
                 // The underline styles (`4:2` double, `4:3` curly, …) are
                 // underlines; `4:0` is none.
                 [4, 0] => screen.attrs.set_underline(false),
@@ -1875,6 +1876,28 @@ mod sgr_tests {
             crate::Color::Idx(200)
         );
         assert_eq!(cell_of(b"\x1b[38;2;1;2;3mx").fgcolor(), rgb);
+    }
+
+    #[test]
+    fn strikethrough_blink_and_conceal_are_kept_and_written_back() {
+        let cell = cell_of(b"\x1b[9;5;8mx");
+        assert!(cell.strikethrough() && cell.blink() && cell.conceal());
+        let cell = cell_of(b"\x1b[9;5;8m\x1b[29;25;28mx");
+        assert!(!cell.strikethrough() && !cell.blink() && !cell.conceal());
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(1), size(10), 0);
+        parser.process(b"\x1b[3;9ma\x1b[29;5mb\x1b[m");
+        let drawn = parser.screen().contents_formatted();
+        let mut copy = crate::Parser::new(size(1), size(10), 0);
+        copy.process(drawn.as_bytes());
+        for col in 0..2 {
+            let (a, b) = (
+                parser.screen().cell(0, col).unwrap(),
+                copy.screen().cell(0, col).unwrap(),
+            );
+            assert_eq!(a, b, "column {col} survives being written out");
+        }
+        assert!(copy.screen().cell(0, 1).unwrap().blink());
     }
 
     #[test]

@@ -152,9 +152,10 @@ pub struct Attrs {
     fgcolor: Option<crate::Color>,
     bgcolor: Option<crate::Color>,
     intensity: Option<Intensity>,
-    italic: Option<bool>,
-    underline: Option<bool>,
-    inverse: Option<bool>,
+    /// SGR codes of one-bit attributes to write, in order (the first
+    /// `flag_count`; there are six such attributes).
+    flags: [u16; 6],
+    flag_count: usize,
 }
 
 impl Attrs {
@@ -173,18 +174,12 @@ impl Attrs {
         self
     }
 
-    pub fn italic(mut self, italic: bool) -> Self {
-        self.italic = Some(italic);
-        self
-    }
-
-    pub fn underline(mut self, underline: bool) -> Self {
-        self.underline = Some(underline);
-        self
-    }
-
-    pub fn inverse(mut self, inverse: bool) -> Self {
-        self.inverse = Some(inverse);
+    /// A one-bit attribute's SGR code (`3` italic on, `23` off, …).
+    pub fn flag(mut self, code: u16) -> Self {
+        if let Some(slot) = self.flags.get_mut(self.flag_count) {
+            *slot = code;
+            self.flag_count += 1;
+        }
         self
     }
 }
@@ -199,9 +194,7 @@ impl BufWrite for Attrs {
         if self.fgcolor.is_none()
             && self.bgcolor.is_none()
             && self.intensity.is_none()
-            && self.italic.is_none()
-            && self.underline.is_none()
-            && self.inverse.is_none()
+            && self.flag_count == 0
         {
             return Ok(());
         }
@@ -284,28 +277,8 @@ impl BufWrite for Attrs {
             }
         }
 
-        if let Some(italic) = self.italic {
-            if italic {
-                write_param!(3);
-            } else {
-                write_param!(23);
-            }
-        }
-
-        if let Some(underline) = self.underline {
-            if underline {
-                write_param!(4);
-            } else {
-                write_param!(24);
-            }
-        }
-
-        if let Some(inverse) = self.inverse {
-            if inverse {
-                write_param!(7);
-            } else {
-                write_param!(27);
-            }
+        for code in &self.flags[..self.flag_count] {
+            write_param!(*code);
         }
 
         writer.write_char('m')
