@@ -241,6 +241,16 @@ fn colon_form_colours_look_the_same_through_qmux() {
     first_rows_match(r"printf '\033[38:2::10:20:30mfg\033[48:2::200:100:0mbg\033[38:5:99mix\033[m done\n'", "done");
 }
 
+/// Strikethrough, blink and concealed text, as markdown and diagnostics use
+/// them.
+#[test]
+fn strikethrough_blink_and_conceal_look_the_same_through_qmux() {
+    first_rows_match(
+        r"printf '\033[9mstruck\033[29m \033[5mblink\033[25m \033[8mhidden\033[28m \033[9;31;5mall\033[m done\n'",
+        "done",
+    );
+}
+
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {

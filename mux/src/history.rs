@@ -462,6 +462,9 @@ struct CellAttrs {
     italic: bool,
     underline: bool,
     inverse: bool,
+    blink: bool,
+    conceal: bool,
+    strikethrough: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -478,6 +481,9 @@ impl CellAttrs {
             italic: cell.italic(),
             underline: cell.underline(),
             inverse: cell.inverse(),
+            blink: cell.blink(),
+            conceal: cell.conceal(),
+            strikethrough: cell.strikethrough(),
         }
     }
 
@@ -518,7 +524,10 @@ impl CellAttrs {
         for (new, old, on, off) in [
             (self.italic, from.italic, "3", "23"),
             (self.underline, from.underline, "4", "24"),
+            (self.blink, from.blink, "5", "25"),
             (self.inverse, from.inverse, "7", "27"),
+            (self.conceal, from.conceal, "8", "28"),
+            (self.strikethrough, from.strikethrough, "9", "29"),
         ] {
             if new != old {
                 params.push(if new { on } else { off }.into());

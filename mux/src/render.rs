@@ -74,19 +74,32 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     out
 }
 
-/// A cell's attributes, to compare without formatting them.
-type CellAttrs = (vt100::Color, vt100::Color, bool, bool, bool, bool, bool);
+/// A cell's attributes, to compare without formatting them: the colours
+/// and the one-bit attributes as [`flags`] lists them.
+type CellAttrs = (vt100::Color, vt100::Color, [bool; 8]);
 
 fn attrs_of(cell: &vt100::Cell) -> CellAttrs {
-    (cell.fgcolor(), cell.bgcolor(), cell.bold(), cell.dim(), cell.italic(), cell.underline(), cell.inverse())
+    (cell.fgcolor(), cell.bgcolor(), flags(cell).map(|(on, _)| on))
+}
+
+/// Each one-bit attribute of a cell with its SGR code.
+fn flags(cell: &vt100::Cell) -> [(bool, &'static str); 8] {
+    [
+        (cell.bold(), "1"),
+        (cell.dim(), "2"),
+        (cell.italic(), "3"),
+        (cell.underline(), "4"),
+        (cell.blink(), "5"),
+        (cell.inverse(), "7"),
+        (cell.conceal(), "8"),
+        (cell.strikethrough(), "9"),
+    ]
 }
 
 /// The SGR sequence that sets exactly a cell's attributes.
 fn sgr_of(cell: &vt100::Cell) -> String {
     let mut sgr = String::from("\x1b[0");
-    for (on, code) in
-        [(cell.bold(), "1"), (cell.dim(), "2"), (cell.italic(), "3"), (cell.underline(), "4"), (cell.inverse(), "7")]
-    {
+    for (on, code) in flags(cell) {
         if on {
             sgr.push(';');
             sgr.push_str(code);

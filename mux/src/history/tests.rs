@@ -269,3 +269,16 @@ fn a_smaller_budget_takes_effect_at_once() {
     assert!(h.memory_bytes() <= (256 << 10) + CHUNK_MAX + 64 * 1024);
     assert_eq!(h.row_formatted(h.len() - 1), rainbow(1999, 100));
 }
+
+#[test]
+fn struck_blinking_and_concealed_text_keep_their_attributes_in_history_and_on_screen() {
+    let mut t = Terminal::new(3, 40);
+    t.process(b"\x1b[9mstruck\x1b[29m \x1b[5mblink\x1b[25m \x1b[8mhidden\x1b[m\r\n");
+    let on_screen = screen_row_formatted(t.screen(), 0);
+    for code in ["\x1b[9m", "\x1b[5m", "\x1b[8m"] {
+        assert!(on_screen.contains(code), "{code:?} in {on_screen:?}");
+    }
+    t.process(b"\r\n\r\n\r\n");
+    let row = t.history().row_formatted(0).into_owned();
+    assert!(row.contains("\x1b[9mstruck") && row.contains("\x1b[5m") && row.contains("\x1b[8m"), "{row:?}");
+}
