@@ -381,6 +381,14 @@ impl Grid {
         for (i, (row, prev_row)) in
             self.visible_rows().zip(prev.visible_rows()).enumerate()
         {
+            // A row whose cells did not change writes nothing (unless it
+            // starts a wrap the previous frame did not have): skip it
+            // without looking at each cell's bookkeeping.
+            if !(wrapping && !prev_wrapping) && row.same_cells(prev_row) {
+                wrapping = row.wrapped();
+                prev_wrapping = prev_row.wrapped();
+                continue;
+            }
             // we limit the number of cols to a u16 (see Size), so
             // visible_rows() can never return more rows than will fit
             let i = i.try_into().unwrap();

@@ -411,6 +411,12 @@ impl Row {
     // while it's true that most of the logic in this is identical to
     // write_contents_formatted, i can't figure out how to break out the
     // common parts without making things noticeably slower.
+    /// Whether every cell equals the other row's, as
+    /// [`Row::write_contents_diff`] compares them.
+    pub fn same_cells(&self, other: &Self) -> bool {
+        self.cells == other.cells
+    }
+
     pub fn write_contents_diff(
         &self,
         contents: &mut String,

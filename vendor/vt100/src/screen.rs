@@ -1857,6 +1857,53 @@ fn u16_to_u8(i: u16) -> Option<u8> {
 }
 
 #[cfg(test)]
+mod diff_tests {
+    use alloc::vec::Vec;
+
+    fn parser() -> crate::Parser {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        crate::Parser::new(size(6), size(12), 0)
+    }
+
+    /// The diff from one screen to the next, applied to a terminal that
+    /// shows the first, shows the second: with unchanged rows skipped,
+    /// wrapped rows, wide characters and attributes.
+    #[test]
+    fn a_diff_that_skips_unchanged_rows_still_draws_the_next_screen() {
+        let steps: [&[u8]; 7] = [
+            b"first\r\nsecond row that wraps around\r\nthird",
+            b"\x1b[2;3H\x1b[31mX",
+            b"\x1b[6;1H\xe4\xb8\x80\xe4\xb8\x80 wide",
+            b"\x1b[1;1H\x1b[K\x1b[4mnew top\x1b[m",
+            b"\x1b[3;1H\x1b[2K",
+            b"\r\n\r\n\r\n\r\nscrolled",
+            b"\x1b[?7l\x1b[5;1Hno wrap here at the margin\x1b[?7h",
+        ];
+        let mut screen = parser();
+        let mut shown = parser();
+        let mut before: Vec<u8> = screen.screen().contents_formatted().into();
+        shown.process(&before);
+        for step in steps {
+            let prev = screen.screen().clone();
+            screen.process(step);
+            let diff = screen.screen().contents_diff(&prev);
+            shown.process(diff.as_bytes());
+            assert_eq!(
+                shown.screen().contents_formatted(),
+                screen.screen().contents_formatted(),
+                "after {step:?}"
+            );
+            assert_eq!(
+                shown.screen().cursor_position(),
+                screen.screen().cursor_position()
+            );
+            before = screen.screen().contents_formatted().into();
+        }
+        assert!(!before.is_empty());
+    }
+}
+
+#[cfg(test)]
 mod sgr_tests {
     fn cell_of(bytes: &[u8]) -> crate::Cell {
         let size = |n| core::num::NonZeroU16::new(n).unwrap();
