@@ -1,7 +1,7 @@
 use crate::term::BufWrite as _;
 use alloc::{string::String, vec::Vec};
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Grid {
     size: Size,
     pos: Pos,
@@ -12,6 +12,46 @@ pub struct Grid {
     origin_mode: bool,
     saved_origin_mode: bool,
     scrollback: Option<ScrollbackState>,
+}
+
+impl Clone for Grid {
+    fn clone(&self) -> Self {
+        Self {
+            size: self.size,
+            pos: self.pos,
+            saved_pos: self.saved_pos,
+            rows: self.rows.clone(),
+            scroll_top: self.scroll_top,
+            scroll_bottom: self.scroll_bottom,
+            origin_mode: self.origin_mode,
+            saved_origin_mode: self.saved_origin_mode,
+            scrollback: self.scrollback.clone(),
+        }
+    }
+
+    /// Copies `source` into this grid's own rows (see `Screen::clone_from`).
+    fn clone_from(&mut self, source: &Self) {
+        let Self {
+            size,
+            pos,
+            saved_pos,
+            rows,
+            scroll_top,
+            scroll_bottom,
+            origin_mode,
+            saved_origin_mode,
+            scrollback,
+        } = source;
+        self.size = *size;
+        self.pos = *pos;
+        self.saved_pos = *saved_pos;
+        self.rows.clone_from(rows);
+        self.scroll_top = *scroll_top;
+        self.scroll_bottom = *scroll_bottom;
+        self.origin_mode = *origin_mode;
+        self.saved_origin_mode = *saved_origin_mode;
+        self.scrollback.clone_from(scrollback);
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -1,10 +1,26 @@
 use crate::term::BufWrite as _;
 use alloc::{string::String, vec::Vec};
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Row {
     cells: Vec<crate::Cell>,
     wrapped: bool,
+}
+
+impl Clone for Row {
+    fn clone(&self) -> Self {
+        Self {
+            cells: self.cells.clone(),
+            wrapped: self.wrapped,
+        }
+    }
+
+    /// Copies `source`'s cells into this row's own (see
+    /// `Screen::clone_from`).
+    fn clone_from(&mut self, source: &Self) {
+        self.cells.clone_from(&source.cells);
+        self.wrapped = source.wrapped;
+    }
 }
 
 impl Row {

@@ -82,7 +82,7 @@ pub enum CursorStyle {
 }
 
 /// Represents the overall terminal state.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Screen {
     grid: crate::grid::Grid,
     alternate_grid: crate::grid::Grid,
@@ -105,6 +105,57 @@ pub struct Screen {
     /// The tab stops, once a program has set or cleared one (HTS, TBC),
     /// in column order; `None`: a stop every eighth column.
     tab_stops: Option<alloc::vec::Vec<u16>>,
+}
+
+impl Clone for Screen {
+    fn clone(&self) -> Self {
+        Self {
+            grid: self.grid.clone(),
+            alternate_grid: self.alternate_grid.clone(),
+            attrs: self.attrs,
+            saved_attrs: self.saved_attrs,
+            modes: self.modes,
+            mouse_protocol_mode: self.mouse_protocol_mode,
+            mouse_protocol_encoding: self.mouse_protocol_encoding,
+            cursor_style: self.cursor_style,
+            last_char: self.last_char,
+            charsets: self.charsets,
+            shifted_out: self.shifted_out,
+            tab_stops: self.tab_stops.clone(),
+        }
+    }
+
+    /// Copies `source` into this screen's own allocations: a copy kept to
+    /// diff against (a client's last frame) costs no allocation per frame.
+    fn clone_from(&mut self, source: &Self) {
+        // Every field, so a new one cannot be forgotten here.
+        let Self {
+            grid,
+            alternate_grid,
+            attrs,
+            saved_attrs,
+            modes,
+            mouse_protocol_mode,
+            mouse_protocol_encoding,
+            cursor_style,
+            last_char,
+            charsets,
+            shifted_out,
+            tab_stops,
+        } = source;
+        self.grid.clone_from(grid);
+        self.alternate_grid.clone_from(alternate_grid);
+        self.attrs = *attrs;
+        self.saved_attrs = *saved_attrs;
+        self.modes = *modes;
+        self.mouse_protocol_mode = *mouse_protocol_mode;
+        self.mouse_protocol_encoding = *mouse_protocol_encoding;
+        self.cursor_style = *cursor_style;
+        self.last_char = *last_char;
+        self.charsets = *charsets;
+        self.shifted_out = *shifted_out;
+        self.tab_stops.clone_from(tab_stops);
+    }
 }
 
 /// A character set a program can designate (`ESC ( 0`, `ESC ) B`).
@@ -1868,6 +1919,27 @@ mod diff_tests {
     /// The diff from one screen to the next, applied to a terminal that
     /// shows the first, shows the second: with unchanged rows skipped,
     /// wrapped rows, wide characters and attributes.
+    #[test]
+    fn a_screen_cloned_into_another_is_the_same_screen() {
+        let mut a = parser();
+        a.process(b"one\r\n\x1b[31mtwo\x1b[m\r\n\xe4\xb8\x80\x1b[?1049hALT\x1b[3g\x1bH\x1b[?25l");
+        let mut b = parser();
+        b.process(b"something else entirely, longer than a row");
+        let mut copy = b.screen().clone();
+        copy.clone_from(a.screen());
+        assert_eq!(
+            copy.contents_formatted(),
+            a.screen().contents_formatted()
+        );
+        assert_eq!(copy.state_formatted(), a.screen().state_formatted());
+        assert_eq!(
+            copy.tab_stops_formatted(),
+            a.screen().tab_stops_formatted()
+        );
+        assert_eq!(copy.contents_diff(a.screen()), "");
+        assert_eq!(a.screen().contents_diff(&copy), "");
+    }
+
     #[test]
     fn a_diff_that_skips_unchanged_rows_still_draws_the_next_screen() {
         let steps: [&[u8]; 7] = [
