@@ -59,13 +59,29 @@ impl Server {
     }
 
     fn draw(&mut self, cid: ClientId) {
+        // What this client shows, to diff against and then to update in
+        // place: no allocation per frame.
+        let mut shown = self.view_mut(cid).and_then(|v| {
+            let focus = v.focus;
+            v.panes[focus].drawn.take()
+        });
         let Some(view) = self.view(cid) else {
             return;
         };
         let Some(session) = self.sessions.get(view.focused()) else {
             return;
         };
-        let focused_drawn = view.panes[view.focus].drawn.as_ref();
+        let focused_drawn = shown.as_ref();
+        // The screen now shown, kept in the allocation of the one before.
+        let keep = |shown: &mut Option<vt100::Screen>, screen: &vt100::Screen| -> Option<vt100::Screen> {
+            match shown.take() {
+                Some(mut old) => {
+                    old.clone_from(screen);
+                    Some(old)
+                }
+                None => Some(screen.clone()),
+            }
+        };
         let (entries, message) = self.status_line(view);
         let status_text = status::render(&entries, message.as_deref(), view.cols);
         // Built before the focused terminal is locked: the chooser locks the
@@ -109,7 +125,7 @@ impl Server {
                 if self.config.mouse {
                     frame.extend_from_slice(render::mouse_modes(screen));
                 }
-                (frame, Some(screen.clone()), Some(status_text))
+                (frame, keep(&mut shown, screen), Some(status_text))
             }
             Mode::Chooser { .. } => {
                 let lines = chooser.unwrap_or_default();
@@ -138,13 +154,13 @@ impl Server {
                 let (row, col) = status::render_prompt(&label, input, view.cols);
                 let mut frame = render::session_frame(screen, focused_drawn, None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
-                (frame, Some(screen.clone()), None)
+                (frame, keep(&mut shown, screen), None)
             }
             Mode::ConfirmKill => {
                 let (row, col) = status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols);
                 let mut frame = render::session_frame(screen, focused_drawn, None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));
-                (frame, Some(screen.clone()), None)
+                (frame, keep(&mut shown, screen), None)
             }
         };
         drop(terminal);
