@@ -108,7 +108,11 @@ pub const BINDINGS: &[Binding] = &[
         help: "next layout: even-horizontal, even-vertical, main-vertical, tiled",
     },
     Binding { keys: &one('!', Action::BreakPane), shown: "!", help: "break the pane out: the view shows it alone" },
-    Binding { keys: &one('W', Action::TileAll), shown: "W", help: "watch: every session tiled in one view" },
+    Binding {
+        keys: &one('W', Action::TileAll),
+        shown: "W",
+        help: "watch: every session tiled; Enter or a click goes into one",
+    },
     Binding {
         keys: &one('a', Action::Attention),
         shown: "a",

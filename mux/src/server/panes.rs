@@ -62,6 +62,7 @@ impl Server {
         view.panes = panes.into_iter().map(Pane::new).collect();
         view.layout = Layout::Tiled;
         view.zoomed = false;
+        view.dashboard = view.panes.len() > 1;
         self.pane_changed(cid, focused);
     }
 

@@ -81,6 +81,9 @@ pub(super) struct View {
     /// The client's own prefix key, when it brought one (from another
     /// machine); else the server's.
     pub prefix: Option<Vec<u8>>,
+    /// Tiles every session (`qmux watch`, prefix `W`): Enter or a click
+    /// zooms into one instead of reaching its program.
+    pub dashboard: bool,
 }
 
 impl Server {
@@ -106,6 +109,7 @@ impl View {
             mode: Mode::Normal,
             env,
             prefix: None,
+            dashboard: false,
             frame_in_flight: false,
             dirty: true,
             message: None,

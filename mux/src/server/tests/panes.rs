@@ -182,3 +182,33 @@ fn watch_tiles_every_session_and_a_layout_comes_back_after_detach() {
     assert_eq!(view.panes.len(), 5, "the layout came back");
     assert_eq!(view.focused(), ids[2]);
 }
+
+#[test]
+fn in_the_dashboard_enter_and_a_click_go_into_a_session_and_z_comes_back() {
+    let (mut h, ids) = h_sessions();
+    let cid = h.attach("s0", 81, 25);
+    h.keys(cid, &[PREFIX, b'W']);
+    assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
+    // Enter zooms into the focused one; its program gets nothing.
+    h.keys(cid, b"\r");
+    assert!(h.server.view(cid).unwrap().zoomed);
+    assert!(h.program(ids[0]).written.borrow().is_empty());
+    // Zoomed, Enter is the program's again; prefix z goes back.
+    h.keys(cid, b"\r");
+    assert_eq!(*h.program(ids[0]).written.borrow(), b"\r");
+    h.keys(cid, &[PREFIX, b'z']);
+    assert!(!h.server.view(cid).unwrap().zoomed);
+    // A click on another tile goes into it.
+    let rects = h.server.view(cid).unwrap().rects();
+    let r = rects[2];
+    h.keys(cid, format!("\x1b[<0;{};{}M", r.x + 2, r.y + 3).as_bytes());
+    assert_eq!(h.focused(cid), ids[2]);
+    assert!(h.server.view(cid).unwrap().zoomed);
+}
+
+/// A harness with three sessions, s0 to s2.
+fn h_sessions() -> (Harness, Vec<crate::protocol::SessionId>) {
+    let mut h = Harness::new();
+    let ids = (0..3).map(|i| h.session(&format!("s{i}"))).collect();
+    (h, ids)
+}
