@@ -424,7 +424,7 @@ impl Grid {
             // A row whose cells did not change writes nothing (unless it
             // starts a wrap the previous frame did not have): skip it
             // without looking at each cell's bookkeeping.
-            if !(wrapping && !prev_wrapping) && row.same_cells(prev_row) {
+            if (prev_wrapping || !wrapping) && row.same_cells(prev_row) {
                 wrapping = row.wrapped();
                 prev_wrapping = prev_row.wrapped();
                 continue;

@@ -160,7 +160,7 @@ impl Clone for Screen {
 
 /// A character set a program can designate (`ESC ( 0`, `ESC ) B`).
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
-pub(crate) enum Charset {
+pub enum Charset {
     #[default]
     Ascii,
     /// DEC Special Graphics: the line drawing set.
@@ -177,7 +177,8 @@ impl Charset {
         ];
         match (self, c) {
             (Self::DecSpecialGraphics, '\x5f'..='\x7e') => {
-                GRAPHICS[c as usize - 0x5f]
+                let i = usize::try_from(u32::from(c) - 0x5f).unwrap_or(0);
+                GRAPHICS[i]
             }
             _ => c,
         }
@@ -223,10 +224,10 @@ impl Screen {
     /// The first tab stop right of `col`, if any.
     fn next_tab_stop(&self, col: u16) -> Option<u16> {
         let cols = self.grid().size().cols();
-        let stop = match &self.tab_stops {
-            None => Some(col - col % 8 + 8),
-            Some(stops) => stops.iter().copied().find(|s| *s > col),
-        };
+        let stop = self.tab_stops.as_ref().map_or_else(
+            || Some(col - col % 8 + 8),
+            |stops| stops.iter().copied().find(|s| *s > col),
+        );
         stop.filter(|s| *s < cols)
     }
 
@@ -258,7 +259,11 @@ impl Screen {
         };
         let mut out = String::from("\x1b[3g");
         for stop in stops {
-            out.push_str(&alloc::format!("\x1b[{}G\x1bH", stop + 1));
+            // Writing to a String cannot fail.
+            let _ = core::fmt::Write::write_fmt(
+                &mut out,
+                format_args!("\x1b[{}G\x1bH", stop + 1),
+            );
         }
         out
     }
@@ -1808,16 +1813,14 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [1] => screen.attrs.set_bold(),
                 [2] => screen.attrs.set_dim(),
                 [3] => screen.attrs.set_italic(true),
-                [4] => screen.attrs.set_underline(true),
-                [n @ (5 | 8 | 9 | 25 | 28 | 29)] => screen.attrs.set_flag(*n),
                 // The underline styles (`4:2` double, `4:3` curly, …) are
                 // underlines; `4:0` is none.
-                [4, 0] => screen.attrs.set_underline(false),
-                [4, 1..=5] | [21] => screen.attrs.set_underline(true),
+                [4 | 21] | [4, 1..=5] => screen.attrs.set_underline(true),
+                [n @ (5 | 8 | 9 | 25 | 28 | 29)] => screen.attrs.set_flag(*n),
                 [7] => screen.attrs.set_inverse(true),
                 [22] => screen.attrs.set_normal_intensity(),
                 [23] => screen.attrs.set_italic(false),
-                [24] => screen.attrs.set_underline(false),
+                [4, 0] | [24] => screen.attrs.set_underline(false),
                 [27] => screen.attrs.set_inverse(false),
                 [n] if (30..=37).contains(n) => {
                     screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
