@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::session::{Life, Session, Watch};
-use super::{ClientId, Event, Server};
+use super::{ClientId, Server};
 use crate::detect::State;
 use crate::protocol::{Attention, Response, SessionId, ToClient};
 use crate::pty::OutputPending;
@@ -336,18 +336,11 @@ impl Server {
         term.history_mut().set_byte_limit(self.config.history_bytes);
         let terminal = Arc::new(Mutex::new(term));
         let pending = OutputPending::default();
-        let events = self.events.clone();
         let id = h.id;
         let child: Box<dyn super::os::Child> = match (master, h.exit_code) {
-            (Some(master), None) => self.os.adopt(
-                master,
-                h.pid,
-                terminal.clone(),
-                pending.clone(),
-                Box::new(move |ev| {
-                    let _ = events.send(Event::Pty(id, ev));
-                }),
-            )?,
+            (Some(master), None) => {
+                self.start_program(id, super::os::Program::Adopt { master, pid: h.pid }, &terminal, &pending)?
+            }
             _ => Box::new(super::os::Ended),
         };
         let rules = self.config.rules_for(&h.command);

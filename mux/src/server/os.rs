@@ -51,22 +51,19 @@ pub trait Child {
 /// Called from the program's reader thread.
 pub type Notify = Box<dyn Fn(PtyEvent) + Send + 'static>;
 
-pub trait Os {
-    /// Starts a program. Its output goes into `terminal`; `notify` hears
-    /// of new output and of its end.
-    fn spawn(
-        &self,
-        spec: SpawnSpec<'_>,
-        terminal: Arc<Mutex<Terminal>>,
-        pending: OutputPending,
-        notify: Notify,
-    ) -> Result<Box<dyn Child>, String>;
+/// Which program a session runs: one to start, or one another server ran
+/// (a live upgrade), by its PTY master and pid.
+pub enum Program<'a> {
+    Spawn(SpawnSpec<'a>),
+    Adopt { master: OwnedFd, pid: Option<u32> },
+}
 
-    /// Takes over a program another server ran, by its PTY master.
-    fn adopt(
+pub trait Os {
+    /// Runs a program. Its output goes into `terminal`; `notify` hears of
+    /// new output and of its end.
+    fn start(
         &self,
-        master: OwnedFd,
-        pid: Option<u32>,
+        program: Program<'_>,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
         notify: Notify,
@@ -79,27 +76,18 @@ pub trait Os {
 pub struct Real;
 
 impl Os for Real {
-    fn spawn(
+    fn start(
         &self,
-        spec: SpawnSpec<'_>,
+        program: Program<'_>,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
         notify: Notify,
     ) -> Result<Box<dyn Child>, String> {
-        let pty = Pty::spawn(spec, terminal, pending, notify).map_err(|e| e.to_string())?;
-        Ok(Box::new(pty))
-    }
-
-    fn adopt(
-        &self,
-        master: OwnedFd,
-        pid: Option<u32>,
-        terminal: Arc<Mutex<Terminal>>,
-        pending: OutputPending,
-        notify: Notify,
-    ) -> Result<Box<dyn Child>, String> {
-        let pty = Pty::adopt(master, pid, terminal, pending, notify).map_err(|e| e.to_string())?;
-        Ok(Box::new(pty))
+        let pty = match program {
+            Program::Spawn(spec) => Pty::spawn(spec, terminal, pending, notify),
+            Program::Adopt { master, pid } => Pty::adopt(master, pid, terminal, pending, notify),
+        };
+        Ok(Box::new(pty.map_err(|e| e.to_string())?))
     }
 
     fn now(&self) -> Instant {

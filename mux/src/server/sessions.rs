@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::modes::Mode;
+use super::os::Program;
 use super::session::{epoch_secs, from_epoch, Life, Session, Watch};
 use super::view::{bounded_size, session_rows};
 use super::{ClientId, Event, Server};
@@ -223,17 +224,12 @@ impl Server {
         let (saved_upto, log_rows) = (term.history().total_pushed(), term.history().len());
         let terminal = Arc::new(Mutex::new(term));
         let pending = OutputPending::default();
-        let events = self.events.clone();
         let child = match exited {
             Some(_) => Box::new(super::os::Ended),
-            None => self.os.spawn(
-                SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows },
-                terminal.clone(),
-                pending.clone(),
-                Box::new(move |ev| {
-                    let _ = events.send(Event::Pty(id, ev));
-                }),
-            )?,
+            None => {
+                let spec = SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows };
+                self.start_program(id, Program::Spawn(spec), &terminal, &pending)?
+            }
         };
         let created = saved.map_or_else(SystemTime::now, |s| from_epoch(s.meta.created));
         let key = saved.map(|s| s.meta.key.clone()).unwrap_or_else(|| {
@@ -276,6 +272,22 @@ impl Server {
         self.evaluate_state(id);
         self.mark_all();
         Ok(id)
+    }
+
+    /// Runs a session's program, its output into `terminal` and its news
+    /// to this server's event loop.
+    pub(super) fn start_program(
+        &self,
+        id: SessionId,
+        program: Program<'_>,
+        terminal: &Arc<Mutex<Terminal>>,
+        pending: &OutputPending,
+    ) -> Result<Box<dyn super::os::Child>, String> {
+        let events = self.events.clone();
+        let notify = Box::new(move |ev| {
+            let _ = events.send(Event::Pty(id, ev));
+        });
+        self.os.start(program, terminal.clone(), pending.clone(), notify)
     }
 
     pub(super) fn rename(&mut self, sid: SessionId, name: &str) -> Result<(), String> {

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::os::{Child, Notify, Os};
+use super::os::{Child, Notify, Os, Program};
 use super::{ClientId, Event, Server};
 use crate::config::Config;
 use crate::detect::State;
 use crate::protocol::{Hello, NewSession, Request, Response, SessionId, ToClient, ToServer, WaitFor};
-use crate::pty::{OutputPending, PtyEvent, SpawnSpec};
+use crate::pty::{OutputPending, PtyEvent};
 use crate::terminal::Terminal;
 
 const PREFIX: u8 = 0x02;
@@ -56,28 +56,20 @@ impl FakeOs {
 }
 
 impl Os for FakeOs {
-    fn spawn(
+    fn start(
         &self,
-        spec: SpawnSpec<'_>,
+        program: Program<'_>,
         terminal: Arc<Mutex<Terminal>>,
         _: OutputPending,
         _: Notify,
     ) -> Result<Box<dyn Child>, String> {
-        if spec.argv.first().is_some_and(|a| a == "missing") {
-            return Err("missing: command not found".into());
-        }
-        Ok(self.program(terminal, (spec.cols, spec.rows)))
-    }
-
-    fn adopt(
-        &self,
-        _: std::os::fd::OwnedFd,
-        _: Option<u32>,
-        terminal: Arc<Mutex<Terminal>>,
-        _: OutputPending,
-        _: Notify,
-    ) -> Result<Box<dyn Child>, String> {
-        let size = terminal.lock().map(|t| t.size()).unwrap_or_default();
+        let size = match program {
+            Program::Spawn(spec) if spec.argv.first().is_some_and(|a| a == "missing") => {
+                return Err("missing: command not found".into())
+            }
+            Program::Spawn(spec) => (spec.cols, spec.rows),
+            Program::Adopt { .. } => terminal.lock().map(|t| t.size()).unwrap_or_default(),
+        };
         Ok(self.program(terminal, size))
     }
 
