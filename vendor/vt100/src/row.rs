@@ -1,25 +1,41 @@
 use crate::term::BufWrite as _;
 use alloc::{string::String, vec::Vec};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug)]
 pub struct Row {
     cells: Vec<crate::Cell>,
     wrapped: bool,
+    /// Names this row's contents: 0 until asked for (see
+    /// [`Row::version`]), then a number no other contents ever had, kept
+    /// by copies until either changes. Two rows with the same version have
+    /// the same contents, so a diff or a copy can skip comparing cells.
+    version: AtomicUsize,
 }
+
+/// The last version handed out, for all rows of all screens: a copy of a
+/// row compares equal to its source in any screen it was copied into.
+static VERSIONS: AtomicUsize = AtomicUsize::new(0);
 
 impl Clone for Row {
     fn clone(&self) -> Self {
         Self {
             cells: self.cells.clone(),
             wrapped: self.wrapped,
+            version: AtomicUsize::new(self.version()),
         }
     }
 
     /// Copies `source`'s cells into this row's own (see
-    /// `Screen::clone_from`).
+    /// `Screen::clone_from`); nothing when this row already holds them.
     fn clone_from(&mut self, source: &Self) {
+        let version = source.version();
+        if *self.version.get_mut() == version {
+            return;
+        }
         self.cells.clone_from(&source.cells);
         self.wrapped = source.wrapped;
+        *self.version.get_mut() = version;
     }
 }
 
@@ -28,7 +44,35 @@ impl Row {
         Self {
             cells: vec![crate::Cell::new(); usize::from(cols)],
             wrapped: false,
+            version: AtomicUsize::new(0),
         }
+    }
+
+    /// This contents' version, handed out on first asking.
+    fn version(&self) -> usize {
+        let version = self.version.load(Ordering::Relaxed);
+        if version != 0 {
+            return version;
+        }
+        let new = VERSIONS.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        // Only `&mut self` changes the contents, so nobody else can be
+        // setting a version for different ones; another reader may have
+        // set one for these, which serves as well.
+        match self.version.compare_exchange(
+            0,
+            new,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => new,
+            Err(theirs) => theirs,
+        }
+    }
+
+    /// The contents are about to change: they get a new version when next
+    /// asked. Every `&mut self` method calls this first.
+    fn touch(&mut self) {
+        *self.version.get_mut() = 0;
     }
 
     fn cols(&self) -> u16 {
@@ -40,6 +84,7 @@ impl Row {
     }
 
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
+        self.touch();
         for cell in &mut self.cells {
             cell.clear(attrs);
         }
@@ -47,6 +92,7 @@ impl Row {
     }
 
     pub fn reset(&mut self) {
+        self.touch();
         self.cells.fill(crate::Cell::new());
         self.wrapped = false;
     }
@@ -60,6 +106,7 @@ impl Row {
     }
 
     pub fn get_mut(&mut self, col: u16) -> Option<&mut crate::Cell> {
+        self.touch();
         self.cells.get_mut(usize::from(col))
     }
 
@@ -67,6 +114,7 @@ impl Row {
     ///
     /// Cells at the end are dropped.
     pub fn insert(&mut self, i: u16, count: u16) {
+        self.touch();
         let count = usize::from(count).min(self.cells.len() - usize::from(i));
         if count == 0 {
             // Always "truncate", even when `count` is 0. However, because we
@@ -98,6 +146,7 @@ impl Row {
     ///
     /// Empty cells are added to the end.
     pub fn remove(&mut self, range: core::ops::Range<u16>) {
+        self.touch();
         self.wrapped = false;
         if range.start >= range.end {
             return;
@@ -116,6 +165,7 @@ impl Row {
     }
 
     pub fn erase(&mut self, i: u16, attrs: crate::attrs::Attrs) {
+        self.touch();
         let wide = self.cells[usize::from(i)].is_wide();
         self.clear_wide(i);
         self.cells[usize::from(i)].clear(attrs);
@@ -129,11 +179,13 @@ impl Row {
     }
 
     pub fn truncate(&mut self, len: u16) {
+        self.touch();
         self.cells.truncate(usize::from(len));
         self.set_truncated();
     }
 
     fn set_truncated(&mut self) {
+        self.touch();
         self.wrapped = false;
         if let Some(last_cell) = self.cells.last_mut() {
             if last_cell.is_wide() {
@@ -143,6 +195,7 @@ impl Row {
     }
 
     fn grow_unchecked(&mut self, len: u16, cell: crate::Cell) {
+        self.touch();
         debug_assert!(self.cells.len() < usize::from(len));
         self.cells.resize(len.into(), cell);
         self.wrapped = false;
@@ -150,12 +203,14 @@ impl Row {
 
     /// Like [`Self::resize`], but never decreases the size of the row.
     pub fn grow(&mut self, len: u16, cell: crate::Cell) {
+        self.touch();
         if self.cells.len() < usize::from(len) {
             self.grow_unchecked(len, cell);
         }
     }
 
     pub fn resize(&mut self, len: u16, cell: crate::Cell) {
+        self.touch();
         match usize::from(len).cmp(&self.cells.len()) {
             core::cmp::Ordering::Equal => {}
             core::cmp::Ordering::Less => {
@@ -169,6 +224,7 @@ impl Row {
 
     /// Trims trailing blank cells from the row.
     pub fn trim(&mut self) {
+        self.touch();
         let excess = self
             .cells
             .iter()
@@ -180,6 +236,7 @@ impl Row {
     }
 
     pub fn wrap(&mut self, wrap: bool) {
+        self.touch();
         self.wrapped = wrap;
     }
 
@@ -188,6 +245,7 @@ impl Row {
     }
 
     pub fn clear_wide(&mut self, col: u16) {
+        self.touch();
         let col_idx = usize::from(col);
         let cell = &self.cells[col_idx];
         let other = if cell.is_wide() {
@@ -430,7 +488,7 @@ impl Row {
     /// Whether every cell equals the other row's, as
     /// [`Row::write_contents_diff`] compares them.
     pub fn same_cells(&self, other: &Self) -> bool {
-        self.cells == other.cells
+        self.version() == other.version() || self.cells == other.cells
     }
 
     pub fn write_contents_diff(

@@ -1943,6 +1943,58 @@ mod diff_tests {
         assert_eq!(a.screen().contents_diff(&copy), "");
     }
 
+    /// A copy kept with `clone_from`, which skips the rows it already
+    /// holds (by their version), follows every kind of change to a row; and
+    /// a diff from it, which skips rows by version too, draws the screen.
+    #[test]
+    fn a_copy_kept_with_clone_from_follows_every_change() {
+        let steps: [&[u8]; 14] = [
+            b"first\r\nsecond row that wraps around\r\nthird",
+            b"\x1b[1;3H\x1b[2@",
+            b"\x1b[2;2H\x1b[3P",
+            b"\x1b[3;1H\x1b[4X",
+            b"\x1b[1;4H\x1b[K",
+            b"\x1b[2;1H\x1b[L",
+            b"\x1b[3;1H\x1b[M",
+            b"\x1b[2S",
+            b"\x1b[1T",
+            b"\x1b[6;1H\xe4\xb8\x80\xe4\xb8\x80 wide\x1b[6;2H!",
+            b"\x1b[?1049hon the alternate screen\x1b[?1049l",
+            b"\x1b[4;1H\x1b[1J",
+            b"\x1b[#8",
+            b"\x1b[2J",
+        ];
+        let mut screen = parser();
+        let mut shown = parser();
+        let mut copy = screen.screen().clone();
+        for step in steps {
+            screen.process(step);
+            let diff = screen.screen().contents_diff(&copy);
+            shown.process(diff.as_bytes());
+            copy.clone_from(screen.screen());
+            for (what, got) in
+                [("the copy", &copy), ("the diffed", shown.screen())]
+            {
+                assert_eq!(
+                    got.contents_formatted(),
+                    screen.screen().contents_formatted(),
+                    "{what} after {step:?}"
+                );
+            }
+            assert_eq!(copy.contents_diff(screen.screen()), "");
+        }
+        screen.set_size(
+            core::num::NonZeroU16::new(4).unwrap(),
+            core::num::NonZeroU16::new(8).unwrap(),
+        );
+        copy.clone_from(screen.screen());
+        assert_eq!(
+            copy.contents_formatted(),
+            screen.screen().contents_formatted(),
+            "after a resize"
+        );
+    }
+
     #[test]
     fn a_diff_that_skips_unchanged_rows_still_draws_the_next_screen() {
         let steps: [&[u8]; 7] = [
