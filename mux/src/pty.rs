@@ -1,32 +1,31 @@
-//! Running a program in a pseudo-terminal, and the threads that keep it
-//! drained.
+//! Running a program in a pseudo-terminal, and keeping it drained.
 //!
-//! Each session has a reader thread that reads the PTY as fast as the
-//! program writes, feeds the bytes to the session's [`Terminal`], and writes
-//! query answers back; and a writer thread, so a program that stops reading
-//! its input can never block the server. portable-pty has no async API,
-//! hence threads.
-//!
-//! The master is non-blocking and both threads wait in `poll`: a writer
-//! stuck on a program that reads nothing must still notice that its session
-//! is gone and end, or it would hold its thread, its descriptor and the
-//! queued input for the life of the server.
+//! A session costs no thread. Its PTY master is non-blocking and
+//! registered with the server's tokio reactor (`AsyncFd`): a reader task
+//! reads what the program writes as soon as it is readable, feeds it to the
+//! session's [`Terminal`] and writes query answers back; a writer task
+//! holds input the program has not taken yet, so a program that stops
+//! reading can never block the server. Both run on the server's thread, as
+//! tmux's event loop does: an echoed keystroke goes from the program to the
+//! client's frame without waking another thread.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use portable_pty::{CommandBuilder, MasterPty, PtySize};
+use tokio::io::unix::AsyncFd;
 
 use crate::error::{Error, Result};
 use crate::terminal::Terminal;
 
-/// What the PTY threads tell the server.
+/// What a PTY tells the server.
 pub enum PtyEvent {
     /// New output was processed (sent once per batch, not per read).
     Output,
@@ -42,7 +41,12 @@ pub struct SpawnSpec<'a> {
     pub rows: u16,
 }
 
+/// Hears of new output and of the program's end.
+pub type Notify = Box<dyn Fn(PtyEvent) + Send + Sync + 'static>;
+
 /// A running program in its PTY. Dropping it hangs the program up.
+///
+/// Must be made inside a tokio runtime, whose thread then does its I/O.
 pub struct Pty {
     /// The master: ours from the start, or handed over by the server
     /// before this one (a live upgrade).
@@ -51,18 +55,12 @@ pub struct Pty {
     pid: Option<u32>,
     /// [`Pty::terminate`] has begun.
     terminating: bool,
-    /// Set once the program has been waited for: its pid may belong to
-    /// another process from then on, so it gets no more signals.
-    reaped: Arc<AtomicBool>,
-    /// Set when this `Pty` is dropped: the writer stops waiting to write.
-    dropped: Arc<AtomicBool>,
-    /// The reader thread, which gives its state back when paused.
-    reader: Option<std::thread::JoinHandle<Option<Reader>>>,
-    /// A paused reader, not running until [`Pty::resume`].
-    paused: Option<Reader>,
-    /// Asks the reader to pause: the flag, and a byte that wakes its poll.
-    pause: Arc<AtomicBool>,
-    wake: OwnedFd,
+    /// What the reader task works with, kept here so a paused reader can
+    /// start again.
+    reading: Arc<Reading>,
+    /// The reader task; None while paused.
+    reader: Option<tokio::task::JoinHandle<()>>,
+    writer: tokio::task::JoinHandle<()>,
 }
 
 /// How a reader learns that its program ended, and with what code.
@@ -86,46 +84,43 @@ pub fn exit_text(code: i32) -> String {
     }
 }
 
-/// Everything a reader thread works with; returned whole when it pauses.
-struct Reader {
-    file: File,
-    wake: OwnedFd,
+/// Everything a reader task works with. A paused reader's task is gone;
+/// this stays, for the next one.
+struct Reading {
+    master: AsyncFd<File>,
     terminal: Arc<Mutex<Terminal>>,
     pending: OutputPending,
-    notify: Box<dyn Fn(PtyEvent) + Send>,
+    notify: Notify,
     replies: Arc<Input>,
-    ending: Ending,
+    /// Taken by the reader that sees the output end.
+    ending: Mutex<Option<Ending>>,
+    /// Set once the program has been waited for: its pid may belong to
+    /// another process from then on, so it gets no more signals.
     reaped: Arc<AtomicBool>,
-    pause: Arc<AtomicBool>,
 }
 
 /// The most a reader gathers before handing output to the model.
 const READ_BATCH: usize = 256 * 1024;
 
-/// How often a writer waiting on a program that reads nothing checks
-/// whether its session is gone.
-const WRITER_CHECK_MS: u16 = 100;
+/// How much of a flood is parsed under one hold of the terminal's lock.
+const LOCK_PIECE: usize = 16 * 1024;
 
 /// The way into a program's input. A keystroke is written at once when
-/// nothing is queued ahead of it (one system call, no thread hop); what
-/// the program does not take goes to the writer thread, which waits for it.
-/// Query answers from the reader thread take the same way, so the two never
-/// overtake each other.
+/// nothing is queued ahead of it (one system call); what the program does
+/// not take waits in the queue for the writer task. Query answers from the
+/// reader take the same way, so the two never overtake each other.
 struct Input {
-    direct: Mutex<File>,
-    /// Messages handed to the writer thread and not yet written. The writer
-    /// shares only this: were it to hold the `Input`, it would hold the
-    /// queue's sender too, and wait on the queue forever after its session
-    /// ended.
-    queued: Arc<AtomicUsize>,
-    queue: mpsc::Sender<Vec<u8>>,
+    master: Arc<AsyncFd<File>>,
+    queue: Mutex<VecDeque<Vec<u8>>>,
+    /// Wakes the writer task when the queue gains something.
+    queued: tokio::sync::Notify,
 }
 
 impl Input {
     fn write(&self, mut bytes: Vec<u8>) {
-        let Ok(mut direct) = self.direct.lock() else { return };
-        if self.queued.load(Ordering::Acquire) == 0 {
-            match direct.write(&bytes) {
+        let Ok(mut queue) = self.queue.lock() else { return };
+        if queue.is_empty() {
+            match (&*self.master.get_ref()).write(&bytes) {
                 Ok(n) if n == bytes.len() => return,
                 Ok(n) => {
                     bytes.drain(..n);
@@ -134,14 +129,56 @@ impl Input {
                 Err(_) => return, // the program is gone
             }
         }
-        self.queued.fetch_add(1, Ordering::AcqRel);
-        if self.queue.send(bytes).is_err() {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        queue.push_back(bytes);
+        self.queued.notify_one();
+    }
+
+    fn pending(&self) -> bool {
+        self.queue.lock().is_ok_and(|q| !q.is_empty())
+    }
+
+    /// Writes what it can of the queue now, without waiting; false once
+    /// the program is gone.
+    fn write_queued(&self) -> io::Result<()> {
+        let Ok(mut queue) = self.queue.lock() else { return Ok(()) };
+        while let Some(front) = queue.front_mut() {
+            match (&*self.master.get_ref()).write(front) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) if n == front.len() => {
+                    queue.pop_front();
+                }
+                Ok(n) => {
+                    front.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        queue.clear();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The writer task: writes queued input as the program takes it.
+    async fn run(self: Arc<Self>) {
+        loop {
+            self.queued.notified().await;
+            while self.pending() {
+                let Ok(mut ready) = self.master.writable().await else { return };
+                match self.write_queued() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.clear_ready(),
+                    Err(_) => return, // the program is gone
+                }
+            }
         }
     }
 }
 
-/// Set by the reader thread when it has news; cleared by the server when it
+/// Set by the reader when it has news; cleared by the server when it
 /// looks. Keeps the event channel at one message per batch of output.
 pub type OutputPending = Arc<AtomicBool>;
 
@@ -150,7 +187,7 @@ impl Pty {
         spec: SpawnSpec<'_>,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
-        notify: impl Fn(PtyEvent) + Send + 'static,
+        notify: Notify,
     ) -> Result<Pty> {
         check_runnable(spec.argv, spec.cwd, spec.env)?;
         let system = portable_pty::native_pty_system();
@@ -179,7 +216,7 @@ impl Pty {
         drop(pair.slave);
         let pid = child.process_id();
         let master = dup_master(&*pair.master)?;
-        Pty::start(master, pid, Ending::Child(child), terminal, pending, Box::new(notify))
+        Pty::start(master, pid, Ending::Child(child), terminal, pending, notify)
     }
 
     /// Takes over a program another server ran (a live upgrade): its PTY
@@ -190,9 +227,9 @@ impl Pty {
         pid: Option<u32>,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
-        notify: impl Fn(PtyEvent) + Send + 'static,
+        notify: Notify,
     ) -> Result<Pty> {
-        Pty::start(master, pid, Ending::Adopted, terminal, pending, Box::new(notify))
+        Pty::start(master, pid, Ending::Adopted, terminal, pending, notify)
     }
 
     fn start(
@@ -201,77 +238,42 @@ impl Pty {
         ending: Ending,
         terminal: Arc<Mutex<Terminal>>,
         pending: OutputPending,
-        notify: Box<dyn Fn(PtyEvent) + Send>,
+        notify: Notify,
     ) -> Result<Pty> {
-        let (mut writer, reader) = (nonblocking_handle(&master)?, nonblocking_handle(&master)?);
-        let (queue, input_rx) = mpsc::channel::<Vec<u8>>();
-        let input = Arc::new(Input {
-            direct: Mutex::new(nonblocking_handle(&master)?),
-            queued: Arc::new(AtomicUsize::new(0)),
-            queue,
-        });
-        let dropped = Arc::new(AtomicBool::new(false));
-        let dropped_for_writer = dropped.clone();
-        let queued = input.queued.clone();
-        std::thread::Builder::new().name("pty-writer".into()).spawn(move || {
-            while let Ok(bytes) = input_rx.recv() {
-                let written = write_unless_dropped(&mut writer, &bytes, &dropped_for_writer);
-                queued.fetch_sub(1, Ordering::AcqRel);
-                if written.is_err() {
-                    break;
-                }
-            }
-        })?;
-        let (wake_read, wake) = nix::unistd::pipe().map_err(io::Error::from)?;
-        let reaped = Arc::new(AtomicBool::new(false));
-        let pause = Arc::new(AtomicBool::new(false));
-        let reader = Reader {
-            file: reader,
-            wake: wake_read,
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::msg("pty: no tokio runtime to read the program's output on"));
+        }
+        let writing = Arc::new(register(nonblocking_handle(&master)?)?);
+        let input = Arc::new(Input { master: writing, queue: Mutex::default(), queued: tokio::sync::Notify::new() });
+        let writer = tokio::spawn(input.clone().run());
+        let reading = Arc::new(Reading {
+            master: register(nonblocking_handle(&master)?)?,
             terminal,
             pending,
             notify,
             replies: input.clone(),
-            ending,
-            reaped: reaped.clone(),
-            pause: pause.clone(),
-        };
-        let mut pty = Pty {
-            master,
-            input,
-            pid,
-            terminating: false,
-            reaped,
-            dropped,
-            reader: None,
-            paused: Some(reader),
-            pause,
-            wake,
-        };
+            ending: Mutex::new(Some(ending)),
+            reaped: Arc::new(AtomicBool::new(false)),
+        });
+        let mut pty = Pty { master, input, pid, terminating: false, reading, reader: None, writer };
         pty.resume();
         Ok(pty)
     }
 
-    /// Stops reading the program's output, for a live upgrade: the reader
-    /// finishes the batch it has (into the terminal) and stops; the rest
-    /// waits in the kernel for whoever reads next.
+    /// Stops reading the program's output, for a live upgrade. What was
+    /// read is in the terminal (the reader hands each read to it before it
+    /// waits again); the rest waits in the kernel for whoever reads next.
     pub fn pause(&mut self) {
-        let Some(thread) = self.reader.take() else { return };
-        self.pause.store(true, Ordering::Release);
-        let _ = nix::unistd::write(&self.wake, b"p");
-        self.paused = thread.join().ok().flatten();
+        if let Some(task) = self.reader.take() {
+            task.abort();
+        }
     }
 
     /// Reads again after [`Pty::pause`] (the upgrade did not happen).
     pub fn resume(&mut self) {
-        let Some(reader) = self.paused.take() else { return };
-        self.pause.store(false, Ordering::Release);
-        // Drain the wake-up byte of an earlier pause.
-        let mut byte = [0u8; 8];
-        let _ = nix::fcntl::fcntl(&reader.wake, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
-        while matches!(nix::unistd::read(&reader.wake, &mut byte), Ok(1..)) {}
-        let spawned = std::thread::Builder::new().name("pty-reader".into()).spawn(move || reader.run());
-        self.reader = spawned.ok();
+        if self.reader.is_none() {
+            self.reader = Some(tokio::spawn(self.reading.clone().run()));
+        }
     }
 
     /// The PTY master, to hand over.
@@ -287,7 +289,27 @@ impl Pty {
     /// Whether input written earlier is still waiting for the program to
     /// take it.
     pub fn input_pending(&self) -> bool {
-        self.input.queued.load(Ordering::Acquire) > 0
+        self.input.pending()
+    }
+
+    /// Writes the input still queued, waiting for the program to take it
+    /// until `deadline`: for a live upgrade, whose writer task will not run
+    /// again.
+    pub fn flush_input(&self, deadline: Instant) {
+        while self.input.pending() {
+            match self.input.write_queued() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return;
+                    }
+                    let timeout = nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX);
+                    let mut fds = [nix::poll::PollFd::new(self.master.as_fd(), nix::poll::PollFlags::POLLOUT)];
+                    let _ = nix::poll::poll(&mut fds, timeout);
+                }
+                _ => {}
+            }
+        }
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
@@ -336,7 +358,7 @@ impl Pty {
             return;
         }
         self.terminating = true;
-        let reaped = self.reaped.clone();
+        let reaped = self.reading.reaped.clone();
         let members = move || {
             let mut m = crate::foreground::session_members(leader);
             if reaped.load(Ordering::Acquire) {
@@ -373,67 +395,99 @@ impl Pty {
     }
 }
 
-impl Reader {
-    /// Reads until the program's output ends, then reports its exit; or
-    /// until paused, then gives itself back.
-    fn run(mut self) -> Option<Reader> {
+impl Reading {
+    /// The reader task: reads until the program's output ends, then
+    /// reports its exit. Everything it reads goes into the terminal before
+    /// it reads again, so aborting it ([`Pty::pause`]) loses nothing: a
+    /// flood being parsed on the blocking pool is parsed to its end, and
+    /// whoever locks the terminal next waits for that.
+    async fn run(self: Arc<Self>) {
         // A small buffer for the usual trickle; a big one only while a
         // flood lasts, freed after, so an idle session holds none.
-        let mut small = [0u8; 4096];
         let mut flood: Vec<u8> = Vec::new();
-        let mut open = true;
-        while open {
-            if self.pause.load(Ordering::Acquire) {
-                return Some(self);
+        loop {
+            let Ok(mut ready) = self.master.readable().await else { break };
+            let mut small = [0u8; 4096];
+            let mut file = self.master.get_ref();
+            let (mut open, mut drained) = (true, false);
+            let n = read_available(&mut file, &mut small, &mut open, &mut drained);
+            if n == 0 && open {
+                ready.clear_ready();
+                continue;
             }
-            // Everything readable now, in one batch: a PTY read gives at
-            // most 4095 bytes, and the model is fastest on whole floods.
-            let (buf, n) = match read_available(&mut self.file, &mut small, &mut open) {
-                0 => {
-                    if open {
-                        let mut fds = [
-                            nix::poll::PollFd::new(self.file.as_fd(), nix::poll::PollFlags::POLLIN),
-                            nix::poll::PollFd::new(self.wake.as_fd(), nix::poll::PollFlags::POLLIN),
-                        ];
-                        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+            let answer = if n < small.len() - 1 || !open {
+                // The usual trickle (an echo, a spinner's frame): into the
+                // model here, with no thread hop.
+                match self.terminal.lock() {
+                    Ok(mut t) => t.process_batch(&small[..n], false),
+                    Err(_) => break,
+                }
+            } else {
+                // A flood: everything readable now, in one batch (a PTY
+                // read gives at most 4095 bytes, and the model is fastest
+                // on whole floods), parsed on a blocking-pool thread so the
+                // server goes on drawing and reading keys meanwhile.
+                flood.resize(READ_BATCH, 0);
+                flood[..n].copy_from_slice(&small[..n]);
+                let n = n + read_available(&mut file, &mut flood[n..], &mut open, &mut drained);
+                let terminal = self.terminal.clone();
+                let more_coming = open && !drained;
+                let parsed = tokio::task::spawn_blocking(move || {
+                    // Piece by piece, so the server waits for the lock at
+                    // most one piece's parse when it draws or looks.
+                    let mut answer = Vec::new();
+                    let mut pieces = flood[..n].chunks(LOCK_PIECE).peekable();
+                    while let Some(piece) = pieces.next() {
+                        let more = more_coming || pieces.peek().is_some();
+                        match terminal.lock() {
+                            Ok(mut t) => answer.extend(t.process_batch(piece, more)),
+                            Err(_) => return (None, flood),
+                        }
                     }
-                    continue;
-                }
-                n if n < small.len() - 1 || !open => (&small[..], n),
-                n => {
-                    flood.resize(READ_BATCH, 0);
-                    flood[..n].copy_from_slice(&small[..n]);
-                    let more = read_available(&mut self.file, &mut flood[n..], &mut open);
-                    (&flood[..], n + more)
+                    (Some(answer), flood)
+                });
+                match parsed.await {
+                    Ok((Some(answer), buf)) => {
+                        flood = buf;
+                        answer
+                    }
+                    _ => break,
                 }
             };
-            // A full batch means the program is still pouring.
-            let more_coming = open && n == READ_BATCH;
-            let answer = match self.terminal.lock() {
-                Ok(mut t) => t.process_batch(&buf[..n], more_coming),
-                Err(_) => break,
-            };
+            if drained {
+                ready.clear_ready();
+            }
             if !answer.is_empty() {
                 self.replies.write(answer);
             }
             if !self.pending.swap(true, Ordering::AcqRel) {
                 (self.notify)(PtyEvent::Output);
             }
-            if !more_coming && !flood.is_empty() {
+            if !open {
+                break;
+            }
+            if drained && !flood.is_empty() {
                 flood = Vec::new();
+            } else if !flood.is_empty() {
+                // Still pouring: the server looks at what came (draws it,
+                // hears the news) before the next batch takes the lock.
+                tokio::task::yield_now().await;
             }
         }
-        let code = match &mut self.ending {
-            Ending::Child(child) => match child.wait() {
+        let ending = self.ending.lock().ok().and_then(|mut e| e.take());
+        let code = match ending {
+            Some(Ending::Child(mut child)) => tokio::task::spawn_blocking(move || match child.wait() {
                 Ok(status) if status.signal().is_some() => 128 + signal_number(status.signal()),
                 Ok(status) => status.exit_code() as i32,
                 Err(_) => -1,
-            },
-            Ending::Adopted => EXIT_UNKNOWN,
+            })
+            .await
+            .unwrap_or(-1),
+            Some(Ending::Adopted) => EXIT_UNKNOWN,
+            None => return,
         };
         self.reaped.store(true, Ordering::Release);
         (self.notify)(PtyEvent::Exited(code));
-        None
     }
 }
 
@@ -462,7 +516,9 @@ fn signal_all(pids: &[i32], signal: Signal) {
 impl Drop for Pty {
     fn drop(&mut self) {
         self.terminate();
-        self.dropped.store(true, Ordering::Release);
+        // Input for a program being hung up is moot. The reader goes on to
+        // the end of its output, and reaps it.
+        self.writer.abort();
     }
 }
 
@@ -484,9 +540,17 @@ fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
     Ok(File::from(owned))
 }
 
+/// Registers a master descriptor with the runtime's reactor.
+fn register(file: File) -> io::Result<AsyncFd<File>> {
+    // SAFETY: the File owns its descriptor, open and unchanged until the
+    // AsyncFd (which owns the File) is dropped.
+    unsafe { AsyncFd::register(file) }.map_err(io::Error::from)
+}
+
 /// Reads what is readable now into `buf`, without waiting; returns how much.
-/// Clears `open` at the end of the program's output.
-fn read_available(reader: &mut File, buf: &mut [u8], open: &mut bool) -> usize {
+/// Clears `open` at the end of the program's output, and sets `drained`
+/// when the program has nothing more for now.
+fn read_available(reader: &mut &File, buf: &mut [u8], open: &mut bool, drained: &mut bool) -> usize {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {
@@ -495,39 +559,13 @@ fn read_available(reader: &mut File, buf: &mut [u8], open: &mut bool) -> usize {
                 n += k;
                 continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => *drained = true,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => *open = false,
         }
         break;
     }
     n
-}
-
-/// Waits until `file` is ready for `events` (or the timeout passes).
-fn wait_for(file: &File, events: nix::poll::PollFlags, timeout: nix::poll::PollTimeout) {
-    let mut fds = [nix::poll::PollFd::new(file.as_fd(), events)];
-    let _ = nix::poll::poll(&mut fds, timeout);
-}
-
-/// Writes all of `bytes`, waiting while the program does not read, until
-/// done or until the `Pty` is dropped.
-fn write_unless_dropped(file: &mut File, mut bytes: &[u8], dropped: &AtomicBool) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match file.write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if dropped.load(Ordering::Acquire) {
-                    return Err(e);
-                }
-                wait_for(file, nix::poll::PollFlags::POLLOUT, nix::poll::PollTimeout::from(WRITER_CHECK_MS));
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// portable-pty names the signal that ended a program by its strsignal(3)

@@ -176,8 +176,8 @@ impl Server {
         }
         // Input still queued for a program goes in before its PTY moves.
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        while self.sessions.iter().any(|s| s.child.input_pending()) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+        for s in self.sessions.iter() {
+            s.child.flush_input(deadline);
         }
         let views: Vec<_> = self.views().filter(|(_, v)| v.panes.len() > 1).map(|(id, _)| id).collect();
         for cid in views {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::pty::{OutputPending, Pty, PtyEvent, SpawnSpec};
+use crate::pty::{OutputPending, Pty, SpawnSpec};
 use crate::terminal::Terminal;
 
 /// A running program as the server sees it. Dropping it hangs the program
@@ -23,6 +23,9 @@ pub trait Child {
     fn input_pending(&self) -> bool {
         false
     }
+    /// Writes the input still waiting, until the program takes it or the
+    /// deadline passes.
+    fn flush_input(&self, _deadline: Instant) {}
     /// The program reads its terminal raw (ICANON and ECHO off).
     fn raw_mode(&self) -> bool {
         false
@@ -48,8 +51,7 @@ pub trait Child {
     fn resume(&mut self) {}
 }
 
-/// Called from the program's reader thread.
-pub type Notify = Box<dyn Fn(PtyEvent) + Send + 'static>;
+pub use crate::pty::Notify;
 
 /// Which program a session runs: one to start, or one another server ran
 /// (a live upgrade), by its PTY master and pid.
@@ -101,6 +103,9 @@ impl Child for Pty {
     }
     fn input_pending(&self) -> bool {
         Pty::input_pending(self)
+    }
+    fn flush_input(&self, deadline: Instant) {
+        Pty::flush_input(self, deadline)
     }
     fn resize(&self, cols: u16, rows: u16) {
         Pty::resize(self, cols, rows)
