@@ -73,6 +73,9 @@ impl Server {
             }
         }
         self.mark_showing(sid);
+        // The output goes to the terminals showing it first; what it means
+        // (the session's state, waiters) is worked out after.
+        self.draw_dirty();
         self.arm_flush();
         self.typing_saw_output(sid);
         self.evaluate_state(sid);
@@ -179,7 +182,12 @@ impl Server {
             self.after(Duration::from_secs(1), Event::FindConversation(sid));
             self.after(Duration::from_secs(3), Event::FindConversation(sid));
         }
-        self.save_meta(sid);
+        // Saved with the next flush, not here: a state flips with every
+        // echo, and a synchronous write would hold up the next key.
+        if let Some(s) = self.sessions.get_mut(sid) {
+            s.meta_dirty = true;
+        }
+        self.arm_flush();
         let watched = !self.views_showing(sid).is_empty();
         let now = self.os.now();
         if let Some(s) = self.sessions.get_mut(sid) {

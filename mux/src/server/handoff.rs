@@ -372,6 +372,7 @@ impl Server {
             saved_upto: h.saved_upto,
             log_rows: h.log_rows,
             screen_dirty: true,
+            meta_dirty: false,
             last_used: h.last_used,
             by_default: h.by_default,
             needs_you_since: None,

@@ -143,6 +143,11 @@ impl Server {
     pub(super) fn save_all(&mut self) {
         let Some(store) = &self.saving.store else { return };
         for s in self.sessions.iter_mut() {
+            if std::mem::take(&mut s.meta_dirty) {
+                if let Err(e) = store.save_meta(&s.meta()) {
+                    eprintln!("qmux: cannot save {}: {e}", s.label());
+                }
+            }
             let Ok(t) = s.terminal.lock() else { continue };
             let history = t.history();
             let first = history.first_line();

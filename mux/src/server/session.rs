@@ -63,6 +63,8 @@ pub(super) struct Session {
     pub log_rows: usize,
     /// The screen changed since it was last saved.
     pub screen_dirty: bool,
+    /// The session's state changed since its metadata was last saved.
+    pub meta_dirty: bool,
     /// Bumped whenever the session is created or shown; the bare `qmux`
     /// attaches to the highest.
     pub last_used: u64,

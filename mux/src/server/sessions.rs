@@ -262,6 +262,7 @@ impl Server {
             saved_upto,
             log_rows,
             screen_dirty: true,
+            meta_dirty: false,
             last_used: 0,
             by_default,
             needs_you_since: None,
