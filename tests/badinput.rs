@@ -256,6 +256,62 @@ fn sizes_no_terminal_has_are_refused_from_the_wire() {
     witness.check();
 }
 
+#[test]
+fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
+    use qmux::protocol::{self, Request, ToClient, ToServer};
+    let env = Env::new();
+    let mut witness = Witness::start(&env);
+    env.start_detached("target", &["cat"]);
+    let server = env.server_pid();
+
+    let mut stream = UnixStream::connect(socket_path(&env)).expect("cannot connect");
+    stream.write_all(&corpus("valid-hello.bin")).unwrap();
+    let attach = Request::Attach {
+        target: Some("target".into()),
+        create: None,
+        create_if_none: None,
+        size: (80, 24),
+        env: Vec::new(),
+        watch: false,
+        prefix: None,
+    };
+    stream.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).unwrap();
+    // A file, a device that is no terminal, and a real terminal under
+    // another device number than its own.
+    let pty = nix::pty::openpty(None, None).expect("a pty for the test");
+    let slave_path = fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&pty.slave))).unwrap();
+    let offers = [
+        corpus("hostile-tty-not-a-terminal.bin"),
+        corpus("hostile-tty-fifo.bin"),
+        protocol::encode(&ToServer::Tty { path: slave_path.to_string_lossy().into_owned(), rdev: 1 }),
+    ];
+    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).unwrap();
+    for offer in offers {
+        stream.write_all(&offer).unwrap();
+        loop {
+            match protocol::read_frame::<ToClient>(&mut stream) {
+                Ok(Some(ToClient::Direct(direct))) => {
+                    assert!(!direct, "the server took a terminal that is not the client's");
+                    break;
+                }
+                Ok(Some(_)) => {}
+                other => panic!("the server answered no Direct(false): {other:?}"),
+            }
+        }
+    }
+    // Still relaying: input on the socket reaches the session.
+    stream.write_all(&protocol::encode(&ToServer::Input(b"still-relayed\r".to_vec()))).unwrap();
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the relayed input on the session's screen",
+        || env.capture("target").contains("still-relayed").then_some(()),
+        || env.capture("target"),
+    );
+    assert_eq!(env.server_pid(), server);
+    drop(stream);
+    witness.check();
+}
+
 // ---- a broken config ----
 
 #[test]

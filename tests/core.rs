@@ -505,6 +505,84 @@ fn detaching_restores_the_terminal() {
     env.wait_ls("a listed, not attached", |s| s.iter().any(|s| s.name == "a" && !s.attached()));
 }
 
+/// The terminal (/dev/pts/N) a process has as its standard input.
+fn terminal_of(pid: u32) -> std::path::PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/fd/0")).expect("the client's stdin")
+}
+
+/// Whether `pid` has `path` open.
+fn holds_open(pid: i32, path: &std::path::Path) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == path)))
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_server_reads_and_draws_on_the_terminal_itself_and_gives_it_back() {
+    // As tmux does: an echo crosses no client process. The client hands
+    // its terminal over once it has taken it, and gets it back on detach.
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    let mut term = attach(&env, &["attach", "-t", "a"]);
+    term.wait_marker("a", "*");
+    let (server, tty) = (env.server_pid(), terminal_of(term.pid()));
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the server to open the client's terminal",
+        || holds_open(server, &tty).then_some(()),
+        || term.dump(),
+    );
+    term.type_str("typed-straight-to-the-server\r");
+    term.wait_session_text("typed-straight-to-the-server");
+
+    term.prefix(b'd');
+    assert!(term.wait_exit().success(), "detaching exits 0");
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the server to close the terminal",
+        || (!holds_open(server, &tty)).then_some(()),
+        || format!("{} still holds {}", server, tty.display()),
+    );
+    assert!(term.is_cooked(), "the terminal is cooked again");
+}
+
+#[test]
+fn a_client_ended_by_a_signal_gets_its_terminal_back_before_it_restores_it() {
+    // The session draws all the time; after SIGTERM the client asks the
+    // server to let go of the terminal, and only then restores it: no
+    // frame may land on the shell after the restore.
+    let env = Env::new();
+    env.start_detached("busy", &["sh", "-c", "while :; do date +%N; done"]);
+    // The race is narrow: several rounds give it several chances.
+    for _ in 0..4 {
+        let mut term = attach(&env, &["attach", "-t", "busy"]);
+        term.wait_marker("busy", "*");
+        let (server, tty) = (env.server_pid(), terminal_of(term.pid()));
+        poll_until(
+            DEFAULT_TIMEOUT,
+            "the server to open the client's terminal",
+            || holds_open(server, &tty).then_some(()),
+            || term.dump(),
+        );
+        term.kill(Signal::SIGTERM);
+        term.wait_exit();
+        poll_until(
+            DEFAULT_TIMEOUT,
+            "the server to close the terminal",
+            || (!holds_open(server, &tty)).then_some(()),
+            || format!("{} still holds {}", server, tty.display()),
+        );
+        let raw = term.output_raw();
+        assert!(
+            raw.ends_with(b"\x1b[?1049l"),
+            "the restore is the last thing written; after it came {:?}",
+            String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..])
+        );
+        assert!(term.is_cooked(), "the terminal is cooked again");
+    }
+    env.wait_ls("busy lives on, detached", |s| s.iter().any(|s| s.name == "busy" && !s.attached()));
+}
+
 #[test]
 fn a_server_started_from_a_terminal_lets_go_of_it() {
     // The server outlives the client that started it; if it kept the

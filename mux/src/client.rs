@@ -2,7 +2,7 @@
 //! one request, and the attached loop that owns the user's terminal.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -235,12 +235,25 @@ static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
 /// Puts the terminal back as we found it. Safe to call more than once and
 /// from a signal-handling thread or a panic hook.
 pub fn restore_terminal() {
+    // Under the stdout lock, which frames are written under too: once this
+    // is done, no frame follows it onto the shell's screen.
+    let mut out = std::io::stdout().lock();
     if TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
-        let mut out = std::io::stdout();
         let _ = write!(out, "{RESET_MODES}\x1b[?1049l");
         let _ = out.flush();
         let _ = crossterm::terminal::disable_raw_mode();
     }
+}
+
+/// Writes to the terminal while the client has it taken; after
+/// [`restore_terminal`], nothing.
+fn draw(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !TERMINAL_TAKEN.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    out.write_all(bytes)?;
+    out.flush()
 }
 
 fn take_terminal() -> Result<()> {
@@ -315,6 +328,43 @@ impl Link {
 
 type SharedLink = Arc<Mutex<Link>>;
 
+/// Who reads the keys: this client, which relays them, or the server,
+/// from the terminal itself.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum Keys {
+    #[default]
+    Relay,
+    Server,
+}
+
+#[derive(Default)]
+struct KeyMode {
+    keys: Mutex<Keys>,
+    changed: std::sync::Condvar,
+}
+
+impl KeyMode {
+    fn get(&self) -> Keys {
+        self.keys.lock().map(|k| *k).unwrap_or_default()
+    }
+
+    fn set(&self, keys: Keys) {
+        if let Ok(mut k) = self.keys.lock() {
+            *k = keys;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Waits until `until` holds of the mode, or the timeout passes.
+    fn wait_for(&self, until: impl Fn(Keys) -> bool, timeout: Option<Duration>) {
+        let Ok(keys) = self.keys.lock() else { return };
+        match timeout {
+            Some(t) => drop(self.changed.wait_timeout_while(keys, t, |k| !until(*k))),
+            None => drop(self.changed.wait_while(keys, |k| !until(*k))),
+        }
+    }
+}
+
 /// At most this much typing waits for an upgraded server.
 const HELD_MAX: usize = 64 * 1024;
 
@@ -324,33 +374,48 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
     // C-c while the connection is down gives up on it.
     let (give_up, given_up) = std::sync::mpsc::channel::<()>();
 
+    let keys = Arc::new(KeyMode::default());
     let to_server = link.clone();
+    let reading = keys.clone();
     std::thread::Builder::new().name("stdin".into()).spawn(move || {
-        let mut stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin();
         let mut buf = [0u8; 4096];
         loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let Ok(mut link) = to_server.lock() else { break };
-                    match &mut *link {
-                        // A failed write is the reading side's to notice.
-                        Link::Up(w) => {
-                            let _ = protocol::write_frame(w, &ToServer::Input(buf[..n].to_vec()));
-                        }
-                        Link::Held(keys) if keys.len() + n <= HELD_MAX => keys.extend_from_slice(&buf[..n]),
-                        Link::Held(_) => {}
-                        Link::Down if buf[..n].contains(&0x03) => {
-                            let _ = give_up.send(());
-                        }
-                        Link::Down => {}
-                    }
+            // While the server reads the terminal itself, this waits.
+            reading.wait_for(|k| k == Keys::Relay, None);
+            let mut fds = [nix::poll::PollFd::new(stdin.as_fd(), nix::poll::PollFlags::POLLIN)];
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+                Ok(_) if reading.get() != Keys::Relay => continue,
+                Ok(_) => {}
+            }
+            // Unbuffered: what is not read stays in the terminal for
+            // whoever reads next.
+            let n = match nix::unistd::read(stdin.as_fd(), &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+                Err(_) => break,
+            };
+            let Ok(mut link) = to_server.lock() else { break };
+            match &mut *link {
+                // A failed write is the reading side's to notice.
+                Link::Up(w) => {
+                    let _ = protocol::write_frame(w, &ToServer::Input(buf[..n].to_vec()));
                 }
+                Link::Held(held) if held.len() + n <= HELD_MAX => held.extend_from_slice(&buf[..n]),
+                Link::Held(_) => {}
+                Link::Down if buf[..n].contains(&0x03) => {
+                    let _ = give_up.send(());
+                }
+                Link::Down => {}
             }
         }
     })?;
 
     let to_server = link.clone();
+    let releasing = keys.clone();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGWINCH,
         signal_hook::consts::SIGHUP,
@@ -367,22 +432,39 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
                     }
                 }
             } else {
+                // The server stops drawing on the terminal before it is
+                // restored; a server that does not answer gets half a
+                // second.
+                if releasing.get() == Keys::Server {
+                    if let Ok(mut link) = to_server.lock() {
+                        if let Link::Up(w) = &mut *link {
+                            let _ = protocol::write_frame(w, &ToServer::TtyRelease);
+                        }
+                    }
+                    releasing.wait_for(|k| k == Keys::Relay, Some(Duration::from_millis(500)));
+                }
                 restore_terminal();
                 std::process::exit(128 + sig);
             }
         }
     })?;
 
-    let mut at = Where { reader, ssh, link, showing: None, away: None, home, hop, given_up };
-    // Not locked for the loop's life: the signal thread must be able to
-    // write the terminal restore while this thread waits on the socket.
-    let mut out = std::io::stdout();
+    let mut at = Where { reader, ssh, link, keys, showing: None, away: None, home, hop, given_up };
+    at.offer_terminal();
     loop {
         match protocol::read_frame::<ToClient>(&mut at.reader) {
-            Ok(Some(ToClient::Frame(bytes))) => {
-                out.write_all(&bytes)?;
-                out.flush()?;
+            Ok(Some(ToClient::Frame(bytes))) => draw(&bytes)?,
+            Ok(Some(ToClient::Direct(true))) => {
+                // Every frame sent before this is written: the server
+                // draws from here on, and reads the keys.
+                at.keys.set(Keys::Server);
+                if let Ok(mut link) = at.link.lock() {
+                    if let Link::Up(w) = &mut *link {
+                        let _ = protocol::write_frame(w, &ToServer::TtyReady);
+                    }
+                }
             }
+            Ok(Some(ToClient::Direct(false))) => at.keys.set(Keys::Relay),
             Ok(Some(ToClient::Detached(reason))) => match at.away.take() {
                 // Detached from another machine: back here.
                 Some((redial, back)) => {
@@ -394,12 +476,14 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
                 None => return Ok(reason),
             },
             Ok(Some(ToClient::Hop { host, session, from })) => {
+                at.keys.set(Keys::Relay);
                 if !at.hop_to(&host, session, from)? {
                     return Ok(format!("cannot show {host}'s session, nor come back here"));
                 }
             }
             Ok(Some(ToClient::Reconnect(sid))) => {
                 // A live upgrade: the new server is already listening.
+                at.keys.set(Keys::Relay);
                 at.showing = sid.or(at.showing);
                 at.hold();
                 status_line("qmux: the server was upgraded; reconnecting…")?;
@@ -417,6 +501,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => {
+                at.keys.set(Keys::Relay);
                 let why = at.ssh.as_ref().map(|s| last_line(&s.said())).unwrap_or_default();
                 if at.current().is_none_or(|r| r.host.is_none()) {
                     return Ok("lost server".into());
@@ -437,6 +522,7 @@ struct Where {
     ssh: Option<Ssh>,
     link: SharedLink,
     /// The session last shown, as far as the server said.
+    keys: Arc<KeyMode>,
     showing: Option<SessionId>,
     /// Another machine's server, and the session to come back to at home.
     away: Option<(Redial, SessionId)>,
@@ -466,6 +552,26 @@ impl Where {
         (self.reader, self.ssh) = (reader, ssh);
         if let Ok(mut link) = self.link.lock() {
             link.up(writer);
+        }
+        self.offer_terminal();
+    }
+
+    /// Offers this machine's server the terminal, to read and draw on
+    /// itself (`ToServer::Tty`). Over ssh it cannot: keys and frames go
+    /// through this client.
+    fn offer_terminal(&mut self) {
+        if self.ssh.is_some() {
+            return;
+        }
+        let stdin = std::io::stdin();
+        let (Ok(path), Ok(stat)) = (nix::unistd::ttyname(stdin.as_fd()), nix::sys::stat::fstat(stdin.as_fd())) else {
+            return;
+        };
+        let offer = ToServer::Tty { path: path.to_string_lossy().into_owned(), rdev: stat.st_rdev };
+        if let Ok(mut link) = self.link.lock() {
+            if let Link::Up(w) = &mut *link {
+                let _ = protocol::write_frame(w, &offer);
+            }
         }
     }
 
@@ -577,8 +683,6 @@ fn last_line(text: &str) -> String {
 fn status_line(text: &str) -> Result<()> {
     let (cols, rows) = terminal_size().unwrap_or((80, 24));
     let text: String = text.chars().take(cols as usize).collect();
-    let mut out = std::io::stdout();
-    write!(out, "\x1b7\x1b[{rows};1H\x1b[0;7m\x1b[2K{text}\x1b[0m\x1b8")?;
-    out.flush()?;
+    draw(format!("\x1b7\x1b[{rows};1H\x1b[0;7m\x1b[2K{text}\x1b[0m\x1b8").as_bytes())?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -61,6 +61,22 @@ pub enum ToServer {
     Input(Vec<u8>),
     /// The attached client's terminal size changed (cols, rows).
     Resize(u16, u16),
+    /// The attached client's terminal, for the server to read keys from
+    /// and draw on itself, as tmux does: no hop through the client. Sent
+    /// once the client has taken the terminal; the server answers
+    /// [`ToClient::Direct`].
+    Tty {
+        /// Its name (ttyname(3) of standard input).
+        path: String,
+        /// Its device number, so the server opens the same terminal.
+        rdev: u64,
+    },
+    /// The client has written every frame sent before
+    /// `ToClient::Direct(true)`: the server may draw on the terminal now.
+    TtyReady,
+    /// The client wants its terminal back (it is about to exit): the
+    /// server stops using it and answers `ToClient::Direct(false)`.
+    TtyRelease,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +197,11 @@ pub enum ToClient {
     Response(Response),
     /// Bytes to write to the terminal as they are.
     Frame(Vec<u8>),
+    /// The answer to `ToServer::Tty`: true, the server reads and draws on
+    /// the terminal from now on (the client stops reading keys, writes
+    /// the frames sent so far, then says `ToServer::TtyReady`); false, the
+    /// client goes on relaying both.
+    Direct(bool),
     /// The server ended this attachment; the text says why.
     Detached(String),
     /// The server handed its sessions to a new one (a live upgrade):

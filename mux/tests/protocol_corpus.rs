@@ -125,6 +125,9 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("valid-request-forget.bin", request(Request::Forget { target: None })),
         ("valid-input.bin", frame(&ToServer::Input(b"hello\x02c\x1b[A".to_vec()))),
         ("valid-resize.bin", frame(&ToServer::Resize(120, 40))),
+        ("valid-tty.bin", frame(&ToServer::Tty { path: "/dev/pts/3".into(), rdev: 0x8803 })),
+        ("valid-tty-ready.bin", frame(&ToServer::TtyReady)),
+        ("valid-client-direct.bin", frame(&ToClient::Direct(true))),
         ("valid-client-frame.bin", frame(&ToClient::Frame(b"\x1b[?2026h\x1b[Hhi\x1b[?2026l".to_vec()))),
         ("valid-client-detached.bin", frame(&ToClient::Detached("detached".into()))),
         ("valid-client-reconnect.bin", frame(&ToClient::Reconnect(Some(3)))),
@@ -134,6 +137,9 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
         // Valid frames with hostile contents: sizes no terminal has.
         ("hostile-resize-max.bin", frame(&ToServer::Resize(u16::MAX, u16::MAX))),
         ("hostile-resize-zero.bin", frame(&ToServer::Resize(0, 0))),
+        // Not a terminal, or not the one it claims to be.
+        ("hostile-tty-not-a-terminal.bin", frame(&ToServer::Tty { path: "/etc/passwd".into(), rdev: 0 })),
+        ("hostile-tty-fifo.bin", frame(&ToServer::Tty { path: "/dev/null".into(), rdev: u64::MAX })),
         (
             "hostile-attach-max-size.bin",
             request(Request::Attach {

@@ -1,5 +1,15 @@
 //! Connections: each client's socket, its greeting, and what is sent to it.
+//!
+//! A local client hands over its terminal (`ToServer::Tty`): the server
+//! then reads its keys and draws on it directly, as tmux does, so an echo
+//! crosses one process fewer each way. The socket still carries sizes,
+//! requests and the end of the attachment.
 
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::unix::AsyncFd;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
@@ -17,7 +27,26 @@ pub(super) struct Connection {
     pub view: Option<View>,
     /// The task writing to the socket (none for the unit tests' clients).
     pub writer: Option<tokio::task::JoinHandle<()>>,
+    /// The client's terminal, once it handed it over: where the writer
+    /// draws frames.
+    pub tty: TtySlot,
+    /// Handed over, waiting for the client's `TtyReady`.
+    pub tty_offered: Option<Arc<AsyncFd<File>>>,
+    /// The task reading keys from the client's terminal.
+    pub tty_reader: Option<tokio::task::JoinHandle<()>>,
 }
+
+impl Connection {
+    /// The client's terminal, while the server draws on it and nothing
+    /// that ends that is on its way.
+    pub fn direct_tty(&self) -> Option<Arc<AsyncFd<File>>> {
+        self.tty_reader.as_ref()?;
+        self.tty.lock().ok()?.clone()
+    }
+}
+
+/// The terminal a connection's frames go to, when not its socket.
+pub(super) type TtySlot = Arc<Mutex<Option<Arc<AsyncFd<File>>>>>;
 
 impl Server {
     pub(super) fn connected(&mut self, stream: UnixStream) {
@@ -35,20 +64,96 @@ impl Server {
             let _ = events.send(Event::Disconnected(cid));
         });
         let events = self.events.clone();
+        let tty = TtySlot::default();
+        let slot = tty.clone();
         let writer = tokio::spawn(async move {
             use tokio::io::AsyncWriteExt;
             while let Some(msg) = rx.recv().await {
-                let is_frame = matches!(msg, ToClient::Frame(_));
-                if write.write_all(&protocol::encode(&msg)).await.is_err() {
+                let direct = slot.lock().ok().and_then(|t| t.clone());
+                let written = match (&msg, direct) {
+                    (ToClient::Frame(bytes), Some(tty)) => write_tty(&tty, bytes).await,
+                    _ => {
+                        if ends_direct(&msg) {
+                            // The client takes its terminal back with this.
+                            slot.lock().map(|mut t| t.take()).ok();
+                        }
+                        write.write_all(&protocol::encode(&msg)).await
+                    }
+                };
+                if written.is_err() {
                     break;
                 }
-                if is_frame {
+                if matches!(msg, ToClient::Frame(_)) {
                     let _ = events.send(Event::Flushed(cid));
                 }
             }
             let _ = write.shutdown().await;
         });
-        self.add_connection(tx, Some(writer));
+        let cid = self.add_connection(tx, Some(writer));
+        if let Some(conn) = self.connections.get_mut(&cid) {
+            conn.tty = tty;
+        }
+    }
+
+    /// The client offers its terminal: open it ourselves (the same
+    /// device, checked) and hold frames until the client has written those
+    /// already sent. Refused, the client goes on relaying.
+    fn tty_offered(&mut self, cid: ClientId, path: &str, rdev: u64) {
+        let Some(conn) = self.connections.get_mut(&cid) else { return };
+        let opened = match (&conn.view, conn.writer.is_some()) {
+            (Some(_), true) => open_tty(path, rdev).ok(),
+            _ => None,
+        };
+        match opened {
+            Some(tty) => {
+                conn.tty_offered = Some(Arc::new(tty));
+                if let Some(view) = conn.view.as_mut() {
+                    view.frame_in_flight = true;
+                }
+                self.send(cid, ToClient::Direct(true));
+            }
+            None => self.send(cid, ToClient::Direct(false)),
+        }
+    }
+
+    /// The client wrote every frame it had: read and draw on its terminal.
+    fn tty_ready(&mut self, cid: ClientId) {
+        let Some(conn) = self.connections.get_mut(&cid) else { return };
+        let Some(tty) = conn.tty_offered.take() else { return };
+        if let Ok(mut slot) = conn.tty.lock() {
+            *slot = Some(tty.clone());
+        }
+        let events = self.events.clone();
+        conn.tty_reader = Some(tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok(mut ready) = tty.readable().await else { break };
+                match ready.try_io(|t| t.get_ref().read(&mut buf)) {
+                    Ok(Ok(0)) => break,
+                    Ok(Ok(n)) => {
+                        if events.send(Event::Message(cid, ToServer::Input(buf[..n].to_vec()))).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // The terminal is gone: its client hears of it too.
+                    Ok(Err(_)) => break,
+                    Err(_would_block) => {}
+                }
+            }
+        }));
+        self.flushed(cid);
+    }
+
+    /// Stops reading the client's terminal: it is the client's again (or
+    /// the connection is going).
+    fn stop_tty(&mut self, cid: ClientId) {
+        if let Some(conn) = self.connections.get_mut(&cid) {
+            conn.tty_offered = None;
+            if let Some(reader) = conn.tty_reader.take() {
+                reader.abort();
+            }
+        }
     }
 
     /// Registers a connection that takes its messages from `tx`.
@@ -59,11 +164,25 @@ impl Server {
     ) -> ClientId {
         let cid = self.next_client;
         self.next_client += 1;
-        self.connections.insert(cid, Connection { tx, greeted: false, view: None, writer });
+        self.connections.insert(
+            cid,
+            Connection {
+                tx,
+                greeted: false,
+                view: None,
+                writer,
+                tty: TtySlot::default(),
+                tty_offered: None,
+                tty_reader: None,
+            },
+        );
         cid
     }
 
     pub(super) fn send(&mut self, cid: ClientId, msg: ToClient) {
+        if ends_direct(&msg) {
+            self.stop_tty(cid);
+        }
         if let Some(conn) = self.connections.get(&cid) {
             if conn.tx.try_send(msg).is_err() {
                 // A client that stopped reading: drop the connection rather
@@ -101,14 +220,21 @@ impl Server {
             ToServer::Request(req) => self.request(cid, *req),
             ToServer::Input(bytes) => self.input(cid, &bytes),
             ToServer::Resize(cols, rows) => self.resized(cid, (cols, rows)),
+            ToServer::Tty { path, rdev } => self.tty_offered(cid, &path, rdev),
+            ToServer::TtyReady => self.tty_ready(cid),
+            ToServer::TtyRelease => self.send(cid, ToClient::Direct(false)),
         }
     }
 
     /// Drops a connection; its writer still flushes what was queued.
     pub(super) fn close(&mut self, cid: ClientId) {
+        self.stop_tty(cid);
         let Some(conn) = self.connections.remove(&cid) else {
             return;
         };
+        // What is still queued goes to the socket: the terminal may be its
+        // shell's again already.
+        conn.tty.lock().map(|mut t| t.take()).ok();
         // Keep the writer so a last message (a detach reason) is flushed
         // even if the server is about to exit.
         self.closing.retain(|w| !w.is_finished());
@@ -130,4 +256,59 @@ impl Server {
             view.frame_in_flight = false;
         }
     }
+}
+
+/// Messages after which the client has its terminal back.
+fn ends_direct(msg: &ToClient) -> bool {
+    matches!(msg, ToClient::Detached(_) | ToClient::Hop { .. } | ToClient::Reconnect(_) | ToClient::Direct(false))
+}
+
+/// Opens the terminal a client named, if it is the one it claims: a
+/// terminal, with the device number the client saw.
+fn open_tty(path: &str, rdev: u64) -> io::Result<AsyncFd<File>> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_char_device() || meta.rdev() != rdev || !nix::unistd::isatty(&file).unwrap_or(false) {
+        return Err(io::Error::other("not the client's terminal"));
+    }
+    // SAFETY: the File owns its descriptor until the AsyncFd drops it.
+    unsafe { AsyncFd::register(file) }.map_err(io::Error::from)
+}
+
+/// Writes what the terminal takes of a frame now, without waiting; returns
+/// the rest, and whether that is nothing.
+pub(super) fn write_now(tty: &AsyncFd<File>, mut frame: Vec<u8>) -> (Vec<u8>, bool) {
+    let mut written = 0;
+    while written < frame.len() {
+        match tty.get_ref().write(&frame[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Full, or gone: the writer waits for it, or finds out.
+            Err(_) => break,
+        }
+    }
+    frame.drain(..written);
+    let done = frame.is_empty();
+    (frame, done)
+}
+
+/// Writes a frame to a client's terminal, as fast as it takes it.
+async fn write_tty(tty: &AsyncFd<File>, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let mut ready = tty.writable().await?;
+        match ready.try_io(|t| t.get_ref().write(bytes)) {
+            Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(Ok(n)) => bytes = &bytes[n..],
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => {}
+        }
+    }
+    Ok(())
 }

@@ -173,6 +173,7 @@ impl Server {
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
+        let direct = conn.direct_tty();
         let Some(view) = conn.view.as_mut() else {
             return;
         };
@@ -186,9 +187,17 @@ impl Server {
         };
         view.dirty = false;
         let mut stalled = false;
-        match conn.tx.try_send(ToClient::Frame(frame)) {
+        // Drawing on the client's terminal itself, with nothing of ours
+        // in flight to it: write now, before anything else is worked out.
+        // What it does not take goes the usual way, through the writer.
+        let (frame, done) = match direct {
+            Some(tty) => super::conn::write_now(&tty, frame),
+            None => (frame, false),
+        };
+        let sent = if done { Ok(()) } else { conn.tx.try_send(ToClient::Frame(frame)).map_err(|_| ()) };
+        match sent {
             Ok(()) => {
-                view.frame_in_flight = true;
+                view.frame_in_flight = !done;
                 match drawn {
                     FrameDrawn::Single(drawn) => {
                         let focus = view.focus;
