@@ -64,6 +64,59 @@ pub struct Saved {
 
 pub struct Store {
     dir: PathBuf,
+    behind: Behind,
+}
+
+/// Writes to the state directory on a thread of their own, in the order
+/// they were asked for: the server formats what to save, and never waits
+/// for a disk (each file is synced before it replaces the old one).
+#[derive(Default)]
+struct Behind {
+    queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl Behind {
+    /// Queues `job`; runs it here if the writer thread cannot start.
+    fn run(&self, job: Job) {
+        let Ok(mut queue) = self.queue.lock() else { return job() };
+        if queue.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            let started = std::thread::Builder::new().name("qmux-save".into()).spawn(move || {
+                for job in rx {
+                    job();
+                }
+            });
+            if started.is_err() {
+                drop(queue);
+                return job();
+            }
+            *queue = Some(tx);
+        }
+        if let Some(Err(e)) = queue.as_ref().map(|q| q.send(job)) {
+            (e.0)();
+        }
+    }
+
+    /// Waits until everything queued so far is written (at most `limit`).
+    fn flush(&self, limit: std::time::Duration) {
+        let (done, written) = std::sync::mpsc::channel::<()>();
+        let barrier: Job = Box::new(move || {
+            let _ = done.send(());
+        });
+        let queued = self.queue.lock().ok().and_then(|q| q.as_ref().map(|q| q.send(barrier)));
+        if let Some(Ok(())) = queued {
+            let _ = written.recv_timeout(limit);
+        }
+    }
+}
+
+/// Says what could not be saved; the server's log is its standard error.
+fn report(what: &Path, result: io::Result<()>) {
+    if let Err(e) = result {
+        eprintln!("qmux: cannot save {}: {e}", what.display());
+    }
 }
 
 /// The state directory for a socket: `${XDG_STATE_HOME:-~/.local/state}/qmux/NAME`,
@@ -108,7 +161,31 @@ impl Store {
             Err(e) => return Err(Error::msg(format!("cannot create state directory {}: {e}", dir.display()))),
         }
         crate::paths::check_dir(&dir, true)?;
-        Ok(Store { dir })
+        Ok(Store { dir, behind: Behind::default() })
+    }
+
+    /// Waits for the writes queued so far: before the server exits, or
+    /// anything reads the files back.
+    pub fn flush(&self) {
+        self.behind.flush(std::time::Duration::from_secs(10));
+    }
+
+    /// Writes `bytes` to `path` behind the server's back: replacing it
+    /// whole (synced first), or appending.
+    fn write_behind(&self, path: PathBuf, bytes: Vec<u8>, append: bool) {
+        self.behind.run(Box::new(move || {
+            let result = if append {
+                fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(&bytes))
+            } else {
+                write_atomic(&path, &bytes)
+            };
+            report(&path, result);
+        }));
     }
 
     pub fn dir(&self) -> &Path {
@@ -121,7 +198,8 @@ impl Store {
 
     pub fn save_meta(&self, meta: &SavedSession) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
-        write_atomic(&self.path(&meta.key, "json"), &json)
+        self.write_behind(self.path(&meta.key, "json"), json, false);
+        Ok(())
     }
 
     /// Appends rows to the history log; returns nothing, the caller counts.
@@ -131,11 +209,10 @@ impl Store {
             out.extend_from_slice(row.as_ref().as_bytes());
             out.push(b'\n');
         }
-        if out.is_empty() {
-            return Ok(());
+        if !out.is_empty() {
+            self.write_behind(self.path(key, "history"), out, true);
         }
-        let mut file = fs::OpenOptions::new().create(true).append(true).mode(0o600).open(self.path(key, "history"))?;
-        file.write_all(&out)
+        Ok(())
     }
 
     /// Replaces the history log with exactly these rows.
@@ -145,11 +222,13 @@ impl Store {
             out.extend_from_slice(row.as_ref().as_bytes());
             out.push(b'\n');
         }
-        write_atomic(&self.path(key, "history"), &out)
+        self.write_behind(self.path(key, "history"), out, false);
+        Ok(())
     }
 
     pub fn save_screen(&self, key: &str, rows: &[String]) -> io::Result<()> {
-        write_atomic(&self.path(key, "screen"), rows.join("\n").as_bytes())
+        self.write_behind(self.path(key, "screen"), rows.join("\n").into_bytes(), false);
+        Ok(())
     }
 
     /// Keeps the last layout of panes: the keys of its sessions, and the
@@ -160,12 +239,14 @@ impl Store {
             text.push_str(key);
             text.push('\n');
         }
-        write_atomic(&self.dir.join("last.layout"), text.as_bytes())
+        self.write_behind(self.dir.join("last.layout"), text.into_bytes(), false);
+        Ok(())
     }
 
     /// The last layout saved: its name and its sessions' keys. A missing or
     /// unreadable file is no layout.
     pub fn load_layout(&self) -> Option<(String, Vec<String>)> {
+        self.flush();
         let text = fs::read_to_string(self.dir.join("last.layout")).ok()?;
         let mut lines = text.lines().map(str::to_string);
         let layout = lines.next()?;
@@ -173,7 +254,10 @@ impl Store {
     }
 
     /// Deletes a session's files (it was killed on purpose).
+    /// Done when this returns (after the writes queued before it): the
+    /// user asked, and may look next.
     pub fn forget(&self, key: &str) {
+        self.flush();
         for ext in ["json", "history", "screen"] {
             let _ = fs::remove_file(self.path(key, ext));
         }
@@ -182,6 +266,7 @@ impl Store {
     /// Loads every saved session. A file that cannot be read is moved aside
     /// and reported in the second list; the others still load.
     pub fn load_all(&self) -> (Vec<Saved>, Vec<String>) {
+        self.flush();
         let mut saved = Vec::new();
         let mut problems = Vec::new();
         let Ok(entries) = fs::read_dir(&self.dir) else { return (saved, problems) };

@@ -120,7 +120,7 @@ impl Input {
     fn write(&self, mut bytes: Vec<u8>) {
         let Ok(mut queue) = self.queue.lock() else { return };
         if queue.is_empty() {
-            match (&*self.master.get_ref()).write(&bytes) {
+            match self.master.get_ref().write(&bytes) {
                 Ok(n) if n == bytes.len() => return,
                 Ok(n) => {
                     bytes.drain(..n);
@@ -142,7 +142,7 @@ impl Input {
     fn write_queued(&self) -> io::Result<()> {
         let Ok(mut queue) = self.queue.lock() else { return Ok(()) };
         while let Some(front) = queue.front_mut() {
-            match (&*self.master.get_ref()).write(front) {
+            match self.master.get_ref().write(front) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) if n == front.len() => {
                     queue.pop_front();

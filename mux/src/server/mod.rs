@@ -221,6 +221,7 @@ pub fn run(
             }
         }
         if server.handed_off {
+            server.saving_flush();
             server.flush_writers().await;
             // The programs are the new server's now: exit without dropping
             // (hanging up) a single one.
@@ -360,6 +361,7 @@ impl Server {
         if !self.succeeded {
             let _ = std::fs::remove_file(&self.socket);
         }
+        self.saving_flush();
         // No program may outlive the server that ran it.
         let _ = tokio::task::spawn_blocking(crate::pty::finish_terminations).await;
         self.flush_writers().await;

@@ -117,6 +117,13 @@ impl Server {
         }
     }
 
+    /// Waits for what was saved to be on disk: the server is about to exit.
+    pub(super) fn saving_flush(&self) {
+        if let Some(store) = &self.saving.store {
+            store.flush();
+        }
+    }
+
     /// New output will be saved within [`SAVE_INTERVAL`].
     pub(super) fn arm_flush(&mut self) {
         if self.saving.flush_armed || self.saving.store.is_none() {
