@@ -260,8 +260,21 @@ impl Grid {
         self.rows.iter_mut()
     }
 
+    /// The row `row` of [`Grid::visible_rows`], found by index rather
+    /// than by walking the chain of scrollback and screen rows: a cell
+    /// lookup costs the same wherever its row is.
     pub fn visible_row(&self, row: u16) -> Option<&crate::row::Row> {
-        self.visible_rows().nth(usize::from(row))
+        let row = usize::from(row);
+        if row >= self.rows.len() {
+            return None;
+        }
+        match &self.scrollback {
+            Some(s) if row < s.offset => {
+                s.rows.get(s.rows.len() - s.offset + row)
+            }
+            Some(s) => self.rows.get(row - s.offset),
+            None => self.rows.get(row),
+        }
     }
 
     pub fn drawing_row(&self, row: u16) -> Option<&crate::row::Row> {

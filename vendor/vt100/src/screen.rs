@@ -1995,6 +1995,32 @@ mod diff_tests {
         );
     }
 
+    /// A cell is looked up by its row's index: the same row, at every
+    /// scrollback offset, as walking the visible rows finds.
+    #[test]
+    fn a_cell_is_found_in_the_row_the_visible_rows_show() {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(4), size(6), 10);
+        for i in 0..20 {
+            parser.process(alloc::format!("{i:02}\r\n").as_bytes());
+        }
+        for offset in 0..=12 {
+            parser.screen_mut().set_scrollback(offset);
+            let screen = parser.screen();
+            let walked: Vec<_> = screen.rows(0, 6).collect();
+            for (row, text) in (0..).zip(&walked) {
+                let first = screen.cell(row, 0).map(crate::Cell::contents);
+                let expected = text.get(..1).unwrap_or("");
+                assert_eq!(
+                    first,
+                    Some(expected),
+                    "row {row} at offset {offset}"
+                );
+            }
+            assert!(screen.cell(4, 0).is_none());
+        }
+    }
+
     #[test]
     fn a_diff_that_skips_unchanged_rows_still_draws_the_next_screen() {
         let steps: [&[u8]; 7] = [
