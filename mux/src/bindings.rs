@@ -111,7 +111,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &one('W', Action::TileAll),
         shown: "W",
-        help: "watch: every session tiled; Enter or a click goes into one",
+        help: "every session tiled in this view (`qmux watch`: the same, as a dashboard)",
     },
     Binding {
         keys: &one('a', Action::Attention),

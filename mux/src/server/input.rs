@@ -250,7 +250,7 @@ impl Server {
                 Err(e) => self.show_message(cid, &e),
             },
             Action::NextPane => self.next_pane(cid),
-            Action::TileAll => self.tile_all(cid),
+            Action::TileAll => self.tile_all(cid, false),
             Action::Attention => {
                 if let Err(e) = self.jump_to_attention(cid) {
                     self.show_message(cid, &e);

@@ -50,7 +50,9 @@ impl Server {
 
     /// Every session in one tiled view (up to [`TILE_MAX`]), the focused
     /// one kept in focus: the dashboard of who needs you.
-    pub(super) fn tile_all(&mut self, cid: ClientId) {
+    /// Tiles every session in the view. As a dashboard (`qmux watch`),
+    /// Enter and a click go into a session rather than to its program.
+    pub(super) fn tile_all(&mut self, cid: ClientId, dashboard: bool) {
         let ids: Vec<SessionId> = self.sessions.ids().into_iter().take(TILE_MAX).collect();
         let Some(view) = self.view_mut(cid) else { return };
         let focused = view.focused();
@@ -62,7 +64,7 @@ impl Server {
         view.panes = panes.into_iter().map(Pane::new).collect();
         view.layout = Layout::Tiled;
         view.zoomed = false;
-        view.dashboard = view.panes.len() > 1;
+        view.dashboard = dashboard && view.panes.len() > 1;
         self.pane_changed(cid, focused);
     }
 

@@ -32,7 +32,7 @@ impl Server {
                     view.prefix = prefix.filter(|p| (1..=16).contains(&p.len()));
                 }
                 if watch {
-                    self.tile_all(cid);
+                    self.tile_all(cid, true);
                 }
                 return;
             }

@@ -125,8 +125,18 @@ impl Harness {
         self.attach_with_prefix(target, cols, rows, None)
     }
 
+    /// A client attached as `qmux watch` is: every session tiled, a
+    /// dashboard.
+    fn watch(&mut self, target: &str, cols: u16, rows: u16) -> ClientId {
+        self.attach_as(target, (cols, rows), None, true)
+    }
+
     /// A client that brings its own prefix key (one on another machine).
     fn attach_with_prefix(&mut self, target: &str, cols: u16, rows: u16, prefix: Option<Vec<u8>>) -> ClientId {
+        self.attach_as(target, (cols, rows), prefix, false)
+    }
+
+    fn attach_as(&mut self, target: &str, size: (u16, u16), prefix: Option<Vec<u8>>, watch: bool) -> ClientId {
         let (tx, rx) = mpsc::channel(64);
         let cid = self.server.add_connection(tx, None);
         self.clients.push((cid, rx));
@@ -135,9 +145,9 @@ impl Harness {
             target: Some(target.into()),
             create: None,
             create_if_none: None,
-            size: (cols, rows),
+            size,
             env: Vec::new(),
-            watch: false,
+            watch,
             prefix,
         };
         self.request(cid, req);

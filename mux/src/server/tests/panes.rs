@@ -186,8 +186,7 @@ fn watch_tiles_every_session_and_a_layout_comes_back_after_detach() {
 #[test]
 fn in_the_dashboard_enter_and_a_click_go_into_a_session_and_z_comes_back() {
     let (mut h, ids) = h_sessions();
-    let cid = h.attach("s0", 81, 25);
-    h.keys(cid, &[PREFIX, b'W']);
+    let cid = h.watch("s0", 81, 25);
     assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
     // Enter zooms into the focused one; its program gets nothing.
     h.keys(cid, b"\r");
@@ -204,6 +203,18 @@ fn in_the_dashboard_enter_and_a_click_go_into_a_session_and_z_comes_back() {
     h.keys(cid, format!("\x1b[<0;{};{}M", r.x + 2, r.y + 3).as_bytes());
     assert_eq!(h.focused(cid), ids[2]);
     assert!(h.server.view(cid).unwrap().zoomed);
+}
+
+#[test]
+fn tiled_by_prefix_w_enter_is_the_focused_programs() {
+    // Not the dashboard: typing into the focused pane submits there.
+    let (mut h, ids) = h_sessions();
+    let cid = h.attach("s0", 81, 25);
+    h.keys(cid, &[PREFIX, b'W']);
+    assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
+    h.keys(cid, b"hi\r");
+    assert_eq!(*h.program(ids[0]).written.borrow(), b"hi\r");
+    assert!(!h.server.view(cid).unwrap().zoomed);
 }
 
 /// A harness with three sessions, s0 to s2.
