@@ -517,6 +517,28 @@ fn holds_open(pid: i32, path: &std::path::Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Waits for the server to open the client's terminal; returns the
+/// server's pid and the terminal.
+fn server_holds_terminal(env: &Env, term: &mut qmux_e2e::Term) -> (i32, std::path::PathBuf) {
+    let (server, tty) = (env.server_pid(), terminal_of(term.pid()));
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the server to open the client's terminal",
+        || holds_open(server, &tty).then_some(()),
+        || term.dump(),
+    );
+    (server, tty)
+}
+
+fn wait_terminal_closed(server: i32, tty: &std::path::Path) {
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the server to close the terminal",
+        || (!holds_open(server, tty)).then_some(()),
+        || format!("{server} still holds {}", tty.display()),
+    );
+}
+
 #[test]
 fn the_server_reads_and_draws_on_the_terminal_itself_and_gives_it_back() {
     // As tmux does: an echo crosses no client process. The client hands
@@ -525,24 +547,13 @@ fn the_server_reads_and_draws_on_the_terminal_itself_and_gives_it_back() {
     env.start_detached("a", &["cat"]);
     let mut term = attach(&env, &["attach", "-t", "a"]);
     term.wait_marker("a", "*");
-    let (server, tty) = (env.server_pid(), terminal_of(term.pid()));
-    poll_until(
-        DEFAULT_TIMEOUT,
-        "the server to open the client's terminal",
-        || holds_open(server, &tty).then_some(()),
-        || term.dump(),
-    );
+    let (server, tty) = server_holds_terminal(&env, &mut term);
     term.type_str("typed-straight-to-the-server\r");
     term.wait_session_text("typed-straight-to-the-server");
 
     term.prefix(b'd');
     assert!(term.wait_exit().success(), "detaching exits 0");
-    poll_until(
-        DEFAULT_TIMEOUT,
-        "the server to close the terminal",
-        || (!holds_open(server, &tty)).then_some(()),
-        || format!("{} still holds {}", server, tty.display()),
-    );
+    wait_terminal_closed(server, &tty);
     assert!(term.is_cooked(), "the terminal is cooked again");
 }
 
@@ -557,21 +568,10 @@ fn a_client_ended_by_a_signal_gets_its_terminal_back_before_it_restores_it() {
     for _ in 0..4 {
         let mut term = attach(&env, &["attach", "-t", "busy"]);
         term.wait_marker("busy", "*");
-        let (server, tty) = (env.server_pid(), terminal_of(term.pid()));
-        poll_until(
-            DEFAULT_TIMEOUT,
-            "the server to open the client's terminal",
-            || holds_open(server, &tty).then_some(()),
-            || term.dump(),
-        );
+        let (server, tty) = server_holds_terminal(&env, &mut term);
         term.kill(Signal::SIGTERM);
         term.wait_exit();
-        poll_until(
-            DEFAULT_TIMEOUT,
-            "the server to close the terminal",
-            || (!holds_open(server, &tty)).then_some(()),
-            || format!("{} still holds {}", server, tty.display()),
-        );
+        wait_terminal_closed(server, &tty);
         let raw = term.output_raw();
         assert!(
             raw.ends_with(b"\x1b[?1049l"),
