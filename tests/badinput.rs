@@ -265,7 +265,7 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
     let server = env.server_pid();
 
     let mut stream = UnixStream::connect(socket_path(&env)).expect("cannot connect");
-    stream.write_all(&corpus("valid-hello.bin")).unwrap();
+    stream.write_all(&corpus("valid-hello.bin")).expect("the server takes a hello");
     let attach = Request::Attach {
         target: Some("target".into()),
         create: None,
@@ -275,19 +275,20 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
         watch: false,
         prefix: None,
     };
-    stream.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).unwrap();
+    stream.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).expect("the server takes an attach");
     // A file, a device that is no terminal, and a real terminal under
     // another device number than its own.
     let pty = nix::pty::openpty(None, None).expect("a pty for the test");
-    let slave_path = fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&pty.slave))).unwrap();
+    let slave_path = fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&pty.slave)))
+        .expect("the test pty's name");
     let offers = [
         corpus("hostile-tty-not-a-terminal.bin"),
         corpus("hostile-tty-fifo.bin"),
         protocol::encode(&ToServer::Tty { path: slave_path.to_string_lossy().into_owned(), rdev: 1 }),
     ];
-    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).unwrap();
+    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("a read timeout on the socket");
     for offer in offers {
-        stream.write_all(&offer).unwrap();
+        stream.write_all(&offer).expect("the server reads a terminal offer without closing");
         loop {
             match protocol::read_frame::<ToClient>(&mut stream) {
                 Ok(Some(ToClient::Direct(direct))) => {
@@ -300,7 +301,9 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
         }
     }
     // Still relaying: input on the socket reaches the session.
-    stream.write_all(&protocol::encode(&ToServer::Input(b"still-relayed\r".to_vec()))).unwrap();
+    stream
+        .write_all(&protocol::encode(&ToServer::Input(b"still-relayed\r".to_vec())))
+        .expect("the connection stays open after refused offers");
     poll_until(
         DEFAULT_TIMEOUT,
         "the relayed input on the session's screen",

@@ -190,19 +190,19 @@ fn in_the_dashboard_enter_and_a_click_go_into_a_session_and_z_comes_back() {
     assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
     // Enter zooms into the focused one; its program gets nothing.
     h.keys(cid, b"\r");
-    assert!(h.server.view(cid).unwrap().zoomed);
+    assert!(h.server.view(cid).expect("attached").zoomed);
     assert!(h.program(ids[0]).written.borrow().is_empty());
     // Zoomed, Enter is the program's again; prefix z goes back.
     h.keys(cid, b"\r");
     assert_eq!(*h.program(ids[0]).written.borrow(), b"\r");
     h.keys(cid, &[PREFIX, b'z']);
-    assert!(!h.server.view(cid).unwrap().zoomed);
+    assert!(!h.server.view(cid).expect("attached").zoomed);
     // A click on another tile goes into it.
-    let rects = h.server.view(cid).unwrap().rects();
+    let rects = h.server.view(cid).expect("attached").rects();
     let r = rects[2];
     h.keys(cid, format!("\x1b[<0;{};{}M", r.x + 2, r.y + 3).as_bytes());
     assert_eq!(h.focused(cid), ids[2]);
-    assert!(h.server.view(cid).unwrap().zoomed);
+    assert!(h.server.view(cid).expect("attached").zoomed);
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn tiled_by_prefix_w_enter_is_the_focused_programs() {
     assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
     h.keys(cid, b"hi\r");
     assert_eq!(*h.program(ids[0]).written.borrow(), b"hi\r");
-    assert!(!h.server.view(cid).unwrap().zoomed);
+    assert!(!h.server.view(cid).expect("attached").zoomed);
 }
 
 /// A harness with three sessions, s0 to s2.
