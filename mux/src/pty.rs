@@ -97,6 +97,50 @@ struct Reading {
     /// Set once the program has been waited for: its pid may belong to
     /// another process from then on, so it gets no more signals.
     reaped: Arc<AtomicBool>,
+    /// Floods handed to the blocking pool and not yet parsed to their end.
+    parsing: Arc<Parsing>,
+}
+
+/// Counts the floods being parsed off the event loop, so that a pause can
+/// wait for the last one: a handoff that snapshots the terminal while a
+/// flood is half parsed would lose the other half.
+#[derive(Default)]
+struct Parsing {
+    count: Mutex<usize>,
+    done: std::sync::Condvar,
+}
+
+impl Parsing {
+    /// Counts one flood in; the token counts it out when dropped, whether
+    /// its closure ran to the end or was never run at all.
+    fn start(self: &Arc<Self>) -> ParsingToken {
+        if let Ok(mut count) = self.count.lock() {
+            *count += 1;
+        }
+        ParsingToken(self.clone())
+    }
+
+    /// Waits until no flood is being parsed.
+    fn wait_idle(&self) {
+        let Ok(mut count) = self.count.lock() else { return };
+        while *count > 0 {
+            match self.done.wait(count) {
+                Ok(c) => count = c,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+struct ParsingToken(Arc<Parsing>);
+
+impl Drop for ParsingToken {
+    fn drop(&mut self) {
+        if let Ok(mut count) = self.0.count.lock() {
+            *count = count.saturating_sub(1);
+        }
+        self.0.done.notify_all();
+    }
 }
 
 /// The most a reader gathers before handing output to the model.
@@ -254,6 +298,7 @@ impl Pty {
             replies: input.clone(),
             ending: Mutex::new(Some(ending)),
             reaped: Arc::new(AtomicBool::new(false)),
+            parsing: Arc::default(),
         });
         let mut pty = Pty { master, input, pid, terminating: false, reading, reader: None, writer };
         pty.resume();
@@ -261,12 +306,14 @@ impl Pty {
     }
 
     /// Stops reading the program's output, for a live upgrade. What was
-    /// read is in the terminal (the reader hands each read to it before it
-    /// waits again); the rest waits in the kernel for whoever reads next.
+    /// read is in the terminal once this returns (a flood being parsed on
+    /// the blocking pool is waited for); the rest waits in the kernel for
+    /// whoever reads next.
     pub fn pause(&mut self) {
         if let Some(task) = self.reader.take() {
             task.abort();
         }
+        self.reading.parsing.wait_idle();
     }
 
     /// Reads again after [`Pty::pause`] (the upgrade did not happen).
@@ -400,7 +447,7 @@ impl Reading {
     /// reports its exit. Everything it reads goes into the terminal before
     /// it reads again, so aborting it ([`Pty::pause`]) loses nothing: a
     /// flood being parsed on the blocking pool is parsed to its end, and
-    /// whoever locks the terminal next waits for that.
+    /// the pause waits for that.
     async fn run(self: Arc<Self>) {
         // A small buffer for the usual trickle; a big one only while a
         // flood lasts, freed after, so an idle session holds none.
@@ -432,7 +479,9 @@ impl Reading {
                 let n = n + read_available(&mut file, &mut flood[n..], &mut open, &mut drained);
                 let terminal = self.terminal.clone();
                 let more_coming = open && !drained;
+                let token = self.parsing.start();
                 let parsed = tokio::task::spawn_blocking(move || {
+                    let _token = token;
                     // Piece by piece, so the server waits for the lock at
                     // most one piece's parse when it draws or looks.
                     let mut answer = Vec::new();
@@ -656,5 +705,71 @@ mod tests {
         assert_eq!(signal_number(Some("SIGTERM")), 15);
         assert_eq!(signal_number(Some("Signal 40")), 40);
         assert_eq!(signal_number(None), 0);
+    }
+
+    /// The number on the row above the cursor, and what the cursor's row
+    /// holds of the next one.
+    fn last_lines(terminal: &Mutex<Terminal>) -> (u64, String) {
+        let mut t = terminal.lock().expect("the terminal");
+        // What waits for its line's end, as a handoff's snapshot takes it.
+        t.process(&[]);
+        let screen = t.screen();
+        let (row, _) = screen.cursor_position();
+        let rows: Vec<String> = screen.rows(0, 80).collect();
+        let above = rows[usize::from(row).saturating_sub(1)].trim();
+        let full = above.parse().unwrap_or_else(|_| panic!("a whole number above the cursor: {rows:#?}"));
+        (full, rows[usize::from(row)].trim().to_string())
+    }
+
+    #[test]
+    fn a_pause_mid_flood_leaves_each_byte_parsed_or_in_the_kernel() {
+        const ROUNDS: usize = 20;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let pair = portable_pty::native_pty_system()
+                .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+                .expect("a pseudo-terminal");
+            let mut cmd = CommandBuilder::new("seq");
+            cmd.args(["1", "5000000"]);
+            let mut child = pair.slave.spawn_command(cmd).expect("seq runs");
+            drop(pair.slave);
+            let master = dup_master(&*pair.master).expect("the master");
+            let terminal = Arc::new(Mutex::new(Terminal::new(24, 80)));
+            let mut pty = Pty::adopt(master, child.process_id(), terminal.clone(), Arc::default(), Box::new(|_| {}))
+                .expect("the reader starts");
+
+            // Pauses mid-flood, round after round, handing what the kernel
+            // held back to the terminal before reading again.
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            let mut file = File::from(pty.master().try_clone_to_owned().expect("the master"));
+            for _ in 0..ROUNDS {
+                // Until a flood is being parsed on the blocking pool.
+                while pty.reading.parsing.count.lock().map(|c| *c == 0).expect("the count") {
+                    assert!(Instant::now() < deadline, "seq's output was never parsed as a flood");
+                    tokio::task::yield_now().await;
+                }
+                pty.pause();
+
+                // What the terminal holds and what the kernel still holds
+                // meet with nothing between them.
+                let (full, partial) = last_lines(&terminal);
+                let mut rest = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !rest.contains(&b'\n') {
+                    assert!(Instant::now() < deadline, "seq wrote nothing more: {rest:?}");
+                    match file.read(&mut buf) {
+                        Ok(n) => rest.extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                        Err(e) => panic!("reading the rest: {e}"),
+                    }
+                }
+                let end = rest.iter().position(|b| *b == b'\n').unwrap_or(0);
+                let next = String::from_utf8_lossy(&rest[..end]);
+                assert_eq!(format!("{partial}{}", next.trim_end_matches('\r')), (full + 1).to_string());
+                terminal.lock().expect("the terminal").process(&rest);
+                pty.resume();
+            }
+            child.kill().expect("seq is stopped");
+        });
     }
 }
