@@ -867,6 +867,21 @@ impl Screen {
         self.mode(MODE_INSERT)
     }
 
+    /// Returns whether autowrap (DECAWM, `CSI ? 7 h`) is on: text at the
+    /// right margin goes on to the next line. It is on until a program
+    /// turns it off.
+    #[must_use]
+    pub fn autowrap(&self) -> bool {
+        !self.mode(MODE_NO_AUTOWRAP)
+    }
+
+    /// Returns whether origin mode (DECOM, `CSI ? 6 h`) is on: cursor
+    /// positions count from the top of the scroll region.
+    #[must_use]
+    pub fn origin_mode(&self) -> bool {
+        self.grid().origin_mode()
+    }
+
     /// Returns whether the terminal should be in bracketed paste mode.
     #[must_use]
     pub fn bracketed_paste(&self) -> bool {
@@ -2268,6 +2283,21 @@ mod index_tests {
         p.process(b"\x1b[?7h\r\x1b[3;1H123456");
         let rows: alloc::vec::Vec<String> = p.screen().rows(0, 5).collect();
         assert_eq!(rows, ["x", "12345", "6"], "wrapped, and scrolled");
+    }
+
+    #[test]
+    fn autowrap_and_origin_mode_are_read_back() {
+        let mut p = parser(3, 5);
+        assert!(p.screen().autowrap() && !p.screen().origin_mode());
+        p.process(b"\x1b[?7l\x1b[?6h");
+        assert!(!p.screen().autowrap() && p.screen().origin_mode());
+        p.process(b"\x1b[?7h\x1b[?6l");
+        assert!(p.screen().autowrap() && !p.screen().origin_mode());
+        // The alternate screen has its own origin mode, as its own grid.
+        p.process(b"\x1b[?6h\x1b[?1049h");
+        assert!(!p.screen().origin_mode());
+        p.process(b"\x1b[?1049l");
+        assert!(p.screen().origin_mode());
     }
 
     #[test]
