@@ -58,6 +58,22 @@ fn first_rows_match(script: &str, marker: &str) {
 fn rows_match(script: &str, marker: &str, rows: usize) {
     let env = Env::new();
     let tmux = Tmux::new(&env);
+    start_both(&env, &tmux, script);
+    let shown = |target: &str| tmux.capture(target).into_iter().take(rows).collect::<Vec<_>>().join("\n");
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "both panes to show the drawing",
+        || (shown("direct").contains(marker) && shown("viaqmux").contains(marker)).then_some(()),
+        || format!("direct: {:?}\nqmux: {:?}", tmux.capture("direct"), tmux.capture("viaqmux")),
+    );
+    let (via, direct) = (shown("viaqmux"), shown("direct"));
+    assert_eq!(via, line_drawing(&direct), "the rows as tmux holds them, through qmux and directly");
+}
+
+/// Runs `script` in tmux's session `direct` at 80x24, and in qmux's session
+/// `drawn`, shown by a client in tmux's session `viaqmux` (a row taller,
+/// for the status bar).
+fn start_both(env: &Env, tmux: &Tmux, script: &str) {
     let script = format!("{script}; exec cat");
     tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
     // The session starts at the size the client will show it at.
@@ -79,15 +95,6 @@ fn rows_match(script: &str, marker: &str, rows: usize) {
         "-t",
         "drawn",
     ]);
-    let shown = |target: &str| tmux.capture(target).into_iter().take(rows).collect::<Vec<_>>().join("\n");
-    poll_until(
-        scaled(Duration::from_secs(10)),
-        "both panes to show the drawing",
-        || (shown("direct").contains(marker) && shown("viaqmux").contains(marker)).then_some(()),
-        || format!("direct: {:?}\nqmux: {:?}", tmux.capture("direct"), tmux.capture("viaqmux")),
-    );
-    let (via, direct) = (shown("viaqmux"), shown("direct"));
-    assert_eq!(via, line_drawing(&direct), "the rows as tmux holds them, through qmux and directly");
 }
 
 /// tmux's capture writes its line-drawing cells as the ACS letters between
@@ -255,4 +262,40 @@ fn strikethrough_blink_and_conceal_look_the_same_through_qmux() {
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {
     rows_match(r"printf '\033[?7l%0100d\033[?7h\r\nnext done' 5", "done", 3);
+}
+
+#[test]
+fn a_resize_rewraps_lines_as_the_terminal_does() {
+    let env = Env::new();
+    let tmux = Tmux::new(&env);
+    // Coloured lines from 6 to 93 cells, seven of them scrolled into
+    // history, and a prompt with the cursor after it.
+    start_both(
+        &env,
+        &tmux,
+        r"for i in $(seq 1 30); do printf '\033[3%dm%02d\033[m %s\n' $((i % 7 + 1)) $i $(printf 'w%.0s' $(seq 1 $((i * 3)))); done; printf 'done'",
+    );
+    let screen = |target: &str| tmux.capture(target).into_iter().take(24).collect::<Vec<_>>();
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "both panes to show the lines",
+        || (screen("direct").join("").contains("done") && screen("viaqmux").join("").contains("done")).then_some(()),
+        || format!("direct: {:?}\nqmux: {:?}", screen("direct"), screen("viaqmux")),
+    );
+    for cols in ["50", "80", "33", "80", "120"] {
+        tmux.run(&["resize-window", "-t", "direct", "-x", cols, "-y", "24"]);
+        tmux.run(&["resize-window", "-t", "viaqmux", "-x", cols, "-y", "25"]);
+        poll_until(
+            scaled(Duration::from_secs(10)),
+            &format!("the screen rewrapped at {cols} columns through qmux as directly"),
+            || (screen("viaqmux") == screen("direct")).then_some(()),
+            || format!("direct: {:#?}\nqmux: {:#?}", screen("direct"), screen("viaqmux")),
+        );
+    }
+    // History and screen, every line whole again.
+    let trimmed = |text: String| text.trim_end().lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let direct = trimmed(tmux.run(&["capture-pane", "-p", "-S", "-", "-t", "direct"]));
+    let drawn = trimmed(env.qmux_ok(&["capture", "-t", "drawn", "-S", "-"]));
+    assert_eq!(drawn, direct, "qmux's history and screen against tmux's");
+    assert!(drawn.contains(&format!("30 {}", "w".repeat(90))), "the longest line whole: {drawn}");
 }

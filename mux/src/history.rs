@@ -291,6 +291,22 @@ impl History {
         self.rows[i].len & WRAPPED != 0
     }
 
+    /// Takes the newest `n` rows out, oldest first, for rows laid out
+    /// again at a new width. The rows kept keep their line numbers; the
+    /// rows pushed next get the numbers the taken ones had.
+    pub fn take_newest(&mut self, n: usize) -> Vec<(String, bool)> {
+        let keep = self.len().saturating_sub(n);
+        let taken = (keep..self.len()).map(|i| (self.row_formatted(i).into_owned(), self.row_wrapped(i))).collect();
+        let mut rest = History::new(self.limit);
+        rest.byte_limit = self.byte_limit;
+        for i in 0..keep {
+            rest.push(&self.row_formatted(i), self.row_wrapped(i));
+        }
+        rest.pushed = self.pushed - (self.len() - keep) as u64;
+        *self = rest;
+        taken
+    }
+
     /// Forgets every row. Absolute line numbers keep counting.
     pub fn clear(&mut self) {
         *self.cache.borrow_mut() = None;

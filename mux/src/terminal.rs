@@ -11,6 +11,7 @@ use crate::history::History;
 
 mod answers;
 mod fast_path;
+mod rewrap;
 #[cfg(test)]
 mod tests;
 
@@ -321,12 +322,22 @@ impl Terminal {
         (cols.get(), rows.get())
     }
 
+    /// Resizes the screen. A new width rewraps the main screen and the
+    /// newest history (see [`rewrap`]).
     pub fn resize(&mut self, cols: u16, rows: u16) {
         self.process_batch(&[], false);
-        let old_rows = self.screen().size().0.get();
+        let (old_cols, old_rows) = self.size();
+        let rewrap = if cols.max(1) != old_cols { self.rewrap_take() } else { None };
+        let pushed = self.history().total_pushed();
         self.parser.set_size(nonzero(rows), nonzero(cols));
         if rows > old_rows {
             self.grew(rows.max(1) - old_rows);
+        }
+        if let Some(rewrap) = rewrap {
+            // The rows a shorter screen pushed out are among those taken.
+            let pushed = (self.history().total_pushed() - pushed) as usize;
+            self.history_mut().take_newest(pushed);
+            self.rewrap_into(rewrap);
         }
         self.ready = false;
         self.known.clear();

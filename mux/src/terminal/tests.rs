@@ -332,3 +332,64 @@ fn the_users_terminal_colours_are_taken_from_its_answers_and_given_to_programs()
     take_colour_replies(b"\x1b]11;\x1b[31mred\x07");
     assert_eq!(t.process(b"\x1b]11;?\x1b\\"), b"\x1b]11;rgb:eeee/eeee/eeee\x1b\\");
 }
+
+/// History and screen, each row formatted, with the cursor and whether
+/// each row wraps.
+fn everything(t: &Terminal) -> (String, Vec<bool>, (u16, u16)) {
+    let history = t.history();
+    let (_, rows) = t.size();
+    let wraps = (0..history.len()).map(|i| history.row_wrapped(i)).chain((0..rows).map(|r| t.screen().row_wrapped(r)));
+    (crate::history::capture(history, t.screen(), usize::MAX, true), wraps.collect(), t.screen().cursor_position())
+}
+
+#[test]
+fn narrowing_wraps_lines_and_widening_joins_them_again() {
+    let mut t = Terminal::new(6, 20);
+    // Eight coloured lines of 15 cells, and a prompt with the cursor after it.
+    for i in 0..8 {
+        t.process(format!("\x1b[3{}mline {i} {}\x1b[m\r\n", i % 7 + 1, "x".repeat(8)).as_bytes());
+    }
+    t.process(b"$ \x1b[1mtyped");
+    let before = everything(&t);
+
+    t.resize(10, 6);
+    let narrow = crate::history::capture(t.history(), t.screen(), usize::MAX, false);
+    let expected: String = (0..8).map(|i| format!("line {i} xxx\nxxxxx\n")).collect::<String>() + "$ typed\n";
+    assert_eq!(narrow, expected, "every line wrapped at 10, none cut");
+    assert_eq!(t.screen().cursor_position(), (5, 7), "the cursor after what was typed");
+    assert!(t.history().row_wrapped(0) && !t.history().row_wrapped(1));
+
+    t.resize(20, 6);
+    assert_eq!(everything(&t), before, "widened again, the same rows, wraps, colours and cursor");
+    t.process(b" more");
+    assert_eq!(t.screen().rows(0, 20).last().as_deref(), Some("$ typed more"), "the pen and the cursor carry on");
+    assert!(t.screen().cell(5, 9).is_some_and(vt100::Cell::bold), "still bold");
+}
+
+#[test]
+fn widening_fills_the_screen_from_history_and_keeps_blank_rows_below() {
+    let mut t = Terminal::new(4, 10);
+    t.process(b"aaaaaaaaaabbbbbbbbbb\r\nccc\r\n$ ");
+    // Cleared the way `clear` does: the prompt alone at the top.
+    t.process(b"\x1b[H\x1b[2J$ ");
+    t.resize(20, 4);
+    assert_eq!(t.screen().contents(), "$ ", "the cleared screen stays cleared");
+    assert_eq!(t.screen().cursor_position(), (0, 2));
+
+    let mut t = Terminal::new(4, 10);
+    t.process(b"1111111111\r\n2222222222\r\n3333333333\r\n4444444444\r\n5555555555\r\n$ ");
+    t.resize(5, 4);
+    t.resize(10, 4);
+    let rows: Vec<String> = t.screen().rows(0, 10).collect();
+    assert_eq!(rows, ["3333333333", "4444444444", "5555555555", "$ "], "the bottom stays at the bottom");
+    assert_eq!(t.history().len(), 2);
+}
+
+#[test]
+fn a_full_screen_program_is_cut_not_rewrapped() {
+    let mut t = Terminal::new(3, 10);
+    t.process(b"\x1b[?1049h0123456789");
+    t.resize(5, 3);
+    t.resize(10, 3);
+    assert_eq!(t.screen().contents(), "01234", "the alternate screen is the program's to redraw");
+}
