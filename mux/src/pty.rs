@@ -596,16 +596,31 @@ fn register(file: File) -> io::Result<AsyncFd<File>> {
     unsafe { AsyncFd::register(file) }.map_err(io::Error::from)
 }
 
+/// The most one read of a PTY master gives: its line discipline's buffer.
+const PTY_READ_MAX: usize = 4095;
+
 /// Reads what is readable now into `buf`, without waiting; returns how much.
 /// Clears `open` at the end of the program's output, and sets `drained`
 /// when the program has nothing more for now.
+///
+/// A read that gives less than it could means the line discipline is empty:
+/// that is drained, without another read to hear EAGAIN. That read would
+/// cost more than the first: with nothing buffered, the kernel waits for
+/// its worker to push what the program wrote last before it answers, and
+/// on a busy machine that wait is where the server's event loop stalls.
+/// Whatever the program writes next wakes the poller again.
 fn read_available(reader: &mut &File, buf: &mut [u8], open: &mut bool, drained: &mut bool) -> usize {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {
             Ok(0) => *open = false,
             Ok(k) => {
+                let short = k < (buf.len() - n).min(PTY_READ_MAX);
                 n += k;
+                if short {
+                    *drained = true;
+                    break;
+                }
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => *drained = true,
