@@ -26,21 +26,78 @@ const TEXT_MODE_BLINK: u8 = 0b0100_0000;
 const TEXT_MODE_CONCEAL: u8 = 0b1000_0000;
 
 /// The attributes that are one bit each, with the SGR codes that set and
-/// clear them.
-const FLAGS: [(u8, u16, u16); 6] = [
+/// clear them. (Underline is one bit too, but its style is written with it.)
+const FLAGS: [(u8, u16, u16); 5] = [
     (TEXT_MODE_ITALIC, 3, 23),
-    (TEXT_MODE_UNDERLINE, 4, 24),
     (TEXT_MODE_BLINK, 5, 25),
     (TEXT_MODE_INVERSE, 7, 27),
     (TEXT_MODE_CONCEAL, 8, 28),
     (TEXT_MODE_STRIKETHROUGH, 9, 29),
 ];
 
+/// The underline style (`extra`'s low bits) while the underline bit is set.
+const EXTRA_UNDERLINE_STYLE: u8 = 0b0000_0111;
+const EXTRA_OVERLINE: u8 = 0b0000_1000;
+
+/// How text is underlined: `CSI 4 m` (or `4:1`) single, `4:2` or `21`
+/// double, `4:3` curly, `4:4` dotted, `4:5` dashed.
+#[derive(Eq, PartialEq, Debug, Copy, Clone, Default)]
+pub enum UnderlineStyle {
+    /// Not underlined.
+    #[default]
+    None,
+    /// One straight line (`4`, `4:1`).
+    Single,
+    /// Two straight lines (`4:2`, `21`).
+    Double,
+    /// A wavy line, "undercurl" (`4:3`).
+    Curly,
+    /// A dotted line (`4:4`).
+    Dotted,
+    /// A dashed line (`4:5`).
+    Dashed,
+}
+
+impl UnderlineStyle {
+    /// The style `CSI 4 : n m` sets, for n in 1..=5.
+    pub(crate) const fn from_sgr(code: u8) -> Self {
+        Self::from_code(code)
+    }
+
+    const fn from_code(code: u8) -> Self {
+        match code {
+            0 => Self::None,
+            2 => Self::Double,
+            3 => Self::Curly,
+            4 => Self::Dotted,
+            5 => Self::Dashed,
+            _ => Self::Single,
+        }
+    }
+
+    /// The style's number in `CSI 4 : n m`.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Single => 1,
+            Self::Double => 2,
+            Self::Curly => 3,
+            Self::Dotted => 4,
+            Self::Dashed => 5,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Attrs {
     pub fgcolor: Color,
     pub bgcolor: Color,
+    /// The underline colour (`58`); the default is the text's.
+    pub ulcolor: Color,
     pub mode: u8,
+    /// The underline style and overline.
+    extra: u8,
 }
 
 impl Default for Attrs {
@@ -54,7 +111,9 @@ impl Attrs {
         Self {
             fgcolor: Color::Default,
             bgcolor: Color::Default,
+            ulcolor: Color::Default,
             mode: 0,
+            extra: 0,
         }
     }
 
@@ -101,10 +160,51 @@ impl Attrs {
     }
 
     pub fn set_underline(&mut self, underline: bool) {
-        if underline {
-            self.mode |= TEXT_MODE_UNDERLINE;
+        self.set_underline_style(if underline {
+            UnderlineStyle::Single
         } else {
+            UnderlineStyle::None
+        });
+    }
+
+    pub const fn underline_style(&self) -> UnderlineStyle {
+        if self.mode & TEXT_MODE_UNDERLINE == 0 {
+            UnderlineStyle::None
+        } else {
+            UnderlineStyle::from_code(self.extra & EXTRA_UNDERLINE_STYLE)
+        }
+    }
+
+    pub fn set_underline_style(&mut self, style: UnderlineStyle) {
+        self.extra &= !EXTRA_UNDERLINE_STYLE;
+        if style == UnderlineStyle::None {
             self.mode &= !TEXT_MODE_UNDERLINE;
+        } else {
+            self.mode |= TEXT_MODE_UNDERLINE;
+            self.extra |= style.code();
+        }
+    }
+
+    pub const fn overline(&self) -> bool {
+        self.extra & EXTRA_OVERLINE != 0
+    }
+
+    pub fn set_overline(&mut self, overline: bool) {
+        if overline {
+            self.extra |= EXTRA_OVERLINE;
+        } else {
+            self.extra &= !EXTRA_OVERLINE;
+        }
+    }
+
+    /// Sets the colour an SGR code names: `38` the text's, `48` the
+    /// background's, `58` the underline's.
+    pub fn set_color(&mut self, code: u16, color: Color) {
+        match code {
+            38 => self.fgcolor = color,
+            48 => self.bgcolor = color,
+            58 => self.ulcolor = color,
+            _ => {}
         }
     }
 
@@ -192,6 +292,15 @@ impl Attrs {
             })
         };
         let mut attrs = attrs;
+        if self.underline_style() != other.underline_style() {
+            attrs = attrs.underline(self.underline_style().code());
+        }
+        if self.ulcolor != other.ulcolor {
+            attrs = attrs.ulcolor(self.ulcolor);
+        }
+        if self.overline() != other.overline() {
+            attrs = attrs.flag(if self.overline() { 53 } else { 55 });
+        }
         for (bit, on, off) in FLAGS {
             if self.mode & bit != other.mode & bit {
                 attrs =
@@ -234,5 +343,34 @@ mod tests {
         let mut normal_italic = Attrs::default();
         normal_italic.set_italic(true);
         assert_eq!(diff(&italic_bold, &normal_italic), "\x1b[22m");
+    }
+
+    #[test]
+    fn underline_styles_colours_and_overline_are_written_back() {
+        let mut curly = Attrs::default();
+        curly.set_underline_style(UnderlineStyle::Curly);
+        curly.ulcolor = Color::Rgb(255, 0, 10);
+        assert_eq!(
+            diff(&Attrs::default(), &curly),
+            "\x1b[4:3;58:2::255:0:10m"
+        );
+        let mut single = curly;
+        single.set_underline(true);
+        assert_eq!(single.underline_style(), UnderlineStyle::Single);
+        assert_eq!(diff(&curly, &single), "\x1b[4m");
+        let mut plain = single;
+        plain.set_underline(false);
+        plain.ulcolor = Color::Idx(100);
+        plain.set_overline(true);
+        assert_eq!(diff(&single, &plain), "\x1b[24;58:5:100;53m");
+        let mut none = plain;
+        none.ulcolor = Color::Default;
+        none.set_overline(false);
+        assert_eq!(diff(&plain, &none), "\x1b[m", "all default: a reset");
+        let mut bold = none;
+        bold.set_bold();
+        let mut bold_over = bold;
+        bold_over.set_overline(true);
+        assert_eq!(diff(&bold_over, &bold), "\x1b[55m");
     }
 }

@@ -1,6 +1,6 @@
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
-// chosen to make the size of the cell struct 32 bytes
+// the longest grapheme cluster a cell keeps (emoji ZWJ sequences fit)
 const CONTENT_BYTES: usize = 22;
 
 const IS_WIDE: u8 = 0b1000_0000;
@@ -14,7 +14,9 @@ pub struct Cell {
     len: u8,
     attrs: crate::attrs::Attrs,
 }
-const _: () = assert!(core::mem::size_of::<Cell>() == 32);
+// The contents, their length and width, and the attributes (the underline
+// colour and style and overline added five bytes to the original 32).
+const _: () = assert!(core::mem::size_of::<Cell>() == 37);
 
 impl PartialEq<Self> for Cell {
     fn eq(&self, other: &Self) -> bool {
@@ -193,6 +195,25 @@ impl Cell {
     #[must_use]
     pub fn inverse(&self) -> bool {
         self.attrs.inverse()
+    }
+
+    /// Returns how the cell's text is underlined (see
+    /// [`underline`](Self::underline) for whether it is at all).
+    #[must_use]
+    pub fn underline_style(&self) -> crate::UnderlineStyle {
+        self.attrs.underline_style()
+    }
+
+    /// Returns the underline's colour (`Color::Default`: the text's).
+    #[must_use]
+    pub fn underline_color(&self) -> crate::Color {
+        self.attrs.ulcolor
+    }
+
+    /// Returns whether the cell should be rendered with a line over it.
+    #[must_use]
+    pub fn overline(&self) -> bool {
+        self.attrs.overline()
     }
 
     /// Returns whether the cell should be rendered struck through.

@@ -1828,10 +1828,21 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [1] => screen.attrs.set_bold(),
                 [2] => screen.attrs.set_dim(),
                 [3] => screen.attrs.set_italic(true),
-                // The underline styles (`4:2` double, `4:3` curly, …) are
-                // underlines; `4:0` is none.
-                [4 | 21] | [4, 1..=5] => screen.attrs.set_underline(true),
+                // The underline styles: `4:1` single, `4:2` (or `21`)
+                // double, `4:3` curly, `4:4` dotted, `4:5` dashed.
+                [4] => screen.attrs.set_underline(true),
+                [21] => screen.attrs.set_underline_style(
+                    crate::attrs::UnderlineStyle::Double,
+                ),
+                [4, style @ 1..=5] => {
+                    let style = to_u8!(*style);
+                    screen.attrs.set_underline_style(
+                        crate::attrs::UnderlineStyle::from_sgr(style),
+                    );
+                }
                 [n @ (5 | 8 | 9 | 25 | 28 | 29)] => screen.attrs.set_flag(*n),
+                [53] => screen.attrs.set_overline(true),
+                [55] => screen.attrs.set_overline(false),
                 [7] => screen.attrs.set_inverse(true),
                 [22] => screen.attrs.set_normal_intensity(),
                 [23] => screen.attrs.set_italic(false),
@@ -1840,60 +1851,43 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [n] if (30..=37).contains(n) => {
                     screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
                 }
+                // Text (38), background (48) and underline (58) colours:
                 // `38:2:r:g:b`, and `38:2:ID:r:g:b` with a colour space
-                // (empty in the usual `38:2::r:g:b`).
-                [38, 2, r, g, b] | [38, 2, _, r, g, b] => {
-                    screen.attrs.fgcolor =
+                // (empty in the usual `38:2::r:g:b`), `38:5:i`, and the
+                // same with semicolons.
+                [n @ (38 | 48 | 58), 2, r, g, b]
+                | [n @ (38 | 48 | 58), 2, _, r, g, b] => {
+                    let color =
                         crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
+                    screen.attrs.set_color(*n, color);
                 }
-                [38, 5, i] => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*i));
+                [n @ (38 | 48 | 58), 5, i] => {
+                    screen.attrs.set_color(*n, crate::Color::Idx(to_u8!(*i)));
                 }
-                [38] => match next_param!() {
-                    [2] => {
-                        let r = next_param_u8!();
-                        let g = next_param_u8!();
-                        let b = next_param_u8!();
-                        screen.attrs.fgcolor = crate::Color::Rgb(r, g, b);
-                    }
-                    [5] => {
-                        screen.attrs.fgcolor =
-                            crate::Color::Idx(next_param_u8!());
-                    }
-                    _ => {
-                        unhandled(self);
-                        return;
-                    }
-                },
+                [n @ (38 | 48 | 58)] => {
+                    let n = *n;
+                    let color = match next_param!() {
+                        [2] => {
+                            let r = next_param_u8!();
+                            let g = next_param_u8!();
+                            let b = next_param_u8!();
+                            crate::Color::Rgb(r, g, b)
+                        }
+                        [5] => crate::Color::Idx(next_param_u8!()),
+                        _ => {
+                            unhandled(self);
+                            return;
+                        }
+                    };
+                    self.screen.attrs.set_color(n, color);
+                }
+                [59] => screen.attrs.ulcolor = crate::Color::Default,
                 [39] => {
                     screen.attrs.fgcolor = crate::Color::Default;
                 }
                 [n] if (40..=47).contains(n) => {
                     screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 40);
                 }
-                [48, 2, r, g, b] | [48, 2, _, r, g, b] => {
-                    screen.attrs.bgcolor =
-                        crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
-                }
-                [48, 5, i] => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*i));
-                }
-                [48] => match next_param!() {
-                    [2] => {
-                        let r = next_param_u8!();
-                        let g = next_param_u8!();
-                        let b = next_param_u8!();
-                        screen.attrs.bgcolor = crate::Color::Rgb(r, g, b);
-                    }
-                    [5] => {
-                        screen.attrs.bgcolor =
-                            crate::Color::Idx(next_param_u8!());
-                    }
-                    _ => {
-                        unhandled(self);
-                        return;
-                    }
-                },
                 [49] => {
                     screen.attrs.bgcolor = crate::Color::Default;
                 }
@@ -2127,6 +2121,58 @@ mod sgr_tests {
             assert!(cell_of(style).underline(), "{style:?}");
         }
         assert!(!cell_of(b"\x1b[4m\x1b[4:0mx").underline());
+    }
+
+    #[test]
+    fn underline_styles_colours_and_overline_are_kept_and_written_back() {
+        use crate::UnderlineStyle as U;
+        for (sgr, style) in [
+            (&b"\x1b[4mx"[..], U::Single),
+            (b"\x1b[4:1mx", U::Single),
+            (b"\x1b[4:2mx", U::Double),
+            (b"\x1b[21mx", U::Double),
+            (b"\x1b[4:3mx", U::Curly),
+            (b"\x1b[4:4mx", U::Dotted),
+            (b"\x1b[4:5mx", U::Dashed),
+            (b"\x1b[4:3;24mx", U::None),
+        ] {
+            assert_eq!(cell_of(sgr).underline_style(), style, "{sgr:?}");
+        }
+        let rgb = crate::Color::Rgb(250, 1, 2);
+        assert_eq!(cell_of(b"\x1b[58:2::250:1:2mx").underline_color(), rgb);
+        assert_eq!(cell_of(b"\x1b[58;2;250;1;2mx").underline_color(), rgb);
+        assert_eq!(
+            cell_of(b"\x1b[58:5:9mx").underline_color(),
+            crate::Color::Idx(9)
+        );
+        assert_eq!(
+            cell_of(b"\x1b[58;5;9;59mx").underline_color(),
+            crate::Color::Default
+        );
+        assert!(cell_of(b"\x1b[53mx").overline());
+        assert!(!cell_of(b"\x1b[53;55mx").overline());
+        // The text colour is not the underline's.
+        assert_eq!(
+            cell_of(b"\x1b[58;5;9mx").fgcolor(),
+            crate::Color::Default
+        );
+
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(1), size(10), 0);
+        parser
+            .process(b"\x1b[4:3;58:2::1:2:3ma\x1b[53;4mb\x1b[24;59mc\x1b[m");
+        let drawn = parser.screen().contents_formatted();
+        let mut copy = crate::Parser::new(size(1), size(10), 0);
+        copy.process(drawn.as_bytes());
+        for col in 0..3 {
+            let (a, b) = (
+                parser.screen().cell(0, col).unwrap(),
+                copy.screen().cell(0, col).unwrap(),
+            );
+            assert_eq!(a, b, "column {col} survives being written out");
+        }
+        let c = copy.screen().cell(0, 2).unwrap();
+        assert!(c.overline() && !c.underline());
     }
 }
 

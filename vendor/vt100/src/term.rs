@@ -152,6 +152,9 @@ pub struct Attrs {
     fgcolor: Option<crate::Color>,
     bgcolor: Option<crate::Color>,
     intensity: Option<Intensity>,
+    /// The underline style's number: `24` for 0, `4` for 1, else `4:n`.
+    underline: Option<u8>,
+    ulcolor: Option<crate::Color>,
     /// SGR codes of one-bit attributes to write, in order (the first
     /// `flag_count`; there are six such attributes).
     flags: [u16; 6],
@@ -171,6 +174,16 @@ impl Attrs {
 
     pub fn intensity(mut self, intensity: Intensity) -> Self {
         self.intensity = Some(intensity);
+        self
+    }
+
+    pub fn underline(mut self, style: u8) -> Self {
+        self.underline = Some(style);
+        self
+    }
+
+    pub fn ulcolor(mut self, ulcolor: crate::Color) -> Self {
+        self.ulcolor = Some(ulcolor);
         self
     }
 
@@ -194,6 +207,8 @@ impl BufWrite for Attrs {
         if self.fgcolor.is_none()
             && self.bgcolor.is_none()
             && self.intensity.is_none()
+            && self.underline.is_none()
+            && self.ulcolor.is_none()
             && self.flag_count == 0
         {
             return Ok(());
@@ -274,6 +289,39 @@ impl BufWrite for Attrs {
             }
             if intensity.dim {
                 write_param!(2);
+            }
+        }
+
+        match self.underline {
+            None => {}
+            Some(0) => write_param!(24),
+            Some(1) => write_param!(4),
+            Some(style) => {
+                write_param!(4);
+                writer.write_char(':')?;
+                write_itoa(writer, style)?;
+            }
+        }
+
+        // In the colon form, as the terminals that draw underline colours
+        // take it.
+        if let Some(ulcolor) = self.ulcolor {
+            match ulcolor {
+                crate::Color::Default => write_param!(59),
+                crate::Color::Idx(i) => {
+                    write_param!(58);
+                    writer.write_str(":5:")?;
+                    write_itoa(writer, i)?;
+                }
+                crate::Color::Rgb(r, g, b) => {
+                    write_param!(58);
+                    writer.write_str(":2::")?;
+                    write_itoa(writer, r)?;
+                    writer.write_char(':')?;
+                    write_itoa(writer, g)?;
+                    writer.write_char(':')?;
+                    write_itoa(writer, b)?;
+                }
             }
         }
 
