@@ -150,6 +150,36 @@ impl Cell {
         &self.attrs
     }
 
+    /// Returns whether the cell's attributes (colours, intensity, every
+    /// style) are the same as `other`'s, whatever their text.
+    #[must_use]
+    pub fn same_attributes(&self, other: &Self) -> bool {
+        self.attrs == other.attrs
+    }
+
+    /// Returns whether the cell has the default attributes: no colour and
+    /// no style.
+    #[must_use]
+    pub fn has_default_attributes(&self) -> bool {
+        self.attrs == crate::attrs::Attrs::default()
+    }
+
+    /// Writes the SGR sequence that changes the attributes of `prev` (the
+    /// default attributes when `None`) into this cell's, as the screen's
+    /// own formatting writes them; nothing when they are the same. For
+    /// writing cells out one by one, as a row of history is.
+    pub fn write_attributes_diff(
+        &self,
+        contents: &mut alloc::string::String,
+        prev: Option<&Self>,
+    ) {
+        let default = crate::attrs::Attrs::default();
+        let prev = prev.map_or(&default, |c| &c.attrs);
+        if &self.attrs != prev {
+            self.attrs.write_escape_code_diff(contents, prev);
+        }
+    }
+
     /// Returns the foreground color of the cell.
     #[must_use]
     pub fn fgcolor(&self) -> crate::Color {

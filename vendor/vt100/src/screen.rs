@@ -2174,6 +2174,33 @@ mod sgr_tests {
         let c = copy.screen().cell(0, 2).unwrap();
         assert!(c.overline() && !c.underline());
     }
+
+    #[test]
+    fn a_cells_attributes_are_written_as_a_change_from_another_cells() {
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut parser = crate::Parser::new(size(1), size(10), 0);
+        parser.process(b"\x1b[1;31ma\x1b[22;2mb\x1b[mc\x1b[4:3;58:5:1md");
+        let screen = parser.screen();
+        let cell = |col| screen.cell(0, col).unwrap();
+        let mut out = alloc::string::String::new();
+        let mut prev = None;
+        for col in 0..4 {
+            cell(col).write_attributes_diff(&mut out, prev);
+            out.push_str(cell(col).contents());
+            prev = Some(cell(col));
+        }
+        assert_eq!(out, "\x1b[31;1ma\x1b[22;2mb\x1b[mc\x1b[4:3;58:5:1md");
+        assert!(
+            cell(2).has_default_attributes()
+                && !cell(3).has_default_attributes()
+        );
+        assert!(!cell(0).same_attributes(cell(1)));
+        let mut again = crate::Parser::new(size(1), size(10), 0);
+        again.process(out.as_bytes());
+        for col in 0..4 {
+            assert_eq!(again.screen().cell(0, col).unwrap(), cell(col));
+        }
+    }
 }
 
 #[cfg(test)]
