@@ -443,21 +443,21 @@ fn find_before(text: &str, pattern: &str, before: usize) -> Option<usize> {
 pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
     let (_, cols) = screen.size();
     let mut out = String::new();
-    let mut current = CellAttrs::default();
+    let mut current: Option<&vt100::Cell> = None;
     let mut blanks = 0;
     for col in 0..cols.get() {
         let Some(cell) = screen.cell(row, col) else { break };
         if cell.is_wide_continuation() {
             continue;
         }
-        let attrs = CellAttrs::of(cell);
-        if !cell.has_contents() && attrs == CellAttrs::default() {
+        if !cell.has_contents() && cell.has_default_attributes() {
             blanks += 1;
             continue;
         }
+        // Blank cells between as spaces, as vt100's basic format writes them.
         out.push_str(&" ".repeat(std::mem::take(&mut blanks)));
-        attrs.write_change(&mut out, &current);
-        current = attrs;
+        cell.write_attributes_diff(&mut out, current);
+        current = Some(cell);
         if cell.has_contents() {
             out.push_str(cell.contents());
         } else {
@@ -465,92 +465,6 @@ pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
         }
     }
     out
-}
-
-/// The attributes vt100's basic format carries, written the way vt100
-/// writes them, so screen rows and history rows look alike.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct CellAttrs {
-    fg: Color,
-    bg: Color,
-    bold: bool,
-    dim: bool,
-    italic: bool,
-    underline: bool,
-    inverse: bool,
-    blink: bool,
-    conceal: bool,
-    strikethrough: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Color(Option<vt100::Color>);
-
-impl CellAttrs {
-    fn of(cell: &vt100::Cell) -> Self {
-        let color = |c| Color(if c == vt100::Color::Default { None } else { Some(c) });
-        CellAttrs {
-            fg: color(cell.fgcolor()),
-            bg: color(cell.bgcolor()),
-            bold: cell.bold(),
-            dim: cell.dim(),
-            italic: cell.italic(),
-            underline: cell.underline(),
-            inverse: cell.inverse(),
-            blink: cell.blink(),
-            conceal: cell.conceal(),
-            strikethrough: cell.strikethrough(),
-        }
-    }
-
-    fn write_change(&self, out: &mut String, from: &CellAttrs) {
-        use std::fmt::Write as _;
-        if self == from {
-            return;
-        }
-        if *self == CellAttrs::default() {
-            out.push_str("\x1b[m");
-            return;
-        }
-        let mut params: Vec<String> = Vec::new();
-        for (new, old, base) in [(self.fg, from.fg, 30u16), (self.bg, from.bg, 40)] {
-            if new != old {
-                params.push(match new.0 {
-                    None => (base + 9).to_string(),
-                    Some(vt100::Color::Idx(i)) if i < 8 => (base + u16::from(i)).to_string(),
-                    Some(vt100::Color::Idx(i)) if i < 16 => (base + 60 + u16::from(i) - 8).to_string(),
-                    Some(vt100::Color::Idx(i)) => format!("{};5;{i}", base + 8),
-                    Some(vt100::Color::Rgb(r, g, b)) => format!("{};2;{r};{g};{b}", base + 8),
-                    Some(vt100::Color::Default) => (base + 9).to_string(),
-                });
-            }
-        }
-        if (self.bold, self.dim) != (from.bold, from.dim) {
-            params.push(
-                if self.bold {
-                    "1"
-                } else if self.dim {
-                    "2"
-                } else {
-                    "22"
-                }
-                .into(),
-            );
-        }
-        for (new, old, on, off) in [
-            (self.italic, from.italic, "3", "23"),
-            (self.underline, from.underline, "4", "24"),
-            (self.blink, from.blink, "5", "25"),
-            (self.inverse, from.inverse, "7", "27"),
-            (self.conceal, from.conceal, "8", "28"),
-            (self.strikethrough, from.strikethrough, "9", "29"),
-        ] {
-            if new != old {
-                params.push(if new { on } else { off }.into());
-            }
-        }
-        let _ = write!(out, "\x1b[{}m", params.join(";"));
-    }
 }
 
 /// History plus screen as text, for `qmux capture`: the last `history_rows`
