@@ -76,6 +76,9 @@ fn rows_match(script: &str, marker: &str, rows: usize) {
 fn start_both(env: &Env, tmux: &Tmux, script: &str) {
     let script = format!("{script}; exec cat");
     tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
+    // qmux's client runs in a terminal that says what it draws, as tmux's
+    // own entry does (underline styles).
+    tmux.run(&["set", "-g", "default-terminal", "tmux-256color"]);
     // The session starts at the size the client will show it at.
     env.qmux_ok(&["new", "-d", "-s", "drawn", "-x", "80", "-y", "24", "--", "sh", "-c", &script]);
     let qmux = env.bin("qmux").to_string_lossy().into_owned();
@@ -259,6 +262,15 @@ fn strikethrough_blink_and_conceal_look_the_same_through_qmux() {
 }
 
 /// Autowrap off (`CSI ? 7 l`): a long line stops at the right margin.
+#[test]
+fn underline_styles_colours_and_overline_look_the_same_through_qmux() {
+    rows_match(
+        r"printf '\033[4:3;58:2::255:0:0mcurly\033[m \033[4:2mdouble\033[4:4m dotted\033[4:5m dashed\033[24m \033[58;5;33;4mblue\033[59m text\033[m \033[53mover\033[55m plain \033[21mtwo\033[m done'",
+        "done",
+        1,
+    );
+}
+
 #[test]
 fn autowrap_off_looks_the_same_through_qmux() {
     rows_match(r"printf '\033[?7l%0100d\033[?7h\r\nnext done' 5", "done", 3);

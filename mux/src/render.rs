@@ -14,6 +14,68 @@ pub const SYNC_END: &str = "\x1b[?2026l";
 pub const RESET_MODES: &str =
     "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?2004l\x1b[?1l\x1b>\x1b[0m\x1b[?25h";
 
+/// Whether a terminal draws underline styles (`4:3` curly, …) and
+/// underline colours (`58`), by its terminfo entry, as tmux decides: any of
+/// `Smulx`, `Setulc` or `Su`. Terminals without them may take the colon
+/// form for separate parameters (`4:3` as underline and italic), so they
+/// get plain underlines instead (see [`plain_underlines`]).
+pub fn styled_underlines(term: &str) -> bool {
+    let Ok(info) = termini::TermInfo::from_name(term) else { return false };
+    ["Smulx", "Setulc", "Su"].iter().any(|cap| info.extended_cap(cap).is_some())
+}
+
+/// A frame for a terminal without [`styled_underlines`]: each underline
+/// style becomes a plain underline and underline colours are left out.
+/// Only vt100's own attribute diff is rewritten: `4:n`, `58:…` and `59`.
+pub fn plain_underlines(frame: Vec<u8>) -> Vec<u8> {
+    let suspect = |w: &[u8]| w == b"4:" || w == b"58" || w == b"59";
+    if !frame.windows(2).any(suspect) {
+        return frame;
+    }
+    let mut out = Vec::with_capacity(frame.len());
+    let mut i = 0;
+    while i < frame.len() {
+        if frame[i] == 0x1b && frame.get(i + 1) == Some(&b'[') {
+            let params = i + 2;
+            let end = frame[params..].iter().position(|b| (0x40..=0x7e).contains(b)).map(|n| params + n);
+            if let Some(end) = end.filter(|e| frame[*e] == b'm') {
+                let all: Vec<&[u8]> = frame[params..end].split(|b| *b == b';').collect();
+                let mut kept: Vec<&[u8]> = Vec::with_capacity(all.len());
+                let mut k = 0;
+                while k < all.len() {
+                    // A colour in the semicolon form takes the parameters
+                    // after it: `5;i` or `2;r;g;b`.
+                    let span = match all.get(k + 1) {
+                        Some(&b"5") => 3,
+                        Some(&b"2") => 5,
+                        _ => 1,
+                    };
+                    match all[k] {
+                        b"38" | b"48" => kept.extend(&all[k..(k + span).min(all.len())]),
+                        b"58" => {}
+                        b"59" => {}
+                        p if p.starts_with(b"58:") => {}
+                        b"4:0" => kept.push(b"24"),
+                        p if p.starts_with(b"4:") => kept.push(b"4"),
+                        p => kept.push(p),
+                    }
+                    k += if matches!(all[k], b"38" | b"48" | b"58") { span } else { 1 };
+                }
+                if !kept.is_empty() {
+                    out.extend_from_slice(b"\x1b[");
+                    out.extend_from_slice(&kept.join(&b';'));
+                    out.push(b'm');
+                }
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(frame[i]);
+        i += 1;
+    }
+    out
+}
+
 /// A session frame: the session's screen (full or as a diff from `prev`),
 /// then the status row (when `status` is given), then the cursor back where
 /// the program has it. `size` is the client terminal's (cols, rows): where
@@ -51,17 +113,19 @@ pub fn session_frame(
 /// assumes the row spans the terminal, which a pane's does not.
 pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     let mut out = String::with_capacity(usize::from(width) + 16);
-    let mut attrs = None;
+    out.push_str("\x1b[m");
+    // The cell whose attributes are in force; None: the default ones.
+    let mut attrs: Option<&vt100::Cell> = None;
     let mut col = 0;
     while col < width {
         let cell = screen.cell(row, col);
         let wide = cell.is_some_and(|c| c.is_wide());
-        // The SGR is built only where the attributes change.
-        let key = cell.map(attrs_of);
-        if attrs != Some(key) {
-            out.push_str(&cell.map(sgr_of).unwrap_or_else(|| "\x1b[0m".into()));
-            attrs = Some(key);
+        match cell {
+            Some(c) => c.write_attributes_diff(&mut out, attrs),
+            None if attrs.is_some_and(|a| !a.has_default_attributes()) => out.push_str("\x1b[m"),
+            None => {}
         }
+        attrs = cell;
         match cell {
             // A wide character that would not fit is a blank.
             Some(_) if wide && col + 1 >= width => out.push(' '),
@@ -72,50 +136,6 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     }
     out.push_str("\x1b[m");
     out
-}
-
-/// A cell's attributes, to compare without formatting them: the colours
-/// and the one-bit attributes as [`flags`] lists them.
-type CellAttrs = (vt100::Color, vt100::Color, [bool; 8]);
-
-fn attrs_of(cell: &vt100::Cell) -> CellAttrs {
-    (cell.fgcolor(), cell.bgcolor(), flags(cell).map(|(on, _)| on))
-}
-
-/// Each one-bit attribute of a cell with its SGR code.
-fn flags(cell: &vt100::Cell) -> [(bool, &'static str); 8] {
-    [
-        (cell.bold(), "1"),
-        (cell.dim(), "2"),
-        (cell.italic(), "3"),
-        (cell.underline(), "4"),
-        (cell.blink(), "5"),
-        (cell.inverse(), "7"),
-        (cell.conceal(), "8"),
-        (cell.strikethrough(), "9"),
-    ]
-}
-
-/// The SGR sequence that sets exactly a cell's attributes.
-fn sgr_of(cell: &vt100::Cell) -> String {
-    let mut sgr = String::from("\x1b[0");
-    for (on, code) in flags(cell) {
-        if on {
-            sgr.push(';');
-            sgr.push_str(code);
-        }
-    }
-    let colour = |sgr: &mut String, c: vt100::Color, base: u8, bright: u8, extended: u8| match c {
-        vt100::Color::Default => {}
-        vt100::Color::Idx(i) if i < 8 => sgr.push_str(&format!(";{}", base + i)),
-        vt100::Color::Idx(i) if i < 16 => sgr.push_str(&format!(";{}", bright + i - 8)),
-        vt100::Color::Idx(i) => sgr.push_str(&format!(";{extended};5;{i}")),
-        vt100::Color::Rgb(r, g, b) => sgr.push_str(&format!(";{extended};2;{r};{g};{b}")),
-    };
-    colour(&mut sgr, cell.fgcolor(), 30, 90, 38);
-    colour(&mut sgr, cell.bgcolor(), 40, 100, 48);
-    sgr.push('m');
-    sgr
 }
 
 /// A pane's header row: its session's label, `width` cells, highlighted
@@ -235,6 +255,24 @@ fn push_status(out: &mut String, status: &str, rows: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_terminal_without_styled_underlines_gets_plain_ones() {
+        let plain = |s: &str| String::from_utf8(plain_underlines(s.as_bytes().to_vec())).expect("text stays text");
+        assert_eq!(plain("\x1b[4:3;58:2::1:2:3mx\x1b[4:0;59my"), "\x1b[4mx\x1b[24my");
+        assert_eq!(plain("\x1b[38;5;58;58:5:1;1mz"), "\x1b[38;5;58;1mz", "index 58 is a colour, not 58");
+        assert_eq!(plain("\x1b[59ma\x1b[48;2;58;59;4mb"), "a\x1b[48;2;58;59;4mb");
+        assert_eq!(plain("year 1958, \x1b[4:2mx\x1b[5;58H"), "year 1958, \x1b[4mx\x1b[5;58H", "only SGR");
+        assert_eq!(plain("\x1b[1mno change"), "\x1b[1mno change");
+    }
+
+    #[test]
+    fn styled_underlines_are_read_from_terminfo() {
+        // Both entries come with ncurses, which .ci/run installs.
+        assert!(styled_underlines("tmux-256color"), "it has Smulx");
+        assert!(!styled_underlines("xterm-256color"));
+        assert!(!styled_underlines("no-such-terminal"));
+    }
 
     /// Drawing frames into a terminal of the client's size must give the
     /// session's screen above the status row, whatever happened in between.

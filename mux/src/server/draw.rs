@@ -177,6 +177,7 @@ impl Server {
         let Some(view) = conn.view.as_mut() else {
             return;
         };
+        let frame = if view.styled_underlines { frame } else { crate::render::plain_underlines(frame) };
         // Bells, notifications and clipboard writes go just before the frame.
         let frame = if view.alerts.is_empty() {
             frame

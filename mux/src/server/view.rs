@@ -69,6 +69,9 @@ pub(super) struct View {
     pub input: InputState,
     pub mode: Mode,
     pub env: Vec<(String, String)>,
+    /// The client's terminal draws underline styles and colours (by its
+    /// terminfo entry); without, its frames get plain underlines.
+    pub styled_underlines: bool,
     pub frame_in_flight: bool,
     /// Needs a frame.
     pub dirty: bool,
@@ -96,7 +99,10 @@ impl Server {
 impl View {
     pub fn new(size: (u16, u16), focused: SessionId, env: Vec<(String, String)>) -> View {
         let (cols, rows) = bounded_size(size);
+        let term = env.iter().find(|(k, _)| k == "TERM").map_or("", |(_, v)| v.as_str());
+        let styled_underlines = crate::render::styled_underlines(term);
         View {
+            styled_underlines,
             cols,
             rows,
             panes: vec![Pane::new(focused)],
