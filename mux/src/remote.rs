@@ -1,8 +1,9 @@
 //! Sessions on other machines, through OpenSSH.
 //!
 //! `qmux -H HOST VERB` runs `ssh HOST qmux bridge` and speaks qmux's own
-//! protocol over that pipe: the bridge, on the far side, hands each frame to
-//! the server there (starting it when the verb would). Everything that makes
+//! protocol over that pipe: the bridge, on the far side, reaches the server
+//! there (starting it when the verb would) and hands it the pipe, which the
+//! server then serves itself. Everything that makes
 //! ssh work for the user — keys, agent forwarding, `~/.ssh/config`, jump
 //! hosts, known hosts — is ssh's; qmux listens on no port and authenticates
 //! nobody. Connections to one host share one ssh connection

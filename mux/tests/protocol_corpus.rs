@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use qmux::protocol::{
-    self, decode, encode, read_frame, Bridged, Caller, Hello, NewSession, Request, Response, ToClient, ToServer, WaitFor,
-    MAX_FRAME,
+    self, decode, encode, read_frame, Bridged, Caller, Hello, NewSession, Request, Response, ToClient, ToServer,
+    WaitFor, MAX_FRAME,
 };
 use qmux::terminal::Terminal;
 

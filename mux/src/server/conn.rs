@@ -143,7 +143,9 @@ impl Server {
             }
             Err(e) => self.respond(
                 cid,
-                Err(format!("cannot serve the bridge's standard input and output ({e}); pass a pipe or socket for each")),
+                Err(format!(
+                    "cannot serve the bridge's standard input and output ({e}); pass a pipe or socket for each"
+                )),
             ),
         }
     }
@@ -342,7 +344,11 @@ impl Incoming for OwnedReadHalf {
     }
 }
 
-impl Incoming for Box<dyn AsyncRead + Unpin + Send + Sync> {}
+/// A bridged client's sides: a pipe or a socket each.
+type Reading = Box<dyn AsyncRead + Unpin + Send + Sync>;
+type Writing = Box<dyn AsyncWrite + Unpin + Send>;
+
+impl Incoming for Reading {}
 
 /// Takes the descriptors a bridge sends after `ToServer::Bridge`: the one
 /// message that follows the frame.
@@ -370,21 +376,18 @@ async fn bridge_fds(read: &impl Incoming) -> Result<Vec<OwnedFd>, String> {
 /// and output: each a pipe or a stream socket (as sshd makes them), made
 /// non-blocking. Their file descriptions are the bridge's too, which no
 /// longer reads or writes them.
-#[allow(clippy::type_complexity)]
-fn bridge_halves(
-    fds: Vec<OwnedFd>,
-) -> Result<(Box<dyn AsyncRead + Unpin + Send + Sync>, Box<dyn AsyncWrite + Unpin + Send>), String> {
+fn bridge_halves(fds: Vec<OwnedFd>) -> Result<(Reading, Writing), String> {
     let Ok([input, output]) = <[OwnedFd; 2]>::try_from(fds) else {
         return Err("expected two descriptors, standard input and output".into());
     };
-    let read: Box<dyn AsyncRead + Unpin + Send + Sync> = match kind(&input)? {
+    let read: Reading = match kind(&input)? {
         Kind::Pipe => Box::new(
             tokio::net::unix::pipe::Receiver::from_owned_fd(input)
                 .map_err(|e| format!("standard input is not a pipe to read: {e}"))?,
         ),
         Kind::Socket => Box::new(stream(input)?),
     };
-    let write: Box<dyn AsyncWrite + Unpin + Send> = match kind(&output)? {
+    let write: Writing = match kind(&output)? {
         Kind::Pipe => Box::new(
             tokio::net::unix::pipe::Sender::from_owned_fd(output)
                 .map_err(|e| format!("standard output is not a pipe to write: {e}"))?,
