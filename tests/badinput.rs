@@ -315,6 +315,67 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
     witness.check();
 }
 
+#[test]
+fn a_bridge_handing_over_no_descriptors_or_the_wrong_ones_is_refused() {
+    use qmux::protocol::{self, Request, Response, ToClient, ToServer};
+    use std::os::fd::AsRawFd;
+    let env = Env::new();
+    let mut witness = Witness::start(&env);
+    env.start_detached("target", &["cat"]);
+    let server = env.server_pid();
+
+    let mut stream = UnixStream::connect(socket_path(&env)).expect("cannot connect");
+    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("a read timeout on the socket");
+    stream.write_all(&corpus("valid-hello.bin")).expect("the server takes a hello");
+    let answer = |stream: &mut UnixStream| loop {
+        match protocol::read_frame::<ToClient>(stream) {
+            Ok(Some(ToClient::Response(r))) => break r,
+            Ok(Some(_)) => {}
+            other => panic!("the server answered nothing: {other:?}"),
+        }
+    };
+    let file = fs::File::open("/etc/passwd").expect("a regular file");
+    let null = fs::File::open("/dev/null").expect("a device");
+    let (read_end, write_end) = nix::unistd::pipe().expect("a pipe");
+    let fd = |f: &dyn AsRawFd| f.as_raw_fd();
+    let offers: [(&str, Vec<i32>); 4] = [
+        ("valid-bridge.bin", Vec::new()),
+        ("valid-bridge.bin", vec![fd(&file), fd(&null)]),
+        ("hostile-bridge-nul-env.bin", vec![fd(&write_end), fd(&read_end)]),
+        ("hostile-bridge-empty.bin", vec![fd(&read_end), fd(&write_end), fd(&null)]),
+    ];
+    for (frame, fds) in offers {
+        stream.write_all(&corpus(frame)).expect("the server reads a bridge request");
+        match fds.is_empty() {
+            // The byte the descriptors would have come with, alone.
+            true => stream.write_all(b"f").expect("the server reads on"),
+            false => qmux::fds::send(&stream, &fds).expect("descriptors sent"),
+        }
+        match answer(&mut stream) {
+            Response::Error(e) => {
+                assert!(e.contains("cannot serve the bridge's standard input and output"), "{frame} {fds:?}: {e}");
+                eprintln!("{frame} with {} descriptor(s): {e}", fds.len());
+            }
+            other => panic!("the server took {fds:?} from {frame}: {other:?}"),
+        }
+    }
+    // Refused, the connection goes on as an ordinary one.
+    stream.write_all(&protocol::encode(&ToServer::Request(Box::new(Request::List)))).expect("a request after");
+    match answer(&mut stream) {
+        Response::Sessions(s) => assert!(s.iter().any(|s| s.name == "target"), "{s:?}"),
+        other => panic!("the connection answered {other:?} to a list"),
+    }
+    // A request whose descriptors never come: refused once they are late.
+    stream.write_all(&corpus("valid-bridge.bin")).expect("the server reads a bridge request");
+    match answer(&mut stream) {
+        Response::Error(e) => assert!(e.contains("did not follow"), "{e}"),
+        other => panic!("the server took a bridge request with no descriptors: {other:?}"),
+    }
+    assert_eq!(env.server_pid(), server);
+    drop(stream);
+    witness.check();
+}
+
 // ---- a broken config ----
 
 #[test]

@@ -199,3 +199,72 @@ fn the_chooser_lists_each_hosts_sessions_and_goes_there_and_back() {
     term.prefix(b'a');
     term.wait_status(|s| s.contains("0:far"), "the jump to the far session");
 }
+
+/// The far side's processes whose command line has `verb`: found by the
+/// socket directory in their environment, which is the remote world's.
+fn far_processes(sshd: &Sshd, verb: &str) -> Vec<i32> {
+    let needle = format!("QMUX_TMPDIR={}", sshd.remote_sockets().display());
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| qmux_e2e::alive(pid) && qmux_e2e::cmdline(pid).iter().any(|a| a == verb))
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// What a process's descriptors are open on (`pipe:[N]`, `socket:[N]`, paths).
+fn fd_targets(pid: i32) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    dir.flatten().filter_map(|e| Some(std::fs::read_link(e.path()).ok()?.display().to_string())).collect()
+}
+
+#[test]
+fn the_far_server_serves_an_attached_client_on_the_bridges_stdin_and_stdout() {
+    let (env, sshd) = remote_env("");
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "echo", "--", "cat"]));
+    let mut term = env.attach(&on_host(&["attach", "-t", "echo"]), 100, 30);
+    term.wait_status(|s| s.contains("0:echo"), "the far session's status bar");
+    let server = *far_processes(&sshd, "server").first().expect("the far server runs");
+    let bridge = poll_until(
+        DEFAULT_TIMEOUT,
+        "the attached client's bridge, alone",
+        || match far_processes(&sshd, "bridge")[..] {
+            [pid] => Some(pid),
+            _ => None,
+        },
+        || format!("bridges: {:?}", far_processes(&sshd, "bridge")),
+    );
+    // The server holds the very pipes (or socket) sshd gave the bridge: the
+    // bridge is out of the path, not relaying between them and a socket.
+    let ends: Vec<String> = [0, 1]
+        .iter()
+        .map(|fd| {
+            std::fs::read_link(format!("/proc/{bridge}/fd/{fd}"))
+                .expect("the bridge's stdin and stdout are open")
+                .display()
+                .to_string()
+        })
+        .collect();
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the far server to hold the bridge's stdin and stdout",
+        || ends.iter().all(|end| fd_targets(server).contains(end)).then_some(()),
+        || format!("bridge: {ends:?}, server: {:?}", fd_targets(server)),
+    );
+    eprintln!("the bridge's stdin and stdout, held by the server: {ends:?}");
+    term.type_str("served directly\r");
+    term.wait_text("served directly");
+    // Detaching ends the connection there; the bridge goes with it.
+    term.prefix(b'd');
+    assert!(term.wait_exit().success());
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the bridge to exit with its client's connection",
+        || (!qmux_e2e::alive(bridge)).then_some(()),
+        || format!("bridge {bridge} still runs: {:?}", qmux_e2e::cmdline(bridge)),
+    );
+    assert!(env.qmux_ok(&on_host(&["ls"])).contains("0: echo"), "the session lives on over there");
+}

@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod detect;
 pub mod error;
 pub mod explain;
+pub mod fds;
 pub mod foreground;
 pub mod history;
 pub mod hooks;

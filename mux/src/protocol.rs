@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -77,6 +77,25 @@ pub enum ToServer {
     /// The client wants its terminal back (it is about to exit): the
     /// server stops using it and answers `ToClient::Direct(false)`.
     TtyRelease,
+    /// From `qmux bridge`, once greeted: what requests from its client need
+    /// filled in. One byte follows on the socket carrying the bridge's
+    /// standard input and output (SCM_RIGHTS); the server then serves the
+    /// client on those itself and answers `Response::Ok`, and the bridge
+    /// only waits. Any other answer: the bridge relays.
+    Bridge(Bridged),
+}
+
+/// What this machine fills in for a client on another one, which leaves
+/// the directory and the environment to the far side (see
+/// `remote::Bridged::localize`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Bridged {
+    /// The bridge's environment, under the client's terminal variables.
+    pub env: Vec<(String, String)>,
+    /// Where a session with no directory starts.
+    pub home: Option<PathBuf>,
+    /// The qmux a `Handoff` upgrades to: the one installed here.
+    pub exe: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

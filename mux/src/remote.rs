@@ -1,24 +1,25 @@
 //! Sessions on other machines, through OpenSSH.
 //!
 //! `qmux -H HOST VERB` runs `ssh HOST qmux bridge` and speaks qmux's own
-//! protocol over that pipe: the bridge, on the far side, hands each frame to
-//! the server there (starting it when the verb would). Everything that makes
+//! protocol over that pipe: the bridge, on the far side, reaches the server
+//! there (starting it when the verb would) and hands it the pipe, which the
+//! server then serves itself. Everything that makes
 //! ssh work for the user — keys, agent forwarding, `~/.ssh/config`, jump
 //! hosts, known hosts — is ssh's; qmux listens on no port and authenticates
 //! nobody. Connections to one host share one ssh connection
 //! (ControlMaster), so `ls --all` and repeated verbs pay the handshake once.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{BufReader, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::protocol::{self, Hello, NewSession, Request, ToClient, ToServer};
+use crate::protocol::{self, Bridged, Hello, NewSession, Request, Response, ToClient, ToServer};
 
 /// The exit code of a bridge that found no server and was not asked to
 /// start one.
@@ -253,13 +254,16 @@ pub fn terminal_env() -> Vec<(String, String)> {
 
 // ----- the far side -----------------------------------------------------
 
-/// `qmux bridge`: relays a client on another machine (our stdin and
-/// stdout, over ssh) to this machine's server. Requests that start
-/// programs get this machine's environment and home directory under the
-/// client's terminal variables, as a local client's would.
-pub fn bridge(connect: impl FnOnce() -> Result<crate::client::Connection>) -> Result<i32> {
-    let mut input = std::io::stdin().lock();
-    // Unbuffered: a frame must leave as soon as the server sends it.
+/// `qmux bridge`: connects a client on another machine (our stdin and
+/// stdout, over ssh) to this machine's server. Once both are greeted, the
+/// server takes our stdin and stdout and serves the client on them itself,
+/// so keys and frames cross no process of ours; we only wait for it to end
+/// that connection, so ssh's session lasts exactly as long. A server that
+/// will not take them gets relayed to, as before.
+pub fn bridge(connect: impl Fn() -> Result<crate::client::Connection>) -> Result<i32> {
+    // Unbuffered: what follows the greeting on stdin is the server's to
+    // read, and a frame must leave as soon as the server sends it.
+    let mut input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
     let mut output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     let ours = Hello::ours();
     match protocol::read_frame::<ToServer>(&mut input) {
@@ -272,19 +276,51 @@ pub fn bridge(connect: impl FnOnce() -> Result<crate::client::Connection>) -> Re
         _ => return Err(Error::msg("bridge: expected a qmux client on standard input")),
     }
     let conn = connect()?;
-    let (mut from_server, mut to_server) = conn.into_parts();
     protocol::write_frame(&mut output, &ToClient::Hello(ours))?;
+    let here = Bridged::here();
+    let (mut from_server, mut to_server) = conn.into_parts();
+    let handed = protocol::write_frame(&mut to_server, &ToServer::Bridge(here.clone()))
+        .and_then(|()| crate::fds::send(&*from_server, &[input.as_raw_fd(), output.as_raw_fd()]))
+        .and_then(|()| protocol::read_frame::<ToClient>(&mut from_server));
+    let (from_server, to_server) = match handed {
+        Ok(Some(ToClient::Response(Response::Ok))) => {
+            // The server holds stdin and stdout now; it closes this socket
+            // when it ends their connection (or exits).
+            drop((input, output));
+            let _ = std::io::copy(&mut from_server, &mut std::io::sink());
+            return Ok(0);
+        }
+        // Refused (it could not use them): this connection goes on.
+        Ok(Some(ToClient::Response(Response::Error(_)))) => (from_server, to_server),
+        // It closed on us: a new one, relayed.
+        _ => connect()?.into_parts(),
+    };
+    // A server that refused may have set them non-blocking (they are its
+    // copies' too) before it found what it could not use.
+    for fd in [input.as_fd(), output.as_fd()] {
+        blocking(fd)?;
+    }
+    relay(BufReader::new(input), output, from_server, to_server, &here)
+}
+
+/// Relays frames between the client and the server, filling in requests.
+fn relay(
+    mut input: impl Read,
+    mut output: std::fs::File,
+    mut from_server: Box<dyn crate::client::Source>,
+    mut to_server: Box<dyn Write + Send>,
+    here: &Bridged,
+) -> Result<i32> {
     std::thread::Builder::new().name("bridge-out".into()).spawn(move || {
         let _ = std::io::copy(&mut from_server, &mut output);
         // The server closed: so does the bridge, and with it ssh.
         std::process::exit(0);
     })?;
-    let home = std::env::var_os("HOME").map(PathBuf::from).or_else(|| std::env::current_dir().ok());
     loop {
         match protocol::read_frame::<ToServer>(&mut input) {
             Ok(Some(mut frame)) => {
                 if let ToServer::Request(req) = &mut frame {
-                    localize(req, home.as_deref());
+                    here.localize(req);
                 }
                 protocol::write_frame(&mut to_server, &frame)?;
             }
@@ -294,36 +330,57 @@ pub fn bridge(connect: impl FnOnce() -> Result<crate::client::Connection>) -> Re
     }
 }
 
-/// Fills in what a remote client left to this machine: the directory
-/// (empty: home) and the environment under its terminal variables.
-fn localize(req: &mut Request, home: Option<&Path>) {
-    let fill_env = |env: &mut Vec<(String, String)>| {
-        let theirs = std::mem::take(env);
-        env.extend(std::env::vars().filter(|(k, _)| !theirs.iter().any(|(t, _)| t == k)));
-        env.extend(theirs);
-    };
-    let fill = |spec: &mut NewSession| {
-        if spec.cwd.as_os_str().is_empty() {
-            if let Some(home) = home {
-                spec.cwd = home.to_path_buf();
+/// Clears O_NONBLOCK on a descriptor.
+fn blocking(fd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).map_err(|e| Error::msg(e.to_string()))?);
+    fcntl(fd, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).map_err(|e| Error::msg(e.to_string()))?;
+    Ok(())
+}
+
+impl Bridged {
+    /// This machine, as the bridge running here sees it.
+    pub fn here() -> Bridged {
+        Bridged {
+            env: std::env::vars().collect(),
+            home: std::env::var_os("HOME").map(PathBuf::from).or_else(|| std::env::current_dir().ok()),
+            exe: std::env::current_exe().ok(),
+        }
+    }
+
+    /// Fills in what a remote client left to this machine: the directory
+    /// (empty: home) and the environment under its terminal variables. The
+    /// bridge does it while it relays; the server, for a connection a
+    /// bridge handed it.
+    pub fn localize(&self, req: &mut Request) {
+        let fill_env = |env: &mut Vec<(String, String)>| {
+            let theirs = std::mem::take(env);
+            env.extend(self.env.iter().filter(|(k, _)| !theirs.iter().any(|(t, _)| t == k)).cloned());
+            env.extend(theirs);
+        };
+        let fill = |spec: &mut NewSession| {
+            if spec.cwd.as_os_str().is_empty() {
+                if let Some(home) = &self.home {
+                    spec.cwd = home.clone();
+                }
             }
-        }
-        fill_env(&mut spec.env);
-    };
-    match req {
-        Request::Attach { create, create_if_none, env, .. } => {
-            create.iter_mut().chain(create_if_none.iter_mut()).for_each(fill);
-            fill_env(env);
-        }
-        Request::New { session, .. } => fill(session),
-        Request::Split { create: Some(spec), .. } => fill(spec),
-        // The qmux to upgrade to is this machine's: the one running here.
-        Request::Handoff { exe } => {
-            if let Ok(ours) = std::env::current_exe() {
-                *exe = ours;
+            fill_env(&mut spec.env);
+        };
+        match req {
+            Request::Attach { create, create_if_none, env, .. } => {
+                create.iter_mut().chain(create_if_none.iter_mut()).for_each(fill);
+                fill_env(env);
             }
+            Request::New { session, .. } => fill(session),
+            Request::Split { create: Some(spec), .. } => fill(spec),
+            // The qmux to upgrade to is this machine's: the one running here.
+            Request::Handoff { exe } => {
+                if let Some(ours) = &self.exe {
+                    *exe = ours.clone();
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -370,9 +427,10 @@ mod tests {
             size: None,
         };
         let mut req = Request::New { session: spec, caller: None, switch_caller: false };
-        localize(&mut req, Some(Path::new("/home/me")));
+        let here = Bridged { home: Some("/home/me".into()), ..Bridged::here() };
+        here.localize(&mut req);
         let Request::New { session, .. } = req else { unreachable!() };
-        assert_eq!(session.cwd, Path::new("/home/me"));
+        assert_eq!(session.cwd, std::path::Path::new("/home/me"));
         let term: Vec<_> = session.env.iter().filter(|(k, _)| k == "TERM").collect();
         assert_eq!(term, [&("TERM".to_string(), "xterm-kitty".to_string())]);
         if let Ok(path) = std::env::var("PATH") {

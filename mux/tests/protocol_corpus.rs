@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use qmux::protocol::{
-    self, decode, encode, read_frame, Caller, Hello, NewSession, Request, Response, ToClient, ToServer, WaitFor,
-    MAX_FRAME,
+    self, decode, encode, read_frame, Bridged, Caller, Hello, NewSession, Request, Response, ToClient, ToServer,
+    WaitFor, MAX_FRAME,
 };
 use qmux::terminal::Terminal;
 
@@ -127,6 +127,14 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("valid-resize.bin", frame(&ToServer::Resize(120, 40))),
         ("valid-tty.bin", frame(&ToServer::Tty { path: "/dev/pts/3".into(), rdev: 0x8803 })),
         ("valid-tty-ready.bin", frame(&ToServer::TtyReady)),
+        (
+            "valid-bridge.bin",
+            frame(&ToServer::Bridge(Bridged {
+                env: vec![("PATH".into(), "/usr/bin:/bin".into()), ("HOME".into(), "/home/me".into())],
+                home: Some("/home/me".into()),
+                exe: Some("/usr/local/bin/qmux".into()),
+            })),
+        ),
         ("valid-client-direct.bin", frame(&ToClient::Direct(true))),
         ("valid-client-frame.bin", frame(&ToClient::Frame(b"\x1b[?2026h\x1b[Hhi\x1b[?2026l".to_vec()))),
         ("valid-client-detached.bin", frame(&ToClient::Detached("detached".into()))),
@@ -152,6 +160,17 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 prefix: Some(vec![0x1b; 4096]),
             }),
         ),
+        // A bridge whose environment no program could be given, and paths
+        // that are nowhere.
+        (
+            "hostile-bridge-nul-env.bin",
+            frame(&ToServer::Bridge(Bridged {
+                env: vec![("A\0B".into(), "x\0y".into()), ("".into(), "=".into())],
+                home: Some("".into()),
+                exe: Some("".into()),
+            })),
+        ),
+        ("hostile-bridge-empty.bin", frame(&ToServer::Bridge(Bridged::default()))),
         // Broken framing.
         ("empty.bin", Vec::new()),
         ("truncated-header.bin", vec![0x05, 0x00]),

@@ -7,15 +7,19 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use super::view::View;
 use super::{ClientId, Event, Server};
-use crate::protocol::{self, Hello, Response, ToClient, ToServer};
+use crate::protocol::{self, Bridged, Hello, Response, ToClient, ToServer};
 
 /// Frames queued per client before we stop queueing and repaint later.
 const CLIENT_QUEUE: usize = 64;
@@ -34,6 +38,11 @@ pub(super) struct Connection {
     pub tty_offered: Option<Arc<AsyncFd<File>>>,
     /// The task reading keys from the client's terminal.
     pub tty_reader: Option<tokio::task::JoinHandle<()>>,
+    /// A client a bridge handed over: what its requests are filled in with.
+    pub local: Option<Bridged>,
+    /// The bridge's own connection and the one it handed over, each
+    /// naming the other: closing one closes both.
+    pub link: Option<ClientId>,
 }
 
 impl Connection {
@@ -50,14 +59,24 @@ pub(super) type TtySlot = Arc<Mutex<Option<Arc<AsyncFd<File>>>>>;
 
 impl Server {
     pub(super) fn connected(&mut self, stream: UnixStream) {
+        let (read, write) = stream.into_split();
+        self.serve(read, write);
+    }
+
+    /// Serves a client on any reading and writing side: a socket's halves,
+    /// or the pipes a bridge handed over.
+    fn serve<R: Incoming, W: AsyncWrite + Unpin + Send + 'static>(&mut self, mut read: R, mut write: W) -> ClientId {
         let cid = self.next_client;
-        let (mut read, mut write) = stream.into_split();
         let (tx, mut rx) = mpsc::channel::<ToClient>(CLIENT_QUEUE);
         let events = self.events.clone();
         tokio::spawn(async move {
             // A malformed frame ends this connection only.
             while let Ok(Some(msg)) = protocol::read_frame_async::<ToServer>(&mut read).await {
-                if events.send(Event::Message(cid, msg)).is_err() {
+                let event = match msg {
+                    ToServer::Bridge(bridged) => Event::Bridge(cid, bridged, bridge_fds(&read).await),
+                    msg => Event::Message(cid, msg),
+                };
+                if events.send(event).is_err() {
                     break;
                 }
             }
@@ -92,6 +111,42 @@ impl Server {
         let cid = self.add_connection(tx, Some(writer));
         if let Some(conn) = self.connections.get_mut(&cid) {
             conn.tty = tty;
+        }
+        cid
+    }
+
+    /// A bridge hands over its standard input and output: serve its client
+    /// on them, filling in its requests as the bridge would have, and end
+    /// the two connections together. Refused, the bridge relays.
+    pub(super) fn bridged(&mut self, cid: ClientId, bridged: Bridged, fds: Result<Vec<OwnedFd>, String>) {
+        let Some(conn) = self.connections.get(&cid) else { return };
+        if !conn.greeted {
+            return self.close(cid);
+        }
+        let taken = match (conn.link, conn.local.is_some()) {
+            (None, false) => fds.and_then(bridge_halves),
+            _ => Err("this connection is already a bridged one".into()),
+        };
+        match taken {
+            Ok((read, write)) => {
+                let client = self.serve(read, write);
+                if let Some(conn) = self.connections.get_mut(&client) {
+                    // The bridge and the client greeted each other.
+                    conn.greeted = true;
+                    conn.local = Some(bridged);
+                    conn.link = Some(cid);
+                }
+                if let Some(conn) = self.connections.get_mut(&cid) {
+                    conn.link = Some(client);
+                }
+                self.respond(cid, Ok(Response::Ok));
+            }
+            Err(e) => self.respond(
+                cid,
+                Err(format!(
+                    "cannot serve the bridge's standard input and output ({e}); pass a pipe or socket for each"
+                )),
+            ),
         }
     }
 
@@ -174,6 +229,8 @@ impl Server {
                 tty: TtySlot::default(),
                 tty_offered: None,
                 tty_reader: None,
+                local: None,
+                link: None,
             },
         );
         cid
@@ -217,12 +274,19 @@ impl Server {
                 }
             }
             _ if !conn.greeted => self.close(cid),
-            ToServer::Request(req) => self.request(cid, *req),
+            ToServer::Request(mut req) => {
+                if let Some(local) = &conn.local {
+                    local.localize(&mut req);
+                }
+                self.request(cid, *req)
+            }
             ToServer::Input(bytes) => self.input(cid, &bytes),
             ToServer::Resize(cols, rows) => self.resized(cid, (cols, rows)),
             ToServer::Tty { path, rdev } => self.tty_offered(cid, &path, rdev),
             ToServer::TtyReady => self.tty_ready(cid),
             ToServer::TtyRelease => self.send(cid, ToClient::Direct(false)),
+            // The reader takes it with its descriptors (Event::Bridge).
+            ToServer::Bridge(bridged) => self.bridged(cid, bridged, Err("no descriptors came with it".into())),
         }
     }
 
@@ -243,6 +307,11 @@ impl Server {
             self.keep_layout(&view);
         }
         self.refit = true;
+        // The bridge waits for its client's end, and a client handed over
+        // by a bridge that went has nobody holding its ssh session.
+        if let Some(other) = conn.link {
+            self.close(other);
+        }
     }
 
     pub(super) fn disconnected(&mut self, cid: ClientId) {
@@ -256,6 +325,104 @@ impl Server {
             view.frame_in_flight = false;
         }
     }
+}
+
+/// How long a bridge's descriptors may lag behind its request.
+const BRIDGE_FDS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The reading side of a connection. A socket of our own listener's can
+/// carry descriptors after a frame; what a bridge handed over cannot.
+pub(super) trait Incoming: AsyncRead + Unpin + Send + Sync + 'static {
+    fn socket(&self) -> Option<&UnixStream> {
+        None
+    }
+}
+
+impl Incoming for OwnedReadHalf {
+    fn socket(&self) -> Option<&UnixStream> {
+        Some(self.as_ref())
+    }
+}
+
+/// A bridged client's sides: a pipe or a socket each.
+type Reading = Box<dyn AsyncRead + Unpin + Send + Sync>;
+type Writing = Box<dyn AsyncWrite + Unpin + Send>;
+
+impl Incoming for Reading {}
+
+/// Takes the descriptors a bridge sends after `ToServer::Bridge`: the one
+/// message that follows the frame.
+async fn bridge_fds(read: &impl Incoming) -> Result<Vec<OwnedFd>, String> {
+    let Some(socket) = read.socket() else {
+        return Err("descriptors come only over the server's socket".into());
+    };
+    let receive = async {
+        loop {
+            socket.readable().await?;
+            match socket.try_io(tokio::io::Interest::READABLE, || crate::fds::receive(socket)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                received => return received,
+            }
+        }
+    };
+    match tokio::time::timeout(BRIDGE_FDS_TIMEOUT, receive).await {
+        Ok(Ok(fds)) => Ok(fds),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("its descriptors did not follow it".into()),
+    }
+}
+
+/// The reading and writing sides a bridge handed over, its standard input
+/// and output: each a pipe or a stream socket (as sshd makes them), made
+/// non-blocking. Their file descriptions are the bridge's too, which no
+/// longer reads or writes them.
+fn bridge_halves(fds: Vec<OwnedFd>) -> Result<(Reading, Writing), String> {
+    let Ok([input, output]) = <[OwnedFd; 2]>::try_from(fds) else {
+        return Err("expected two descriptors, standard input and output".into());
+    };
+    let read: Reading = match kind(&input)? {
+        Kind::Pipe => Box::new(
+            tokio::net::unix::pipe::Receiver::from_owned_fd(input)
+                .map_err(|e| format!("standard input is not a pipe to read: {e}"))?,
+        ),
+        Kind::Socket => Box::new(stream(input)?),
+    };
+    let write: Writing = match kind(&output)? {
+        Kind::Pipe => Box::new(
+            tokio::net::unix::pipe::Sender::from_owned_fd(output)
+                .map_err(|e| format!("standard output is not a pipe to write: {e}"))?,
+        ),
+        Kind::Socket => Box::new(stream(output)?),
+    };
+    Ok((read, write))
+}
+
+enum Kind {
+    Pipe,
+    Socket,
+}
+
+fn kind(fd: &OwnedFd) -> Result<Kind, String> {
+    use nix::sys::stat::{fstat, SFlag};
+    let stat = fstat(fd).map_err(|e| e.to_string())?;
+    match SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT {
+        SFlag::S_IFIFO => Ok(Kind::Pipe),
+        SFlag::S_IFSOCK => Ok(Kind::Socket),
+        _ => Err("a descriptor is neither a pipe nor a socket".into()),
+    }
+}
+
+/// A Unix stream socket (sshd's socketpair end), non-blocking.
+fn stream(fd: OwnedFd) -> Result<UnixStream, String> {
+    use nix::sys::socket::{getsockname, getsockopt, sockopt, AddressFamily, SockType, SockaddrLike, UnixAddr};
+    use std::os::fd::AsRawFd;
+    let unix = getsockname::<UnixAddr>(fd.as_raw_fd()).map(|a| a.family() == Some(AddressFamily::Unix));
+    if getsockopt(&fd, sockopt::SockType) != Ok(SockType::Stream) || unix != Ok(true) {
+        return Err("a socket that is not a Unix stream socket".into());
+    }
+    let std = std::os::unix::net::UnixStream::from(fd);
+    std.set_nonblocking(true).map_err(|e| e.to_string())?;
+    UnixStream::from_std(std).map_err(|e| e.to_string())
 }
 
 /// Messages after which the client has its terminal back.

@@ -52,9 +52,6 @@ pub const HANDOFF_FD_VAR: &str = "QMUX_HANDOFF_FD";
 /// How long each side waits for the other's next step.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Descriptors per SCM_RIGHTS message (the kernel takes at most 253).
-const FDS_PER_MESSAGE: usize = 200;
-
 #[derive(Debug, Serialize, Deserialize)]
 enum Message {
     Ready { version: u32 },
@@ -109,37 +106,6 @@ fn receive(stream: &mut UnixStream) -> std::io::Result<Message> {
     let mut body = vec![0u8; usize::try_from(u64::from_le_bytes(len)).map_err(std::io::Error::other)?];
     stream.read_exact(&mut body)?;
     postcard::from_bytes(&body).map_err(std::io::Error::other)
-}
-
-fn send_fds(stream: &UnixStream, fds: &[RawFd]) -> std::io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    for chunk in fds.chunks(FDS_PER_MESSAGE) {
-        let iov = [std::io::IoSlice::new(b"f")];
-        sendmsg::<()>(stream.as_raw_fd(), &iov, &[ControlMessage::ScmRights(chunk)], MsgFlags::empty(), None)?;
-    }
-    Ok(())
-}
-
-fn receive_fds(stream: &UnixStream, count: usize) -> std::io::Result<Vec<OwnedFd>> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut fds = Vec::with_capacity(count);
-    while fds.len() < count {
-        let mut byte = [0u8; 1];
-        let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-        let mut space = nix::cmsg_space!([RawFd; FDS_PER_MESSAGE]);
-        let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
-        let before = fds.len();
-        for c in msg.cmsgs()? {
-            if let ControlMessageOwned::ScmRights(received) = c {
-                // SAFETY: the kernel just gave us these descriptors.
-                fds.extend(received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
-            }
-        }
-        if fds.len() == before {
-            return Err(std::io::Error::other("the old server sent no descriptors where they were due"));
-        }
-    }
-    Ok(fds)
 }
 
 impl Server {
@@ -264,7 +230,7 @@ impl Server {
             handed.push(handed_session(s, master));
         }
         send(stream, &Message::Sessions { count: handed.len(), fds: masters.len() }).map_err(io)?;
-        send_fds(stream, &masters).map_err(io)?;
+        crate::fds::send(stream, &masters).map_err(io)?;
         let count = handed.len();
         for h in handed {
             send(stream, &Message::Session(Box::new(h))).map_err(io)?;
@@ -304,7 +270,7 @@ impl Server {
             other => return Err(failed(format!("the old server sent {other:?}"))),
         };
         let mut masters: Vec<Option<OwnedFd>> =
-            receive_fds(&stream, fds).map_err(|e| failed(e.to_string()))?.into_iter().map(Some).collect();
+            crate::fds::receive_all(&stream, fds).map_err(|e| failed(e.to_string()))?.into_iter().map(Some).collect();
         let mut handed = Vec::with_capacity(count);
         loop {
             match receive(&mut stream).map_err(|e| failed(e.to_string()))? {

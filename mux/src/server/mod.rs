@@ -72,6 +72,9 @@ pub use persist::SAVE_INTERVAL;
 enum Event {
     Connected(UnixStream),
     Message(ClientId, ToServer),
+    /// A bridge's `ToServer::Bridge`, with the descriptors that came after
+    /// it (or why none did).
+    Bridge(ClientId, crate::protocol::Bridged, Result<Vec<std::os::fd::OwnedFd>, String>),
     Disconnected(ClientId),
     /// A client's terminal took its last frame.
     Flushed(ClientId),
@@ -302,6 +305,7 @@ impl Server {
         match event {
             Event::Connected(stream) => self.connected(stream),
             Event::Message(cid, msg) => self.client_message(cid, msg),
+            Event::Bridge(cid, bridged, fds) => self.bridged(cid, bridged, fds),
             Event::Disconnected(cid) => self.disconnected(cid),
             Event::Flushed(cid) => self.flushed(cid),
             Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
