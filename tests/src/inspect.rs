@@ -86,12 +86,19 @@ impl Env {
             .collect()
     }
 
-    /// The one server; fails the test unless exactly one runs.
+    /// The one server; fails the test unless exactly one runs. A server
+    /// that is starting is two processes for a moment (it detaches from
+    /// its parent), so this waits for one.
     pub fn server_pid(&self) -> i32 {
-        match self.server_pids().as_slice() {
-            [one] => *one,
-            other => panic!("expected exactly one qmux server for this test, found {other:?}"),
-        }
+        crate::poll_until(
+            crate::DEFAULT_TIMEOUT,
+            "exactly one qmux server for this test",
+            || match self.server_pids().as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            },
+            || format!("found {:?}", self.server_pids()),
+        )
     }
 
     /// The server's resource use now.
