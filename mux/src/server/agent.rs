@@ -33,6 +33,12 @@ impl Server {
         let watched = !self.views_showing(sid).is_empty();
         let Some(s) = self.sessions.get_mut(sid) else { return };
         s.pending.store(false, std::sync::atomic::Ordering::Release);
+        if matches!(s.terminal.try_lock(), Err(std::sync::TryLockError::WouldBlock)) {
+            // A flood is being parsed off the event loop: its reader says
+            // so again when the batch is in, and this waits for that rather
+            // than for the lock.
+            return;
+        }
         s.last_output = Some(now);
         s.output_seq += 1;
         // A message being typed keeps the prompt stale until its Enter is taken.

@@ -28,7 +28,13 @@ pub(super) struct Saving {
     /// keys, for a restore to put back.
     saved_layout: Option<(String, Vec<String>)>,
     flush_armed: bool,
+    /// When free heap pages were last handed back.
+    trimmed: Option<std::time::Instant>,
 }
+
+/// How often free heap pages are handed back at most: the walk of the heap
+/// takes milliseconds of the event loop's time.
+const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Puts a saved session's history and last screen into a new terminal,
 /// then a marker line; the resumed program draws below it.
@@ -135,19 +141,25 @@ impl Server {
 
     pub(super) fn save_due(&mut self) {
         self.saving.flush_armed = false;
-        self.save_all();
+        self.save_all(false);
         // History that went over its budget freed chunks all over the heap;
         // hand the free pages back, or the budget would bound only what
         // is used, not what the server holds.
-        // SAFETY: malloc_trim only releases free memory.
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        unsafe {
-            nix::libc::malloc_trim(0);
+        let now = self.os.now();
+        if self.saving.trimmed.is_none_or(|t| now.saturating_duration_since(t) >= TRIM_INTERVAL) {
+            self.saving.trimmed = Some(now);
+            // SAFETY: malloc_trim only releases free memory.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            unsafe {
+                nix::libc::malloc_trim(0);
+            }
         }
     }
 
     /// Writes every session's new history rows and changed screen.
-    pub(super) fn save_all(&mut self) {
+    /// Without `wait`, a session whose terminal a flood's parse holds is
+    /// left for the next save rather than stalling the event loop.
+    pub(super) fn save_all(&mut self, wait: bool) {
         let Some(store) = &self.saving.store else { return };
         for s in self.sessions.iter_mut() {
             if std::mem::take(&mut s.meta_dirty) {
@@ -155,7 +167,16 @@ impl Server {
                     eprintln!("qmux: cannot save {}: {e}", s.label());
                 }
             }
-            let Ok(t) = s.terminal.lock() else { continue };
+            let t = match s.terminal.try_lock() {
+                Ok(t) => t,
+                // Its next output arms the next save.
+                Err(std::sync::TryLockError::WouldBlock) if !wait => continue,
+                Err(std::sync::TryLockError::WouldBlock) => match s.terminal.lock() {
+                    Ok(t) => t,
+                    Err(_) => continue,
+                },
+                Err(std::sync::TryLockError::Poisoned(_)) => continue,
+            };
             let history = t.history();
             let first = history.first_line();
             let from = s.saved_upto.max(first);
