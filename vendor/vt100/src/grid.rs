@@ -114,6 +114,15 @@ impl Grid {
         self.saved_origin_mode = false;
     }
 
+    /// How many of this grid's rows, scrollback included, hold cells (a
+    /// blank row holds none).
+    pub fn allocated_rows(&self) -> usize {
+        let scrollback = self.scrollback.as_ref().map_or(0, |s| {
+            s.rows.iter().filter(|row| row.is_allocated()).count()
+        });
+        self.rows.iter().filter(|row| row.is_allocated()).count() + scrollback
+    }
+
     pub fn size(&self) -> Size {
         self.size
     }
@@ -678,6 +687,8 @@ impl Grid {
         for col in pos.col..size.cols() {
             row.erase(col, attrs);
         }
+        // Erased to the end, the row may have nothing left worth its cells.
+        row.forget_cells_if_blank();
     }
 
     pub fn erase_row_backward(&mut self, attrs: crate::attrs::Attrs) {
@@ -687,6 +698,9 @@ impl Grid {
         for col in 0..=pos.col.min(size.cols() - 1) {
             row.erase(col, attrs);
         }
+        // Erased from the start, the row may have nothing left worth its
+        // cells.
+        row.forget_cells_if_blank();
     }
 
     pub fn insert_cells(&mut self, count: u16) {
@@ -710,6 +724,7 @@ impl Grid {
         {
             row.erase(col, attrs);
         }
+        row.forget_cells_if_blank();
     }
 
     pub fn insert_lines(&mut self, count: u16) {

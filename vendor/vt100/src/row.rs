@@ -4,7 +4,12 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug)]
 pub struct Row {
+    /// The row's cells, or none at all while every one of them is the
+    /// default cell: most rows of most screens are blank, and a blank row
+    /// then costs no allocation. When not empty, it holds `cols` cells.
     cells: Vec<crate::Cell>,
+    /// How many cells the row has, whether `cells` holds them or not.
+    cols: u16,
     wrapped: bool,
     /// Names this row's contents: 0 until asked for (see
     /// [`Row::version`]), then a number no other contents ever had, kept
@@ -17,10 +22,35 @@ pub struct Row {
 /// row compares equal to its source in any screen it was copied into.
 static VERSIONS: AtomicUsize = AtomicUsize::new(0);
 
+/// What every cell of a row without cells is, lent out by reference.
+static BLANK: crate::Cell = crate::Cell::DEFAULT;
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
+std::thread_local! {
+    /// Makes this thread's rows hold their cells at all times, as they did
+    /// before rows without cells: the reference that tests compare the
+    /// lazy rows against.
+    static EAGER: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's rows holding their cells at all times (see
+/// `EAGER`).
+#[cfg(test)]
+pub fn eagerly<T>(f: impl FnOnce() -> T) -> T {
+    EAGER.with(|eager| eager.set(true));
+    let result = f();
+    EAGER.with(|eager| eager.set(false));
+    result
+}
+
 impl Clone for Row {
     fn clone(&self) -> Self {
         Self {
             cells: self.cells.clone(),
+            cols: self.cols,
             wrapped: self.wrapped,
             version: AtomicUsize::new(self.version()),
         }
@@ -28,12 +58,15 @@ impl Clone for Row {
 
     /// Copies `source`'s cells into this row's own (see
     /// `Screen::clone_from`); nothing when this row already holds them.
+    /// A blank source leaves this row's allocation empty but kept, for the
+    /// next copy to fill without allocating.
     fn clone_from(&mut self, source: &Self) {
         let version = source.version();
         if *self.version.get_mut() == version {
             return;
         }
         self.cells.clone_from(&source.cells);
+        self.cols = source.cols;
         self.wrapped = source.wrapped;
         *self.version.get_mut() = version;
     }
@@ -41,11 +74,14 @@ impl Clone for Row {
 
 impl Row {
     pub fn new(cols: u16) -> Self {
-        Self {
-            cells: vec![crate::Cell::new(); usize::from(cols)],
+        let mut row = Self {
+            cells: Vec::new(),
+            cols,
             wrapped: false,
             version: AtomicUsize::new(0),
-        }
+        };
+        row.settle();
+        row
     }
 
     /// This contents' version, handed out on first asking.
@@ -76,38 +112,104 @@ impl Row {
     }
 
     fn cols(&self) -> u16 {
-        self.cells
-            .len()
-            .try_into()
-            // we limit the number of cols to a u16 (see Size)
-            .unwrap()
+        self.cols
+    }
+
+    /// Whether the row holds its cells (it does not while all are blank).
+    pub fn is_allocated(&self) -> bool {
+        !self.cells.is_empty()
+    }
+
+    /// The row's cells, to change: a blank row gets its cells now.
+    fn cells_mut(&mut self) -> &mut Vec<crate::Cell> {
+        if self.cells.is_empty() {
+            self.cells
+                .resize(usize::from(self.cols), crate::Cell::new());
+        }
+        &mut self.cells
+    }
+
+    /// Every cell is blank again: the row gives its cells back.
+    fn forget_cells(&mut self) {
+        self.cells = Vec::new();
+        self.settle();
+    }
+
+    /// In tests run `eagerly`, a row holds its cells whenever it could go
+    /// without; otherwise nothing.
+    #[cfg_attr(
+        not(test),
+        allow(clippy::unused_self, clippy::needless_pass_by_ref_mut)
+    )]
+    fn settle(&mut self) {
+        #[cfg(test)]
+        if EAGER.with(core::cell::Cell::get) {
+            self.cells_mut();
+        }
+    }
+
+    /// Gives the cells back if every one is blank, as after erasing the
+    /// whole row piece by piece.
+    pub fn forget_cells_if_blank(&mut self) {
+        if self.is_allocated()
+            && self.cells.iter().all(|cell| *cell == crate::Cell::DEFAULT)
+        {
+            self.touch();
+            self.forget_cells();
+        }
     }
 
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
         self.touch();
-        for cell in &mut self.cells {
-            cell.clear(attrs);
+        if attrs == crate::attrs::Attrs::default() {
+            // A cell cleared to the default attributes is the default cell.
+            self.forget_cells();
+        } else {
+            for cell in self.cells_mut() {
+                cell.clear(attrs);
+            }
         }
         self.wrapped = false;
     }
 
     pub fn reset(&mut self) {
         self.touch();
-        self.cells.fill(crate::Cell::new());
+        self.forget_cells();
         self.wrapped = false;
     }
 
     fn cells(&self) -> impl Iterator<Item = &crate::Cell> {
-        self.cells.iter()
+        // A row without cells reads as `cols` blank ones.
+        let blank = if self.cells.is_empty() {
+            usize::from(self.cols)
+        } else {
+            0
+        };
+        self.cells.iter().chain(core::iter::repeat_n(&BLANK, blank))
     }
 
     pub fn get(&self, col: u16) -> Option<&crate::Cell> {
-        self.cells.get(usize::from(col))
+        if self.cells.is_empty() {
+            (col < self.cols).then_some(&BLANK)
+        } else {
+            self.cells.get(usize::from(col))
+        }
+    }
+
+    /// The cell at `col`, which the caller knows is in the row.
+    #[track_caller]
+    fn cell(&self, col: u16) -> &crate::Cell {
+        self.get(col).unwrap_or_else(|| {
+            panic!("column {col} is past a row of {}", self.cols)
+        })
     }
 
     pub fn get_mut(&mut self, col: u16) -> Option<&mut crate::Cell> {
         self.touch();
-        self.cells.get_mut(usize::from(col))
+        if col >= self.cols {
+            return None;
+        }
+        self.cells_mut().get_mut(usize::from(col))
     }
 
     /// Inserts empty cells without changing the size of the row.
@@ -115,12 +217,14 @@ impl Row {
     /// Cells at the end are dropped.
     pub fn insert(&mut self, i: u16, count: u16) {
         self.touch();
-        let count = usize::from(count).min(self.cells.len() - usize::from(i));
-        if count == 0 {
+        let count =
+            usize::from(count).min(usize::from(self.cols) - usize::from(i));
+        if count == 0 || !self.is_allocated() {
             // Always "truncate", even when `count` is 0. However, because we
             // didn't actually insert any cells, we don't need to follow the
             // whole truncation procedure in `Self::set_truncated`; we can just
-            // clear the `wrapped` flag.
+            // clear the `wrapped` flag. Blank cells shifted into a blank row
+            // leave it as it was, with nothing wide to truncate.
             self.wrapped = false;
             return;
         }
@@ -137,7 +241,9 @@ impl Row {
         slice.rotate_right(count);
         slice[..count].fill(crate::Cell::new());
         if is_wide_continuation {
-            self.get_mut(i).unwrap().set_wide_continuation(true);
+            if let Some(cell) = self.get_mut(i) {
+                cell.set_wide_continuation(true);
+            }
         }
         self.set_truncated();
     }
@@ -148,7 +254,9 @@ impl Row {
     pub fn remove(&mut self, range: core::ops::Range<u16>) {
         self.touch();
         self.wrapped = false;
-        if range.start >= range.end {
+        // Blank cells removed from a blank row and blank ones added at its
+        // end leave it blank.
+        if range.start >= range.end || !self.is_allocated() {
             return;
         }
 
@@ -166,9 +274,12 @@ impl Row {
 
     pub fn erase(&mut self, i: u16, attrs: crate::attrs::Attrs) {
         self.touch();
-        let wide = self.cells[usize::from(i)].is_wide();
+        let wide = self.cell(i).is_wide();
         self.clear_wide(i);
-        self.cells[usize::from(i)].clear(attrs);
+        // A blank cell erased to the default attributes stays blank.
+        if self.is_allocated() || attrs != crate::attrs::Attrs::default() {
+            self.cells_mut()[usize::from(i)].clear(attrs);
+        }
         // `wide` is captured pre-erase on purpose: a 2-wide char occupies the
         // logical last column at cols() - 2. saturating_sub guards the
         // degenerate case of an orphaned wide cell in a one-column row, where
@@ -181,6 +292,7 @@ impl Row {
     pub fn truncate(&mut self, len: u16) {
         self.touch();
         self.cells.truncate(usize::from(len));
+        self.cols = self.cols.min(len);
         self.set_truncated();
     }
 
@@ -196,22 +308,27 @@ impl Row {
 
     fn grow_unchecked(&mut self, len: u16, cell: crate::Cell) {
         self.touch();
-        debug_assert!(self.cells.len() < usize::from(len));
-        self.cells.resize(len.into(), cell);
+        debug_assert!(self.cols < len);
+        // Blank cells added to a blank row leave it without cells.
+        if self.is_allocated() || cell != crate::Cell::DEFAULT {
+            self.cells_mut().resize(len.into(), cell);
+        }
+        self.cols = len;
+        self.settle();
         self.wrapped = false;
     }
 
     /// Like [`Self::resize`], but never decreases the size of the row.
     pub fn grow(&mut self, len: u16, cell: crate::Cell) {
         self.touch();
-        if self.cells.len() < usize::from(len) {
+        if self.cols < len {
             self.grow_unchecked(len, cell);
         }
     }
 
     pub fn resize(&mut self, len: u16, cell: crate::Cell) {
         self.touch();
-        match usize::from(len).cmp(&self.cells.len()) {
+        match len.cmp(&self.cols) {
             core::cmp::Ordering::Equal => {}
             core::cmp::Ordering::Less => {
                 self.truncate(len);
@@ -225,14 +342,20 @@ impl Row {
     /// Trims trailing blank cells from the row.
     pub fn trim(&mut self) {
         self.touch();
-        let excess = self
-            .cells
-            .iter()
-            .rev()
-            .take_while(|c| **c == crate::cell::Cell::DEFAULT)
-            .count();
-        self.cells.truncate(self.cells.len() - excess);
+        let excess = if self.is_allocated() {
+            self.cells
+                .iter()
+                .rev()
+                .take_while(|c| **c == crate::cell::Cell::DEFAULT)
+                .count()
+        } else {
+            usize::from(self.cols)
+        };
+        let len = usize::from(self.cols) - excess;
+        self.cells.truncate(len);
         self.cells.shrink_to_fit();
+        // we limit the number of cols to a u16 (see Size), and this is less
+        self.cols = u16::try_from(len).unwrap_or(self.cols);
     }
 
     pub fn wrap(&mut self, wrap: bool) {
@@ -246,6 +369,10 @@ impl Row {
 
     pub fn clear_wide(&mut self, col: u16) {
         self.touch();
+        // A row without cells has no wide ones.
+        if !self.is_allocated() {
+            return;
+        }
         let col_idx = usize::from(col);
         let cell = &self.cells[col_idx];
         let other = if cell.is_wide() {
@@ -331,7 +458,7 @@ impl Row {
         });
         let mut prev_attrs = prev_attrs.unwrap_or_default();
 
-        let first_cell = &self.cells[usize::from(start)];
+        let first_cell = self.cell(start);
         if wrapping && first_cell == &crate::cell::Cell::DEFAULT {
             let default_attrs = crate::cell::Cell::DEFAULT.attrs();
             if prev_attrs != *default_attrs {
@@ -488,7 +615,13 @@ impl Row {
     /// Whether every cell equals the other row's, as
     /// [`Row::write_contents_diff`] compares them.
     pub fn same_cells(&self, other: &Self) -> bool {
-        self.version() == other.version() || self.cells == other.cells
+        self.version() == other.version()
+            || (self.cols == other.cols
+                && match (self.is_allocated(), other.is_allocated()) {
+                    (true, true) => self.cells == other.cells,
+                    (false, false) => true,
+                    _ => self.cells().eq(other.cells()),
+                })
     }
 
     pub fn write_contents_diff(
@@ -505,8 +638,8 @@ impl Row {
     ) -> (crate::grid::Pos, crate::attrs::Attrs) {
         let mut prev_was_wide = false;
 
-        let first_cell = &self.cells[usize::from(start)];
-        let prev_first_cell = &prev.cells[usize::from(start)];
+        let first_cell = self.cell(start);
+        let prev_first_cell = prev.cell(start);
         if wrapping
             && !prev_wrapping
             && first_cell == prev_first_cell
@@ -645,8 +778,7 @@ impl Row {
         // drawing the next line can just start writing and be wrapped.
         if (!self.wrapped && prev.wrapped) || (!prev.wrapped && self.wrapped)
         {
-            let end_pos = if self.cells[usize::from(self.cols() - 1)]
-                .is_wide_continuation()
+            let end_pos = if self.cell(self.cols() - 1).is_wide_continuation()
             {
                 crate::grid::Pos {
                     row,
@@ -664,7 +796,7 @@ impl Row {
             if !self.wrapped {
                 crate::term::EraseChar::new(1).write_buf(contents);
             }
-            let end_cell = &self.cells[usize::from(end_pos.col)];
+            let end_cell = self.cell(end_pos.col);
             if end_cell.has_contents() {
                 let attrs = end_cell.attrs();
                 if &prev_attrs != attrs {
@@ -683,6 +815,38 @@ impl Row {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A blank row holds no cells and reads as blank ones; a copy kept
+    /// with `clone_from` takes a blank row's state without allocating and
+    /// keeps its allocation for the next row with cells.
+    #[test]
+    // The clone is what is tested.
+    #[allow(clippy::redundant_clone)]
+    fn a_blank_row_holds_no_cells_and_copies_keep_their_allocation() {
+        let attrs = crate::attrs::Attrs::default();
+        let blank = Row::new(4);
+        assert!(!blank.is_allocated());
+        assert_eq!(blank.cells().count(), 4);
+        assert_eq!(blank.get(3), Some(&crate::Cell::DEFAULT));
+        assert_eq!(blank.get(4), None);
+        assert!(!blank.clone().is_allocated(), "a clone of a blank row");
+
+        let mut full = Row::new(4);
+        full.get_mut(1).expect("column 1 of 4").set('x', attrs);
+        assert!(full.is_allocated());
+        let mut copy = full.clone();
+        let allocation = copy.cells.as_ptr();
+        copy.clone_from(&blank);
+        assert!(!copy.is_allocated(), "the copy of a blank row");
+        assert!(copy.same_cells(&blank));
+        copy.clone_from(&full);
+        assert_eq!(copy.cells.as_ptr(), allocation, "the allocation reused");
+        assert!(copy.same_cells(&full));
+
+        full.clear(attrs);
+        assert!(!full.is_allocated(), "cleared to the default attributes");
+        assert!(full.same_cells(&blank));
+    }
 
     // An orphaned wide cell (wide flag set, no continuation) in a
     // one-column row must not make Row::erase underflow when it derives the

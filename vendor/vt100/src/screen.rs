@@ -860,6 +860,14 @@ impl Screen {
         self.mode(MODE_HIDE_CURSOR)
     }
 
+    /// How many rows of both grids, scrollback included, hold cells: a
+    /// blank row holds none. For tests and memory accounting.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn allocated_rows(&self) -> usize {
+        self.grid.allocated_rows() + self.alternate_grid.allocated_rows()
+    }
+
     /// Returns whether insert mode (IRM, `CSI 4 h`) is on: printed text
     /// moves the rest of the row right instead of overwriting it.
     #[must_use]
@@ -2378,5 +2386,267 @@ mod index_tests {
         let mut p = parser(3, 10);
         p.process(b"ab\x1b[s\x1b[3;5Hx\x1b[uc");
         assert_eq!(p.screen().contents(), "abc\n\n    x");
+    }
+}
+
+#[cfg(test)]
+mod lazy_row_tests {
+    use alloc::{format, string::String, vec::Vec};
+
+    fn size(n: u16) -> core::num::NonZeroU16 {
+        core::num::NonZeroU16::new(n).expect("a size above zero")
+    }
+
+    /// A blank row holds no cells: a fresh screen holds none, text gives
+    /// its rows cells, and erasing them to the default attributes (or
+    /// scrolling them away) gives the cells back; an erase in a colour
+    /// must keep them.
+    #[test]
+    fn blank_rows_hold_no_cells() {
+        let mut parser = crate::Parser::new(size(49), size(200), 0);
+        assert_eq!(parser.screen().allocated_rows(), 0, "a fresh screen");
+        parser.process(b"one\r\ntwo");
+        assert_eq!(parser.screen().allocated_rows(), 2, "two rows of text");
+        parser.process(b"\x1b[2J");
+        assert_eq!(parser.screen().allocated_rows(), 0, "after ED 2");
+        parser.process(b"\x1b[41m\x1b[2J\x1b[m");
+        assert_eq!(parser.screen().allocated_rows(), 49, "a red erase");
+        assert_eq!(
+            parser.screen().cell(10, 10).map(crate::Cell::bgcolor),
+            Some(crate::Color::Idx(1)),
+            "the red erase is kept"
+        );
+        parser.process(b"\x1b[2J");
+        assert_eq!(parser.screen().allocated_rows(), 0, "after ED 2 again");
+        parser.process(b"\x1b[5;1Htext\x1b[5;1H\x1b[K");
+        assert_eq!(parser.screen().allocated_rows(), 0, "text erased by EL");
+        parser.process(b"\x1b[5;3Htext\x1b[5;10H\x1b[1K");
+        assert_eq!(parser.screen().allocated_rows(), 0, "by EL 1");
+        parser.process(b"\x1b[5;3Htext\x1b[5;1H\x1b[20X");
+        assert_eq!(parser.screen().allocated_rows(), 0, "by ECH");
+        parser.process(b"\x1b[49;1Hbottom");
+        for _ in 0..49 {
+            parser.process(b"\n");
+        }
+        assert_eq!(parser.screen().allocated_rows(), 0, "scrolled away");
+        parser.process(b"\x1b[?1049h\x1b[1;1Halternate\x1b[?1049l");
+        assert_eq!(
+            parser.screen().allocated_rows(),
+            1,
+            "the alternate screen keeps its text until entered again"
+        );
+        parser.process(b"\x1b[?1049h\x1b[?1049l");
+        assert_eq!(
+            parser.screen().allocated_rows(),
+            0,
+            "the alternate screen is cleared on the way in"
+        );
+        // Reading a blank screen in every way does not give it cells.
+        let screen = parser.screen();
+        let _ = screen.contents_formatted();
+        let _ = screen.contents_diff(&screen.clone());
+        let _: Vec<_> = screen.rows_formatted(0, 200).collect();
+        assert_eq!(screen.cell(48, 199), Some(&crate::Cell::DEFAULT));
+        assert_eq!(screen.cell(48, 200), None);
+        assert_eq!(screen.cell(49, 0), None);
+        assert_eq!(screen.clone().allocated_rows(), 0, "a clone");
+    }
+
+    /// A xorshift generator: the same sequence for the same seed, so a
+    /// failing case can be run again.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u16 {
+            u16::try_from(self.next() % n).expect("a small number")
+        }
+    }
+
+    /// One random piece of output, heavy in what changes rows: cursor
+    /// moves, erases with and without colours, inserts and deletes of
+    /// characters and lines, scroll regions, wide characters, the
+    /// alternate screen.
+    fn piece(rng: &mut Rng) -> String {
+        let n = rng.below(4) + 1;
+        match rng.below(30) {
+            0..=3 => {
+                let texts =
+                    ["ab", "XYZ w", "\u{4e00}", "e\u{301}", "q", "  "];
+                let text = texts[usize::from(rng.below(6))];
+                text.repeat(usize::from(n))
+            }
+            4 => "\r\n".into(),
+            5 => "\n".into(),
+            6 => "\x08\t".into(),
+            7 | 8 => {
+                format!("\x1b[{};{}H", rng.below(9) + 1, rng.below(14) + 1)
+            }
+            9 => {
+                let sgr = ["41", "", "1;32", "7", "44;33", "0"];
+                format!("\x1b[{}m", sgr[usize::from(rng.below(6))])
+            }
+            10 | 11 => format!("\x1b[{}K", rng.below(3)),
+            12 => format!("\x1b[{}J", rng.below(4)),
+            13 => format!("\x1b[{n}@"),
+            14 => format!("\x1b[{n}P"),
+            15 => format!("\x1b[{n}X"),
+            16 => format!("\x1b[{n}L"),
+            17 => format!("\x1b[{n}M"),
+            18 => format!("\x1b[{n}S"),
+            19 => format!("\x1b[{n}T"),
+            20 => {
+                let top = rng.below(5) + 1;
+                format!("\x1b[{top};{}r", top + rng.below(5))
+            }
+            21 => "\x1b[r".into(),
+            22 => {
+                let alt = [
+                    "\x1b[?1049h",
+                    "\x1b[?1049l",
+                    "\x1b[?47h",
+                    "\x1b[?1047l",
+                ];
+                alt[usize::from(rng.below(4))].into()
+            }
+            23 => ["\x1b[?7l", "\x1b[?7h"][usize::from(rng.below(2))].into(),
+            24 => ["\x1b[4h", "\x1b[4l"][usize::from(rng.below(2))].into(),
+            25 => {
+                ["\x1bD", "\x1bM", "\x1bE"][usize::from(rng.below(3))].into()
+            }
+            26 => {
+                if rng.below(8) == 0 {
+                    "\x1b#8".into()
+                } else {
+                    "\x1bc".into()
+                }
+            }
+            _ => "some longer text that wraps".into(),
+        }
+    }
+
+    /// Everything the screens show, compared: every cell, the wrapping of
+    /// every row, the formatted contents, each row formatted (whole and in
+    /// part) and the plain contents.
+    fn assert_same(lazy: &crate::Screen, eager: &crate::Screen, what: &str) {
+        assert_eq!(lazy.size(), eager.size(), "{what}");
+        let (rows, cols) = (eager.size().0.get(), eager.size().1.get());
+        for row in 0..=rows {
+            for col in 0..=cols {
+                assert_eq!(
+                    lazy.cell(row, col),
+                    eager.cell(row, col),
+                    "cell {row},{col}: {what}"
+                );
+            }
+            assert_eq!(
+                lazy.row_wrapped(row),
+                eager.row_wrapped(row),
+                "row {row} wrapped: {what}"
+            );
+        }
+        assert_eq!(lazy.contents(), eager.contents(), "{what}");
+        assert_eq!(
+            lazy.contents_formatted(),
+            eager.contents_formatted(),
+            "{what}"
+        );
+        for (start, width) in [(0, cols), (cols / 2, cols), (1, cols / 2)] {
+            if start < cols {
+                let lazy_rows: Vec<_> =
+                    lazy.rows_formatted(start, width).collect();
+                let eager_rows: Vec<_> =
+                    eager.rows_formatted(start, width).collect();
+                assert_eq!(lazy_rows, eager_rows, "{start}+{width}: {what}");
+                let lazy_rows: Vec<_> = lazy.rows(start, width).collect();
+                let eager_rows: Vec<_> = eager.rows(start, width).collect();
+                assert_eq!(lazy_rows, eager_rows, "{start}+{width}: {what}");
+            }
+        }
+    }
+
+    /// The same random output fed to a screen whose blank rows hold no
+    /// cells and to one whose rows always hold them (as before) leaves
+    /// them the same in every way they can be read; and the diff of each
+    /// from its previous frame (kept by `clone_from`, and against the
+    /// other's, whose rows hold cells differently) is the same.
+    #[test]
+    fn blank_rows_without_cells_behave_as_rows_with_them() {
+        let mut saw_blank_rows = false;
+        for seed in 1..=60_u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut lazy = crate::Parser::new(size(6), size(10), 8);
+            let mut eager = crate::row::eagerly(|| {
+                crate::Parser::new(size(6), size(10), 8)
+            });
+            let mut lazy_prev = lazy.screen().clone();
+            let mut eager_prev = eager.screen().clone();
+            let mut input = String::new();
+            for step in 0..150 {
+                let what = match rng.below(40) {
+                    0 => {
+                        let (rows, cols) =
+                            (rng.below(8) + 1, rng.below(14) + 1);
+                        lazy.set_size(size(rows), size(cols));
+                        crate::row::eagerly(|| {
+                            eager.set_size(size(rows), size(cols));
+                        });
+                        format!("<resize {rows}x{cols}>")
+                    }
+                    1 => {
+                        let offset = usize::from(rng.below(10));
+                        lazy.screen_mut().set_scrollback(offset);
+                        crate::row::eagerly(|| {
+                            eager.screen_mut().set_scrollback(offset);
+                        });
+                        format!("<scrollback {offset}>")
+                    }
+                    _ => {
+                        let bytes = piece(&mut rng);
+                        lazy.process(bytes.as_bytes());
+                        crate::row::eagerly(|| {
+                            eager.process(bytes.as_bytes());
+                        });
+                        bytes
+                    }
+                };
+                input.push_str(&what);
+                let what = format!("seed {seed} step {step} after {input:?}");
+                assert_same(lazy.screen(), eager.screen(), &what);
+                let diff = eager.screen().contents_diff(&eager_prev);
+                assert_eq!(
+                    lazy.screen().contents_diff(&lazy_prev),
+                    diff,
+                    "diff: {what}"
+                );
+                assert_eq!(
+                    lazy.screen().contents_diff(&eager_prev),
+                    diff,
+                    "diff from the eager frame: {what}"
+                );
+                assert_eq!(
+                    eager.screen().contents_diff(&lazy_prev),
+                    diff,
+                    "diff from the lazy frame: {what}"
+                );
+                lazy_prev.clone_from(lazy.screen());
+                crate::row::eagerly(|| eager_prev.clone_from(eager.screen()));
+                assert_same(
+                    &lazy_prev,
+                    lazy.screen(),
+                    &format!("copy: {what}"),
+                );
+                assert_eq!(lazy.screen().contents_diff(&lazy_prev), "");
+                let rows = usize::from(lazy.screen().size().0.get());
+                saw_blank_rows |= lazy.screen().allocated_rows() < rows;
+            }
+        }
+        assert!(saw_blank_rows, "some rows went without cells");
     }
 }
