@@ -200,6 +200,15 @@ pub struct Detector {
     pub answered_after: Option<(Regex, usize)>,
 }
 
+/// [`DEFAULT_APPROVAL`], compiled once: every session of a program with no
+/// rules of its own has it, and a clone shares the compiled regex (24 KB
+/// each, compiled per session, were most of an idle session's memory).
+static DEFAULT_APPROVAL_PATTERN: std::sync::LazyLock<Pattern> = std::sync::LazyLock::new(|| {
+    // The pattern is a constant that the tests compile.
+    Pattern::new(DEFAULT_APPROVAL, Region::AboveCursor(4))
+        .unwrap_or_else(|_| Pattern::new("$^", Region::Screen).expect("empty regex"))
+});
+
 impl Default for Detector {
     fn default() -> Self {
         Detector {
@@ -214,9 +223,7 @@ impl Default for Detector {
             busy: None,
             busy_title: None,
             progress: true,
-            // The pattern is a constant that the tests compile.
-            approval: Pattern::new(DEFAULT_APPROVAL, Region::AboveCursor(4))
-                .unwrap_or_else(|_| Pattern::new("$^", Region::Screen).expect("empty regex")),
+            approval: DEFAULT_APPROVAL_PATTERN.clone(),
             approval_settles: true,
             answered_after: None,
         }
