@@ -442,7 +442,38 @@ impl Pty {
     }
 }
 
+/// What the first read after a wakeup found.
+enum FirstRead {
+    /// Nothing after all.
+    Nothing,
+    /// A trickle, in the model already: its answers to write back (None:
+    /// the terminal is broken).
+    Trickle(Option<Vec<u8>>),
+    /// The start of a flood: this many bytes at the front of the flood
+    /// buffer.
+    Flood(usize),
+}
+
 impl Reading {
+    /// Reads what there is and puts a trickle straight into the model. Its
+    /// buffer lives on this function's stack, not in the reader task: an
+    /// idle session's task would keep it for good.
+    fn first_read(&self, flood: &mut Vec<u8>, open: &mut bool, drained: &mut bool) -> FirstRead {
+        let mut small = [0u8; 4096];
+        let n = read_available(&mut self.master.get_ref(), &mut small, open, drained);
+        if n == 0 && *open {
+            return FirstRead::Nothing;
+        }
+        if n < small.len() - 1 || !*open {
+            // The usual trickle (an echo, a spinner's frame): into the
+            // model here, with no thread hop.
+            return FirstRead::Trickle(self.terminal.lock().ok().map(|mut t| t.process_batch(&small[..n], false)));
+        }
+        flood.resize(READ_BATCH, 0);
+        flood[..n].copy_from_slice(&small[..n]);
+        FirstRead::Flood(n)
+    }
+
     /// The reader task: reads until the program's output ends, then
     /// reports its exit. Everything it reads goes into the terminal before
     /// it reads again, so aborting it ([`Pty::pause`]) loses nothing: a
@@ -454,53 +485,46 @@ impl Reading {
         let mut flood: Vec<u8> = Vec::new();
         loop {
             let Ok(mut ready) = self.master.readable().await else { break };
-            let mut small = [0u8; 4096];
-            let mut file = self.master.get_ref();
             let (mut open, mut drained) = (true, false);
-            let n = read_available(&mut file, &mut small, &mut open, &mut drained);
-            if n == 0 && open {
-                ready.clear_ready();
-                continue;
-            }
-            let answer = if n < small.len() - 1 || !open {
-                // The usual trickle (an echo, a spinner's frame): into the
-                // model here, with no thread hop.
-                match self.terminal.lock() {
-                    Ok(mut t) => t.process_batch(&small[..n], false),
-                    Err(_) => break,
+            let answer = match self.first_read(&mut flood, &mut open, &mut drained) {
+                FirstRead::Nothing => {
+                    ready.clear_ready();
+                    continue;
                 }
-            } else {
-                // A flood: everything readable now, in one batch (a PTY
-                // read gives at most 4095 bytes, and the model is fastest
-                // on whole floods), parsed on a blocking-pool thread so the
-                // server goes on drawing and reading keys meanwhile.
-                flood.resize(READ_BATCH, 0);
-                flood[..n].copy_from_slice(&small[..n]);
-                let n = n + read_available(&mut file, &mut flood[n..], &mut open, &mut drained);
-                let terminal = self.terminal.clone();
-                let more_coming = open && !drained;
-                let token = self.parsing.start();
-                let parsed = tokio::task::spawn_blocking(move || {
-                    let _token = token;
-                    // Piece by piece, so the server waits for the lock at
-                    // most one piece's parse when it draws or looks.
-                    let mut answer = Vec::new();
-                    let mut pieces = flood[..n].chunks(LOCK_PIECE).peekable();
-                    while let Some(piece) = pieces.next() {
-                        let more = more_coming || pieces.peek().is_some();
-                        match terminal.lock() {
-                            Ok(mut t) => answer.extend(t.process_batch(piece, more)),
-                            Err(_) => return (None, flood),
+                FirstRead::Trickle(Some(answer)) => answer,
+                FirstRead::Trickle(None) => break,
+                FirstRead::Flood(n) => {
+                    // A flood: everything readable now, in one batch (a PTY
+                    // read gives at most 4095 bytes, and the model is fastest
+                    // on whole floods), parsed on a blocking-pool thread so the
+                    // server goes on drawing and reading keys meanwhile.
+                    let mut file = self.master.get_ref();
+                    let n = n + read_available(&mut file, &mut flood[n..], &mut open, &mut drained);
+                    let terminal = self.terminal.clone();
+                    let more_coming = open && !drained;
+                    let token = self.parsing.start();
+                    let parsed = tokio::task::spawn_blocking(move || {
+                        let _token = token;
+                        // Piece by piece, so the server waits for the lock at
+                        // most one piece's parse when it draws or looks.
+                        let mut answer = Vec::new();
+                        let mut pieces = flood[..n].chunks(LOCK_PIECE).peekable();
+                        while let Some(piece) = pieces.next() {
+                            let more = more_coming || pieces.peek().is_some();
+                            match terminal.lock() {
+                                Ok(mut t) => answer.extend(t.process_batch(piece, more)),
+                                Err(_) => return (None, flood),
+                            }
                         }
+                        (Some(answer), flood)
+                    });
+                    match parsed.await {
+                        Ok((Some(answer), buf)) => {
+                            flood = buf;
+                            answer
+                        }
+                        _ => break,
                     }
-                    (Some(answer), flood)
-                });
-                match parsed.await {
-                    Ok((Some(answer), buf)) => {
-                        flood = buf;
-                        answer
-                    }
-                    _ => break,
                 }
             };
             if drained {
