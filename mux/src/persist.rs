@@ -171,10 +171,10 @@ impl Store {
     }
 
     /// Writes `bytes` to `path` behind the server's back: replacing it
-    /// whole (synced first), or appending.
-    fn write_behind(&self, path: PathBuf, bytes: Vec<u8>, append: bool) {
+    /// whole (see [`WriteMode`]), or appending.
+    fn write_behind(&self, path: PathBuf, bytes: Vec<u8>, how: WriteMode) {
         self.behind.run(Box::new(move || {
-            let result = if append {
+            let result = if how == WriteMode::Append {
                 fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -182,7 +182,7 @@ impl Store {
                     .open(&path)
                     .and_then(|mut f| f.write_all(&bytes))
             } else {
-                write_atomic(&path, &bytes)
+                write_atomic(&path, &bytes, how == WriteMode::Replace)
             };
             report(&path, result);
         }));
@@ -198,7 +198,7 @@ impl Store {
 
     pub fn save_meta(&self, meta: &SavedSession) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
-        self.write_behind(self.path(&meta.key, "json"), json, false);
+        self.write_behind(self.path(&meta.key, "json"), json, WriteMode::Replace);
         Ok(())
     }
 
@@ -210,7 +210,7 @@ impl Store {
             out.push(b'\n');
         }
         if !out.is_empty() {
-            self.write_behind(self.path(key, "history"), out, true);
+            self.write_behind(self.path(key, "history"), out, WriteMode::Append);
         }
         Ok(())
     }
@@ -222,12 +222,12 @@ impl Store {
             out.extend_from_slice(row.as_ref().as_bytes());
             out.push(b'\n');
         }
-        self.write_behind(self.path(key, "history"), out, false);
+        self.write_behind(self.path(key, "history"), out, WriteMode::Replace);
         Ok(())
     }
 
     pub fn save_screen(&self, key: &str, rows: &[String]) -> io::Result<()> {
-        self.write_behind(self.path(key, "screen"), rows.join("\n").into_bytes(), false);
+        self.write_behind(self.path(key, "screen"), rows.join("\n").into_bytes(), WriteMode::ReplaceOften);
         Ok(())
     }
 
@@ -239,7 +239,7 @@ impl Store {
             text.push_str(key);
             text.push('\n');
         }
-        self.write_behind(self.dir.join("last.layout"), text.into_bytes(), false);
+        self.write_behind(self.dir.join("last.layout"), text.into_bytes(), WriteMode::Replace);
         Ok(())
     }
 
@@ -321,12 +321,30 @@ fn read_lines(path: &Path) -> Vec<String> {
     String::from_utf8_lossy(complete).lines().map(str::to_string).collect()
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// How a file in the state directory is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriteMode {
+    /// Added to its end.
+    Append,
+    /// Replaced whole, the new contents on disk before the rename, so a
+    /// power cut leaves the old file or the new one.
+    Replace,
+    /// Replaced whole without waiting for the disk: a screen, rewritten
+    /// every second while its program draws. A server that is killed
+    /// still leaves the old file or the new one (the rename is atomic);
+    /// only a power cut can lose the last one, and the history log has
+    /// the lines.
+    ReplaceOften,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
     {
         let mut f = fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_data()?;
+        if sync {
+            f.sync_data()?;
+        }
     }
     fs::rename(&tmp, path)
 }

@@ -24,8 +24,13 @@ pub(super) fn title_sequence(title: &str, label: &str) -> Vec<u8> {
 /// A default `q chat` that ends sooner than this was no chat.
 const QUICK_EXIT: Duration = Duration::from_secs(3);
 
-/// How often a session's foreground process group is looked at, at most.
+/// How often a session's foreground process group is looked at, at most,
+/// while it has changed lately (a shell starting an agent, the agent's
+/// wrapper exec'ing it) ...
 const FOREGROUND_CHECK: Duration = Duration::from_millis(250);
+/// ... and once it has stayed the same this long: each look reads /proc.
+const FOREGROUND_SETTLED: Duration = Duration::from_secs(5);
+const FOREGROUND_CHECK_SETTLED: Duration = Duration::from_secs(1);
 
 impl Server {
     pub(super) fn session_output(&mut self, sid: SessionId) {
@@ -227,12 +232,14 @@ impl Server {
             return;
         }
         let w = &mut s.watch;
+        let settled = w.foreground_changed.is_none_or(|t| now.saturating_duration_since(t) >= FOREGROUND_SETTLED);
+        let interval = if settled { FOREGROUND_CHECK_SETTLED } else { FOREGROUND_CHECK };
         if let Some(since) = w.foreground_checked.map(|t| now.saturating_duration_since(t)) {
-            if since < FOREGROUND_CHECK {
+            if since < interval {
                 // Looked just now: look again when the interval is up, so the
                 // last change of a burst (an exec, a fork) is not missed.
                 if !std::mem::replace(&mut w.foreground_recheck, true) {
-                    self.after(FOREGROUND_CHECK - since, Event::StateCheck(sid));
+                    self.after(interval - since, Event::StateCheck(sid));
                 }
                 return;
             }
@@ -245,6 +252,7 @@ impl Server {
             return;
         }
         w.foreground = fingerprint;
+        w.foreground_changed = Some(now);
         let procs = crate::foreground::group(group);
         let rules = self.config.rules.identify(&procs).unwrap_or_else(|| self.config.rules.for_command(&s.command));
         w.agent = procs.into_iter().find(|p| rules.matcher.matches(&p.argv, &p.exe_name));

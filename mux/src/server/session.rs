@@ -87,6 +87,8 @@ pub(super) struct Watch {
     pub foreground_checked: Option<Instant>,
     /// A look is due when the interval is up.
     pub foreground_recheck: bool,
+    /// When the foreground last changed.
+    pub foreground_changed: Option<Instant>,
     /// The agent's process, once identified.
     pub agent: Option<Process>,
     /// The state the agent reported through a hook: the authority while set.
@@ -127,6 +129,7 @@ impl Watch {
             foreground: String::new(),
             foreground_checked: None,
             foreground_recheck: false,
+            foreground_changed: None,
             agent: None,
             reported: None,
             conversation,
