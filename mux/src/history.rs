@@ -456,7 +456,7 @@ pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
         }
         // Blank cells between as spaces, as vt100's basic format writes them.
         out.push_str(&" ".repeat(std::mem::take(&mut blanks)));
-        cell.write_attributes_diff(&mut out, current);
+        cell.write_attributes_diff(&mut out, current, screen.hyperlinks());
         current = Some(cell);
         if cell.has_contents() {
             out.push_str(cell.contents());

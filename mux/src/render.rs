@@ -121,7 +121,7 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
         let cell = screen.cell(row, col);
         let wide = cell.is_some_and(|c| c.is_wide());
         match cell {
-            Some(c) => c.write_attributes_diff(&mut out, attrs),
+            Some(c) => c.write_attributes_diff(&mut out, attrs, screen.hyperlinks()),
             None if attrs.is_some_and(|a| !a.has_default_attributes()) => out.push_str("\x1b[m"),
             None => {}
         }
