@@ -311,3 +311,41 @@ fn a_resize_rewraps_lines_as_the_terminal_does() {
     assert_eq!(drawn, direct, "qmux's history and screen against tmux's");
     assert!(drawn.contains(&format!("30 {}", "w".repeat(90))), "the longest line whole: {drawn}");
 }
+
+/// An OSC 8 hyperlink reaches the user's terminal around exactly its text,
+/// from the screen and from history. tmux 3.3a drops OSC 8, so a tmux
+/// capture cannot judge this one: the test reads the bytes the client
+/// writes to its terminal, and `qmux capture --ansi` for the rows that scrolled
+/// off.
+#[test]
+fn hyperlinks_reach_the_terminal_and_history_with_their_text() {
+    let env = Env::new();
+    let script = r"printf 'see \033]8;;file:///tmp/a;b.rs\033\\a;b.rs\033]8;;\033\\ and \033]8;id=1;https://example.com/\007url\033]8;;\007 done\n'; exec cat";
+    env.qmux_ok(&["new", "-d", "-s", "linked", "-x", "80", "-y", "24", "--", "sh", "-c", script]);
+    let mut term = env.attach(&["attach", "-t", "linked"], 80, 25);
+    term.wait_raw(
+        b"\x1b]8;;file:///tmp/a;b.rs\x1b\\a;b.rs\x1b]8;;\x1b\\",
+        "the client to write the file link around its text",
+    );
+    term.wait_raw(
+        b"\x1b]8;id=1;https://example.com/\x1b\\url\x1b]8;;\x1b\\",
+        "the client to write the URL link, id kept",
+    );
+    term.wait_text("see a;b.rs and url done");
+
+    // Scrolled into history, `capture --ansi` keeps the link; plain text does not.
+    term.type_str(&"\n".repeat(30));
+    let linked = "see \x1b]8;;file:///tmp/a;b.rs\x1b\\a;b.rs\x1b]8;;\x1b\\ and ";
+    let captured = poll_until(
+        scaled(Duration::from_secs(10)),
+        "the linked row in history",
+        || {
+            let text = env.qmux_ok(&["capture", "--ansi", "-t", "linked", "-S", "-"]);
+            text.contains(linked).then_some(text)
+        },
+        || env.qmux_ok(&["capture", "--ansi", "-t", "linked", "-S", "-"]),
+    );
+    assert!(captured.contains("https://example.com/"), "{captured:?}");
+    let plain = env.qmux_ok(&["capture", "-t", "linked", "-S", "-"]);
+    assert!(plain.starts_with("see a;b.rs and url done\n"), "{plain:?}");
+}

@@ -437,8 +437,9 @@ fn find_before(text: &str, pattern: &str, before: usize) -> Option<usize> {
     text.char_indices().map(|(i, _)| i).take_while(|&i| i < before).filter(|&i| text[i..].starts_with(pattern)).last()
 }
 
-/// Screen row `row` in the format history rows have: text and SGR
-/// sequences from default attributes, trailing blank cells left out, so a
+/// Screen row `row` in the format history rows have: text, SGR sequences
+/// from default attributes and OSC 8 hyperlinks (closed by the row's end),
+/// trailing blank cells left out, so a
 /// row reads the same before and after it scrolls off.
 pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
     let (_, cols) = screen.size();
@@ -456,7 +457,7 @@ pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
         }
         // Blank cells between as spaces, as vt100's basic format writes them.
         out.push_str(&" ".repeat(std::mem::take(&mut blanks)));
-        cell.write_attributes_diff(&mut out, current);
+        cell.write_attributes_diff(&mut out, current, screen.hyperlinks());
         current = Some(cell);
         if cell.has_contents() {
             out.push_str(cell.contents());
@@ -464,8 +465,16 @@ pub fn screen_row_formatted(screen: &vt100::Screen, row: u16) -> String {
             out.push(' ');
         }
     }
+    // A hyperlink ends with its row, as vt100 ends it in rows that scroll
+    // off, so that nothing after the row takes it.
+    if current.is_some_and(|c| c.hyperlink_id() != 0) {
+        out.push_str(LINK_END);
+    }
     out
 }
+
+/// OSC 8 with no URI: ends a hyperlink.
+pub const LINK_END: &str = "\x1b]8;;\x1b\\";
 
 /// History plus screen as text, for `qmux capture`: the last `history_rows`
 /// history rows, then every screen row, one line each. With `ansi`, each line

@@ -121,8 +121,8 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
         let cell = screen.cell(row, col);
         let wide = cell.is_some_and(|c| c.is_wide());
         match cell {
-            Some(c) => c.write_attributes_diff(&mut out, attrs),
-            None if attrs.is_some_and(|a| !a.has_default_attributes()) => out.push_str("\x1b[m"),
+            Some(c) => c.write_attributes_diff(&mut out, attrs, screen.hyperlinks()),
+            None if attrs.is_some_and(|a| !a.has_default_attributes()) => reset_attrs(&mut out, attrs),
             None => {}
         }
         attrs = cell;
@@ -134,8 +134,18 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
         }
         col += if wide && col + 1 < width { 2 } else { 1 };
     }
-    out.push_str("\x1b[m");
+    reset_attrs(&mut out, attrs);
     out
+}
+
+/// Ends what `attrs` (the cell whose attributes are in force) has open: its
+/// hyperlink too, which `CSI m` leaves, so that it does not run on into the
+/// pane's neighbours or the next row.
+fn reset_attrs(out: &mut String, attrs: Option<&vt100::Cell>) {
+    if attrs.is_some_and(|a| a.hyperlink_id() != 0) {
+        out.push_str(crate::history::LINK_END);
+    }
+    out.push_str("\x1b[m");
 }
 
 /// A pane's header row: its session's label, `width` cells, highlighted

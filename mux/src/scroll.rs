@@ -405,8 +405,23 @@ fn decorate(formatted: &str, cols: usize, marks: &[Mark], whole: Option<&str>) -
     let mut at = 0;
     let mut marks = marks.iter().peekable();
     let mut in_mark: Option<&Mark> = None;
+    // Whether an OSC 8 hyperlink is open: one cut off by the view's edge
+    // is closed there, so it does not run on into the next row.
+    let mut linked = false;
     let mut rest = formatted;
     while let Some(c) = rest.chars().next() {
+        if let Some(osc) = rest.strip_prefix("\x1b]") {
+            // A hyperlink, up to its terminator (BEL or ESC \\); it is no
+            // SGR, so marks and resets leave it alone.
+            let end = osc
+                .find(['\x07', '\x1b'])
+                .map_or(osc.len(), |i| i + if osc[i..].starts_with("\x1b\\") { 2 } else { 1 });
+            let link = &rest[..2 + end];
+            rest = &rest[2 + end..];
+            linked = !link.starts_with("\x1b]8;;\x1b") && !link.starts_with("\x1b]8;;\x07");
+            out.push_str(link);
+            continue;
+        }
         if c == '\x1b' {
             let end = rest.find('m').map_or(rest.len(), |i| i + 1);
             let sgr = &rest[..end];
@@ -441,6 +456,9 @@ fn decorate(formatted: &str, cols: usize, marks: &[Mark], whole: Option<&str>) -
         out.push(c);
         at += c.len_utf8();
         rest = &rest[c.len_utf8()..];
+    }
+    if linked {
+        out.push_str(crate::history::LINK_END);
     }
     if let Some(whole) = whole {
         out.push_str("\x1b[m");

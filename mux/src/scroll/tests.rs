@@ -195,6 +195,33 @@ fn highlights_keep_the_rows_own_colors() {
 }
 
 #[test]
+fn hyperlinks_in_rows_are_kept_and_closed_at_the_views_edge() {
+    // The URI holds an `m`, which must not be taken for the end of an SGR.
+    let row = "a \x1b]8;;file:///tmp/m.rs\x1b\\m.rs\x1b]8;;\x1b\\ b";
+    let marks = [Mark { start: 2, end: 3, sgr: MATCH }];
+    let line = decorate(row, 80, &marks, None);
+    assert_eq!(line, "\x1b[ma \x1b]8;;file:///tmp/m.rs\x1b\\\x1b[7mm\x1b[m.rs\x1b]8;;\x1b\\ b\x1b[m");
+    let mut t = Terminal::new(1, 10);
+    t.process(line.as_bytes());
+    let uri = |c| t.screen().hyperlink(t.screen().cell(0, c).expect("a cell")).map(|l| l.uri().to_string());
+    assert_eq!(
+        (0..7).map(uri).collect::<Vec<_>>(),
+        [
+            None,
+            None,
+            Some("file:///tmp/m.rs".into()),
+            Some("file:///tmp/m.rs".into()),
+            Some("file:///tmp/m.rs".into()),
+            Some("file:///tmp/m.rs".into()),
+            None
+        ]
+    );
+    // Cut inside the link, the line closes it.
+    let cut = decorate(row, 4, &[], None);
+    assert_eq!(cut, "\x1b[ma \x1b]8;;file:///tmp/m.rs\x1b\\m.\x1b]8;;\x1b\\\x1b[m");
+}
+
+#[test]
 fn selection_is_drawn_and_yanked() {
     let mut t = terminal(30);
     t.process(b"0123456789012345678901234567890123456789\r\n");

@@ -393,3 +393,40 @@ fn a_full_screen_program_is_cut_not_rewrapped() {
     t.resize(10, 3);
     assert_eq!(t.screen().contents(), "01234", "the alternate screen is the program's to redraw");
 }
+
+#[test]
+fn hyperlinks_reach_frames_panes_and_history_around_exactly_their_text() {
+    let mut t = Terminal::new(4, 30);
+    t.process(b"see \x1b]8;;file:///tmp/a;b.rs\x1b\\\x1b[1ma;b.rs\x1b[m\x1b]8;;\x1b\\ now\r\n");
+    // SGR first, then the link, as vt100 writes them.
+    let linked = "see \x1b[1m\x1b]8;;file:///tmp/a;b.rs\x1b\\a;b.rs\x1b[m\x1b]8;;\x1b\\ now";
+    assert_eq!(crate::history::screen_row_formatted(t.screen(), 0), linked);
+    let frame = String::from_utf8(crate::render::session_frame(t.screen(), None, Some("status"), (30, 5)))
+        .expect("a frame is text");
+    assert!(frame.contains(linked), "{frame:?}");
+    // The status row after the screen does not take the link.
+    assert_eq!(frame.rfind("\x1b]8;"), frame.rfind("\x1b]8;;\x1b\\"), "{frame:?}");
+    let plain = String::from_utf8(crate::render::plain_underlines(frame.clone().into_bytes())).expect("text");
+    assert!(plain.contains("\x1b]8;;file:///tmp/a;b.rs\x1b\\"), "{plain:?}");
+    let pane = crate::render::pane_row(t.screen(), 0, 12);
+    assert_eq!(pane, "\x1b[msee \x1b[1m\x1b]8;;file:///tmp/a;b.rs\x1b\\a;b.rs\x1b[m\x1b]8;;\x1b\\ n\x1b[m");
+    let cut = crate::render::pane_row(t.screen(), 0, 6);
+    assert!(cut.ends_with("a;\x1b]8;;\x1b\\\x1b[m"), "a pane's edge ends the link: {cut:?}");
+
+    // A frame diff writes the link only for the text that changed.
+    let before = t.screen().clone();
+    t.process(b"\x1b]8;id=x;https://example.com/\x1b\\url\x1b]8;;\x1b\\");
+    let diff = String::from_utf8(crate::render::session_frame(t.screen(), Some(&before), None, (30, 5)))
+        .expect("a frame is text");
+    assert!(diff.contains("\x1b]8;id=x;https://example.com/\x1b\\url\x1b]8;;\x1b\\"), "{diff:?}");
+    assert!(!diff.contains("file:"), "{diff:?}");
+
+    // Scrolled off, the row keeps its link in history, and reads as before.
+    t.process(b"\r\n\r\n\r\n\r\n");
+    assert_eq!(t.history().row_formatted(0), linked);
+    assert_eq!(t.history().row_text(0), "see a;b.rs now");
+    let captured = crate::history::capture(t.history(), t.screen(), 10, true);
+    assert!(captured.starts_with(&format!("{linked}\x1b[m\n")), "{captured:?}");
+    let text = crate::history::capture(t.history(), t.screen(), 10, false);
+    assert!(text.starts_with("see a;b.rs now\nurl\n"), "{text:?}");
+}

@@ -98,6 +98,9 @@ pub struct Attrs {
     pub mode: u8,
     /// The underline style and overline.
     extra: u8,
+    /// The OSC 8 hyperlink's id in the screen's table (0: none), as bytes
+    /// so that a cell needs no padding for a `u16`'s alignment.
+    link: [u8; 2],
 }
 
 impl Default for Attrs {
@@ -114,7 +117,24 @@ impl Attrs {
             ulcolor: Color::Default,
             mode: 0,
             extra: 0,
+            link: [0; 2],
         }
+    }
+
+    /// The id of the cell's hyperlink in the screen's table; 0 for none.
+    pub const fn link(&self) -> u16 {
+        u16::from_le_bytes(self.link)
+    }
+
+    pub fn set_link(&mut self, id: u16) {
+        self.link = id.to_le_bytes();
+    }
+
+    /// These attributes without their hyperlink: what an erase leaves,
+    /// since a link belongs to text, not to blank cells.
+    pub const fn without_link(mut self) -> Self {
+        self.link = [0; 2];
+        self
     }
 
     pub fn bold(&self) -> bool {
@@ -244,16 +264,36 @@ impl Attrs {
         }
     }
 
+    /// Writes what turns the attributes `other` into these: SGR for the
+    /// style and colours, then OSC 8 (with the link's URI from `links`)
+    /// when the hyperlink changes.
     pub fn write_escape_code_diff(
         &self,
         contents: &mut String,
         other: &Self,
+        links: &crate::hyperlink::Hyperlinks,
     ) {
-        self.write_escape_code_diff_fmt(contents, other)
+        self.write_escape_code_diff_fmt(contents, other, links)
             .expect("writing to a String cannot fail");
     }
 
     pub fn write_escape_code_diff_fmt(
+        &self,
+        writer: &mut impl alloc::fmt::Write,
+        other: &Self,
+        links: &crate::hyperlink::Hyperlinks,
+    ) -> alloc::fmt::Result {
+        // A link is not an SGR attribute (`CSI 0 m` keeps it), so it is
+        // written on its own.
+        self.without_link()
+            .write_sgr_diff_fmt(writer, &other.without_link())?;
+        if self.link() != other.link() {
+            links.write_fmt(writer, self.link())?;
+        }
+        Ok(())
+    }
+
+    fn write_sgr_diff_fmt(
         &self,
         writer: &mut impl alloc::fmt::Write,
         other: &Self,
@@ -318,7 +358,11 @@ mod tests {
 
     fn diff(from: &Attrs, to: &Attrs) -> String {
         let mut out = String::new();
-        to.write_escape_code_diff(&mut out, from);
+        to.write_escape_code_diff(
+            &mut out,
+            from,
+            &crate::hyperlink::Hyperlinks::default(),
+        );
         out
     }
 

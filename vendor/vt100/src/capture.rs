@@ -51,7 +51,11 @@ impl BasicFormattedCaptureState {
 /// This type is used by [`Callbacks::on_scroll`][on_scroll].
 ///
 /// [on_scroll]: crate::Callbacks::on_scroll
-pub struct RowContents<'a>(pub(crate) &'a crate::row::Row);
+pub struct RowContents<'a>(
+    pub(crate) &'a crate::row::Row,
+    /// The screen's hyperlinks, which the row's cells name by id.
+    pub(crate) &'a crate::hyperlink::Hyperlinks,
+);
 
 impl RowContents<'_> {
     /// Writes the contents of the row to the provided buffer, in the same
@@ -69,11 +73,37 @@ impl RowContents<'_> {
         if state.newline_pending {
             writer.write_char('\n')?;
         }
-        self.0
-            .write_contents_formatted_basic(writer, &mut state.attrs)?;
+        self.0.write_contents_formatted_basic(
+            writer,
+            &mut state.attrs,
+            self.1,
+        )?;
         state.newline_pending = !self.0.wrapped();
         Ok(())
     }
+}
+
+/// How long the escape sequence after an ESC in a "basic formatted"
+/// capture is: an SGR sequence up to its `m`, or an OSC 8 hyperlink up to
+/// its string terminator (`ESC \\` or BEL); the rest of `after` if it does
+/// not end.
+fn escape_len(after: &str) -> usize {
+    after.strip_prefix(']').map_or_else(
+        || after.find('m').map_or(after.len(), |m| m + 1),
+        |osc| {
+            let end = osc
+                .char_indices()
+                .find_map(|(i, c)| match c {
+                    '\x07' => Some(i + 1),
+                    '\x1b' => Some(
+                        i + 1 + usize::from(osc[i + 1..].starts_with('\\')),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or(osc.len());
+            1 + end
+        },
+    )
 }
 
 /// Iterator returned by [`basic_formatted_to_plain`].
@@ -112,14 +142,9 @@ impl<'a> Iterator for BasicFormattedToPlainIndexed<'a> {
             };
 
             self.index += before.len() + 1;
-            self.capture =
-                if let Some((esc_body, after_esc)) = after.split_once('m') {
-                    self.index += esc_body.len() + 1;
-                    after_esc
-                } else {
-                    self.index += after.len();
-                    ""
-                };
+            let skip = escape_len(after);
+            self.index += skip;
+            self.capture = &after[skip..];
 
             if !before.is_empty() {
                 return Some((index, before));
@@ -135,10 +160,10 @@ impl core::iter::FusedIterator for BasicFormattedToPlainIndexed<'_> {}
 ///
 /// This function splits a "basic formatted" screen capture, as returned by
 /// [`Screen::contents_formatted_basic`], into a plain text one, by stripping
-/// out the SGR escape sequences.
+/// out the SGR escape sequences (and OSC 8 hyperlinks).
 ///
 /// This function returns an iterator that yields pieces of the plain text
-/// plain text capture, each containing no SGR escape sequences. To obtain the
+/// plain text capture, each containing no escape sequences. To obtain the
 /// plain text capture as a single string, use [`Iterator::collect::<String>`].
 ///
 /// Every part of `capture` must have come from
@@ -192,11 +217,12 @@ impl<'a> Iterator for BasicFormattedRows<'a> {
 
         let capture = self.capture?;
         let mut width = 0_u16;
-        let mut chars = capture.char_indices();
+        let mut chars = capture.char_indices().peekable();
 
         while let Some((i, c)) = chars.next() {
             if c == '\x1b' {
-                while chars.next().is_some_and(|(_, c)| c != 'm') {}
+                let skip = escape_len(&capture[i + 1..]);
+                while chars.next_if(|&(j, _)| j <= i + skip).is_some() {}
                 continue;
             }
             if c == '\n' {

@@ -15,8 +15,9 @@ pub struct Cell {
     attrs: crate::attrs::Attrs,
 }
 // The contents, their length and width, and the attributes (the underline
-// colour and style and overline added five bytes to the original 32).
-const _: () = assert!(core::mem::size_of::<Cell>() == 37);
+// colour and style and overline added five bytes to the original 32, the
+// hyperlink's id two more).
+const _: () = assert!(core::mem::size_of::<Cell>() == 39);
 
 impl PartialEq<Self> for Cell {
     fn eq(&self, other: &Self) -> bool {
@@ -93,9 +94,12 @@ impl Cell {
         }
     }
 
+    /// Empties the cell, with the attributes an erase leaves: `attrs`
+    /// without a hyperlink, which belongs to text (xterm, kitty and VTE do
+    /// not link erased cells either).
     pub(crate) fn clear(&mut self, attrs: crate::attrs::Attrs) {
         self.len = 0;
-        self.attrs = attrs;
+        self.attrs = attrs.without_link();
     }
 
     /// Returns the text contents of the cell.
@@ -166,18 +170,46 @@ impl Cell {
 
     /// Writes the SGR sequence that changes the attributes of `prev` (the
     /// default attributes when `None`) into this cell's, as the screen's
-    /// own formatting writes them; nothing when they are the same. For
-    /// writing cells out one by one, as a row of history is.
+    /// own formatting writes them, and the OSC 8 sequence that opens this
+    /// cell's hyperlink (its URI from `links`, the table of the screen
+    /// the cells came from: [`Screen::hyperlinks`](crate::Screen::hyperlinks))
+    /// or ends `prev`'s; nothing when they are the same. For writing cells
+    /// out one by one, as a row of history is: end a row with
+    /// [`write_attributes_reset`](Self::write_attributes_reset) so that a
+    /// link does not run on past it.
     pub fn write_attributes_diff(
         &self,
         contents: &mut alloc::string::String,
         prev: Option<&Self>,
+        links: &crate::Hyperlinks,
     ) {
         let default = crate::attrs::Attrs::default();
         let prev = prev.map_or(&default, |c| &c.attrs);
         if &self.attrs != prev {
-            self.attrs.write_escape_code_diff(contents, prev);
+            self.attrs.write_escape_code_diff(contents, prev, links);
         }
+    }
+
+    /// Writes what turns this cell's attributes back into the default
+    /// ones: SGR 0, and the end of its hyperlink if it has one; nothing
+    /// when they are the default already.
+    pub fn write_attributes_reset(
+        &self,
+        contents: &mut alloc::string::String,
+    ) {
+        crate::attrs::Attrs::default().write_escape_code_diff(
+            contents,
+            &self.attrs,
+            &crate::Hyperlinks::default(),
+        );
+    }
+
+    /// The id of the cell's OSC 8 hyperlink in its screen's table (0 for
+    /// none): [`Screen::hyperlink`](crate::Screen::hyperlink) gives the
+    /// link itself.
+    #[must_use]
+    pub fn hyperlink_id(&self) -> u16 {
+        self.attrs.link()
     }
 
     /// Returns the foreground color of the cell.

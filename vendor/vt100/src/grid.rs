@@ -368,6 +368,7 @@ impl Grid {
     pub fn write_contents_formatted(
         &self,
         contents: &mut String,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> crate::attrs::Attrs {
         crate::term::ClearAttrs.write_buf(contents);
         crate::term::ClearScreen.write_buf(contents);
@@ -388,6 +389,7 @@ impl Grid {
                 wrapping,
                 Some(prev_pos),
                 Some(prev_attrs),
+                links,
             );
             prev_pos = new_pos;
             prev_attrs = new_attrs;
@@ -398,6 +400,7 @@ impl Grid {
             contents,
             Some(prev_pos),
             Some(prev_attrs),
+            links,
         );
 
         prev_attrs
@@ -407,26 +410,29 @@ impl Grid {
         &self,
         writer: &mut impl alloc::fmt::Write,
         range: crate::capture::BasicFormattedCaptureRange<'_>,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> alloc::fmt::Result {
         fn write<'a>(
             rows: impl Iterator<Item = &'a crate::row::Row>,
             writer: &mut impl alloc::fmt::Write,
             state: &mut crate::capture::BasicFormattedCaptureState,
+            links: &crate::hyperlink::Hyperlinks,
         ) -> alloc::fmt::Result {
-            rows.map(crate::capture::RowContents)
+            rows.map(|row| crate::capture::RowContents(row, links))
                 .try_for_each(|row| row.write_formatted_basic(writer, state))
         }
         match range {
             crate::capture::BasicFormattedCaptureRange::Full(state) => {
                 if let Some(scrollback) = &self.scrollback {
-                    write(scrollback.rows.iter(), writer, state)?;
+                    write(scrollback.rows.iter(), writer, state, links)?;
                 }
-                write(self.rows.iter(), writer, state)
+                write(self.rows.iter(), writer, state, links)
             }
             crate::capture::BasicFormattedCaptureRange::Visible => write(
                 self.visible_rows(),
                 writer,
                 &mut crate::capture::BasicFormattedCaptureState::new(),
+                links,
             ),
         }
     }
@@ -436,6 +442,7 @@ impl Grid {
         contents: &mut String,
         prev: &Self,
         mut prev_attrs: crate::attrs::Attrs,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> crate::attrs::Attrs {
         let mut prev_pos = prev.pos;
         let mut wrapping = false;
@@ -464,6 +471,7 @@ impl Grid {
                 prev_wrapping,
                 prev_pos,
                 prev_attrs,
+                links,
             );
             prev_pos = new_pos;
             prev_attrs = new_attrs;
@@ -475,6 +483,7 @@ impl Grid {
             contents,
             Some(prev_pos),
             Some(prev_attrs),
+            links,
         );
 
         prev_attrs
@@ -485,6 +494,7 @@ impl Grid {
         contents: &mut String,
         prev_pos: Option<Pos>,
         prev_attrs: Option<crate::attrs::Attrs>,
+        links: &crate::hyperlink::Hyperlinks,
     ) {
         let prev_attrs = prev_attrs.unwrap_or_default();
         // writing a character to the last column of a row doesn't wrap the
@@ -521,9 +531,17 @@ impl Grid {
                 } else {
                     crate::term::MoveTo::new(pos).write_buf(contents);
                 }
-                cell.attrs().write_escape_code_diff(contents, &prev_attrs);
+                cell.attrs().write_escape_code_diff(
+                    contents,
+                    &prev_attrs,
+                    links,
+                );
                 contents.push_str(cell.contents());
-                prev_attrs.write_escape_code_diff(contents, cell.attrs());
+                prev_attrs.write_escape_code_diff(
+                    contents,
+                    cell.attrs(),
+                    links,
+                );
             } else {
                 // if the cell doesn't have contents, we can't have gotten
                 // here by drawing a character in the last column. this means
@@ -568,11 +586,13 @@ impl Grid {
                                 cell.attrs().write_escape_code_diff(
                                     contents,
                                     &prev_attrs,
+                                    links,
                                 );
                                 contents.push_str(cell.contents());
                                 prev_attrs.write_escape_code_diff(
                                     contents,
                                     cell.attrs(),
+                                    links,
                                 );
                             }
                         } else {
@@ -580,11 +600,13 @@ impl Grid {
                             cell.attrs().write_escape_code_diff(
                                 contents,
                                 &prev_attrs,
+                                links,
                             );
                             contents.push_str(cell.contents());
                             prev_attrs.write_escape_code_diff(
                                 contents,
                                 cell.attrs(),
+                                links,
                             );
                         }
                         contents.push_str(
@@ -620,15 +642,20 @@ impl Grid {
                         // we assume self.pos.row is always valid, and
                         // self.size.cols - 1 is always a valid column
                         .unwrap();
-                    end_cell
-                        .attrs()
-                        .write_escape_code_diff(contents, &prev_attrs);
+                    end_cell.attrs().write_escape_code_diff(
+                        contents,
+                        &prev_attrs,
+                        links,
+                    );
                     crate::term::SaveCursor.write_buf(contents);
                     crate::term::Backspace.write_buf(contents);
                     crate::term::EraseChar::new(1).write_buf(contents);
                     crate::term::RestoreCursor.write_buf(contents);
-                    prev_attrs
-                        .write_escape_code_diff(contents, end_cell.attrs());
+                    prev_attrs.write_escape_code_diff(
+                        contents,
+                        end_cell.attrs(),
+                        links,
+                    );
                 }
             }
         } else if let Some(prev_pos) = prev_pos {

@@ -55,6 +55,7 @@ mod callbacks;
 pub mod capture;
 mod cell;
 mod grid;
+mod hyperlink;
 mod parser;
 mod perform;
 mod row;
@@ -64,6 +65,10 @@ mod term;
 pub use attrs::{Color, UnderlineStyle};
 pub use callbacks::Callbacks;
 pub use cell::Cell;
+pub use hyperlink::{
+    Hyperlink, Hyperlinks, MAX_HYPERLINK_BYTES, MAX_HYPERLINKS,
+    MAX_PARAMS_BYTES, MAX_URI_BYTES,
+};
 pub use parser::Parser;
 pub use screen::{
     CursorStyle, MouseProtocolEncoding, MouseProtocolMode, Screen,

@@ -246,6 +246,12 @@ impl<CB: crate::Callbacks> vte::Perform for crate::screen::WrappedScreen<CB> {
                     }
                 }
             }
+            // OSC 8 ; params ; uri: the URI may hold `;`, which vte took
+            // for separators, so the rest is joined back.
+            [b"8", link_params, uri @ ..] if !uri.is_empty() => {
+                let uri = uri.join(&b';');
+                self.screen.set_hyperlink(link_params, &uri);
+            }
             _ => {
                 self.callbacks.unhandled_osc(&mut self.screen, params);
             }

@@ -443,6 +443,7 @@ impl Row {
         wrapping: bool,
         prev_pos: Option<crate::grid::Pos>,
         prev_attrs: Option<crate::attrs::Attrs>,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> (crate::grid::Pos, crate::attrs::Attrs) {
         let mut prev_was_wide = false;
 
@@ -462,7 +463,11 @@ impl Row {
         if wrapping && first_cell == &crate::cell::Cell::DEFAULT {
             let default_attrs = crate::cell::Cell::DEFAULT.attrs();
             if prev_attrs != *default_attrs {
-                default_attrs.write_escape_code_diff(contents, &prev_attrs);
+                default_attrs.write_escape_code_diff(
+                    contents,
+                    &prev_attrs,
+                    links,
+                );
                 prev_attrs = *default_attrs;
             }
             contents.push(' ');
@@ -509,7 +514,11 @@ impl Row {
                     }
                     prev_pos = new_pos;
                     if &prev_attrs != attrs {
-                        attrs.write_escape_code_diff(contents, &prev_attrs);
+                        attrs.write_escape_code_diff(
+                            contents,
+                            &prev_attrs,
+                            links,
+                        );
                         prev_attrs = *attrs;
                     }
                     crate::term::EraseChar::new(pos.col - prev_col)
@@ -535,7 +544,11 @@ impl Row {
                     }
 
                     if &prev_attrs != attrs {
-                        attrs.write_escape_code_diff(contents, &prev_attrs);
+                        attrs.write_escape_code_diff(
+                            contents,
+                            &prev_attrs,
+                            links,
+                        );
                         prev_attrs = *attrs;
                     }
 
@@ -565,12 +578,13 @@ impl Row {
             }
             prev_pos = new_pos;
             if &prev_attrs != attrs {
-                attrs.write_escape_code_diff(contents, &prev_attrs);
+                attrs.write_escape_code_diff(contents, &prev_attrs, links);
                 prev_attrs = *attrs;
             }
             crate::term::ClearRowForward.write_buf(contents);
         }
 
+        end_link(contents, &mut prev_attrs, links);
         (prev_pos, prev_attrs)
     }
 
@@ -578,6 +592,7 @@ impl Row {
         &self,
         writer: &mut impl alloc::fmt::Write,
         current_attrs: &mut crate::attrs::Attrs,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> alloc::fmt::Result {
         let mut prev_was_wide = false;
         let mut num_empty = 0;
@@ -598,13 +613,28 @@ impl Row {
             }
 
             let new_attrs = *cell.attrs();
-            new_attrs.write_escape_code_diff_fmt(writer, current_attrs)?;
+            new_attrs.write_escape_code_diff_fmt(
+                writer,
+                current_attrs,
+                links,
+            )?;
             *current_attrs = new_attrs;
             if cell.has_contents() {
                 writer.write_str(cell.contents())?;
             } else {
                 writer.write_char(' ')?;
             }
+        }
+        // A link ends with its row, as in the other formats: the next row
+        // may come much later (a row scrolled off, written by a callback).
+        if current_attrs.link() != 0 {
+            let unlinked = current_attrs.without_link();
+            unlinked.write_escape_code_diff_fmt(
+                writer,
+                current_attrs,
+                links,
+            )?;
+            *current_attrs = unlinked;
         }
         Ok(())
     }
@@ -635,6 +665,7 @@ impl Row {
         prev_wrapping: bool,
         mut prev_pos: crate::grid::Pos,
         mut prev_attrs: crate::attrs::Attrs,
+        links: &crate::hyperlink::Hyperlinks,
     ) -> (crate::grid::Pos, crate::attrs::Attrs) {
         let mut prev_was_wide = false;
 
@@ -649,8 +680,11 @@ impl Row {
         {
             let first_cell_attrs = first_cell.attrs();
             if &prev_attrs != first_cell_attrs {
-                first_cell_attrs
-                    .write_escape_code_diff(contents, &prev_attrs);
+                first_cell_attrs.write_escape_code_diff(
+                    contents,
+                    &prev_attrs,
+                    links,
+                );
                 prev_attrs = *first_cell_attrs;
             }
             let mut cell_contents = prev_first_cell.contents();
@@ -710,7 +744,11 @@ impl Row {
                     }
                     prev_pos = new_pos;
                     if &prev_attrs != attrs {
-                        attrs.write_escape_code_diff(contents, &prev_attrs);
+                        attrs.write_escape_code_diff(
+                            contents,
+                            &prev_attrs,
+                            links,
+                        );
                         prev_attrs = *attrs;
                     }
                     crate::term::EraseChar::new(pos.col - prev_col)
@@ -736,7 +774,11 @@ impl Row {
                     }
 
                     if &prev_attrs != attrs {
-                        attrs.write_escape_code_diff(contents, &prev_attrs);
+                        attrs.write_escape_code_diff(
+                            contents,
+                            &prev_attrs,
+                            links,
+                        );
                         prev_attrs = *attrs;
                     }
 
@@ -765,7 +807,7 @@ impl Row {
             }
             prev_pos = new_pos;
             if &prev_attrs != attrs {
-                attrs.write_escape_code_diff(contents, &prev_attrs);
+                attrs.write_escape_code_diff(contents, &prev_attrs, links);
                 prev_attrs = *attrs;
             }
             crate::term::ClearRowForward.write_buf(contents);
@@ -800,7 +842,11 @@ impl Row {
             if end_cell.has_contents() {
                 let attrs = end_cell.attrs();
                 if &prev_attrs != attrs {
-                    attrs.write_escape_code_diff(contents, &prev_attrs);
+                    attrs.write_escape_code_diff(
+                        contents,
+                        &prev_attrs,
+                        links,
+                    );
                     prev_attrs = *attrs;
                 }
                 contents.push_str(end_cell.contents());
@@ -808,7 +854,23 @@ impl Row {
             }
         }
 
+        end_link(contents, &mut prev_attrs, links);
         (prev_pos, prev_attrs)
+    }
+}
+
+/// Ends the hyperlink `attrs` has open, if any: a link written out does not
+/// run on past its row, whose end the cursor moves away from (and a row
+/// written on its own, or the last, leaves no link open behind it).
+fn end_link(
+    contents: &mut String,
+    attrs: &mut crate::attrs::Attrs,
+    links: &crate::hyperlink::Hyperlinks,
+) {
+    if attrs.link() != 0 {
+        let unlinked = attrs.without_link();
+        unlinked.write_escape_code_diff(contents, attrs, links);
+        *attrs = unlinked;
     }
 }
 

@@ -105,6 +105,13 @@ pub struct Screen {
     /// The tab stops, once a program has set or cleared one (HTS, TBC),
     /// in column order; `None`: a stop every eighth column.
     tab_stops: Option<alloc::vec::Vec<u16>>,
+
+    /// The OSC 8 hyperlinks the cells of both grids name by id.
+    links: crate::hyperlink::Hyperlinks,
+    /// The id of the link printed text takes (0: none). It is not part of
+    /// `attrs`, since it is no SGR attribute: `CSI 0 m` leaves it, erases
+    /// do not take it, and DECSC does not save it.
+    link: u16,
 }
 
 impl Clone for Screen {
@@ -122,6 +129,8 @@ impl Clone for Screen {
             charsets: self.charsets,
             shifted_out: self.shifted_out,
             tab_stops: self.tab_stops.clone(),
+            links: self.links.clone(),
+            link: self.link,
         }
     }
 
@@ -142,6 +151,8 @@ impl Clone for Screen {
             charsets,
             shifted_out,
             tab_stops,
+            links,
+            link,
         } = source;
         self.grid.clone_from(grid);
         self.alternate_grid.clone_from(alternate_grid);
@@ -155,6 +166,8 @@ impl Clone for Screen {
         self.charsets = *charsets;
         self.shifted_out = *shifted_out;
         self.tab_stops.clone_from(tab_stops);
+        self.links.clone_from(links);
+        self.link = *link;
     }
 }
 
@@ -218,7 +231,55 @@ impl Screen {
             shifted_out: false,
 
             tab_stops: None,
+
+            links: crate::hyperlink::Hyperlinks::default(),
+            link: 0,
         }
+    }
+
+    /// The attributes printed text takes: the SGR ones and the link.
+    fn pen(&self) -> crate::attrs::Attrs {
+        let mut attrs = self.attrs;
+        attrs.set_link(self.link);
+        attrs
+    }
+
+    /// The grid in use, and the links its cells name (for the `on_scroll`
+    /// callback while the grid changes).
+    fn grid_and_links_mut(
+        &mut self,
+    ) -> (&mut crate::grid::Grid, &crate::hyperlink::Hyperlinks) {
+        let grid = if self.mode(MODE_ALTERNATE_SCREEN) {
+            &mut self.alternate_grid
+        } else {
+            &mut self.grid
+        };
+        (grid, &self.links)
+    }
+
+    /// The table of the OSC 8 hyperlinks this screen's cells name by id
+    /// ([`Cell::hyperlink_id`](crate::Cell::hyperlink_id)); for
+    /// [`Cell::write_attributes_diff`](crate::Cell::write_attributes_diff).
+    ///
+    /// It holds at most [`MAX_HYPERLINKS`](crate::MAX_HYPERLINKS) links
+    /// ([`MAX_HYPERLINK_BYTES`](crate::MAX_HYPERLINK_BYTES) in all), kept
+    /// while the screen lives: text in a link opened after that shows
+    /// without it.
+    #[must_use]
+    pub fn hyperlinks(&self) -> &crate::Hyperlinks {
+        &self.links
+    }
+
+    /// The OSC 8 hyperlink of a cell of this screen, if it has one.
+    #[must_use]
+    pub fn hyperlink(&self, cell: &crate::Cell) -> Option<&crate::Hyperlink> {
+        self.links.get(cell.hyperlink_id())
+    }
+
+    /// `OSC 8 ; params ; uri ST`: text printed from now on links to `uri`
+    /// (no link for an empty one, which is how a link ends).
+    pub(crate) fn set_hyperlink(&mut self, params: &[u8], uri: &[u8]) {
+        self.link = self.links.intern(params, uri);
     }
 
     /// The first tab stop right of `col`, if any.
@@ -487,14 +548,19 @@ impl Screen {
 
     fn write_contents_formatted(&self, contents: &mut String) {
         crate::term::HideCursor::new(self.hide_cursor()).write_buf(contents);
-        let prev_attrs = self.grid().write_contents_formatted(contents);
-        self.attrs.write_escape_code_diff(contents, &prev_attrs);
+        let prev_attrs =
+            self.grid().write_contents_formatted(contents, &self.links);
+        // The output ends with no link open (each row closes its own), so
+        // what the terminal shows after it cannot take one by accident.
+        self.attrs
+            .write_escape_code_diff(contents, &prev_attrs, &self.links);
     }
 
     /// Returns the formatted visible contents of the terminal in a "basic"
     /// format.
     ///
-    /// The contents will contain no escape sequences except SGR sequences,
+    /// The contents will contain no escape sequences except SGR sequences
+    /// and OSC 8 hyperlinks (each closed by the end of its row),
     /// and no control characters except `'\n'`.
     ///
     /// A newline will be inserted after each row that does not wrap onto the
@@ -541,7 +607,8 @@ impl Screen {
         writer: &mut impl alloc::fmt::Write,
         range: crate::capture::BasicFormattedCaptureRange<'_>,
     ) -> alloc::fmt::Result {
-        self.grid().write_contents_formatted_basic(writer, range)
+        self.grid()
+            .write_contents_formatted_basic(writer, range, &self.links)
     }
 
     /// Returns the formatted visible contents of the terminal by row,
@@ -575,6 +642,7 @@ impl Screen {
                 wrapping,
                 None,
                 None,
+                &self.links,
             );
             if start == 0 && width == self.grid.size().cols() {
                 wrapping = row.wrapped();
@@ -609,8 +677,10 @@ impl Screen {
             contents,
             prev.grid(),
             prev.attrs,
+            &self.links,
         );
-        self.attrs.write_escape_code_diff(contents, &prev_attrs);
+        self.attrs
+            .write_escape_code_diff(contents, &prev_attrs, &self.links);
     }
 
     /// Returns a sequence of strings containing escape sequences sufficient to
@@ -648,6 +718,7 @@ impl Screen {
                     false,
                     crate::grid::Pos { row: i, col: start },
                     crate::attrs::Attrs::default(),
+                    &self.links,
                 );
                 contents
             })
@@ -772,6 +843,7 @@ impl Screen {
         self.attrs.write_escape_code_diff(
             contents,
             &crate::attrs::Attrs::default(),
+            &self.links,
         );
     }
 
@@ -810,8 +882,12 @@ impl Screen {
 
     fn write_cursor_state_formatted(&self, contents: &mut String) {
         crate::term::HideCursor::new(self.hide_cursor()).write_buf(contents);
-        self.grid()
-            .write_cursor_position_formatted(contents, None, None);
+        self.grid().write_cursor_position_formatted(
+            contents,
+            None,
+            None,
+            &self.links,
+        );
 
         // we don't just call write_attributes_formatted here, because that
         // would still be confusing - consider the case where the user sets
@@ -1137,7 +1213,7 @@ impl Screen {
         new_pos: crate::grid::Pos,
     ) {
         if new_pos.col == 0 {
-            let attrs = self.attrs;
+            let attrs = self.pen();
             let contents = self
                 .grid()
                 .drawing_cell(old_pos)
@@ -1167,7 +1243,7 @@ impl Screen {
         cell_is_wide: bool,
     ) {
         let size = self.grid().size();
-        let attrs = self.attrs;
+        let attrs = self.pen();
 
         if base_pos.col > 0 {
             let prev_cell = self
@@ -1244,13 +1320,15 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     /// Gets the `on_row` callback for methods like
     /// [`crate::grid::Grid::scroll_up`].
     fn on_row<'cb>(
-        screen: &Screen,
+        is_alternate: bool,
+        links: &'cb crate::hyperlink::Hyperlinks,
         callbacks: &'cb mut CB,
     ) -> impl FnMut(&crate::row::Row) + 'cb {
-        let is_alternate = screen.mode(MODE_ALTERNATE_SCREEN);
         move |row| {
-            callbacks
-                .on_scroll(crate::capture::RowContents(row), is_alternate);
+            callbacks.on_scroll(
+                crate::capture::RowContents(row, links),
+                is_alternate,
+            );
         }
     }
 
@@ -1264,15 +1342,20 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         cols: core::num::NonZeroU16,
     ) {
         let callbacks = &mut self.callbacks;
+        let links = &self.screen.links;
         self.screen
             .grid
             .set_size(crate::grid::Size { rows, cols }, |row| {
-                callbacks.on_scroll(crate::capture::RowContents(row), false);
+                callbacks.on_scroll(
+                    crate::capture::RowContents(row, links),
+                    false,
+                );
             });
         self.screen.alternate_grid.set_size(
             crate::grid::Size { rows, cols },
             |row| {
-                callbacks.on_scroll(crate::capture::RowContents(row), true);
+                callbacks
+                    .on_scroll(crate::capture::RowContents(row, links), true);
             },
         );
     }
@@ -1281,7 +1364,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         let screen = &mut self.screen;
         let c = screen.charsets[usize::from(screen.shifted_out)].map(c);
         let pos = screen.grid().pos();
-        let attrs = screen.attrs;
+        let attrs = screen.pen();
 
         let Some(width) = screen.calculate_width(c) else {
             return;
@@ -1300,8 +1383,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 screen.grid_mut().col_set(cols.saturating_sub(width));
             }
             let wrap = screen.new_character_should_wrap(width);
-            let on_row = Self::on_row(screen, &mut self.callbacks);
-            screen.grid_mut().col_wrap(width, wrap, on_row);
+            let is_alternate = screen.mode(MODE_ALTERNATE_SCREEN);
+            let (grid, links) = screen.grid_and_links_mut();
+            let on_row =
+                Self::on_row(is_alternate, links, &mut self.callbacks);
+            grid.col_wrap(width, wrap, on_row);
             // In insert mode the character makes room for itself; what
             // is pushed past the right margin is lost.
             if screen.mode(MODE_INSERT) {
@@ -1356,8 +1442,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             let cell_is_wide =
                 screen.grid().drawing_cell(base_pos).unwrap().is_wide();
             if !cell_was_wide && cell_is_wide {
-                let on_row = Self::on_row(screen, &mut self.callbacks);
-                screen.grid_mut().col_wrap(1, false, on_row);
+                let is_alternate = screen.mode(MODE_ALTERNATE_SCREEN);
+                let (grid, links) = screen.grid_and_links_mut();
+                let on_row =
+                    Self::on_row(is_alternate, links, &mut self.callbacks);
+                grid.col_wrap(1, false, on_row);
                 // col_wrap always leaves self.grid().pos() on a valid cell,
                 // so .drawing_cell(new_pos).unwrap() will always be valid.
                 let new_pos = screen.grid().pos();
@@ -1423,8 +1512,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     pub fn lf(&mut self) {
-        let on_row = Self::on_row(&self.screen, &mut self.callbacks);
-        self.screen.grid_mut().row_inc_scroll(1, on_row);
+        let is_alternate = self.screen.mode(MODE_ALTERNATE_SCREEN);
+        let (grid, links) = self.screen.grid_and_links_mut();
+        let on_row = Self::on_row(is_alternate, links, &mut self.callbacks);
+        grid.row_inc_scroll(1, on_row);
     }
 
     pub fn vt(&mut self) {
@@ -1497,10 +1588,14 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // ESC c
     pub fn ris(&mut self) {
+        // The links are kept: a copy of the screen from before the reset
+        // must still agree with it on what every link id means.
+        let links = core::mem::take(&mut self.screen.links);
         self.screen = Screen::new(
             self.screen.grid.size(),
             self.screen.grid.scrollback_capacity(),
         );
+        self.screen.links = links;
     }
 
     // csi codes
@@ -1595,8 +1690,11 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
             1 => self.screen.grid_mut().erase_all_backward(attrs),
             2 => self.screen.grid_mut().erase_all(attrs),
             3 => {
-                let on_row = Self::on_row(&self.screen, &mut self.callbacks);
-                self.screen.grid_mut().erase_all_scrollback(on_row);
+                let is_alternate = self.screen.mode(MODE_ALTERNATE_SCREEN);
+                let (grid, links) = self.screen.grid_and_links_mut();
+                let on_row =
+                    Self::on_row(is_alternate, links, &mut self.callbacks);
+                grid.erase_all_scrollback(on_row);
             }
             _ => unhandled(self),
         }
@@ -1640,8 +1738,10 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
 
     // CSI S
     pub fn su(&mut self, count: u16) {
-        let on_row = Self::on_row(&self.screen, &mut self.callbacks);
-        self.screen.grid_mut().scroll_up(count, on_row);
+        let is_alternate = self.screen.mode(MODE_ALTERNATE_SCREEN);
+        let (grid, links) = self.screen.grid_and_links_mut();
+        let on_row = Self::on_row(is_alternate, links, &mut self.callbacks);
+        grid.scroll_up(count, on_row);
     }
 
     // CSI T
@@ -2193,7 +2293,11 @@ mod sgr_tests {
         let mut out = alloc::string::String::new();
         let mut prev = None;
         for col in 0..4 {
-            cell(col).write_attributes_diff(&mut out, prev);
+            cell(col).write_attributes_diff(
+                &mut out,
+                prev,
+                screen.hyperlinks(),
+            );
             out.push_str(cell(col).contents());
             prev = Some(cell(col));
         }
@@ -2648,5 +2752,214 @@ mod lazy_row_tests {
             }
         }
         assert!(saw_blank_rows, "some rows went without cells");
+    }
+}
+
+#[cfg(test)]
+mod hyperlink_tests {
+    use alloc::{format, string::String, vec::Vec};
+
+    fn parser(rows: u16, cols: u16) -> crate::Parser {
+        let size =
+            |n| core::num::NonZeroU16::new(n).expect("a non-zero size");
+        crate::Parser::new(size(rows), size(cols), 10)
+    }
+
+    /// The URI of each cell of row `row`'s first `n` columns ("" for none).
+    fn uris(screen: &crate::Screen, row: u16, n: u16) -> Vec<String> {
+        (0..n)
+            .map(|col| {
+                let cell = screen.cell(row, col).expect("a cell on screen");
+                screen
+                    .hyperlink(cell)
+                    .map_or_else(String::new, |link| link.uri().into())
+            })
+            .collect()
+    }
+
+    const OPEN: &[u8] = b"\x1b]8;;http://a.example/x;y\x1b\\";
+    const CLOSE: &[u8] = b"\x1b]8;;\x1b\\";
+
+    #[test]
+    fn a_link_is_kept_on_its_cells_and_ended_by_an_empty_uri() {
+        let mut p = parser(2, 10);
+        p.process(b"<");
+        p.process(OPEN);
+        p.process(b"ab");
+        p.process(CLOSE);
+        p.process(b">");
+        // A semicolon in the URI is part of it; BEL ends the sequence too.
+        p.process(b"\x1b]8;id=7;file:///tmp/f\x07c\x1b]8;;\x07d");
+        let link = "http://a.example/x;y";
+        assert_eq!(
+            uris(p.screen(), 0, 6),
+            ["", link, link, "", "file:///tmp/f", ""]
+        );
+        let cell = p.screen().cell(0, 4).expect("column 4");
+        let file = p.screen().hyperlink(cell).expect("the file link");
+        assert_eq!((file.params(), file.id()), ("id=7", Some("7")));
+        assert_eq!(p.screen().hyperlinks().len(), 2);
+        // The same link again is the same entry.
+        p.process(OPEN);
+        p.process(b"e");
+        assert_eq!(p.screen().hyperlinks().len(), 2);
+        assert_eq!(
+            p.screen().cell(0, 6).expect("column 6").hyperlink_id(),
+            p.screen().cell(0, 1).expect("column 1").hyperlink_id()
+        );
+    }
+
+    #[test]
+    fn sgr_0_keeps_the_link_erases_and_ris_do_not() {
+        let mut p = parser(2, 10);
+        p.process(OPEN);
+        // As in kitty and iTerm2, a link is no SGR attribute.
+        p.process(b"\x1b[1ma\x1b[mb");
+        let link = "http://a.example/x;y";
+        assert_eq!(uris(p.screen(), 0, 2), [link, link]);
+        // An erase leaves blank cells without the link.
+        p.process(b"\x1b[K\x1b[2;1H\x1b[41m\x1b[2K");
+        assert_eq!(uris(p.screen(), 1, 3), ["", "", ""]);
+        assert_eq!(p.screen().cell(1, 0).expect("a cell").hyperlink_id(), 0);
+        // RIS ends it, and keeps the table (see `Hyperlinks`).
+        p.process(b"\x1bcc");
+        assert_eq!(uris(p.screen(), 0, 1), [""]);
+        assert_eq!(p.screen().hyperlinks().len(), 1);
+    }
+
+    #[test]
+    fn contents_formatted_carries_links_to_a_fresh_parser() {
+        let mut p = parser(3, 10);
+        p.process(b"x");
+        p.process(OPEN);
+        p.process(b"abc");
+        p.process(CLOSE);
+        p.process(b"y\r\n\x1b]8;;file:///z\x1b\\\x1b[31mq");
+        let formatted = p.screen().contents_formatted();
+        assert!(
+            formatted.contains(
+                "x\x1b]8;;http://a.example/x;y\x1b\\abc\x1b]8;;\x1b\\y"
+            ),
+            "{formatted:?}"
+        );
+        let mut fresh = parser(3, 10);
+        fresh.process(formatted.as_bytes());
+        for row in 0..2 {
+            assert_eq!(
+                uris(fresh.screen(), row, 6),
+                uris(p.screen(), row, 6)
+            );
+        }
+        assert_eq!(uris(fresh.screen(), 1, 1), ["file:///z"]);
+        // The output leaves no link open, though the program's still is.
+        let last = formatted.rfind("\x1b]8;").expect("an OSC 8");
+        assert!(
+            formatted[last..].starts_with("\x1b]8;;\x1b\\"),
+            "{formatted:?}"
+        );
+        fresh.process(b"w");
+        assert_eq!(uris(fresh.screen(), 1, 2), ["file:///z", ""]);
+    }
+
+    #[test]
+    fn a_link_over_a_row_end_is_closed_and_reopened() {
+        let mut p = parser(3, 5);
+        p.process(OPEN);
+        p.process(b"abcdefg");
+        p.process(CLOSE);
+        let link = "http://a.example/x;y";
+        assert_eq!(uris(p.screen(), 1, 3), [link, link, ""]);
+        let opened = "\x1b]8;;http://a.example/x;y\x1b\\";
+        let formatted = p.screen().contents_formatted();
+        assert_eq!(formatted.matches(opened).count(), 2, "{formatted:?}");
+        assert!(formatted.contains("abcde\x1b]8;;\x1b\\"), "{formatted:?}");
+        let rows: Vec<String> = p.screen().rows_formatted(0, 5).collect();
+        assert_eq!(rows[0], format!("{opened}abcde\x1b]8;;\x1b\\"));
+        assert_eq!(rows[1], format!("{opened}fg\x1b]8;;\x1b\\"));
+        let basic = p.screen().contents_formatted_basic();
+        assert_eq!(
+            basic,
+            format!("{opened}abcde\x1b]8;;\x1b\\{opened}fg\x1b]8;;\x1b\\\n")
+        );
+        assert_eq!(
+            crate::capture::basic_formatted_to_plain(&basic)
+                .collect::<String>(),
+            "abcdefg\n"
+        );
+        assert_eq!(
+            crate::capture::basic_formatted_rows(&basic, 5)
+                .collect::<Vec<_>>(),
+            // Escapes go with the row before them, as SGR always did.
+            [
+                format!("{opened}abcde\x1b]8;;\x1b\\{opened}"),
+                "fg\x1b]8;;\x1b\\".into(),
+                String::new()
+            ]
+        );
+        let mut fresh = parser(3, 5);
+        fresh.process(formatted.as_bytes());
+        assert_eq!(uris(fresh.screen(), 0, 5), uris(p.screen(), 0, 5));
+        assert_eq!(uris(fresh.screen(), 1, 3), uris(p.screen(), 1, 3));
+    }
+
+    #[test]
+    fn a_diff_writes_a_link_only_where_it_changes() {
+        let mut p = parser(3, 10);
+        p.process(OPEN);
+        p.process(b"ab");
+        p.process(CLOSE);
+        let before = p.screen().clone();
+        p.process(b"\r\nplain");
+        let diff = p.screen().contents_diff(&before);
+        assert!(!diff.contains("\x1b]8"), "{diff:?}");
+        let before = p.screen().clone();
+        p.process(b"\x1b[1;3H");
+        p.process(OPEN);
+        p.process(b"c");
+        p.process(b"\x1b]8;;file:///d\x1b\\d");
+        p.process(CLOSE);
+        let diff = p.screen().contents_diff(&before);
+        assert_eq!(
+            diff,
+            "\x1b[1;3H\x1b]8;;http://a.example/x;y\x1b\\c\x1b]8;;file:///d\x1b\\d\x1b]8;;\x1b\\"
+        );
+        let mut fresh = parser(3, 10);
+        fresh.process(before.contents_formatted().as_bytes());
+        fresh.process(diff.as_bytes());
+        assert_eq!(uris(fresh.screen(), 0, 5), uris(p.screen(), 0, 5));
+        // A copy kept with `clone_from` agrees on the ids.
+        let mut kept = parser(1, 1).screen().clone();
+        kept.clone_from(p.screen());
+        assert_eq!(p.screen().contents_diff(&kept), "");
+        assert_eq!(uris(&kept, 0, 5), uris(p.screen(), 0, 5));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let mut p = parser(2, 10);
+        for i in 0..crate::MAX_HYPERLINKS {
+            p.process(format!("\x1b]8;;http://h/{i}\x1b\\").as_bytes());
+        }
+        assert_eq!(p.screen().hyperlinks().len(), crate::MAX_HYPERLINKS);
+        // One more is not recorded: its text shows without it.
+        p.process(b"\x1b]8;;http://h/new\x1b\\a");
+        assert_eq!(uris(p.screen(), 0, 1), [""]);
+        assert_eq!(p.screen().hyperlinks().len(), crate::MAX_HYPERLINKS);
+        // Links already in the table still work.
+        p.process(b"\x1b]8;;http://h/5\x1b\\b");
+        assert_eq!(uris(p.screen(), 0, 2), ["", "http://h/5"]);
+        // The bytes are bounded too, and a URI too long is not recorded.
+        let mut p = parser(2, 10);
+        let long = "u".repeat(crate::MAX_URI_BYTES + 1);
+        p.process(format!("\x1b]8;;{long}\x1b\\a").as_bytes());
+        assert_eq!(uris(p.screen(), 0, 1), [""]);
+        let uri = "v".repeat(crate::MAX_URI_BYTES - 10);
+        for i in 0..1000 {
+            p.process(format!("\x1b]8;;{uri}{i}\x1b\\").as_bytes());
+        }
+        assert!(
+            p.screen().hyperlinks().len() * crate::MAX_URI_BYTES
+                < crate::MAX_HYPERLINK_BYTES + crate::MAX_URI_BYTES
+        );
     }
 }
