@@ -307,6 +307,12 @@ impl History {
         taken
     }
 
+    /// A number that changes whenever rows' memory is freed (a chunk
+    /// dropped), for a server deciding whether to hand free pages back.
+    pub fn freed_mark(&self) -> u32 {
+        self.first_chunk
+    }
+
     /// Forgets every row. Absolute line numbers keep counting.
     pub fn clear(&mut self) {
         *self.cache.borrow_mut() = None;

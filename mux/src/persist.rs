@@ -188,6 +188,19 @@ impl Store {
         }));
     }
 
+    /// Hands the heap's free pages back to the system once the writes
+    /// queued so far are done (their buffers freed too), on the writing
+    /// thread: the walk of the heap takes milliseconds.
+    pub fn trim_behind(&self) {
+        self.behind.run(Box::new(|| {
+            // SAFETY: malloc_trim only releases free memory.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            unsafe {
+                nix::libc::malloc_trim(0);
+            }
+        }));
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -356,7 +356,7 @@ impl Server {
 
     async fn shutdown(&mut self) {
         self.shutting_down = true;
-        self.save_all(true);
+        let _ = self.save_all(true);
         let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
         for cid in views {
             self.detach(cid, "server exited");

@@ -28,13 +28,10 @@ pub(super) struct Saving {
     /// keys, for a restore to put back.
     saved_layout: Option<(String, Vec<String>)>,
     flush_armed: bool,
-    /// When free heap pages were last handed back.
-    trimmed: Option<std::time::Instant>,
+    /// The histories' [`freed_mark`](crate::history::History::freed_mark)s
+    /// summed when free heap pages were last handed back.
+    trimmed_at: u32,
 }
-
-/// How often free heap pages are handed back at most: the walk of the heap
-/// takes milliseconds of the event loop's time.
-const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Puts a saved session's history and last screen into a new terminal,
 /// then a marker line; the resumed program draws below it.
@@ -141,17 +138,15 @@ impl Server {
 
     pub(super) fn save_due(&mut self) {
         self.saving.flush_armed = false;
-        self.save_all(false);
+        let freed = self.save_all(false);
         // History that went over its budget freed chunks all over the heap;
         // hand the free pages back, or the budget would bound only what
-        // is used, not what the server holds.
-        let now = self.os.now();
-        if self.saving.trimmed.is_none_or(|t| now.saturating_duration_since(t) >= TRIM_INTERVAL) {
-            self.saving.trimmed = Some(now);
-            // SAFETY: malloc_trim only releases free memory.
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            unsafe {
-                nix::libc::malloc_trim(0);
+        // is used, not what the server holds. Only when some were freed, and
+        // on the writing thread, after the writes that hold big buffers.
+        if freed != self.saving.trimmed_at {
+            self.saving.trimmed_at = freed;
+            if let Some(store) = &self.saving.store {
+                store.trim_behind();
             }
         }
     }
@@ -159,8 +154,10 @@ impl Server {
     /// Writes every session's new history rows and changed screen.
     /// Without `wait`, a session whose terminal a flood's parse holds is
     /// left for the next save rather than stalling the event loop.
-    pub(super) fn save_all(&mut self, wait: bool) {
-        let Some(store) = &self.saving.store else { return };
+    /// Returns the histories' freed marks, summed.
+    pub(super) fn save_all(&mut self, wait: bool) -> u32 {
+        let mut freed = 0u32;
+        let Some(store) = &self.saving.store else { return freed };
         for s in self.sessions.iter_mut() {
             if std::mem::take(&mut s.meta_dirty) {
                 if let Err(e) = store.save_meta(&s.meta()) {
@@ -178,6 +175,7 @@ impl Server {
                 Err(std::sync::TryLockError::Poisoned(_)) => continue,
             };
             let history = t.history();
+            freed = freed.wrapping_add(history.freed_mark());
             let first = history.first_line();
             let from = s.saved_upto.max(first);
             let new = (from - first) as usize..history.len();
@@ -203,6 +201,7 @@ impl Server {
                 eprintln!("qmux: cannot save {}: {e}", s.label());
             }
         }
+        freed
     }
 
     /// Brings saved sessions back; returns what to tell the user.
