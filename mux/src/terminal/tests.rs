@@ -153,6 +153,29 @@ fn random_output(rng: &mut Rng, len: usize) -> Vec<u8> {
         b"\r",
         b"\n",
         b"   ",
+        // Tab stops, index and next line, saved cursor, alignment, the
+        // other alternate screens, DECCOLM, underline styles and colours,
+        // overline, hyperlinks.
+        b"\x1bH",
+        b"\x1b[3g",
+        b"\x1b[g",
+        b"\x1b[2Z",
+        b"\x1b[3I",
+        b"\x1bD",
+        b"\x1bE",
+        b"\x1b[s",
+        b"\x1b[u",
+        b"\x1b#8",
+        b"\x1b[?47h",
+        b"\x1b[?47l",
+        b"\x1b[?1047h",
+        b"\x1b[?1047l",
+        b"\x1b[?3h",
+        b"\x1b[4:3;58:2::1:2:3m",
+        b"\x1b[21;53m",
+        b"\x1b[24;55;59m",
+        b"\x1b]8;id=x;http://example.com/a;b\x1b\\",
+        b"\x1b]8;;\x07",
     ];
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
