@@ -20,6 +20,21 @@ fn attach(env: &Env, args: &[&str]) -> qmux_e2e::Term {
 // ---- 1. typing ----
 
 #[test]
+fn a_programs_clipboard_write_and_title_reach_the_terminal_showing_it() {
+    let env = Env::new();
+    env.start_detached("osc", &["cat"]);
+    let mut term = attach(&env, &["attach", "-t", "osc"]);
+    term.wait_marker("osc", "*");
+    // cat writes back what it reads: the program's own OSC 52 and OSC 2.
+    term.type_str("\x1b]52;c;aGk=\x07\x1b]2;agent at work\x07\r");
+    term.wait_raw(b"\x1b]52;c;aGk=\x07", "the program's clipboard write, passed to the terminal");
+    term.wait_raw(b"\x1b]2;agent at work\x07", "the program's title, on the terminal's title");
+    let listed = env.ls_json();
+    let title = listed.as_array().and_then(|a| a.first()).map(|s| s["title"].clone());
+    assert_eq!(title, Some(serde_json::json!("agent at work")), "ls --json has the title: {listed}");
+}
+
+#[test]
 fn typing_reaches_the_chat_and_its_reply_shows() {
     let env = Env::new();
     let mut term = attach(&env, &[]);
