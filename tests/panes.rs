@@ -109,3 +109,29 @@ fn a_layout_comes_back_after_detach_and_after_restore() {
     size_is(&env, "a", "[50x29]");
     size_is(&env, "b", "[50x29]");
 }
+
+#[test]
+fn prefix_alt_arrows_and_a_mouse_drag_move_a_border() {
+    let env = Env::with_config("default-command = [\"cat\"]\n");
+    env.start_detached("a", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_marker("a", "*");
+    term.prefix(b'%');
+    env.wait_ls("a second session", |s| s.len() == 2);
+    let b = env.sessions().into_iter().find(|s| s.name != "a").expect("the new pane's session").name;
+    size_is(&env, "a", "[50x29]");
+    // The focused right pane: Alt-Left moves its left border 5 cells left,
+    // Ctrl-Right one back.
+    term.send(b"\x02\x1b[1;3D");
+    size_is(&env, "a", "[45x29]");
+    size_is(&env, &b, "[55x29]");
+    term.send(b"\x02\x1b[1;5C");
+    size_is(&env, "a", "[46x29]");
+    // The border is now column 47 (one-based): drag it to column 71.
+    term.send(b"\x1b[<0;47;10M\x1b[<32;60;10M\x1b[<32;71;10M\x1b[<0;71;10m");
+    size_is(&env, "a", "[70x29]");
+    size_is(&env, &b, "[30x29]");
+    term.type_str("still typing\r");
+    term.wait_text("still typing");
+    assert!(env.capture(&b).contains("still typing"), "keys still go to the focused pane");
+}

@@ -99,7 +99,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &one('o', Action::NextPane),
         shown: "o",
-        help: "next pane (prefix and an arrow: the pane that way)",
+        help: "next pane (prefix and an arrow: the pane that way; with Alt or Ctrl held: move its border 5 cells or \
+               1 that way; or drag a border with the mouse)",
     },
     Binding { keys: &one('z', Action::Zoom), shown: "z", help: "zoom the pane to the whole view, and back" },
     Binding {

@@ -216,6 +216,11 @@ pub enum Key {
     End,
     WheelUp,
     WheelDown,
+    /// An arrow with Alt held (`ESC [ 1 ; 3 A`…`D`): `b'A'` up, `b'B'`
+    /// down, `b'C'` right, `b'D'` left.
+    AltArrow(u8),
+    /// An arrow with Ctrl held (`ESC [ 1 ; 5 A`…`D`).
+    CtrlArrow(u8),
     /// A sequence qmux has no use for (a function key, a mouse click).
     Other,
 }
@@ -297,6 +302,8 @@ fn csi(bytes: &[u8]) -> Option<(Key, usize)> {
         (b'~', "5") => Key::PageUp,
         (b'~', "6") => Key::PageDown,
         (b'~', _) => Key::Other,
+        (b @ b'A'..=b'D', "1;3") => Key::AltArrow(b),
+        (b @ b'A'..=b'D', "1;5") => Key::CtrlArrow(b),
         (b, _) => cursor_key(b),
     };
     Some((key, end + 1))

@@ -251,7 +251,9 @@ pub fn status_frame(status: &str, rows: u16, screen: &vt100::Screen, cursor: Opt
 /// reports in SGR encoding for qmux, so the wheel can open the history.
 pub fn mouse_modes(screen: &vt100::Screen) -> &'static [u8] {
     match (screen.mouse_protocol_mode(), screen.mouse_protocol_encoding()) {
-        (vt100::MouseProtocolMode::None, _) => b"\x1b[?1000h\x1b[?1006h",
+        // Button-event tracking: clicks, the wheel, and drags (a border
+        // between panes).
+        (vt100::MouseProtocolMode::None, _) => b"\x1b[?1002h\x1b[?1006h",
         (_, vt100::MouseProtocolEncoding::Sgr) => b"\x1b[?1006h",
         _ => b"\x1b[?1006l",
     }

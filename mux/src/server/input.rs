@@ -70,6 +70,8 @@ impl Server {
         let now = self.os.now();
         // Beside other panes: which pane each mouse report is over.
         let panes = (!view.single()).then(|| (view.rects(), view.focus));
+        let borders = if view.single() { Vec::new() } else { view.arranged().1 };
+        let dragging = view.dragging.is_some();
         let Some(s) = self.sessions.get_mut(sid) else {
             return;
         };
@@ -91,6 +93,13 @@ impl Server {
             return self.enter_scroll(cid, Some(Key::PageUp));
         }
         let (mut bytes, mouse) = keys::split_mouse(&bytes);
+        // A press on a border between panes, and what follows it until
+        // the button is let go, drags the border.
+        let on_border =
+            |m: &keys::Mouse| borders.iter().any(|b| b.contains(m.col.saturating_sub(1), m.row.saturating_sub(1)));
+        if dragging || mouse.iter().any(|m| m.press && m.button == 0 && on_border(m)) {
+            return self.drag_border(cid, &mouse);
+        }
         for mut m in mouse {
             // Rows on the wire count from 1: the status row is ours, and a
             // click on a session's name there shows it.
@@ -169,8 +178,20 @@ impl Server {
             Key::Right => Some(Direction::Right),
             _ => None,
         };
+        let arrow = |b: &u8| match b {
+            b'A' => Direction::Up,
+            b'B' => Direction::Down,
+            b'C' => Direction::Right,
+            _ => Direction::Left,
+        };
         let text = match keys::decode(key).as_slice() {
             [Key::PageUp] => return self.enter_scroll(cid, Some(Key::PageUp)),
+            // As tmux binds them: Alt moves a border 5 cells, Ctrl one.
+            [Key::AltArrow(b)] if self.resize_pane(cid, arrow(b), 5) => return,
+            [Key::CtrlArrow(b)] if self.resize_pane(cid, arrow(b), 1) => return,
+            [Key::AltArrow(_) | Key::CtrlArrow(_)] => {
+                format!("{prefix} {name} moves a border between panes; split with {prefix} % or {prefix} \"")
+            }
             [arrow] if towards(arrow).is_some() => {
                 if towards(arrow).is_some_and(|d| self.move_focus(cid, d)) {
                     return;

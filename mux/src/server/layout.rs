@@ -64,54 +64,123 @@ impl Layout {
     }
 }
 
+/// Where the user moved borders from where a layout puts them: cells, by
+/// border. A border is named by its group (a run of panes sharing one
+/// axis: the columns of a row, the rows of a stack) and its place in it.
+pub type Moved = std::collections::BTreeMap<(u16, u16), i32>;
+
+/// A border between two panes: a line of cells, vertical (between
+/// columns) or horizontal (between rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Border {
+    pub key: (u16, u16),
+    pub vertical: bool,
+    /// Its column (vertical) or row (horizontal) ...
+    pub at: u16,
+    /// ... where the layout alone would put it ...
+    pub even: u16,
+    /// ... and the rows (vertical) or columns (horizontal) it runs along.
+    pub along: (u16, u16),
+}
+
+impl Border {
+    /// Whether the border's line passes through a cell.
+    pub fn contains(&self, col: u16, row: u16) -> bool {
+        let (at, across) = if self.vertical { (col, row) } else { (row, col) };
+        at == self.at && (self.along.0..self.along.1).contains(&across)
+    }
+}
+
 /// `total` cells shared by `n` spans with a one-cell border between each:
-/// (start, length) of each, the remainder going to the last.
-fn spans(start: u16, total: u16, n: u16) -> Vec<(u16, u16)> {
+/// (start, length) of each, the remainder going to the last; each border
+/// moved as `moved` says for `group`, as far as every span keeps a cell.
+/// The borders are added to `borders`, running along `along`.
+fn spans(
+    (start, total, n): (u16, u16, u16),
+    (group, moved, vertical, along): (u16, &Moved, bool, (u16, u16)),
+    borders: &mut Vec<Border>,
+) -> Vec<(u16, u16)> {
     let n = n.max(1);
     let usable = total.saturating_sub(n - 1);
     let each = (usable / n).max(1);
-    let mut out = Vec::with_capacity(usize::from(n));
-    let mut at = start;
-    for i in 0..n {
-        let len = if i + 1 == n { (start + total).saturating_sub(at).max(1) } else { each };
-        out.push((at, len));
-        at = at.saturating_add(len + 1);
+    let end = start.saturating_add(total);
+    // The border cells, evenly first, then moved.
+    let even: Vec<u16> = (1..n).map(|i| start.saturating_add(i * (each + 1) - 1)).collect();
+    let mut at: Vec<i32> = even
+        .iter()
+        .enumerate()
+        .map(|(i, e)| i32::from(*e) + moved.get(&(group, i as u16)).copied().unwrap_or(0))
+        .collect();
+    // Each span keeps at least a cell: borders stay in order, inside.
+    for i in 0..at.len() {
+        let low = if i == 0 { i32::from(start) + 1 } else { at[i - 1] + 2 };
+        at[i] = at[i].max(low);
     }
+    for i in (0..at.len()).rev() {
+        let high = if i + 1 == at.len() { i32::from(end) - 2 } else { at[i + 1] - 2 };
+        at[i] = at[i].min(high);
+    }
+    let at: Vec<u16> = at.into_iter().map(|a| u16::try_from(a.max(0)).unwrap_or(u16::MAX)).collect();
+    let mut out = Vec::with_capacity(usize::from(n));
+    let mut from = start;
+    for (i, b) in at.iter().enumerate() {
+        out.push((from, b.saturating_sub(from).max(1)));
+        borders.push(Border { key: (group, i as u16), vertical, at: *b, even: even[i], along });
+        from = b.saturating_add(1);
+    }
+    out.push((from, end.saturating_sub(from).max(1)));
     out
 }
 
 /// The rectangles of `n` panes in a `cols` × `rows` area.
 pub fn arrange(layout: Layout, n: usize, cols: u16, rows: u16) -> Vec<Rect> {
+    arrange_moved(layout, n, cols, rows, &Moved::new()).0
+}
+
+/// The rectangles of `n` panes, and the borders between them, with the
+/// borders the user moved where the user put them.
+pub fn arrange_moved(layout: Layout, n: usize, cols: u16, rows: u16, moved: &Moved) -> (Vec<Rect>, Vec<Border>) {
     let n16 = u16::try_from(n.max(1)).unwrap_or(u16::MAX);
-    let row = |y: u16, h: u16, count: u16| -> Vec<Rect> {
-        spans(0, cols, count).into_iter().map(|(x, w)| Rect { x, y, w, h }).collect()
+    let mut borders = Vec::new();
+    let row = |group: u16, y: u16, h: u16, count: u16, borders: &mut Vec<Border>| -> Vec<Rect> {
+        spans((0, cols, count), (group, moved, true, (y, y + h)), borders)
+            .into_iter()
+            .map(|(x, w)| Rect { x, y, w, h })
+            .collect()
     };
-    match (layout, n) {
+    let rects = match (layout, n) {
         (_, 0 | 1) => vec![Rect { x: 0, y: 0, w: cols, h: rows }],
-        (Layout::EvenHorizontal, _) => row(0, rows, n16),
-        (Layout::EvenVertical, _) => {
-            spans(0, rows, n16).into_iter().map(|(y, h)| Rect { x: 0, y, w: cols, h }).collect()
-        }
+        (Layout::EvenHorizontal, _) => row(0, 0, rows, n16, &mut borders),
+        (Layout::EvenVertical, _) => spans((0, rows, n16), (0, moved, false, (0, cols)), &mut borders)
+            .into_iter()
+            .map(|(y, h)| Rect { x: 0, y, w: cols, h })
+            .collect(),
         (Layout::MainVertical, _) => {
-            let main_w = cols.saturating_sub(1) / 2;
+            // The main pane's border is one of a pair of spans across,
+            // the stack beside it a run of rows.
+            let across = spans((0, cols, 2), (0, moved, true, (0, rows)), &mut borders);
+            let (main_w, x) = (across[0].1, across[1].0);
             let mut out = vec![Rect { x: 0, y: 0, w: main_w, h: rows }];
-            let x = main_w + 1;
             let w = cols.saturating_sub(x).max(1);
-            out.extend(spans(0, rows, n16 - 1).into_iter().map(|(y, h)| Rect { x, y, w, h }));
+            let stack = spans((0, rows, n16 - 1), (1, moved, false, (x, x + w)), &mut borders);
+            out.extend(stack.into_iter().map(|(y, h)| Rect { x, y, w, h }));
             out
         }
         (Layout::Tiled, _) => {
             let across = (1..=n16).find(|c| c * c >= n16).unwrap_or(n16);
             let down = n16.div_ceil(across);
             let mut out = Vec::with_capacity(n);
-            for (i, (y, h)) in spans(0, rows, down).into_iter().enumerate() {
+            for (i, (y, h)) in
+                spans((0, rows, down), (0, moved, false, (0, cols)), &mut borders).into_iter().enumerate()
+            {
                 let i = u16::try_from(i).unwrap_or(0);
                 let count = across.min(n16 - i * across);
-                out.extend(row(y, h, count));
+                out.extend(row(1 + i, y, h, count, &mut borders));
             }
             out
         }
-    }
+    };
+    (rects, borders)
 }
 
 /// A direction to move the focus in.

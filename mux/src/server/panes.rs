@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::layout::{neighbour, Direction, Layout};
+use super::layout::{neighbour, Border, Direction, Layout};
 use super::view::{Pane, View};
 use super::{ClientId, Server};
 use crate::protocol::{NewSession, SessionId};
@@ -156,6 +156,60 @@ impl Server {
         true
     }
 
+    /// Moves a border of the focused pane `cells` towards `towards`: the
+    /// one on that side, else the one on the other side, as tmux's
+    /// `resize-pane` does. False when the view has no border to move.
+    pub(super) fn resize_pane(&mut self, cid: ClientId, towards: Direction, cells: u16) -> bool {
+        let Some(view) = self.view_mut(cid).filter(|v| !v.single()) else { return false };
+        let (rects, borders) = view.arranged();
+        let Some(here) = rects.get(view.focus).copied() else { return false };
+        let vertical = matches!(towards, Direction::Left | Direction::Right);
+        // The pane's own borders: the line just past each of its edges,
+        // alongside it.
+        let beside = |b: &&Border, at: u16| {
+            let (from, to) = if vertical { (here.y, here.y + here.h) } else { (here.x, here.x + here.w) };
+            b.vertical == vertical && b.at == at && b.along.0 < to && from < b.along.1
+        };
+        let (before, after) =
+            if vertical { (here.x.checked_sub(1), here.x + here.w) } else { (here.y.checked_sub(1), here.y + here.h) };
+        let first = borders.iter().find(|b| before.is_some_and(|at| beside(b, at)));
+        let last = borders.iter().find(|b| beside(b, after));
+        let forward = matches!(towards, Direction::Right | Direction::Down);
+        let Some(border) = (if forward { last.or(first) } else { first.or(last) }).copied() else {
+            return false;
+        };
+        let at = if forward { border.at.saturating_add(cells) } else { border.at.saturating_sub(cells) };
+        view.move_border(&border, at);
+        let sid = view.focused();
+        self.pane_changed(cid, sid);
+        true
+    }
+
+    /// Mouse reports while a border is pressed: the press takes the border
+    /// under it, motion with the button held moves it there, and letting
+    /// go ends the drag.
+    pub(super) fn drag_border(&mut self, cid: ClientId, mouse: &[crate::keys::Mouse]) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let mut moved = false;
+        for m in mouse {
+            let (col, row) = (m.col.saturating_sub(1), m.row.saturating_sub(1));
+            if m.press && m.button == 0 {
+                view.dragging = view.arranged().1.into_iter().find(|b| b.contains(col, row));
+            } else if m.press && m.button & 32 != 0 {
+                if let Some(border) = view.dragging {
+                    view.move_border(&border, if border.vertical { col } else { row });
+                    moved = true;
+                }
+            } else if !m.press {
+                view.dragging = None;
+            }
+        }
+        if moved {
+            let sid = view.focused();
+            self.pane_changed(cid, sid);
+        }
+    }
+
     pub(super) fn toggle_zoom(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
         if view.panes.len() < 2 {
@@ -170,6 +224,8 @@ impl Server {
         let Some(view) = self.view_mut(cid) else { return };
         view.layout = view.layout.next();
         view.zoomed = false;
+        // A layout chosen again starts even, as in tmux.
+        view.moved.1.clear();
         let (sid, name) = (view.focused(), view.layout.name());
         self.pane_changed(cid, sid);
         self.show_message(cid, &format!("layout {name}"));

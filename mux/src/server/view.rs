@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::layout::{arrange, Layout, Rect};
+use super::layout::{arrange_moved, Border, Layout, Moved, Rect};
 use super::modes::Mode;
 use super::{ClientId, Event, Server};
 use crate::config::Notify;
@@ -69,6 +69,11 @@ pub(super) struct View {
     pub input: InputState,
     pub mode: Mode,
     pub env: Vec<(String, String)>,
+    /// Borders the user moved, for the layout and number of panes they
+    /// were moved in: a new layout or pane starts even again, as in tmux.
+    pub moved: ((Layout, usize), Moved),
+    /// The border being dragged with the mouse.
+    pub dragging: Option<Border>,
     /// The client's terminal draws underline styles and colours (by its
     /// terminfo entry); without, its frames get plain underlines.
     pub styled_underlines: bool,
@@ -102,6 +107,8 @@ impl View {
         let term = env.iter().find(|(k, _)| k == "TERM").map_or("", |(_, v)| v.as_str());
         let styled_underlines = crate::render::styled_underlines(term);
         View {
+            moved: ((Layout::default(), 0), Moved::new()),
+            dragging: None,
             styled_underlines,
             cols,
             rows,
@@ -145,7 +152,26 @@ impl View {
 
     /// The panes' places on the terminal (one filling it when single).
     pub fn rects(&self) -> Vec<Rect> {
-        arrange(self.layout, self.panes.len(), self.cols, self.session_rows())
+        self.arranged().0
+    }
+
+    /// The panes' places and the borders between them, with the borders
+    /// the user moved where the user put them (while the layout and the
+    /// number of panes are the ones they were moved in).
+    pub fn arranged(&self) -> (Vec<Rect>, Vec<Border>) {
+        let none = Moved::new();
+        let moved = if self.moved.0 == (self.layout, self.panes.len()) { &self.moved.1 } else { &none };
+        arrange_moved(self.layout, self.panes.len(), self.cols, self.session_rows(), moved)
+    }
+
+    /// Moves a border to `at` (its column or row), as far as the panes on
+    /// either side keep a cell.
+    pub fn move_border(&mut self, border: &Border, at: u16) {
+        let now = (self.layout, self.panes.len());
+        if self.moved.0 != now {
+            self.moved = (now, Moved::new());
+        }
+        self.moved.1.insert(border.key, i32::from(at) - i32::from(border.even));
     }
 
     /// The size each session shown wants from this view.

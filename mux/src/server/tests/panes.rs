@@ -223,3 +223,53 @@ fn h_sessions() -> (Harness, Vec<crate::protocol::SessionId>) {
     let ids = (0..3).map(|i| h.session(&format!("s{i}"))).collect();
     (h, ids)
 }
+
+#[test]
+fn prefix_alt_and_ctrl_arrows_move_the_focused_panes_border() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let b = h.focused(cid);
+    assert_eq!((h.size(a), h.size(b)), ((40, 23), (40, 23)));
+    // The right pane has no border on its right: Alt-Right moves its left
+    // one, 5 cells; Alt-Left moves it back and 5 more.
+    h.keys(cid, b"\x02\x1b[1;3C");
+    assert_eq!((h.size(a), h.size(b)), ((45, 23), (35, 23)), "the border 5 cells right");
+    h.keys(cid, b"\x02\x1b[1;3D");
+    h.keys(cid, b"\x02\x1b[1;3D");
+    assert_eq!((h.size(a), h.size(b)), ((35, 23), (45, 23)));
+    h.keys(cid, b"\x02\x1b[1;5D");
+    assert_eq!((h.size(a), h.size(b)), ((34, 23), (46, 23)), "Ctrl moves it one cell");
+    // Every pane keeps a cell however far the border goes.
+    for _ in 0..20 {
+        h.keys(cid, b"\x02\x1b[1;3D");
+    }
+    assert_eq!((h.size(a), h.size(b)), ((1, 23), (79, 23)));
+    // No border that way in a stack of one row: a message, nothing moves.
+    h.keys(cid, b"\x02\x1b[1;3A");
+    assert_eq!((h.size(a), h.size(b)), ((1, 23), (79, 23)));
+    // A new layout starts even again.
+    h.keys(cid, &[PREFIX, b' ']);
+    h.keys(cid, &[PREFIX, b' ']);
+    h.keys(cid, &[PREFIX, b' ']);
+    h.keys(cid, &[PREFIX, b' ']);
+    assert_eq!((h.size(a), h.size(b)), ((40, 23), (40, 23)), "back to even-horizontal, even");
+}
+
+#[test]
+fn dragging_a_border_with_the_mouse_moves_it() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'"']);
+    let b = h.focused(cid);
+    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other, the border on row 11");
+    // Press on the border (SGR, one-based), drag it down 4 rows, let go.
+    h.keys(cid, b"\x1b[<0;30;12M\x1b[<32;30;14M\x1b[<32;30;16M\x1b[<0;30;16m");
+    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    // Motion after letting go moves nothing; the program gets no reports.
+    h.keys(cid, b"\x1b[<32;30;5M");
+    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    assert!(h.program(b).written.borrow().is_empty(), "{:?}", h.program(b).written.borrow());
+}
