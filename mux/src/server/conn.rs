@@ -186,6 +186,13 @@ impl Server {
                 match ready.try_io(|t| t.get_ref().read(&mut buf)) {
                     Ok(Ok(0)) => break,
                     Ok(Ok(n)) => {
+                        // A short read took all there was: waiting for the
+                        // next key without a read that hears EAGAIN, which
+                        // would first wait for the kernel's tty worker, ahead
+                        // of handling this key (see `pty::read_available`).
+                        if n < buf.len() {
+                            ready.clear_ready();
+                        }
                         if events.send(Event::Message(cid, ToServer::Input(buf[..n].to_vec()))).is_err() {
                             break;
                         }
