@@ -12,9 +12,9 @@ fn size_is(env: &Env, name: &str, size: &str) {
     env.wait_ls(&what, |s| s.iter().any(|l| l.name == name && l.line.contains(size)));
 }
 
-#[test]
-fn split_type_zoom_cycle_and_kill() {
-    let env = Env::with_config("default-command = [\"cat\"]\n");
+/// Session `a` running cat, attached, split with prefix `%`: the client,
+/// and the new pane's session's name.
+fn split_in_two(env: &Env) -> (qmux_e2e::Term, String) {
     env.start_detached("a", &["cat"]);
     let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
     term.wait_marker("a", "*");
@@ -22,8 +22,15 @@ fn split_type_zoom_cycle_and_kill() {
     // 101 columns: two panes of 50 and a border; 30 rows less a header.
     env.wait_ls("a second session", |s| s.len() == 2);
     let b = env.sessions().into_iter().find(|s| s.name != "a").expect("the new pane's session").name;
-    size_is(&env, "a", "[50x29]");
-    size_is(&env, &b, "[50x29]");
+    size_is(env, "a", "[50x29]");
+    size_is(env, &b, "[50x29]");
+    (term, b)
+}
+
+#[test]
+fn split_type_zoom_cycle_and_kill() {
+    let env = Env::with_config("default-command = [\"cat\"]\n");
+    let (mut term, b) = split_in_two(&env);
     term.type_str("to the right\r");
     term.wait_text("to the right");
     assert!(env.capture(&b).contains("to the right"), "the focused pane's session got it");
@@ -113,13 +120,7 @@ fn a_layout_comes_back_after_detach_and_after_restore() {
 #[test]
 fn prefix_alt_arrows_and_a_mouse_drag_move_a_border() {
     let env = Env::with_config("default-command = [\"cat\"]\n");
-    env.start_detached("a", &["cat"]);
-    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
-    term.wait_marker("a", "*");
-    term.prefix(b'%');
-    env.wait_ls("a second session", |s| s.len() == 2);
-    let b = env.sessions().into_iter().find(|s| s.name != "a").expect("the new pane's session").name;
-    size_is(&env, "a", "[50x29]");
+    let (mut term, b) = split_in_two(&env);
     // The focused right pane: Alt-Left moves its left border 5 cells left,
     // Ctrl-Right one back.
     term.send(b"\x02\x1b[1;3D");
