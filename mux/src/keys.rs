@@ -269,7 +269,7 @@ pub fn decode_one(bytes: &[u8]) -> Option<(Option<Key>, usize)> {
 }
 
 /// The key of `ESC O x` or `ESC [ x`.
-fn cursor_key(b: u8) -> Key {
+pub fn cursor_key(b: u8) -> Key {
     match b {
         b'A' => Key::Up,
         b'B' => Key::Down,

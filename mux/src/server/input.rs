@@ -68,9 +68,12 @@ impl Server {
         }
         let dashboard = view.dashboard && !view.single();
         let now = self.os.now();
-        // Beside other panes: which pane each mouse report is over.
-        let panes = (!view.single()).then(|| (view.rects(), view.focus));
-        let borders = if view.single() { Vec::new() } else { view.arranged().1 };
+        // Beside other panes: which pane (or border) each mouse report is
+        // over, laid out once for the whole read.
+        let (panes, borders) = match (!view.single()).then(|| view.arranged()) {
+            Some((rects, borders)) => (Some((rects, view.focus)), borders),
+            None => (None, Vec::new()),
+        };
         let dragging = view.dragging.is_some();
         let Some(s) = self.sessions.get_mut(sid) else {
             return;
@@ -178,17 +181,12 @@ impl Server {
             Key::Right => Some(Direction::Right),
             _ => None,
         };
-        let arrow = |b: &u8| match b {
-            b'A' => Direction::Up,
-            b'B' => Direction::Down,
-            b'C' => Direction::Right,
-            _ => Direction::Left,
-        };
+        let arrow = |b: &u8| towards(&keys::cursor_key(*b));
         let text = match keys::decode(key).as_slice() {
             [Key::PageUp] => return self.enter_scroll(cid, Some(Key::PageUp)),
             // As tmux binds them: Alt moves a border 5 cells, Ctrl one.
-            [Key::AltArrow(b)] if self.resize_pane(cid, arrow(b), 5) => return,
-            [Key::CtrlArrow(b)] if self.resize_pane(cid, arrow(b), 1) => return,
+            [Key::AltArrow(b)] if arrow(b).is_some_and(|d| self.resize_pane(cid, d, 5)) => return,
+            [Key::CtrlArrow(b)] if arrow(b).is_some_and(|d| self.resize_pane(cid, d, 1)) => return,
             [Key::AltArrow(_) | Key::CtrlArrow(_)] => {
                 format!("{prefix} {name} moves a border between panes; split with {prefix} % or {prefix} \"")
             }
