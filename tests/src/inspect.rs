@@ -16,7 +16,9 @@ pub struct ProcStats {
     pub rss_kb: u64,
     /// Open file descriptors (`/proc/PID/fd`).
     pub fds: usize,
-    /// Threads (`/proc/PID/task`).
+    /// Threads (`/proc/PID/task`), but for the server's blocking pool
+    /// (`qmux-pool`): the runtime starts those for a flood's parse or a
+    /// child's wait and retires them after 10 s idle, on its own clock.
     pub threads: usize,
     /// Live children (zombies not counted), sorted.
     pub children: Vec<i32>,
@@ -32,7 +34,10 @@ impl ProcStats {
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())?;
         let count = |dir: &str| fs::read_dir(format!("/proc/{pid}/{dir}")).map(|d| d.count()).ok();
-        Some(ProcStats { pid, rss_kb, fds: count("fd")?, threads: count("task")?, children: children_of(pid) })
+        let pool =
+            |tid: &fs::DirEntry| fs::read_to_string(tid.path().join("comm")).is_ok_and(|c| c.trim_end() == "qmux-pool");
+        let threads = fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten().filter(|t| !pool(t)).count();
+        Some(ProcStats { pid, rss_kb, fds: count("fd")?, threads, children: children_of(pid) })
     }
 
     /// Resident memory in MB, for messages and bounds.

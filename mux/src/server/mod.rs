@@ -173,7 +173,9 @@ pub fn run(
     unsafe {
         nix::libc::mallopt(nix::libc::M_ARENA_MAX, 1);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // The blocking pool's threads (a flood's parse, a child's wait) go by
+    // a name of their own.
+    let runtime = tokio::runtime::Builder::new_current_thread().thread_name("qmux-pool").enable_all().build()?;
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let kept = std::os::fd::AsFd::as_fd(&listener).try_clone_to_owned()?;
