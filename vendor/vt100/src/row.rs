@@ -85,7 +85,7 @@ impl Row {
     }
 
     /// This contents' version, handed out on first asking.
-    fn version(&self) -> usize {
+    pub(crate) fn version(&self) -> usize {
         let version = self.version.load(Ordering::Relaxed);
         if version != 0 {
             return version;

@@ -904,6 +904,19 @@ impl Screen {
         self.grid().visible_cell(crate::grid::Pos { row, col })
     }
 
+    /// A name for what row `row` now shows (at the scrollback offset in
+    /// force): its cells and whether it wraps. A later call that returns the
+    /// same name means the row shows the same, on this screen or a clone of
+    /// it, so a caller drawing rows itself can skip the unchanged ones
+    /// without comparing their cells. Names are never 0, and `None` is a
+    /// row past the screen's last.
+    #[must_use]
+    pub fn row_version(&self, row: u16) -> Option<core::num::NonZeroUsize> {
+        self.grid()
+            .visible_row(row)
+            .and_then(|row| core::num::NonZeroUsize::new(row.version()))
+    }
+
     /// Returns whether the text in row `row` should wrap to the next line.
     #[must_use]
     pub fn row_wrapped(&self, row: u16) -> bool {
@@ -2110,6 +2123,61 @@ mod diff_tests {
             screen.screen().contents_formatted(),
             "after a resize"
         );
+    }
+
+    /// A row's version changes whenever what the row shows does, and a
+    /// row whose version stayed the same shows the same.
+    #[test]
+    fn a_rows_version_follows_what_it_shows() {
+        let steps: [&[u8]; 12] = [
+            b"first\r\nsecond row that wraps around\r\nthird",
+            b"\x1b[1;3H\x1b[2@",
+            b"\x1b[2;2H\x1b[3P",
+            b"\x1b[3;1H\x1b[4X",
+            b"\x1b[2;1H\x1b[L",
+            b"\x1b[2S",
+            b"\x1b[1T",
+            b"\x1b[6;1H\xe4\xb8\x80 \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+            b"\x1b[?1049hon the alternate screen",
+            b"\x1b[?1049l\x1b[5;1H\x1b[31mred",
+            b"\x1b[6;12Hx\r\n\r\n",
+            b"\x1b[2J",
+        ];
+        let mut parser = parser();
+        let shown = |screen: &crate::Screen| -> Vec<_> {
+            (0..6)
+                .zip(screen.rows_formatted(0, 12))
+                .map(|(row, text)| {
+                    (screen.row_version(row), text, screen.row_wrapped(row))
+                })
+                .collect()
+        };
+        let mut before = shown(parser.screen());
+        assert!(before.iter().all(|(version, ..)| version.is_some()));
+        // Rows a change leaves alone keep their versions.
+        parser.process(b"\x1b[2;1Hx");
+        let after = shown(parser.screen());
+        assert_ne!(after[1].0, before[1].0);
+        assert_eq!((after[0].0, after[2].0), (before[0].0, before[2].0));
+        before = after;
+        assert_eq!(parser.screen().row_version(6), None);
+        for step in steps {
+            parser.process(step);
+            let after = shown(parser.screen());
+            let copy = parser.screen().clone();
+            assert_eq!(shown(&copy), after, "a clone after {step:?}");
+            for (row, (was, now)) in before.iter().zip(&after).enumerate() {
+                if was.0 == now.0 {
+                    assert_eq!(was, now, "row {row} after {step:?}");
+                } else {
+                    assert_ne!(now.0, None);
+                }
+                if was.1 != now.1 || was.2 != now.2 {
+                    assert_ne!(was.0, now.0, "row {row} after {step:?}");
+                }
+            }
+            before = after;
+        }
     }
 
     /// A cell is looked up by its row's index: the same row, at every
