@@ -96,14 +96,14 @@ impl Server {
         }
     }
 
-    /// Marks the views that show a session: focused on it, or previewing it
-    /// in the chooser.
+    /// Marks the views that show a session: in one of their panes, or
+    /// previewing it in the chooser.
     fn mark_showing(&mut self, sid: SessionId) {
-        let selected = |v: &super::view::View| match v.mode {
-            Mode::Chooser { selected } => self.sessions.at(selected).map(|s| s.id),
-            _ => Some(v.focused()),
+        let shows = |v: &super::view::View| match v.mode {
+            Mode::Chooser { selected } => self.sessions.at(selected).is_some_and(|s| s.id == sid),
+            _ => v.shows(sid),
         };
-        let showing: Vec<ClientId> = self.views().filter(|(_, v)| selected(v) == Some(sid)).map(|(id, _)| id).collect();
+        let showing: Vec<ClientId> = self.views().filter(|(_, v)| shows(v)).map(|(id, _)| id).collect();
         for cid in showing {
             self.mark(cid);
         }

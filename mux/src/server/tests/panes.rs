@@ -43,6 +43,57 @@ fn a_split_shows_two_sessions_and_keys_go_to_the_focused_pane() {
     assert_eq!(h.focused(cid), b);
 }
 
+/// Beside other panes a frame writes only the rows that changed: after
+/// every kind of change, each pane on the client's terminal shows its
+/// session's screen cell for cell.
+#[test]
+fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let b = h.focused(cid);
+    let lines: String = (1..40).map(|i| format!("line {i}\r\n")).collect();
+    let steps: [(SessionId, &[u8]); 11] = [
+        (a, b"one\r\ntwo\r\n\x1b[31mred\x1b[m"),
+        (b, b"right\r\n"),
+        (a, b"\x1b[2;1H\x1b[K\x1b[1;44mbold on blue"),
+        (a, lines.as_bytes()),
+        (b, b"\x1b[?1049h\x1b[5;5Halternate"),
+        (a, b"\x1b[3;3H\x1b[2@\x1b[5;1H\x1b[3P"),
+        (b, b"\x1b[?1049l"),
+        (a, b"\x1b[2J\x1b[H\xe4\xb8\x80 wide\x1b[10;30Hfar"),
+        (b, b"\x1b[2;1H\x1b[L\x1b[3;1H\x1b[M"),
+        (a, b"\x1b[4;1H\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\x1b[2S"),
+        (b, b"\x1b[22;1Hbottom\x1b[1T"),
+    ];
+    let mut client = Terminal::new(25, 81);
+    for (sid, bytes) in steps {
+        h.output(sid, bytes);
+        h.screen(cid, &mut client);
+        let rects = h.server.view(cid).expect("attached").rects();
+        for (pane, rect) in [a, b].into_iter().zip(rects) {
+            let session = h.server.sessions.get(pane).expect("the session exists");
+            let terminal = session.terminal.lock().expect("terminal");
+            for row in 0..rect.h - 1 {
+                for col in 0..rect.w {
+                    let cell = |screen: &vt100::Screen, r, c| {
+                        // A blank is written as a space.
+                        let text = |c: &vt100::Cell| if c.has_contents() { c.contents().to_string() } else { " ".into() };
+                        screen.cell(r, c).map(|c| (text(c), c.fgcolor(), c.bgcolor(), c.bold()))
+                    };
+                    assert_eq!(
+                        cell(client.screen(), rect.y + 1 + row, rect.x + col),
+                        cell(terminal.screen(), row, col),
+                        "row {row}, column {col} of {pane:?} after {:?}",
+                        String::from_utf8_lossy(bytes)
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn zoom_layouts_break_and_swap() {
     let mut h = with_panes();
