@@ -2,7 +2,7 @@
 //! per event for the views that changed.
 
 use super::modes::{help_lines, Mode};
-use super::view::View;
+use super::view::{RowVersion, View};
 use super::{ClientId, Event, Server};
 use crate::protocol::ToClient;
 use crate::{render, status};
@@ -18,7 +18,7 @@ enum FrameDrawn {
 /// What a frame drew of one pane.
 struct PaneDrawn {
     /// `None`: the rows drawn before still stand.
-    rows: Option<Vec<String>>,
+    rows: Option<Vec<RowVersion>>,
     seq: u64,
     header: String,
 }
@@ -267,15 +267,19 @@ impl Server {
                 caches.push(PaneDrawn { rows: None, seq, header });
                 continue;
             }
-            let rows: Vec<String> = match session.map(|s| s.terminal.lock()) {
-                Some(Ok(t)) => (0..rect.h.saturating_sub(1)).map(|r| render::pane_row(t.screen(), r, rect.w)).collect(),
-                _ => Vec::new(),
+            let Some(Ok(terminal)) = session.map(|s| s.terminal.lock()) else {
+                caches.push(PaneDrawn { rows: Some(Vec::new()), seq, header });
+                continue;
             };
-            for (r, row) in rows.iter().enumerate() {
-                let before = pane.rows_drawn.as_ref().and_then(|d| d.get(r));
-                if full || before != Some(row) {
-                    out.push_str(&render::move_to(rect.y + 1 + r as u16, rect.x));
-                    out.push_str(row);
+            let screen = terminal.screen();
+            // Only the rows whose contents changed since they were drawn
+            // (vt100 names each row's contents with a version) are written.
+            let rows: Vec<RowVersion> = (0..rect.h.saturating_sub(1)).map(|r| screen.row_version(r)).collect();
+            for (r, version) in (0..).zip(&rows) {
+                let before = pane.rows_drawn.as_ref().and_then(|d| d.get(usize::from(r)));
+                if full || before != Some(version) {
+                    out.push_str(&render::move_to(rect.y + 1 + r, rect.x));
+                    out.push_str(&render::pane_row(screen, r, rect.w));
                 }
             }
             caches.push(PaneDrawn { rows: Some(rows), seq, header });

@@ -32,15 +32,19 @@ pub(super) fn session_rows(rows: u16) -> u16 {
     rows.saturating_sub(STATUS_ROWS).max(1)
 }
 
+/// What a row of a screen shows, named by vt100 (`Screen::row_version`).
+pub(super) type RowVersion = Option<std::num::NonZeroUsize>;
+
 /// One pane of a view: a session shown in part of the terminal.
 pub(super) struct Pane {
     pub session: SessionId,
     /// The session's screen as this client's terminal shows it here; `None`
     /// forces a repaint.
     pub drawn: Option<vt100::Screen>,
-    /// Its rows as drawn beside other panes, and the session's output
-    /// count then.
-    pub rows_drawn: Option<Vec<String>>,
+    /// Its rows as drawn beside other panes, by their versions (`None`: a
+    /// row past the screen's, drawn blank), and the session's output count
+    /// then.
+    pub rows_drawn: Option<Vec<RowVersion>>,
     pub drawn_seq: u64,
     /// The header row as drawn.
     pub header_drawn: Option<String>,
