@@ -104,8 +104,16 @@ impl Server {
             _ => v.shows(sid),
         };
         let showing: Vec<ClientId> = self.views().filter(|(_, v)| shows(v)).map(|(id, _)| id).collect();
+        let now = self.os.now();
         for cid in showing {
-            self.mark(cid);
+            let Some(view) = self.view_mut(cid) else { continue };
+            let due = view.last_frame.map_or(now, |at| at + super::view::PANE_FRAME_GAP);
+            if view.focused() == sid || matches!(view.mode, Mode::Chooser { .. }) || due <= now {
+                view.dirty = true;
+            } else if !view.paced {
+                view.paced = true;
+                self.after(due - now, Event::Redraw(cid));
+            }
         }
     }
 

@@ -167,9 +167,23 @@ impl Server {
         self.send_frame(cid, frame, FrameDrawn::Single(drawn.map(Box::new)), status_drawn);
     }
 
+    /// A paced frame's time has come: drawn if a pane's output is not on
+    /// the client's terminal yet (a frame for the focused pane may have
+    /// taken it since).
+    pub(super) fn paced_redraw(&mut self, cid: ClientId) {
+        let sessions = &self.sessions;
+        let Some(view) = self.connections.get_mut(&cid).and_then(|c| c.view.as_mut()) else { return };
+        view.paced = false;
+        let seq = |sid| sessions.get(sid).map_or(0, |s| s.output_seq);
+        if view.panes.iter().any(|p| p.drawn_seq != seq(p.session)) {
+            view.dirty = true;
+        }
+    }
+
     /// Sends a frame, alerts first, and remembers what it drew; a full
     /// queue means a repaint once it drains.
     fn send_frame(&mut self, cid: ClientId, frame: Vec<u8>, drawn: FrameDrawn, status_drawn: Option<String>) {
+        let now = self.os.now();
         let Some(conn) = self.connections.get_mut(&cid) else {
             return;
         };
@@ -187,6 +201,7 @@ impl Server {
             with_alerts
         };
         view.dirty = false;
+        view.last_frame = Some(now);
         let mut stalled = false;
         // Drawing on the client's terminal itself, with nothing of ours
         // in flight to it: write now, before anything else is worked out.

@@ -78,6 +78,8 @@ enum Event {
     Disconnected(ClientId),
     /// A client's terminal took its last frame.
     Flushed(ClientId),
+    /// Time for a frame with the output of panes beside the focused one.
+    Redraw(ClientId),
     Pty(SessionId, PtyEvent),
     /// Status messages may have expired; a server nobody uses may go.
     Tick,
@@ -310,6 +312,7 @@ impl Server {
             Event::Bridge(cid, bridged, fds) => self.bridged(cid, bridged, fds),
             Event::Disconnected(cid) => self.disconnected(cid),
             Event::Flushed(cid) => self.flushed(cid),
+            Event::Redraw(cid) => self.paced_redraw(cid),
             Event::Pty(sid, PtyEvent::Output) => self.session_output(sid),
             Event::Pty(sid, PtyEvent::Exited(code)) => self.session_exited(sid, code),
             Event::Tick => self.expire_messages(),

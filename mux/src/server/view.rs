@@ -35,6 +35,13 @@ pub(super) fn session_rows(rows: u16) -> u16 {
 /// What a row of a screen shows, named by vt100 (`Screen::row_version`).
 pub(super) type RowVersion = Option<std::num::NonZeroUsize>;
 
+/// The least time between two frames drawn for output in panes beside the
+/// focused one: the focused session's output is drawn at once, its
+/// neighbours' at most 60 times a second, as a screen shows them anyway.
+/// Three panes streaming a line every 10 ms cost a frame per 16 ms, not
+/// one per line.
+pub(super) const PANE_FRAME_GAP: std::time::Duration = std::time::Duration::from_millis(16);
+
 /// One pane of a view: a session shown in part of the terminal.
 pub(super) struct Pane {
     pub session: SessionId,
@@ -84,6 +91,10 @@ pub(super) struct View {
     pub frame_in_flight: bool,
     /// Needs a frame.
     pub dirty: bool,
+    /// When its last frame went, and whether a frame for panes beside the
+    /// focused one waits for [`PANE_FRAME_GAP`] to pass since.
+    pub last_frame: Option<Instant>,
+    pub paced: bool,
     pub message: Option<(String, Instant)>,
     /// When its user last typed, in the server's count of inputs.
     pub last_input: u64,
@@ -128,6 +139,8 @@ impl View {
             prefix: None,
             dashboard: false,
             frame_in_flight: false,
+            last_frame: None,
+            paced: false,
             dirty: true,
             message: None,
             last_input: 0,
@@ -247,12 +260,6 @@ impl Server {
     }
 
     /// The client needs a frame.
-    pub(super) fn mark(&mut self, cid: ClientId) {
-        if let Some(v) = self.view_mut(cid) {
-            v.dirty = true;
-        }
-    }
-
     /// Every client needs a frame (the status bar changed).
     pub(super) fn mark_all(&mut self) {
         for conn in self.connections.values_mut() {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::server::view::PANE_FRAME_GAP;
 
 /// A harness whose new sessions (prefix c, %, ") run the fake program.
 fn with_panes() -> Harness {
@@ -70,6 +71,7 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
     let mut client = Terminal::new(25, 81);
     for (sid, bytes) in steps {
         h.output(sid, bytes);
+        h.advance(PANE_FRAME_GAP);
         h.screen(cid, &mut client);
         let rects = h.server.view(cid).expect("attached").rects();
         for (pane, rect) in [a, b].into_iter().zip(rects) {
@@ -92,6 +94,37 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
             }
         }
     }
+}
+
+/// The focused pane's output is drawn at once; its neighbours' waits for
+/// the frame gap to pass since the last frame, many outputs in one frame.
+#[test]
+fn output_beside_the_focused_pane_is_drawn_at_most_once_a_frame_gap() {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let b = h.focused(cid);
+    let mut client = Terminal::new(25, 81);
+    h.screen(cid, &mut client);
+    let frames = |h: &mut Harness| h.received(cid).iter().filter(|m| matches!(m, ToClient::Frame(_))).count();
+    h.output(b, b"focused");
+    assert!(h.screen(cid, &mut client).contains("focused"), "the focused pane's output, at once");
+    h.output(a, b"one ");
+    h.advance(PANE_FRAME_GAP / 2);
+    h.output(a, b"two");
+    assert_eq!(frames(&mut h), 0, "its neighbour's waits");
+    h.advance(PANE_FRAME_GAP / 2);
+    assert!(h.screen(cid, &mut client).contains("one two"), "both in one frame once the gap has passed");
+    h.advance(PANE_FRAME_GAP);
+    h.output(a, b" three");
+    assert!(h.screen(cid, &mut client).contains("one two three"), "after a quiet gap, at once");
+    h.output(a, b" four");
+    h.output(b, b" more");
+    let shown = h.screen(cid, &mut client);
+    assert!(shown.contains("one two three four") && shown.contains("focused more"), "{shown}");
+    h.advance(PANE_FRAME_GAP);
+    assert_eq!(frames(&mut h), 0, "the focused pane's frame took its neighbour's output along");
 }
 
 #[test]
