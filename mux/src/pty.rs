@@ -21,6 +21,7 @@ use std::time::Instant;
 use nix::sys::signal::Signal;
 use portable_pty::{CommandBuilder, MasterPty, PtySize};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use crate::error::{Error, Result};
 use crate::terminal::Terminal;
@@ -87,7 +88,15 @@ pub fn exit_text(code: i32) -> String {
 /// Everything a reader task works with. A paused reader's task is gone;
 /// this stays, for the next one.
 struct Reading {
-    master: AsyncFd<File>,
+    /// The master, non-blocking: registered with the reactor by the reader
+    /// task while it waits for output, read directly on the ticks.
+    master: File,
+    /// A client shows the session: its output is read as soon as it comes.
+    /// Unseen, a session that keeps writing is read on the ticks of
+    /// [`BACKGROUND_TICK`] instead.
+    shown: AtomicBool,
+    /// Wakes a reader waiting for a tick when the session comes into view.
+    came_into_view: tokio::sync::Notify,
     terminal: Arc<Mutex<Terminal>>,
     pending: OutputPending,
     notify: Notify,
@@ -287,11 +296,13 @@ impl Pty {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::msg("pty: no tokio runtime to read the program's output on"));
         }
-        let writing = Arc::new(register(nonblocking_handle(&master)?)?);
+        let writing = Arc::new(register(nonblocking_handle(&master)?, Interest::WRITABLE)?);
         let input = Arc::new(Input { master: writing, queue: Mutex::default(), queued: tokio::sync::Notify::new() });
         let writer = tokio::spawn(input.clone().run());
         let reading = Arc::new(Reading {
-            master: register(nonblocking_handle(&master)?)?,
+            master: nonblocking_handle(&master)?,
+            shown: AtomicBool::new(false),
+            came_into_view: tokio::sync::Notify::new(),
             terminal,
             pending,
             notify,
@@ -320,6 +331,13 @@ impl Pty {
     pub fn resume(&mut self) {
         if self.reader.is_none() {
             self.reader = Some(tokio::spawn(self.reading.clone().run()));
+        }
+    }
+
+    /// Whether a client shows the session (see [`BACKGROUND_TICK`]).
+    pub fn set_shown(&self, shown: bool) {
+        if !self.reading.shown.swap(shown, Ordering::AcqRel) && shown {
+            self.reading.came_into_view.notify_one();
         }
     }
 
@@ -460,7 +478,7 @@ impl Reading {
     /// idle session's task would keep it for good.
     fn first_read(&self, flood: &mut Vec<u8>, open: &mut bool, drained: &mut bool) -> FirstRead {
         let mut small = [0u8; 4096];
-        let n = read_available(&mut self.master.get_ref(), &mut small, open, drained);
+        let n = read_available(&mut &self.master, &mut small, open, drained);
         if n == 0 && *open {
             return FirstRead::Nothing;
         }
@@ -483,12 +501,52 @@ impl Reading {
         // A small buffer for the usual trickle; a big one only while a
         // flood lasts, freed after, so an idle session holds none.
         let mut flood: Vec<u8> = Vec::new();
+        // Registered with the reactor while waiting for output that may be
+        // long in coming; not while reading on the ticks, so that a
+        // background program's writes do not wake the server.
+        let mut registered: Option<AsyncFd<File>> = None;
+        // Ticks in a row that found nothing, while reading on the ticks.
+        let mut quiet_ticks: Option<u32> = None;
         loop {
-            let Ok(mut ready) = self.master.readable().await else { break };
+            let mut ready = match quiet_ticks {
+                Some(quiet) if quiet < QUIET_TICKS && !self.shown.load(Ordering::Acquire) => {
+                    registered = None;
+                    tokio::select! {
+                        () = tokio::time::sleep_until(next_background_tick()) => {}
+                        () = self.came_into_view.notified() => {}
+                    }
+                    None
+                }
+                _ => {
+                    quiet_ticks = None;
+                    let fd = match registered.as_ref() {
+                        Some(fd) => fd,
+                        None => match self.master.try_clone().and_then(|f| register(f, Interest::READABLE)) {
+                            Ok(fd) => registered.insert(fd),
+                            Err(_) => break,
+                        },
+                    };
+                    let Ok(ready) = fd.readable().await else { break };
+                    Some(ready)
+                }
+            };
             let (mut open, mut drained) = (true, false);
-            let answer = match self.first_read(&mut flood, &mut open, &mut drained) {
+            let first = self.first_read(&mut flood, &mut open, &mut drained);
+            // Unseen, a trickle that asked nothing of the terminal means
+            // more of the same to come (a spinner, a streamed reply): read
+            // on the ticks from now on. A flood is read at once, as it comes,
+            // and so is what comes after a question the program may be
+            // waiting on an answer to.
+            quiet_ticks = match &first {
+                FirstRead::Nothing => quiet_ticks.map(|q| q + 1),
+                FirstRead::Trickle(Some(answer)) if answer.is_empty() && !self.shown.load(Ordering::Acquire) => Some(0),
+                _ => None,
+            };
+            let answer = match first {
                 FirstRead::Nothing => {
-                    ready.clear_ready();
+                    if let Some(ready) = ready.as_mut() {
+                        ready.clear_ready();
+                    }
                     continue;
                 }
                 FirstRead::Trickle(Some(answer)) => answer,
@@ -498,7 +556,7 @@ impl Reading {
                     // read gives at most 4095 bytes, and the model is fastest
                     // on whole floods), parsed on a blocking-pool thread so the
                     // server goes on drawing and reading keys meanwhile.
-                    let mut file = self.master.get_ref();
+                    let mut file = &self.master;
                     let n = n + read_available(&mut file, &mut flood[n..], &mut open, &mut drained);
                     let terminal = self.terminal.clone();
                     let more_coming = open && !drained;
@@ -527,7 +585,7 @@ impl Reading {
                     }
                 }
             };
-            if drained {
+            if let Some(ready) = ready.as_mut().filter(|_| drained) {
                 ready.clear_ready();
             }
             if !answer.is_empty() {
@@ -613,11 +671,35 @@ fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
     Ok(File::from(owned))
 }
 
-/// Registers a master descriptor with the runtime's reactor.
-fn register(file: File) -> io::Result<AsyncFd<File>> {
+/// Registers a master descriptor with the runtime's reactor, for one
+/// direction: the reader's and the writer's registrations each hear only
+/// their own, so a write of the program's wakes the server once.
+fn register(file: File, interest: Interest) -> io::Result<AsyncFd<File>> {
     // SAFETY: the File owns its descriptor, open and unchanged until the
     // AsyncFd (which owns the File) is dropped.
-    unsafe { AsyncFd::register(file) }.map_err(io::Error::from)
+    unsafe { AsyncFd::register_with_interest(file, interest) }.map_err(io::Error::from)
+}
+
+/// How often a program nobody sees is read while it keeps writing: the
+/// server wakes once a tick for all of them (the same tick for every
+/// session), rather than once for each write of each, and the spinners and
+/// streamed words of background agents are read a few frames at a time.
+/// Their state, bells and answers come at most this much later.
+pub const BACKGROUND_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Ticks in a row with nothing to read after which an unseen program's
+/// reader goes back to waiting on the reactor, which costs nothing while it
+/// stays quiet.
+const QUIET_TICKS: u32 = 10;
+
+/// The next tick of [`BACKGROUND_TICK`], counted from one moment for the
+/// whole process, so that every background reader wakes on the same one.
+fn next_background_tick() -> tokio::time::Instant {
+    static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    let tick = BACKGROUND_TICK.as_nanos().max(1);
+    let ticks = EPOCH.elapsed().as_nanos() / tick + 1;
+    let next = u64::try_from(ticks * tick).map_or(BACKGROUND_TICK, std::time::Duration::from_nanos);
+    tokio::time::Instant::from_std(*EPOCH + next)
 }
 
 /// The most one read of a PTY master gives: its line discipline's buffer.
@@ -758,6 +840,62 @@ mod tests {
         let above = rows[usize::from(row).saturating_sub(1)].trim();
         let full = above.parse().unwrap_or_else(|_| panic!("a whole number above the cursor: {rows:#?}"));
         (full, rows[usize::from(row)].trim().to_string())
+    }
+
+    /// Runs `sh -c script` in a PTY, shown or not, until it ends: the
+    /// output events it caused, how long it ran, and the screen.
+    fn output_events(script: &str, shown: bool) -> (usize, std::time::Duration, String) {
+        use std::sync::atomic::AtomicUsize;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let pair = portable_pty::native_pty_system()
+                .openpty(PtySize { rows: 120, cols: 80, pixel_width: 0, pixel_height: 0 })
+                .expect("a pseudo-terminal");
+            let mut cmd = CommandBuilder::new("sh");
+            cmd.args(["-c", script]);
+            let child = pair.slave.spawn_command(cmd).expect("sh runs");
+            drop(pair.slave);
+            let master = dup_master(&*pair.master).expect("the master");
+            let terminal = Arc::new(Mutex::new(Terminal::new(120, 80)));
+            // The server's part: it takes each event, so the next output
+            // is news again.
+            let pending: OutputPending = Arc::default();
+            let (events, ended) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
+            let notify: Notify = {
+                let (pending, events, ended) = (pending.clone(), events.clone(), ended.clone());
+                Box::new(move |event| match event {
+                    PtyEvent::Output => {
+                        pending.store(false, Ordering::Release);
+                        events.fetch_add(1, Ordering::Relaxed);
+                    }
+                    PtyEvent::Exited(_) => ended.notify_one(),
+                })
+            };
+            let start = Instant::now();
+            let pty = Pty::adopt(master, child.process_id(), terminal.clone(), pending, notify).expect("the reader starts");
+            pty.set_shown(shown);
+            tokio::time::timeout(std::time::Duration::from_secs(30), ended.notified()).await.expect("sh ends");
+            let screen = terminal.lock().expect("the terminal").screen().contents();
+            (events.load(Ordering::Relaxed), start.elapsed(), screen)
+        })
+    }
+
+    /// A program nobody sees that keeps writing is read on the background
+    /// ticks, a few writes a time, with nothing lost; shown, each write is
+    /// read as it comes.
+    #[test]
+    fn an_unseen_program_is_read_on_the_ticks_and_a_shown_one_at_once() {
+        let script = "i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); sleep 0.005; done";
+        let ticks = |ran: std::time::Duration| (ran.as_millis() / BACKGROUND_TICK.as_millis()) as usize;
+        let (events, ran, screen) = output_events(script, false);
+        for i in 0..100 {
+            assert!(screen.lines().any(|l| l == format!("line{i}")), "line{i} is missing:\n{screen}");
+        }
+        // One event for the first write, one each tick after (and the last
+        // read, of the end), at most.
+        assert!(events <= ticks(ran) + 3, "{events} events in {ran:?} unseen");
+        let (events, ran, _) = output_events(script, true);
+        assert!(events > ticks(ran) + 3, "only {events} events in {ran:?} shown");
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub trait Child {
     fn raw_mode(&self) -> bool {
         false
     }
+    /// Whether a client shows the program's session: its output is read
+    /// at once, else on the background ticks.
+    fn set_shown(&self, _shown: bool) {}
     /// The PTY's foreground process group.
     fn foreground_group(&self) -> Option<i32> {
         None
@@ -100,6 +103,9 @@ impl Os for Real {
 impl Child for Pty {
     fn write(&self, bytes: Vec<u8>) {
         Pty::write(self, bytes)
+    }
+    fn set_shown(&self, shown: bool) {
+        Pty::set_shown(self, shown)
     }
     fn input_pending(&self) -> bool {
         Pty::input_pending(self)

@@ -397,6 +397,8 @@ impl Server {
         }
         let mut resized = Vec::new();
         for s in self.sessions.iter_mut() {
+            // What nobody sees is read on the background ticks.
+            s.child.set_shown(wanted.contains_key(&s.id));
             let Some(&(cols, rows)) = wanted.get(&s.id) else {
                 continue;
             };

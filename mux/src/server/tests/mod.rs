@@ -26,6 +26,8 @@ struct FakeProgram {
     written: RefCell<Vec<u8>>,
     size: Cell<(u16, u16)>,
     terminal: RefCell<Option<Arc<Mutex<Terminal>>>>,
+    /// A client shows it (else its output is read on the background ticks).
+    shown: Cell<bool>,
 }
 
 struct FakeChild(Rc<FakeProgram>);
@@ -36,6 +38,9 @@ impl Child for FakeChild {
     }
     fn resize(&self, cols: u16, rows: u16) {
         self.0.size.set((cols, rows));
+    }
+    fn set_shown(&self, shown: bool) {
+        self.0.shown.set(shown);
     }
 }
 
@@ -240,6 +245,26 @@ impl Harness {
 
 fn detached(msgs: &[ToClient]) -> bool {
     msgs.iter().any(|m| matches!(m, ToClient::Detached(_)))
+}
+
+/// A program's output is read at once while a client shows its session,
+/// in a pane or whole, and on the background ticks while none does.
+#[test]
+fn programs_know_whether_a_client_shows_them() {
+    let mut h = Harness::new();
+    h.server.config.default_command = Some(vec!["fake".into()]);
+    let (a, b) = (h.session("a"), h.session("b"));
+    let shown = |h: &Harness| (h.program(a).shown.get(), h.program(b).shown.get());
+    assert_eq!(shown(&h), (false, false), "nobody is attached");
+    let cid = h.attach("a", 80, 24);
+    assert_eq!(shown(&h), (true, false));
+    h.keys(cid, &[PREFIX, b'n']);
+    assert_eq!(shown(&h), (false, true), "switched to b");
+    h.keys(cid, &[PREFIX, b'%']);
+    let c = h.focused(cid);
+    assert_eq!((shown(&h), h.program(c).shown.get()), ((false, true), true), "b beside the new pane");
+    h.keys(cid, &[PREFIX, b'd']);
+    assert_eq!((shown(&h), h.program(c).shown.get()), ((false, false), false), "detached");
 }
 
 #[test]
