@@ -50,12 +50,12 @@ fn zoom_layouts_break_and_swap() {
     let cid = h.attach("a", 81, 25);
     h.keys(cid, &[PREFIX, b'"']);
     let b = h.focused(cid);
-    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other");
+    assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the new one half, rounded down");
     h.keys(cid, &[PREFIX, b'z']);
     assert_eq!(h.size(b), (81, 24), "zoomed: the whole view");
     assert!(h.server.view(cid).is_some_and(|v| v.single()));
     h.keys(cid, &[PREFIX, b'z']);
-    assert_eq!(h.size(b), (81, 11));
+    assert_eq!(h.size(b), (81, 10));
     h.keys(cid, &[PREFIX, b' ']);
     assert_eq!(h.server.view(cid).map(|v| v.layout), Some(crate::server::layout::Layout::MainVertical));
     let mut screen = Terminal::new(25, 81);
@@ -264,12 +264,12 @@ fn dragging_a_border_with_the_mouse_moves_it() {
     let cid = h.attach("a", 81, 25);
     h.keys(cid, &[PREFIX, b'"']);
     let b = h.focused(cid);
-    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other, the border on row 11");
+    assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the border on row 12");
     // Press on the border (SGR, one-based), drag it down 4 rows, let go.
-    h.keys(cid, b"\x1b[<0;30;12M\x1b[<32;30;14M\x1b[<32;30;16M\x1b[<0;30;16m");
-    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    h.keys(cid, b"\x1b[<0;30;13M\x1b[<32;30;15M\x1b[<32;30;17M\x1b[<0;30;17m");
+    assert_eq!((h.size(a), h.size(b)), ((81, 15), (81, 6)));
     // Motion after letting go moves nothing; the program gets no reports.
     h.keys(cid, b"\x1b[<32;30;5M");
-    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    assert_eq!((h.size(a), h.size(b)), ((81, 15), (81, 6)));
     assert!(h.program(b).written.borrow().is_empty(), "{:?}", h.program(b).written.borrow());
 }
