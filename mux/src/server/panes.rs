@@ -13,21 +13,22 @@ use crate::protocol::{NewSession, SessionId};
 /// A view's panes, kept when its client leaves.
 pub(super) struct SavedLayout {
     panes: Vec<SessionId>,
-    tree: Tree,
+    /// `None`: the preset's.
+    tree: Option<Tree>,
     layout: Layout,
 }
 
 impl SavedLayout {
     /// The panes whose sessions there are (`None` for those gone), in
     /// their places in `tree`: the gone ones closed, as tmux closes panes.
-    pub fn new(panes: Vec<Option<SessionId>>, mut tree: Tree, layout: Layout) -> SavedLayout {
-        // Lengths are scaled to the view the tree goes to: any size does.
-        if tree.count() != panes.len() {
-            tree = Tree::preset(layout, panes.len(), 80, 24);
-        }
-        for (i, _) in panes.iter().enumerate().rev().filter(|(_, p)| p.is_none()) {
-            tree.remove(i);
-        }
+    /// A tree with another number of panes is the preset's.
+    pub fn new(panes: Vec<Option<SessionId>>, tree: Option<Tree>, layout: Layout) -> SavedLayout {
+        let tree = tree.filter(|t| t.count() == panes.len()).map(|mut tree| {
+            for (i, _) in panes.iter().enumerate().rev().filter(|(_, p)| p.is_none()) {
+                tree.remove(i);
+            }
+            tree
+        });
         SavedLayout { panes: panes.into_iter().flatten().collect(), tree, layout }
     }
 }
@@ -42,7 +43,7 @@ impl Server {
         let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
         let tree = view.tree.fitted(view.cols, view.session_rows());
         self.save_layout(&panes, &tree, view.layout);
-        self.last_layout = Some(SavedLayout { panes, tree, layout: view.layout });
+        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout: view.layout });
     }
 
     /// Puts back the last layout that showed `sid`, on a client that has
@@ -74,7 +75,7 @@ impl Server {
         let focus = panes.iter().position(|s| *s == focused).unwrap_or(0);
         let tree = Tree::preset(Layout::Tiled, panes.len(), view.cols, view.session_rows());
         view.layout = Layout::Tiled;
-        view.show(panes, tree, focus);
+        view.show(panes, Some(tree), focus);
         view.zoomed = false;
         view.dashboard = dashboard && view.panes.len() > 1;
         self.pane_changed(cid, focused);
@@ -249,7 +250,7 @@ impl Server {
     pub(super) fn break_pane(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
         let kept = view.focused();
-        view.show(vec![kept], Tree::Pane, 0);
+        view.show(vec![kept], Some(Tree::Pane), 0);
         view.zoomed = false;
         let sid = view.focused();
         self.pane_changed(cid, sid);

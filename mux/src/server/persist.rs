@@ -37,13 +37,11 @@ pub(super) struct Saving {
 
 /// A layout as `last.layout` keeps it: the preset `Space` goes on from,
 /// and the tree (`main-vertical {50,50[15,14]}`). A file from before trees
-/// has the preset's name alone, and gets its tree; anything unreadable is
-/// the default preset's.
-fn parse_layout(line: &str) -> (Layout, Tree) {
+/// has the preset's name alone, and a tree that cannot be read is no tree:
+/// the preset's, then. An unknown name is the default preset.
+fn parse_layout(line: &str) -> (Layout, Option<Tree>) {
     let (name, tree) = line.split_once(' ').unwrap_or((line, ""));
-    let layout = Layout::from_name(name).unwrap_or_default();
-    // A tree of the wrong size becomes the preset's in SavedLayout::new.
-    (layout, Tree::parse(tree).unwrap_or(Tree::Pane))
+    (Layout::from_name(name).unwrap_or_default(), Tree::parse(tree))
 }
 
 /// Puts a saved session's history and last screen into a new terminal,

@@ -193,13 +193,13 @@ impl View {
         self.focus = self.focus.min(self.panes.len() - 1);
     }
 
-    /// Shows `sessions` in the places `tree` gives them (a preset when the
-    /// tree has another number of panes), the focus on pane `focus`.
-    pub fn show(&mut self, sessions: Vec<SessionId>, tree: Tree, focus: usize) {
-        self.tree = if tree.count() == sessions.len() {
-            tree
-        } else {
-            Tree::preset(self.layout, sessions.len(), self.cols, self.session_rows())
+    /// Shows `sessions` in the places `tree` gives them (the preset's when
+    /// there is none, or it has another number of panes), the focus on pane
+    /// `focus`.
+    pub fn show(&mut self, sessions: Vec<SessionId>, tree: Option<Tree>, focus: usize) {
+        self.tree = match tree.filter(|t| t.count() == sessions.len()) {
+            Some(tree) => tree,
+            None => Tree::preset(self.layout, sessions.len(), self.cols, self.session_rows()),
         };
         self.panes = sessions.into_iter().map(Pane::new).collect();
         self.focus = focus.min(self.panes.len().saturating_sub(1));
