@@ -102,11 +102,13 @@ impl Split {
 /// rectangle one way among two or more children, each with its length that
 /// way (borders not counted). Lengths that do not fill a rectangle are
 /// scaled to it when laid out, so a tree keeps its proportions as the
-/// terminal's size changes; each change to the tree first fits it to the
-/// view.
+/// terminal's size changes (and gets them back when it changes back); a
+/// split or a border move first fits the tree to the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tree {
+    /// One pane: the next of the view's panes in order.
     Pane,
+    /// Two or more children, each with its length `Split`'s way.
     Node(Split, Vec<(u16, Tree)>),
 }
 
@@ -248,7 +250,7 @@ impl Tree {
         match self {
             Tree::Pane => split.pane_min(),
             Tree::Node(s, children) if *s == split => {
-                let borders = u16::try_from(children.len() - 1).unwrap_or(u16::MAX);
+                let borders = u16::try_from(children.len().saturating_sub(1)).unwrap_or(u16::MAX);
                 children.iter().fold(borders, |sum, (_, c)| sum.saturating_add(c.min_len(split)))
             }
             Tree::Node(_, children) => children.iter().map(|(_, c)| c.min_len(split)).max().unwrap_or(1),
@@ -259,7 +261,7 @@ impl Tree {
     /// rectangle.
     pub fn fitted(&self, w: u16, h: u16) -> Tree {
         let Tree::Node(split, children) = self else { return Tree::Pane };
-        let borders = u16::try_from(children.len() - 1).unwrap_or(u16::MAX);
+        let borders = u16::try_from(children.len().saturating_sub(1)).unwrap_or(u16::MAX);
         let total = split.along((w, h)).saturating_sub(borders);
         let lengths: Vec<u16> = children.iter().map(|(l, _)| *l).collect();
         let mins: Vec<u16> = children.iter().map(|(_, c)| c.min_len(*split)).collect();

@@ -73,9 +73,8 @@ impl Server {
             panes[0] = focused;
         }
         let focus = panes.iter().position(|s| *s == focused).unwrap_or(0);
-        let tree = Tree::preset(Layout::Tiled, panes.len(), view.cols, view.session_rows());
         view.layout = Layout::Tiled;
-        view.show(panes, Some(tree), focus);
+        view.show(panes, None, focus);
         view.zoomed = false;
         view.dashboard = dashboard && view.panes.len() > 1;
         self.pane_changed(cid, focused);
@@ -238,9 +237,8 @@ impl Server {
 
     pub(super) fn next_layout(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
-        view.layout = view.layout.next();
+        view.use_layout(view.layout.next());
         view.zoomed = false;
-        view.tree = Tree::preset(view.layout, view.panes.len(), view.cols, view.session_rows());
         let (sid, name) = (view.focused(), view.layout.name());
         self.pane_changed(cid, sid);
         self.show_message(cid, &format!("layout {name}"));

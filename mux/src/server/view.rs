@@ -73,7 +73,8 @@ pub(super) struct View {
     pub input: InputState,
     pub mode: Mode,
     pub env: Vec<(String, String)>,
-    /// The border being dragged with the mouse.
+    /// The border being dragged with the mouse; it goes when the panes
+    /// change, as another border may have its place in the tree.
     pub dragging: Option<Border>,
     /// The client's terminal draws underline styles and colours (by its
     /// terminfo entry); without, its frames get plain underlines.
@@ -173,6 +174,7 @@ impl View {
     pub fn split_focused(&mut self, sid: SessionId, split: Split) {
         let (cols, rows) = (self.cols, self.session_rows());
         self.tree.split(self.focus, split, cols, rows);
+        self.dragging = None;
         self.focus += 1;
         self.panes.insert(self.focus, Pane::new(sid));
     }
@@ -185,6 +187,7 @@ impl View {
         while let Some(i) = self.panes.iter().rposition(|p| p.session == sid).filter(|_| self.panes.len() > 1) {
             self.tree = self.tree.fitted(cols, rows);
             self.tree.remove(i);
+            self.dragging = None;
             self.panes.remove(i);
             if i < self.focus {
                 self.focus -= 1;
@@ -203,6 +206,15 @@ impl View {
         };
         self.panes = sessions.into_iter().map(Pane::new).collect();
         self.focus = focus.min(self.panes.len().saturating_sub(1));
+        self.dragging = None;
+    }
+
+    /// Lays the panes out in a preset, in place of their splits, as tmux's
+    /// `select-layout` does.
+    pub fn use_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+        self.tree = Tree::preset(layout, self.panes.len(), self.cols, self.session_rows());
+        self.dragging = None;
     }
 
     /// The size each session shown wants from this view.
