@@ -531,16 +531,29 @@ mod tests {
     /// Every cell of the area is in one pane or on one border, and each
     /// pane has room for its header and a row.
     fn check(rects: &[Rect], borders: &[Border], cols: u16, rows: u16) {
-        for a in rects {
-            assert!(a.x + a.w <= cols && a.y + a.h <= rows, "{a:?} leaves {cols}x{rows}");
-            assert!(a.w >= 1 && a.h >= 2, "{a:?}");
-        }
-        for row in 0..rows {
-            for col in 0..cols {
-                let panes = rects.iter().filter(|r| r.contains(col, row)).count();
-                let lines = borders.iter().filter(|b| b.contains(col, row)).count();
-                assert_eq!(panes + lines, 1, "({col}, {row}) in {panes} panes and on {lines} borders: {rects:?}");
+        let mut covered = vec![0u8; usize::from(cols) * usize::from(rows)];
+        let mut cover = |col: u16, row: u16| {
+            assert!(col < cols && row < rows, "({col}, {row}) is outside {cols}x{rows}: {rects:?} {borders:?}");
+            covered[usize::from(row) * usize::from(cols) + usize::from(col)] += 1;
+        };
+        for r in rects {
+            assert!(r.w >= 1 && r.h >= 2, "{r:?}");
+            for (col, row) in (r.x..r.x + r.w).flat_map(|c| (r.y..r.y + r.h).map(move |r| (c, r))) {
+                cover(col, row);
             }
+        }
+        for b in borders {
+            for across in b.along.0..b.along.1 {
+                if b.vertical {
+                    cover(b.at, across);
+                } else {
+                    cover(across, b.at);
+                }
+            }
+        }
+        if let Some(i) = covered.iter().position(|c| *c != 1) {
+            let (col, row) = (i % usize::from(cols), i / usize::from(cols));
+            panic!("({col}, {row}) is in {} panes or borders: {rects:?} {borders:?}", covered[i]);
         }
     }
 
@@ -675,6 +688,63 @@ mod tests {
         let deep = format!("{}{}", "{1,1".repeat(200), "}".repeat(200));
         for text in ["", "{", "{50}", "{50,x}", "{50,50", "{50,50]", "{50,50}x", "{70000,1}", "main-vertical", &deep] {
             assert_eq!(Tree::parse(text), None, "{text:?}");
+        }
+    }
+
+    /// What a user can do to a view's tree.
+    #[derive(Debug, Clone)]
+    enum Change {
+        Split(usize, bool),
+        Close(usize),
+        Move(usize, u16),
+        Resize(u16, u16),
+    }
+
+    fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0..16usize, any::<bool>()).prop_map(|(i, down)| Change::Split(i, down)),
+            (0..16usize).prop_map(Change::Close),
+            (0..16usize, 0..130u16).prop_map(|(b, to)| Change::Move(b, to)),
+            (1..130u16, 2..50u16).prop_map(|(cols, rows)| Change::Resize(cols, rows)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 300, failure_persistence: None, ..Default::default() })]
+
+        /// Whatever is split, closed, moved or resized, the panes fill the
+        /// area whenever it has room for them, and the tree is written and
+        /// read back as it is.
+        #[test]
+        fn any_splits_closes_moves_and_sizes_fill_the_area(changes in proptest::collection::vec(change(), 0..30)) {
+            let (mut tree, mut cols, mut rows) = (Tree::Pane, 120u16, 40u16);
+            for c in changes {
+                let n = tree.count();
+                match c {
+                    Change::Split(i, down) if n < 12 => {
+                        tree.split(i % n, if down { Split::TopBottom } else { Split::LeftRight }, cols, rows)
+                    }
+                    Change::Split(..) => {}
+                    Change::Close(i) => {
+                        tree = tree.fitted(cols, rows);
+                        tree.remove(i % n);
+                    }
+                    Change::Move(b, to) => {
+                        let borders = tree.arrange(cols, rows).1;
+                        if let Some(border) = borders.get(b % borders.len().max(1)) {
+                            tree.move_border(border, to, cols, rows);
+                        }
+                    }
+                    Change::Resize(c, r) => (cols, rows) = (c, r),
+                }
+                let (rects, borders) = tree.arrange(cols, rows);
+                proptest::prop_assert_eq!(rects.len(), tree.count());
+                if tree.min_len(Split::LeftRight) <= cols && tree.min_len(Split::TopBottom) <= rows {
+                    check(&rects, &borders, cols, rows);
+                }
+                proptest::prop_assert_eq!(Tree::parse(&tree.to_string()), Some(tree.clone()));
+            }
         }
     }
 
