@@ -339,6 +339,18 @@ fn killing_one_of_the_right_two_gives_the_pair_back() {
 }
 
 #[test]
+fn swapping_panes_swaps_their_sessions_and_keeps_the_splits() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    h.keys(cid, &[PREFIX, b'{']);
+    assert_eq!(sizes(&h, &[a, c, b]), [(50, 29), (50, 14), (50, 13)], "c above, b below");
+    h.keys(cid, &[PREFIX, b'{']);
+    assert_eq!(sizes(&h, &[c, a, b]), [(50, 29), (50, 14), (50, 13)], "c on the left");
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!((view.tree.to_string(), view.focused()), ("{50,50[15,14]}".to_string(), c), "the focus went with it");
+}
+
+#[test]
 fn the_layouts_still_cycle_from_a_tree_of_splits() {
     let mut h = with_panes();
     let (cid, [a, b, c]) = split_left_then_right(&mut h);
