@@ -196,11 +196,11 @@ fn a_split_in_a_split_is_tmuxs_and_comes_back_after_detach_and_restore() {
     };
     sizes_are(&env);
     // The borders: down the middle the whole height, and across the right
-    // half only.
+    // half only, joined as tmux joins them.
     let across = |s: &vt100::Screen| (51..101).all(|col| s.cell(15, col).is_some_and(|c| c.contents() == "─"));
     term.wait_for(across, "a border across the right half");
     let cell = |row, col| term.screen(|s| s.cell(row, col).map(|c| c.contents().to_string()).unwrap_or_default());
-    assert_eq!((cell(0, 50), cell(15, 50), cell(29, 50)), ("│".into(), "│".into(), "│".into()));
+    assert_eq!((cell(0, 50), cell(15, 50), cell(29, 50)), ("│".into(), "├".into(), "│".into()));
     assert_eq!(cell(15, 49), " ", "the left pane goes on beside it");
     term.prefix(b'd');
     term.wait_exit();

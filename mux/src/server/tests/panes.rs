@@ -309,6 +309,7 @@ fn a_split_in_the_right_pane_splits_only_that_pane_as_in_tmux() {
     assert_eq!(at(20, 50).as_deref(), Some("│"), "the border down the middle runs the whole height");
     assert_eq!(at(15, 70).as_deref(), Some("─"), "the border between the right two");
     assert_eq!(at(15, 30).as_deref(), Some(" "), "the left pane goes on below it");
+    assert_eq!(at(15, 50).as_deref(), Some("├"), "where they meet, as tmux draws it");
     // Up from the bottom right: the top right; left: the left pane.
     h.keys(cid, b"\x02\x1b[A");
     assert_eq!(h.focused(cid), b);
