@@ -1,6 +1,9 @@
-//! Panes through the real binary: splitting, keys going only to the
-//! focused pane, zoom, layouts, killing a pane's session, `qmux split`, and
-//! two clients with different layouts over the same sessions.
+//! Panes through the real binary: splitting, splits in a split against
+//! tmux's, keys going only to the focused pane, zoom, layouts, killing a
+//! pane's session, `qmux split`, and two clients with different layouts over
+//! the same sessions.
+
+use std::process::Command;
 
 use qmux_e2e::Env;
 
@@ -135,4 +138,79 @@ fn prefix_alt_arrows_and_a_mouse_drag_move_a_border() {
     term.type_str("still typing\r");
     term.wait_text("still typing");
     assert!(env.capture(&b).contains("still typing"), "keys still go to the focused pane");
+}
+
+/// tmux's panes (left, top, width, height) after `splits` (split-window's
+/// flags, each in the pane the last one made) in a `cols` × `rows` window:
+/// where qmux's panes should be, their header rows in their heights.
+fn tmux_panes(env: &Env, cols: u16, rows: u16, splits: &[&str]) -> Vec<(u16, u16, u16, u16)> {
+    let socket = env.root().join("tmux.sock");
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .env_clear()
+            .envs(env.vars())
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (x, y) = (cols.to_string(), rows.to_string());
+    tmux(&["new-session", "-d", "-x", &x, "-y", &y, "cat"]);
+    for flag in splits {
+        tmux(&["split-window", flag, "cat"]);
+    }
+    let window = tmux(&["list-windows", "-F", "#{window_width}x#{window_height}"]);
+    let panes = tmux(&["list-panes", "-F", "#{pane_left} #{pane_top} #{pane_width} #{pane_height}"]);
+    tmux(&["kill-server"]);
+    assert_eq!(window.trim(), format!("{cols}x{rows}"), "tmux's window is the size asked for");
+    let number = |n: &str| n.parse::<u16>().expect("a number");
+    let pane = |l: &str| {
+        let n: Vec<u16> = l.split(' ').map(number).collect();
+        (n[0], n[1], n[2], n[3])
+    };
+    panes.lines().map(pane).collect()
+}
+
+/// Prefix `%`, then prefix `"` in the new right pane: the right pane alone
+/// is split, as tmux splits it, and the three come back after a detach and
+/// after `qmux restore`.
+#[test]
+fn a_split_in_a_split_is_tmuxs_and_comes_back_after_detach_and_restore() {
+    let env = Env::with_config("default-command = [\"cat\"]\n");
+    let (mut term, b) = split_in_two(&env);
+    term.prefix(b'"');
+    env.wait_ls("a third session", |s| s.len() == 3);
+    let c = env.sessions().into_iter().find(|s| s.name != "a" && s.name != b).expect("the third pane's session").name;
+    // A 101×30 area for panes: a pane's session has its size less the
+    // header row.
+    let expected = [(0, 0, 50, 30), (51, 0, 50, 15), (51, 16, 50, 14)];
+    assert_eq!(tmux_panes(&env, COLS, ROWS - 1, &["-h", "-v"]), expected, "tmux's geometry");
+    let sizes_are = |env: &Env| {
+        for (name, (_, _, w, h)) in [("a", expected[0]), (b.as_str(), expected[1]), (c.as_str(), expected[2])] {
+            size_is(env, name, &format!("[{w}x{}]", h - 1));
+        }
+    };
+    sizes_are(&env);
+    // The borders: down the middle the whole height, and across the right
+    // half only, joined as tmux joins them.
+    let across = |s: &vt100::Screen| (51..101).all(|col| s.cell(15, col).is_some_and(|c| c.contents() == "─"));
+    term.wait_for(across, "a border across the right half");
+    let cell = |row, col| term.screen(|s| s.cell(row, col).map(|c| c.contents().to_string()).unwrap_or_default());
+    assert_eq!((cell(0, 50), cell(15, 50), cell(29, 50)), ("│".into(), "├".into(), "│".into()));
+    assert_eq!(cell(15, 49), " ", "the left pane goes on beside it");
+    term.prefix(b'd');
+    term.wait_exit();
+    let mut term = env.attach(&["attach", "-t", &c], COLS, ROWS);
+    term.wait_text(" 0:a");
+    sizes_are(&env);
+    env.qmux_ok(&["kill-server"]);
+    term.wait_exit();
+    env.qmux_ok(&["restore"]);
+    let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
+    term.wait_text(&format!(" 1:{b}"));
+    sizes_are(&env);
 }

@@ -94,7 +94,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[('%', Action::SplitHorizontal), ('"', Action::SplitVertical)],
         shown: "%  \"",
-        help: "split: a new session in a pane beside / below, in this session's directory",
+        help: "split the pane in two: a new session beside / below it, in this session's directory",
     },
     Binding {
         keys: &one('o', Action::NextPane),
@@ -106,7 +106,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &one(' ', Action::NextLayout),
         shown: "Space",
-        help: "next layout: even-horizontal, even-vertical, main-vertical, tiled",
+        help: "next layout: even-horizontal, even-vertical, main-vertical, tiled (in place of the splits)",
     },
     Binding { keys: &one('!', Action::BreakPane), shown: "!", help: "break the pane out: the view shows it alone" },
     Binding {

@@ -82,7 +82,7 @@ pub enum Command {
     /// Go to the session that needs you (asking for approval longest, else finished longest ago); outside qmux, print its index.
     Next(NextArgs),
 
-    /// Inside qmux: show a session in a new pane of your client, an existing one (-t) or a new one.
+    /// Inside qmux: split your focused pane in two, the new one showing an existing session (-t) or a new one.
     #[command(visible_alias = "split-window", disable_help_flag = true)]
     Split(SplitArgs),
 

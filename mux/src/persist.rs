@@ -244,8 +244,9 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps the last layout of panes: the keys of its sessions, and the
-    /// layout's name. One line each, in `last.layout`.
+    /// Keeps the last layout of panes: the layout, as one line of text the
+    /// server reads back, then the keys of its sessions, one a line, in
+    /// `last.layout`.
     pub fn save_layout(&self, keys: &[String], layout: &str) -> io::Result<()> {
         let mut text = format!("{layout}\n");
         for key in keys {
@@ -256,8 +257,8 @@ impl Store {
         Ok(())
     }
 
-    /// The last layout saved: its name and its sessions' keys. A missing or
-    /// unreadable file is no layout.
+    /// The last layout saved: its line and its sessions' keys. A missing
+    /// or unreadable file is no layout.
     pub fn load_layout(&self) -> Option<(String, Vec<String>)> {
         self.flush();
         let text = fs::read_to_string(self.dir.join("last.layout")).ok()?;

@@ -172,15 +172,26 @@ pub fn borders(rects: &[crate::server::Rect], focus: usize, cols: u16, rows: u16
             if rects.iter().any(|r| r.contains(col, row)) {
                 continue;
             }
-            let beside = |dc: i32, dr: i32| {
+            // The lines it joins: the neighbours that are border cells too,
+            // as tmux draws them where splits meet.
+            let line = |dc: i32, dr: i32| {
                 let (c, r) = (i32::from(col) + dc, i32::from(row) + dr);
-                c >= 0 && r >= 0 && rects.iter().any(|rect| rect.contains(c as u16, r as u16))
+                (0..i32::from(cols)).contains(&c)
+                    && (0..i32::from(rows)).contains(&r)
+                    && !rects.iter().any(|rect| rect.contains(c as u16, r as u16))
             };
-            let glyph = match (beside(-1, 0) || beside(1, 0), beside(0, -1) || beside(0, 1)) {
-                (true, true) => '┼',
-                (true, false) => '│',
-                (false, true) => '─',
-                (false, false) => '┼',
+            let glyph = match (line(0, -1), line(0, 1), line(-1, 0), line(1, 0)) {
+                (true, true, true, true) => '┼',
+                (true, true, false, true) => '├',
+                (true, true, true, false) => '┤',
+                (false, true, true, true) => '┬',
+                (true, false, true, true) => '┴',
+                (true, false, false, true) => '└',
+                (true, false, true, false) => '┘',
+                (false, true, false, true) => '┌',
+                (false, true, true, false) => '┐',
+                (false, false, true, _) | (false, false, _, true) => '─',
+                _ => '│',
             };
             let colour = if touches_focus(col, row) { "\x1b[0;32m" } else { "\x1b[0m" };
             out.push_str(&format!("{}{colour}{glyph}", move_to(row, col)));

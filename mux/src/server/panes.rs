@@ -5,20 +5,31 @@
 
 use std::path::PathBuf;
 
-use super::layout::{neighbour, Border, Direction, Layout};
-use super::view::{Pane, View};
+use super::layout::{neighbour, Border, Direction, Layout, Split, Tree};
+use super::view::View;
 use super::{ClientId, Server};
 use crate::protocol::{NewSession, SessionId};
 
 /// A view's panes, kept when its client leaves.
 pub(super) struct SavedLayout {
     panes: Vec<SessionId>,
+    /// `None`: the preset's.
+    tree: Option<Tree>,
     layout: Layout,
 }
 
 impl SavedLayout {
-    pub fn new(panes: Vec<SessionId>, layout: Layout) -> SavedLayout {
-        SavedLayout { panes, layout }
+    /// The panes whose sessions there are (`None` for those gone), in
+    /// their places in `tree`: the gone ones closed, as tmux closes panes.
+    /// A tree with another number of panes is the preset's.
+    pub fn new(panes: Vec<Option<SessionId>>, tree: Option<Tree>, layout: Layout) -> SavedLayout {
+        let tree = tree.filter(|t| t.count() == panes.len()).map(|mut tree| {
+            for (i, _) in panes.iter().enumerate().rev().filter(|(_, p)| p.is_none()) {
+                tree.remove(i);
+            }
+            tree
+        });
+        SavedLayout { panes: panes.into_iter().flatten().collect(), tree, layout }
     }
 }
 
@@ -30,8 +41,9 @@ impl Server {
     /// state directory for `qmux restore`.
     pub(super) fn keep_layout(&mut self, view: &View) {
         let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
-        self.save_layout(&panes, view.layout.name());
-        self.last_layout = Some(SavedLayout { panes, layout: view.layout });
+        let tree = view.tree.fitted(view.cols, view.session_rows());
+        self.save_layout(&panes, &tree, view.layout);
+        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout: view.layout });
     }
 
     /// Puts back the last layout that showed `sid`, on a client that has
@@ -39,12 +51,12 @@ impl Server {
     /// focus on `sid`.
     pub(super) fn restore_layout(&mut self, cid: ClientId, sid: SessionId) {
         let Some(saved) = self.last_layout.as_ref().filter(|l| l.panes.contains(&sid)) else { return };
-        let alive: Vec<SessionId> = saved.panes.iter().copied().filter(|s| self.sessions.get(*s).is_some()).collect();
-        let (layout, focus) = (saved.layout, alive.iter().position(|s| *s == sid).unwrap_or(0));
+        let alive = saved.panes.iter().map(|s| self.sessions.get(*s).map(|_| *s)).collect();
+        let saved = SavedLayout::new(alive, saved.tree.clone(), saved.layout);
+        let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
         let Some(view) = self.view_mut(cid) else { return };
-        view.panes = alive.into_iter().map(Pane::new).collect();
-        view.focus = focus;
-        view.layout = layout;
+        view.layout = saved.layout;
+        view.show(saved.panes, saved.tree, focus);
         self.pane_changed(cid, sid);
     }
 
@@ -60,9 +72,9 @@ impl Server {
         if !panes.contains(&focused) {
             panes[0] = focused;
         }
-        view.focus = panes.iter().position(|s| *s == focused).unwrap_or(0);
-        view.panes = panes.into_iter().map(Pane::new).collect();
+        let focus = panes.iter().position(|s| *s == focused).unwrap_or(0);
         view.layout = Layout::Tiled;
+        view.show(panes, None, focus);
         view.zoomed = false;
         view.dashboard = dashboard && view.panes.len() > 1;
         self.pane_changed(cid, focused);
@@ -111,20 +123,23 @@ impl Server {
         self.create_session(NewSession { name: None, cwd, command: Vec::new(), env, size })
     }
 
-    /// Shows `sid` in a new pane after the focused one, which takes the
-    /// focus: beside it (`vertical` false) or below it.
+    /// Shows `sid` in a new pane after the focused one, in half of its
+    /// place, which takes the focus: beside it (`vertical` false) or below
+    /// it.
     pub(super) fn split(&mut self, cid: ClientId, sid: SessionId, vertical: bool) {
         let Some(view) = self.view_mut(cid) else { return };
         let before = view.focused();
-        let at = view.focus + 1;
-        view.panes.insert(at, Pane::new(sid));
-        view.focus = at;
-        view.zoomed = false;
-        view.layout = match (view.panes.len(), vertical) {
-            (2, false) => Layout::EvenHorizontal,
-            (2, true) => Layout::EvenVertical,
-            (_, _) => view.layout,
+        let (split, preset) = if vertical {
+            (Split::TopBottom, Layout::EvenVertical)
+        } else {
+            (Split::LeftRight, Layout::EvenHorizontal)
         };
+        view.split_focused(sid, split);
+        view.zoomed = false;
+        // Two panes are a preset's: Space goes on from it.
+        if view.panes.len() == 2 {
+            view.layout = preset;
+        }
         view.last = Some(before);
         self.pane_changed(cid, sid);
     }
@@ -175,7 +190,7 @@ impl Server {
         let first = borders.iter().find(|b| before.is_some_and(|at| beside(b, at)));
         let last = borders.iter().find(|b| beside(b, after));
         let forward = matches!(towards, Direction::Right | Direction::Down);
-        let Some(border) = (if forward { last.or(first) } else { first.or(last) }).copied() else {
+        let Some(border) = (if forward { last.or(first) } else { first.or(last) }).cloned() else {
             return false;
         };
         let at = if forward { border.at.saturating_add(cells) } else { border.at.saturating_sub(cells) };
@@ -196,7 +211,7 @@ impl Server {
             if m.press && m.button == 0 {
                 view.dragging = view.arranged().1.into_iter().find(|b| b.contains(col, row));
             } else if m.press && m.button & 32 != 0 {
-                if let Some(border) = view.dragging {
+                if let Some(border) = view.dragging.clone() {
                     view.move_border(&border, if border.vertical { col } else { row });
                     moved = true;
                 }
@@ -222,10 +237,8 @@ impl Server {
 
     pub(super) fn next_layout(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
-        view.layout = view.layout.next();
+        view.use_layout(view.layout.next());
         view.zoomed = false;
-        // A layout chosen again starts even, as in tmux.
-        view.moved.1.clear();
         let (sid, name) = (view.focused(), view.layout.name());
         self.pane_changed(cid, sid);
         self.show_message(cid, &format!("layout {name}"));
@@ -234,10 +247,8 @@ impl Server {
     /// Back to one pane: the focused one.
     pub(super) fn break_pane(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
-        let focus = view.focus;
-        let kept = view.panes.swap_remove(focus);
-        view.panes = vec![kept];
-        view.focus = 0;
+        let kept = view.focused();
+        view.show(vec![kept], Some(Tree::Pane), 0);
         view.zoomed = false;
         let sid = view.focused();
         self.pane_changed(cid, sid);

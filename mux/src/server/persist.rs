@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::layout::{Layout, Tree};
+use super::panes::SavedLayout;
 use super::session::from_epoch;
 use super::{Event, Server};
 use crate::config::Restore;
@@ -24,13 +26,22 @@ pub(super) struct Saving {
     /// Said once to the user: files moved aside, sessions that failed to
     /// come back.
     notices: Vec<String>,
-    /// The layout saved by the previous server: its name and its sessions'
-    /// keys, for a restore to put back.
+    /// The layout saved by the previous server: its line (see
+    /// [`parse_layout`]) and its sessions' keys, for a restore to put back.
     saved_layout: Option<(String, Vec<String>)>,
     flush_armed: bool,
     /// The histories' [`freed_mark`](crate::history::History::freed_mark)s
     /// summed when free heap pages were last handed back.
     trimmed_at: u32,
+}
+
+/// A layout as `last.layout` keeps it: the preset `Space` goes on from,
+/// and the tree (`main-vertical {50,50[15,14]}`). A file from before trees
+/// has the preset's name alone, and a tree that cannot be read is no tree:
+/// the preset's, then. An unknown name is the default preset.
+fn parse_layout(line: &str) -> (Layout, Option<Tree>) {
+    let (name, tree) = line.split_once(' ').unwrap_or((line, ""));
+    (Layout::from_name(name).unwrap_or_default(), Tree::parse(tree))
 }
 
 /// Puts a saved session's history and last screen into a new terminal,
@@ -252,20 +263,20 @@ impl Server {
     /// The previous server's last layout, over the sessions now restored
     /// from it: the next attach to one of them gets it back.
     pub(super) fn restore_saved_layout(&mut self) {
-        let Some((name, keys)) = &self.saving.saved_layout else { return };
-        let panes: Vec<SessionId> =
-            keys.iter().filter_map(|k| self.sessions.iter().find(|s| s.key == *k)).map(|s| s.id).collect();
-        if panes.len() > 1 {
-            let layout = super::layout::Layout::from_name(name).unwrap_or_default();
-            self.last_layout = Some(super::panes::SavedLayout::new(panes, layout));
+        let Some((line, keys)) = &self.saving.saved_layout else { return };
+        let panes: Vec<Option<SessionId>> =
+            keys.iter().map(|k| self.sessions.iter().find(|s| s.key == *k).map(|s| s.id)).collect();
+        if panes.iter().flatten().count() > 1 {
+            let (layout, tree) = parse_layout(line);
+            self.last_layout = Some(SavedLayout::new(panes, tree, layout));
         }
     }
 
     /// Keeps a layout in the state directory too, for `qmux restore`.
-    pub(super) fn save_layout(&mut self, panes: &[SessionId], layout: &str) {
+    pub(super) fn save_layout(&mut self, panes: &[SessionId], tree: &Tree, layout: Layout) {
         let Some(store) = &self.saving.store else { return };
         let keys: Vec<String> = panes.iter().filter_map(|id| self.sessions.get(*id)).map(|s| s.key.clone()).collect();
-        if let Err(e) = store.save_layout(&keys, layout) {
+        if let Err(e) = store.save_layout(&keys, &format!("{} {tree}", layout.name())) {
             eprintln!("qmux: cannot save the layout: {e}");
         }
     }

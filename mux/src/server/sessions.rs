@@ -334,16 +334,15 @@ impl Server {
                 view.last = None;
             }
             let was_focused = view.focused() == sid;
-            // Its panes close; the layout closes the gap. The last pane
-            // shows the last session instead, else the nearest.
-            view.panes.retain(|p| p.session != sid);
-            if view.panes.is_empty() {
+            // Its panes close, their neighbours taking their room. The
+            // last pane shows the last session instead, else the nearest.
+            view.close_panes(sid);
+            if view.focused() == sid {
                 match view.last.take().or(nearest) {
-                    Some(next) => view.panes.push(super::view::Pane::new(next)),
+                    Some(next) => view.panes[view.focus] = super::view::Pane::new(next),
                     None => continue,
                 }
             }
-            view.focus = view.focus.min(view.panes.len() - 1);
             view.zoomed &= view.panes.len() > 1;
             if was_focused {
                 view.mode = Mode::Normal;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::layout::{arrange_moved, Border, Layout, Moved, Rect};
+use super::layout::{Border, Layout, Rect, Split, Tree};
 use super::modes::Mode;
 use super::{ClientId, Event, Server};
 use crate::config::Notify;
@@ -72,6 +72,10 @@ pub(super) struct View {
     pub panes: Vec<Pane>,
     /// The pane keys go to.
     pub focus: usize,
+    /// Where the panes are, in their order.
+    pub tree: Tree,
+    /// The preset `Space` goes on from: the one chosen last, or the one a
+    /// first split made.
     pub layout: Layout,
     /// The focused pane fills the view for now.
     pub zoomed: bool,
@@ -80,10 +84,8 @@ pub(super) struct View {
     pub input: InputState,
     pub mode: Mode,
     pub env: Vec<(String, String)>,
-    /// Borders the user moved, for the layout and number of panes they
-    /// were moved in: a new layout or pane starts even again, as in tmux.
-    pub moved: ((Layout, usize), Moved),
-    /// The border being dragged with the mouse.
+    /// The border being dragged with the mouse; it goes when the panes
+    /// change, as another border may have its place in the tree.
     pub dragging: Option<Border>,
     /// The client's terminal draws underline styles and colours (by its
     /// terminfo entry); without, its frames get plain underlines.
@@ -122,13 +124,13 @@ impl View {
         let term = env.iter().find(|(k, _)| k == "TERM").map_or("", |(_, v)| v.as_str());
         let styled_underlines = crate::render::styled_underlines(term);
         View {
-            moved: ((Layout::default(), 0), Moved::new()),
             dragging: None,
             styled_underlines,
             cols,
             rows,
             panes: vec![Pane::new(focused)],
             focus: 0,
+            tree: Tree::Pane,
             layout: Layout::default(),
             zoomed: false,
             last: None,
@@ -172,23 +174,64 @@ impl View {
         self.arranged().0
     }
 
-    /// The panes' places and the borders between them, with the borders
-    /// the user moved where the user put them (while the layout and the
-    /// number of panes are the ones they were moved in).
+    /// The panes' places and the borders between them.
     pub fn arranged(&self) -> (Vec<Rect>, Vec<Border>) {
-        let none = Moved::new();
-        let moved = if self.moved.0 == (self.layout, self.panes.len()) { &self.moved.1 } else { &none };
-        arrange_moved(self.layout, self.panes.len(), self.cols, self.session_rows(), moved)
+        self.tree.arrange(self.cols, self.session_rows())
     }
 
     /// Moves a border to `at` (its column or row), as far as the panes on
-    /// either side keep a cell.
+    /// either side keep their room.
     pub fn move_border(&mut self, border: &Border, at: u16) {
-        let now = (self.layout, self.panes.len());
-        if self.moved.0 != now {
-            self.moved = (now, Moved::new());
+        let (cols, rows) = (self.cols, self.session_rows());
+        self.tree.move_border(border, at, cols, rows);
+    }
+
+    /// Shows `sid` in a new pane after the focused one, in half of its
+    /// place (`split` says which way); the new pane takes the focus.
+    pub fn split_focused(&mut self, sid: SessionId, split: Split) {
+        let (cols, rows) = (self.cols, self.session_rows());
+        self.tree.split(self.focus, split, cols, rows);
+        self.dragging = None;
+        self.focus += 1;
+        self.panes.insert(self.focus, Pane::new(sid));
+    }
+
+    /// Closes the panes showing `sid`, their neighbours taking their room;
+    /// the last pane stays. The focus stays on its pane, or goes to the
+    /// one after it.
+    pub fn close_panes(&mut self, sid: SessionId) {
+        let (cols, rows) = (self.cols, self.session_rows());
+        while let Some(i) = self.panes.iter().rposition(|p| p.session == sid).filter(|_| self.panes.len() > 1) {
+            self.tree = self.tree.fitted(cols, rows);
+            self.tree.remove(i);
+            self.dragging = None;
+            self.panes.remove(i);
+            if i < self.focus {
+                self.focus -= 1;
+            }
         }
-        self.moved.1.insert(border.key, i32::from(at) - i32::from(border.even));
+        self.focus = self.focus.min(self.panes.len() - 1);
+    }
+
+    /// Shows `sessions` in the places `tree` gives them (the preset's when
+    /// there is none, or it has another number of panes), the focus on pane
+    /// `focus`.
+    pub fn show(&mut self, sessions: Vec<SessionId>, tree: Option<Tree>, focus: usize) {
+        self.tree = match tree.filter(|t| t.count() == sessions.len()) {
+            Some(tree) => tree,
+            None => Tree::preset(self.layout, sessions.len(), self.cols, self.session_rows()),
+        };
+        self.panes = sessions.into_iter().map(Pane::new).collect();
+        self.focus = focus.min(self.panes.len().saturating_sub(1));
+        self.dragging = None;
+    }
+
+    /// Lays the panes out in a preset, in place of their splits, as tmux's
+    /// `select-layout` does.
+    pub fn use_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+        self.tree = Tree::preset(layout, self.panes.len(), self.cols, self.session_rows());
+        self.dragging = None;
     }
 
     /// The size each session shown wants from this view.

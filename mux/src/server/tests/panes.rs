@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::server::layout::Tree;
 use crate::server::view::PANE_FRAME_GAP;
 
 /// A harness whose new sessions (prefix c, %, ") run the fake program.
@@ -134,12 +135,12 @@ fn zoom_layouts_break_and_swap() {
     let cid = h.attach("a", 81, 25);
     h.keys(cid, &[PREFIX, b'"']);
     let b = h.focused(cid);
-    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other");
+    assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the new one half, rounded down");
     h.keys(cid, &[PREFIX, b'z']);
     assert_eq!(h.size(b), (81, 24), "zoomed: the whole view");
     assert!(h.server.view(cid).is_some_and(|v| v.single()));
     h.keys(cid, &[PREFIX, b'z']);
-    assert_eq!(h.size(b), (81, 11));
+    assert_eq!(h.size(b), (81, 10));
     h.keys(cid, &[PREFIX, b' ']);
     assert_eq!(h.server.view(cid).map(|v| v.layout), Some(crate::server::layout::Layout::MainVertical));
     let mut screen = Terminal::new(25, 81);
@@ -348,12 +349,197 @@ fn dragging_a_border_with_the_mouse_moves_it() {
     let cid = h.attach("a", 81, 25);
     h.keys(cid, &[PREFIX, b'"']);
     let b = h.focused(cid);
-    assert_eq!((h.size(a), h.size(b)), ((81, 10), (81, 11)), "one above the other, the border on row 11");
+    assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the border on row 12");
     // Press on the border (SGR, one-based), drag it down 4 rows, let go.
-    h.keys(cid, b"\x1b[<0;30;12M\x1b[<32;30;14M\x1b[<32;30;16M\x1b[<0;30;16m");
-    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    h.keys(cid, b"\x1b[<0;30;13M\x1b[<32;30;15M\x1b[<32;30;17M\x1b[<0;30;17m");
+    assert_eq!((h.size(a), h.size(b)), ((81, 15), (81, 6)));
     // Motion after letting go moves nothing; the program gets no reports.
     h.keys(cid, b"\x1b[<32;30;5M");
-    assert_eq!((h.size(a), h.size(b)), ((81, 14), (81, 7)));
+    assert_eq!((h.size(a), h.size(b)), ((81, 15), (81, 6)));
     assert!(h.program(b).written.borrow().is_empty(), "{:?}", h.program(b).written.borrow());
+}
+
+/// Session `a` in a client 101×31 (30 rows of panes), split with prefix
+/// `%`, then the new right pane with prefix `"`: the client and the three
+/// sessions, left, top right and bottom right.
+fn split_left_then_right(h: &mut Harness) -> (ClientId, [SessionId; 3]) {
+    let a = h.session("a");
+    let cid = h.attach("a", 101, 31);
+    h.keys(cid, &[PREFIX, b'%']);
+    let b = h.focused(cid);
+    h.keys(cid, &[PREFIX, b'"']);
+    let c = h.focused(cid);
+    (cid, [a, b, c])
+}
+
+fn sizes(h: &Harness, sids: &[SessionId]) -> Vec<(u16, u16)> {
+    sids.iter().map(|s| h.size(*s)).collect()
+}
+
+#[test]
+fn a_split_in_the_right_pane_splits_only_that_pane_as_in_tmux() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    // tmux in a 101×30 window: 0,0 50×30; 51,0 50×15; 51,16 50×14. Each
+    // qmux pane gives a row of that to its header.
+    assert_eq!(sizes(&h, &[a, b, c]), [(50, 29), (50, 14), (50, 13)]);
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!(view.panes.iter().map(|p| p.session).collect::<Vec<_>>(), [a, b, c]);
+    assert_eq!(view.focused(), c, "the new pane has the focus");
+    assert_eq!(view.tree.to_string(), "{50,50[15,14]}");
+    let mut screen = Terminal::new(31, 101);
+    h.screen(cid, &mut screen);
+    let at = |row, col| screen.screen().cell(row, col).map(|c| c.contents().to_string());
+    assert_eq!(at(20, 50).as_deref(), Some("│"), "the border down the middle runs the whole height");
+    assert_eq!(at(15, 70).as_deref(), Some("─"), "the border between the right two");
+    assert_eq!(at(15, 30).as_deref(), Some(" "), "the left pane goes on below it");
+    assert_eq!(at(15, 50).as_deref(), Some("├"), "where they meet, as tmux draws it");
+    // Up from the bottom right: the top right; left: the left pane.
+    h.keys(cid, b"\x02\x1b[A");
+    assert_eq!(h.focused(cid), b);
+    h.keys(cid, b"\x02\x1b[D");
+    assert_eq!(h.focused(cid), a);
+}
+
+#[test]
+fn killing_one_of_the_right_two_gives_the_pair_back() {
+    for (kill, keep) in [(2, 1), (1, 2)] {
+        let mut h = with_panes();
+        let (cid, sids) = split_left_then_right(&mut h);
+        h.keys(cid, b"\x02\x1b[D");
+        h.server.remove_session(sids[kill]);
+        h.server.settle();
+        assert_eq!(sizes(&h, &[sids[0], sids[keep]]), [(50, 29), (50, 29)], "killing {kill}");
+        let view = h.server.view(cid).expect("attached");
+        assert_eq!(view.tree.to_string(), "{50,50}");
+        assert_eq!(view.focused(), sids[0], "the focus stays on its pane");
+    }
+    // The focused pane's session killed from its pane, with prefix x: the
+    // pane before it takes its room.
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    h.keys(cid, &[PREFIX, b'x', b'y']);
+    assert!(h.server.sessions.get(c).is_none());
+    assert_eq!(sizes(&h, &[a, b]), [(50, 29), (50, 29)]);
+}
+
+#[test]
+fn swapping_panes_swaps_their_sessions_and_keeps_the_splits() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    h.keys(cid, &[PREFIX, b'{']);
+    assert_eq!(sizes(&h, &[a, c, b]), [(50, 29), (50, 14), (50, 13)], "c above, b below");
+    h.keys(cid, &[PREFIX, b'{']);
+    assert_eq!(sizes(&h, &[c, a, b]), [(50, 29), (50, 14), (50, 13)], "c on the left");
+    let view = h.server.view(cid).expect("attached");
+    assert_eq!((view.tree.to_string(), view.focused()), ("{50,50[15,14]}".to_string(), c), "the focus went with it");
+}
+
+#[test]
+fn the_layouts_still_cycle_from_a_tree_of_splits() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    // The first split was side by side: Space goes on from there.
+    let mut screen = Terminal::new(31, 101);
+    h.keys(cid, &[PREFIX, b' ']);
+    assert!(h.screen(cid, &mut screen).contains("layout even-vertical"));
+    assert_eq!(sizes(&h, &[a, b, c]), [(101, 8), (101, 8), (101, 9)]);
+    h.keys(cid, &[PREFIX, b' ']);
+    assert_eq!(sizes(&h, &[a, b, c]), [(50, 29), (50, 13), (50, 14)], "main-vertical");
+    h.keys(cid, &[PREFIX, b' ', PREFIX, b' ']);
+    assert_eq!(sizes(&h, &[a, b, c]), [(33, 29), (33, 29), (33, 29)], "even-horizontal");
+    assert_eq!(h.focused(cid), c, "the focus stays on its pane");
+    // A split after a preset splits the focused pane only.
+    h.keys(cid, &[PREFIX, b'"']);
+    let d = h.focused(cid);
+    assert_eq!(sizes(&h, &[a, b, c, d]), [(33, 29), (33, 29), (33, 14), (33, 13)]);
+}
+
+#[test]
+fn a_border_moves_at_the_split_it_belongs_to() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    // The bottom right pane: up moves the border above it, and only the
+    // right two change.
+    h.keys(cid, b"\x02\x1b[1;3A");
+    assert_eq!(sizes(&h, &[a, b, c]), [(50, 29), (50, 9), (50, 18)]);
+    // Left moves the border down the middle: both right panes narrow.
+    h.keys(cid, b"\x02\x1b[1;3C");
+    assert_eq!(sizes(&h, &[a, b, c]), [(55, 29), (45, 9), (45, 18)]);
+    // A drag of the border between the right two (row 10, one-based 11)
+    // down to row 20.
+    h.keys(cid, b"\x1b[<0;80;11M\x1b[<32;80;21M\x1b[<0;80;21m");
+    assert_eq!(sizes(&h, &[a, b, c]), [(55, 29), (45, 19), (45, 8)]);
+    // The terminal resized: every pane in proportion.
+    h.message(cid, ToServer::Resize(202, 61));
+    h.server.settle();
+    assert_eq!(sizes(&h, &[a, b, c]), [(111, 59), (90, 40), (90, 17)]);
+    h.message(cid, ToServer::Resize(101, 31));
+    h.server.settle();
+    assert_eq!(sizes(&h, &[a, b, c]), [(55, 29), (45, 19), (45, 8)], "and back");
+}
+
+#[test]
+fn a_tree_of_splits_comes_back_after_detach() {
+    let mut h = with_panes();
+    let (cid, [a, b, c]) = split_left_then_right(&mut h);
+    h.keys(cid, b"\x02\x1b[1;3D");
+    let before = sizes(&h, &[a, b, c]);
+    let tree = h.server.view(cid).expect("attached").tree.clone();
+    h.keys(cid, &[PREFIX, b'd']);
+    let name = |h: &Harness, sid| h.server.sessions.get(sid).expect("running").name.clone();
+    let again = h.attach(&name(&h, b), 101, 31);
+    let view = h.server.view(again).expect("attached");
+    assert_eq!((view.tree.clone(), view.focused()), (tree, b), "the same tree, the focus on the session attached to");
+    assert_eq!(sizes(&h, &[a, b, c]), before);
+    // A session gone meanwhile: its pane closes as if it had been killed.
+    h.keys(again, &[PREFIX, b'd']);
+    h.server.remove_session(c);
+    let third = h.attach("a", 101, 31);
+    assert_eq!(h.server.view(third).expect("attached").tree.to_string(), "{45,55}");
+}
+
+/// What `qmux restore` brings back in a server started on a state directory
+/// whose `last.layout` has `first_line` (or the line a client left there),
+/// and the first of the saved sessions attached again.
+fn restored_tree(first_line: Option<&str>) -> (Tree, Vec<(u16, u16)>) {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let dir = tmp.path().join("state");
+    let mut h = with_panes();
+    h.server.saving_open(Some(dir.clone()), &[], None);
+    assert!(h.server.saving.store.is_some(), "the state directory opens");
+    let (cid, _) = split_left_then_right(&mut h);
+    h.keys(cid, &[PREFIX, b'd']);
+    if let Some(store) = &h.server.saving.store {
+        store.flush();
+    }
+    drop(h);
+    let file = dir.join("last.layout");
+    if let Some(line) = first_line {
+        let text = std::fs::read_to_string(&file).expect("a layout was saved");
+        let keys = text.split_once('\n').expect("keys after the layout").1;
+        std::fs::write(&file, format!("{line}\n{keys}")).expect("written");
+    }
+    let mut h = with_panes();
+    h.server.saving_open(Some(dir), &[], None);
+    let said = h.server.restore(None).expect("restored");
+    let cid = h.attach("a", 101, 31);
+    let answer = h.responses(cid);
+    let view = h.server.view(cid).unwrap_or_else(|| panic!("attached: {said:?} {answer:?}"));
+    let sids: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
+    (view.tree.clone(), sizes(&h, &sids))
+}
+
+#[test]
+fn qmux_restore_brings_a_tree_back_and_reads_a_presets_name_as_before() {
+    use crate::server::layout::Layout;
+    let (tree, sizes) = restored_tree(None);
+    assert_eq!(tree.to_string(), "{50,50[15,14]}");
+    assert_eq!(sizes, [(50, 29), (50, 14), (50, 13)]);
+    // A state directory from before trees: the preset's name alone.
+    assert_eq!(restored_tree(Some("main-vertical")).0, Tree::preset(Layout::MainVertical, 3, 101, 30));
+    // A corrupt tree is its preset's; a corrupt name the default's.
+    assert_eq!(restored_tree(Some("tiled {50,[")).0, Tree::preset(Layout::Tiled, 3, 101, 30));
+    assert_eq!(restored_tree(Some("{50,50[15,14]}")).0, Tree::preset(Layout::EvenHorizontal, 3, 101, 30));
+    assert_eq!(restored_tree(Some("even-vertical {50,50}")).0, Tree::preset(Layout::EvenVertical, 3, 101, 30));
 }
