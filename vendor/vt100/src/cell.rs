@@ -56,6 +56,14 @@ impl Cell {
         self.attrs = a;
     }
 
+    /// [`Cell::set`] for a printable ASCII character: one byte, narrow.
+    pub(crate) fn set_ascii(&mut self, byte: u8, a: crate::attrs::Attrs) {
+        debug_assert!(byte.is_ascii_graphic() || byte == b' ');
+        self.contents[0] = byte;
+        self.len = 1;
+        self.attrs = a;
+    }
+
     pub(crate) fn append(&mut self, c: char) {
         let len = self.len();
         if len >= CONTENT_BYTES - 4 {

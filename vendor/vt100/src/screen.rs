@@ -1217,6 +1217,52 @@ impl Screen {
         wrap
     }
 
+    /// Prints `c` the short way when it is printable ASCII landing in a
+    /// plain cell: the character set is ASCII, insert mode is off, the
+    /// cursor is on the screen (not waiting to wrap), and neither the cell
+    /// nor the one before it is part of a wide character. Then the
+    /// character takes the cell and the cursor moves on, which is all the
+    /// general path would do. Returns false, having changed nothing, when
+    /// the general path must print it.
+    fn text_plain(&mut self, c: char) -> bool {
+        #[cfg(test)]
+        if SLOW_TEXT.with(core::cell::Cell::get) {
+            return false;
+        }
+        let Ok(byte @ b' '..=b'~') = u8::try_from(c) else {
+            return false;
+        };
+        if self.charsets[usize::from(self.shifted_out)] != Charset::Ascii
+            || self.mode(MODE_INSERT)
+        {
+            return false;
+        }
+        let attrs = self.pen();
+        let grid = self.grid_mut();
+        let pos = grid.pos();
+        if pos.col >= grid.size().cols() {
+            return false;
+        }
+        let Some(row) = grid.drawing_row_mut(pos.row) else {
+            return false;
+        };
+        let wide = |cell: Option<&crate::Cell>| {
+            cell.is_none_or(|c| c.is_wide() || c.is_wide_continuation())
+        };
+        if wide(row.get(pos.col))
+            || (pos.col > 0 && wide(row.get(pos.col - 1)))
+        {
+            return false;
+        }
+        let Some(cell) = row.get_mut(pos.col) else {
+            return false;
+        };
+        cell.set_ascii(byte, attrs);
+        grid.col_inc(1);
+        self.last_char = Some(c);
+        true
+    }
+
     // if we already have a character in a cell, but adding a continuation
     // character widened the cell off the end of the row, we need to move the
     // base character to the beginning of the next row
@@ -1324,6 +1370,23 @@ impl Screen {
     }
 }
 
+#[cfg(test)]
+std::thread_local! {
+    /// Every character goes the general way: the reference that tests
+    /// compare the short way (`Screen::text_plain`) against.
+    static SLOW_TEXT: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's screens printing every character the
+/// general way (see `SLOW_TEXT`).
+#[cfg(test)]
+pub fn text_slowly<T>(f: impl FnOnce() -> T) -> T {
+    SLOW_TEXT.with(|slow| slow.set(true));
+    let result = f();
+    SLOW_TEXT.with(|slow| slow.set(false));
+    result
+}
+
 pub struct WrappedScreen<CB: crate::Callbacks> {
     pub screen: Screen,
     pub callbacks: CB,
@@ -1374,6 +1437,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     pub fn text(&mut self, c: char) {
+        if self.screen.text_plain(c) {
+            return;
+        }
         let screen = &mut self.screen;
         let c = screen.charsets[usize::from(screen.shifted_out)].map(c);
         let pos = screen.grid().pos();
@@ -2647,7 +2713,7 @@ mod lazy_row_tests {
     /// alternate screen.
     fn piece(rng: &mut Rng) -> String {
         let n = rng.below(4) + 1;
-        match rng.below(30) {
+        match rng.below(32) {
             0..=3 => {
                 let texts =
                     ["ab", "XYZ w", "\u{4e00}", "e\u{301}", "q", "  "];
@@ -2692,6 +2758,14 @@ mod lazy_row_tests {
             25 => {
                 ["\x1bD", "\x1bM", "\x1bE"][usize::from(rng.below(3))].into()
             }
+            27 => ["\x1b(0", "\x1b(B", "\x0e", "\x0f", "\x1b)0"]
+                [usize::from(rng.below(5))]
+            .into(),
+            28 => format!(
+                "\x1b[{}G{}",
+                rng.below(14) + 1,
+                "wxyz".repeat(usize::from(n))
+            ),
             26 => {
                 if rng.below(8) == 0 {
                     "\x1b#8".into()
@@ -2739,6 +2813,34 @@ mod lazy_row_tests {
                 let lazy_rows: Vec<_> = lazy.rows(start, width).collect();
                 let eager_rows: Vec<_> = eager.rows(start, width).collect();
                 assert_eq!(lazy_rows, eager_rows, "{start}+{width}: {what}");
+            }
+        }
+    }
+
+    /// The same random output fed to a screen that prints plain ASCII the
+    /// short way and to one that prints every character the general way
+    /// leaves them the same in every way they can be read: wide and
+    /// combining characters, the line drawing set, insert mode, autowrap
+    /// on and off, text up to and past the right margin.
+    #[test]
+    fn plain_text_printed_the_short_way_is_printed_as_the_long_way_would() {
+        for seed in 1..=200_u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut short = crate::Parser::new(size(6), size(10), 8);
+            let mut long = crate::Parser::new(size(6), size(10), 8);
+            let mut input = String::new();
+            for step in 0..150 {
+                let bytes = piece(&mut rng);
+                short.process(bytes.as_bytes());
+                crate::screen::text_slowly(|| long.process(bytes.as_bytes()));
+                input.push_str(&bytes);
+                let what = format!("seed {seed} step {step} after {input:?}");
+                assert_same(short.screen(), long.screen(), &what);
+                assert_eq!(
+                    short.screen().cursor_position(),
+                    long.screen().cursor_position(),
+                    "{what}"
+                );
             }
         }
     }
