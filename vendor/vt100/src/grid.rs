@@ -123,6 +123,22 @@ impl Grid {
         self.rows.iter().filter(|row| row.is_allocated()).count() + scrollback
     }
 
+    /// Gives back the cells of every blank row, scrollback included (see
+    /// [`crate::Screen::forget_blank_rows`]). Returns how many it freed.
+    pub fn forget_blank_rows(&mut self) -> usize {
+        let scrollback = self.scrollback.as_mut().map_or(0, |s| {
+            s.rows
+                .iter_mut()
+                .map(|row| usize::from(row.forget_cells_if_blank()))
+                .sum()
+        });
+        self.rows
+            .iter_mut()
+            .map(|row| usize::from(row.forget_cells_if_blank()))
+            .sum::<usize>()
+            + scrollback
+    }
+
     pub fn size(&self) -> Size {
         self.size
     }
@@ -714,8 +730,6 @@ impl Grid {
         for col in pos.col..size.cols() {
             row.erase(col, attrs);
         }
-        // Erased to the end, the row may have nothing left worth its cells.
-        row.forget_cells_if_blank();
     }
 
     pub fn erase_row_backward(&mut self, attrs: crate::attrs::Attrs) {
@@ -725,9 +739,6 @@ impl Grid {
         for col in 0..=pos.col.min(size.cols() - 1) {
             row.erase(col, attrs);
         }
-        // Erased from the start, the row may have nothing left worth its
-        // cells.
-        row.forget_cells_if_blank();
     }
 
     pub fn insert_cells(&mut self, count: u16) {
@@ -751,7 +762,6 @@ impl Grid {
         {
             row.erase(col, attrs);
         }
-        row.forget_cells_if_blank();
     }
 
     pub fn insert_lines(&mut self, count: u16) {

@@ -148,23 +148,25 @@ impl Row {
         }
     }
 
-    /// Gives the cells back if every one is blank, as after erasing the
-    /// whole row piece by piece.
-    pub fn forget_cells_if_blank(&mut self) {
+    /// Gives the cells back if every one is blank. Returns whether it did.
+    /// The contents stay the same, and so does the version.
+    pub fn forget_cells_if_blank(&mut self) -> bool {
         if self.is_allocated()
             && self.cells.iter().all(|cell| *cell == crate::Cell::DEFAULT)
         {
-            self.touch();
             self.forget_cells();
+            return !self.is_allocated();
         }
+        false
     }
 
+    /// Erases every cell to `attrs`. A row erased to the default
+    /// attributes keeps the cells it holds (the next text would want them
+    /// back at once) until [`Row::forget_cells_if_blank`]; one without
+    /// cells stays without.
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
         self.touch();
-        if attrs == crate::attrs::Attrs::default() {
-            // A cell cleared to the default attributes is the default cell.
-            self.forget_cells();
-        } else {
+        if self.is_allocated() || attrs != crate::attrs::Attrs::default() {
             for cell in self.cells_mut() {
                 cell.clear(attrs);
             }
@@ -173,9 +175,7 @@ impl Row {
     }
 
     pub fn reset(&mut self) {
-        self.touch();
-        self.forget_cells();
-        self.wrapped = false;
+        self.clear(crate::attrs::Attrs::default());
     }
 
     fn cells(&self) -> impl Iterator<Item = &crate::Cell> {
@@ -906,8 +906,13 @@ mod tests {
         assert!(copy.same_cells(&full));
 
         full.clear(attrs);
-        assert!(!full.is_allocated(), "cleared to the default attributes");
+        assert!(full.is_allocated(), "cleared, kept for the next text");
         assert!(full.same_cells(&blank));
+        assert!(full.forget_cells_if_blank());
+        assert!(!full.is_allocated(), "given back when asked");
+        assert!(full.same_cells(&blank));
+        full.get_mut(0).expect("column 0 of 4").set('x', attrs);
+        assert!(!full.forget_cells_if_blank(), "a row with text keeps its");
     }
 
     // An orphaned wide cell (wide flag set, no continuation) in a

@@ -957,6 +957,17 @@ impl Screen {
         self.grid.allocated_rows() + self.alternate_grid.allocated_rows()
     }
 
+    /// Gives back the cells of every row that is blank (all default
+    /// cells), on both screens: it then reads the same and costs a row's
+    /// header only. Erasing and scrolling keep a row's cells for the text
+    /// that usually follows (a full-screen program redraws a line by
+    /// erasing it and writing it again), so a caller calls this once the
+    /// output has stopped for a while. Returns how many rows it freed.
+    pub fn forget_blank_rows(&mut self) -> usize {
+        self.grid.forget_blank_rows()
+            + self.alternate_grid.forget_blank_rows()
+    }
+
     /// Returns whether insert mode (IRM, `CSI 4 h`) is on: printed text
     /// moves the rest of the row right instead of overwriting it.
     #[must_use]
@@ -2642,40 +2653,49 @@ mod lazy_row_tests {
     #[test]
     fn blank_rows_hold_no_cells() {
         let mut parser = crate::Parser::new(size(49), size(200), 0);
+        // Rows erased or scrolled keep their cells for the next text, and
+        // give them back when asked to.
+        let forgotten = |parser: &mut crate::Parser| {
+            parser.screen_mut().forget_blank_rows();
+            parser.screen().allocated_rows()
+        };
         assert_eq!(parser.screen().allocated_rows(), 0, "a fresh screen");
         parser.process(b"one\r\ntwo");
         assert_eq!(parser.screen().allocated_rows(), 2, "two rows of text");
+        assert_eq!(forgotten(&mut parser), 2, "rows with text keep theirs");
         parser.process(b"\x1b[2J");
-        assert_eq!(parser.screen().allocated_rows(), 0, "after ED 2");
+        assert_eq!(parser.screen().allocated_rows(), 2, "kept through ED 2");
+        assert_eq!(forgotten(&mut parser), 0, "after ED 2");
         parser.process(b"\x1b[41m\x1b[2J\x1b[m");
         assert_eq!(parser.screen().allocated_rows(), 49, "a red erase");
+        assert_eq!(forgotten(&mut parser), 49, "a red erase is not blank");
         assert_eq!(
             parser.screen().cell(10, 10).map(crate::Cell::bgcolor),
             Some(crate::Color::Idx(1)),
             "the red erase is kept"
         );
         parser.process(b"\x1b[2J");
-        assert_eq!(parser.screen().allocated_rows(), 0, "after ED 2 again");
+        assert_eq!(forgotten(&mut parser), 0, "after ED 2 again");
         parser.process(b"\x1b[5;1Htext\x1b[5;1H\x1b[K");
-        assert_eq!(parser.screen().allocated_rows(), 0, "text erased by EL");
+        assert_eq!(forgotten(&mut parser), 0, "text erased by EL");
         parser.process(b"\x1b[5;3Htext\x1b[5;10H\x1b[1K");
-        assert_eq!(parser.screen().allocated_rows(), 0, "by EL 1");
+        assert_eq!(forgotten(&mut parser), 0, "by EL 1");
         parser.process(b"\x1b[5;3Htext\x1b[5;1H\x1b[20X");
-        assert_eq!(parser.screen().allocated_rows(), 0, "by ECH");
+        assert_eq!(forgotten(&mut parser), 0, "by ECH");
         parser.process(b"\x1b[49;1Hbottom");
         for _ in 0..49 {
             parser.process(b"\n");
         }
-        assert_eq!(parser.screen().allocated_rows(), 0, "scrolled away");
+        assert_eq!(forgotten(&mut parser), 0, "scrolled away");
         parser.process(b"\x1b[?1049h\x1b[1;1Halternate\x1b[?1049l");
         assert_eq!(
-            parser.screen().allocated_rows(),
+            forgotten(&mut parser),
             1,
             "the alternate screen keeps its text until entered again"
         );
         parser.process(b"\x1b[?1049h\x1b[?1049l");
         assert_eq!(
-            parser.screen().allocated_rows(),
+            forgotten(&mut parser),
             0,
             "the alternate screen is cleared on the way in"
         );
@@ -2688,6 +2708,13 @@ mod lazy_row_tests {
         assert_eq!(screen.cell(48, 200), None);
         assert_eq!(screen.cell(49, 0), None);
         assert_eq!(screen.clone().allocated_rows(), 0, "a clone");
+        // A line redrawn by erasing and writing it again keeps its cells.
+        parser.process(b"\x1b[3;1Hredrawn");
+        let before = parser.screen().allocated_rows();
+        for _ in 0..3 {
+            parser.process(b"\x1b[3;1H\x1b[2Kredrawn");
+            assert_eq!(parser.screen().allocated_rows(), before);
+        }
     }
 
     /// A xorshift generator: the same sequence for the same seed, so a
@@ -2872,6 +2899,10 @@ mod lazy_row_tests {
                             eager.set_size(size(rows), size(cols));
                         });
                         format!("<resize {rows}x{cols}>")
+                    }
+                    2 => {
+                        let freed = lazy.screen_mut().forget_blank_rows();
+                        format!("<forgot {freed} blank rows>")
                     }
                     1 => {
                         let offset = usize::from(rng.below(10));
