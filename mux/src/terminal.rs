@@ -316,6 +316,13 @@ impl Terminal {
         self.parser.screen()
     }
 
+    /// Gives back the cells of the screen's blank rows, which erasing and
+    /// scrolling keep for the text that usually follows: for a program
+    /// whose output has stopped. The screen reads the same.
+    pub fn forget_blank_rows(&mut self) {
+        self.parser.screen_mut().forget_blank_rows();
+    }
+
     /// The size as (cols, rows).
     pub fn size(&self) -> (u16, u16) {
         let (rows, cols) = self.parser.screen().size();

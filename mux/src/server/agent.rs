@@ -32,7 +32,29 @@ const FOREGROUND_CHECK: Duration = Duration::from_millis(250);
 const FOREGROUND_SETTLED: Duration = Duration::from_secs(5);
 const FOREGROUND_CHECK_SETTLED: Duration = Duration::from_secs(1);
 
+/// How long a session's output must have stopped before its screen's blank
+/// rows give back their cells. Until then a program redrawing its lines
+/// (erasing each and writing it again) reuses them.
+const FORGET_BLANK_ROWS_AFTER: Duration = Duration::from_secs(2);
+
 impl Server {
+    /// Gives back the blank rows of a session whose output has stopped,
+    /// or looks again when it may have.
+    pub(super) fn forget_blank_rows(&mut self, sid: SessionId) {
+        let now = self.os.now();
+        let Some(s) = self.sessions.get_mut(sid) else { return };
+        let quiet = s.last_output.map_or(FORGET_BLANK_ROWS_AFTER, |at| now.saturating_duration_since(at));
+        if quiet >= FORGET_BLANK_ROWS_AFTER {
+            // A terminal being parsed into is not quiet after all.
+            if let Ok(mut t) = s.terminal.try_lock() {
+                t.forget_blank_rows();
+                s.watch.blank_rows_timer_armed = false;
+                return;
+            }
+        }
+        self.after(FORGET_BLANK_ROWS_AFTER.saturating_sub(quiet).max(Duration::from_millis(100)), Event::ForgetBlankRows(sid));
+    }
+
     pub(super) fn session_output(&mut self, sid: SessionId) {
         let now = self.os.now();
         let watched = !self.views_showing(sid).is_empty();
@@ -46,6 +68,10 @@ impl Server {
         }
         s.last_output = Some(now);
         s.output_seq += 1;
+        if !std::mem::replace(&mut s.watch.blank_rows_timer_armed, true) {
+            self.after(FORGET_BLANK_ROWS_AFTER, Event::ForgetBlankRows(sid));
+        }
+        let Some(s) = self.sessions.get_mut(sid) else { return };
         // A message being typed keeps the prompt stale until its Enter is taken.
         if s.typing.is_empty() {
             s.watch.awaiting_reaction = false;

@@ -85,6 +85,9 @@ enum Event {
     Tick,
     /// A session's state may have changed with time alone (output settled).
     StateCheck(SessionId),
+    /// A session's output may have stopped: time to give back its
+    /// screen's blank rows.
+    ForgetBlankRows(SessionId),
     /// Time to move on the message being typed into a session.
     Typing(SessionId),
     /// Time to look for the conversation a session's agent is on.
@@ -329,6 +332,7 @@ impl Server {
                 }
                 self.evaluate_state(sid);
             }
+            Event::ForgetBlankRows(sid) => self.forget_blank_rows(sid),
             Event::Shutdown => self.shutting_down = true,
         }
         self.settle();

@@ -120,6 +120,9 @@ pub(super) struct Watch {
     pub submitted_at: Option<Instant>,
     pub busy_since_submit: bool,
     pub state_timer_armed: bool,
+    /// A timer will give back the screen's blank rows once the output
+    /// stops (see [`crate::terminal::Terminal::forget_blank_rows`]).
+    pub blank_rows_timer_armed: bool,
 }
 
 impl Watch {
@@ -144,6 +147,7 @@ impl Watch {
             submitted_at: None,
             busy_since_submit: false,
             state_timer_armed: false,
+            blank_rows_timer_armed: false,
         }
     }
 

@@ -247,6 +247,29 @@ fn detached(msgs: &[ToClient]) -> bool {
     msgs.iter().any(|m| matches!(m, ToClient::Detached(_)))
 }
 
+/// A screen's erased rows keep their cells while the program redraws, and
+/// give them back once its output has stopped for a while.
+#[test]
+fn blank_rows_are_given_back_once_the_output_stops() {
+    let mut h = Harness::new();
+    let a = h.session("a");
+    let allocated = |h: &Harness| {
+        let s = h.server.sessions.get(a).expect("the session exists");
+        let rows = s.terminal.lock().expect("terminal").screen().allocated_rows();
+        rows
+    };
+    h.output(a, b"one\r\ntwo\r\nthree");
+    assert_eq!(allocated(&h), 3);
+    h.advance(Duration::from_secs(1));
+    h.output(a, b"\x1b[2J\x1b[Hfour");
+    assert_eq!(allocated(&h), 3, "erased rows keep their cells for the next text");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(allocated(&h), 3, "the output stopped only a second ago");
+    h.advance(Duration::from_secs(2));
+    assert_eq!(allocated(&h), 1, "given back: only the row with text holds cells");
+    assert!(h.server.sessions.get(a).is_some_and(|s| s.terminal.lock().expect("terminal").text().contains("four")));
+}
+
 /// A program's output is read at once while a client shows its session,
 /// in a pane or whole, and on the background ticks while none does.
 #[test]
