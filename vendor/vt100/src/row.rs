@@ -10,6 +10,10 @@ pub struct Row {
     cells: Vec<crate::Cell>,
     /// How many cells the row has, whether `cells` holds them or not.
     cols: u16,
+    /// Every cell from this column on is the default cell: erasing the row
+    /// to the default attributes need not look past it. A row's text is
+    /// usually much shorter than the row.
+    used: u16,
     wrapped: bool,
     /// Names this row's contents: 0 until asked for (see
     /// [`Row::version`]), then a number no other contents ever had, kept
@@ -51,6 +55,7 @@ impl Clone for Row {
         Self {
             cells: self.cells.clone(),
             cols: self.cols,
+            used: self.used,
             wrapped: self.wrapped,
             version: AtomicUsize::new(self.version()),
         }
@@ -67,6 +72,7 @@ impl Clone for Row {
         }
         self.cells.clone_from(&source.cells);
         self.cols = source.cols;
+        self.used = source.used;
         self.wrapped = source.wrapped;
         *self.version.get_mut() = version;
     }
@@ -77,6 +83,7 @@ impl Row {
         let mut row = Self {
             cells: Vec::new(),
             cols,
+            used: 0,
             wrapped: false,
             version: AtomicUsize::new(0),
         };
@@ -132,6 +139,7 @@ impl Row {
     /// Every cell is blank again: the row gives its cells back.
     fn forget_cells(&mut self) {
         self.cells = Vec::new();
+        self.used = 0;
         self.settle();
     }
 
@@ -166,10 +174,23 @@ impl Row {
     /// cells stays without.
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
         self.touch();
-        if self.is_allocated() || attrs != crate::attrs::Attrs::default() {
+        if attrs != crate::attrs::Attrs::default() {
             for cell in self.cells_mut() {
                 cell.clear(attrs);
             }
+            self.used = self.cols;
+        } else if self.is_allocated() {
+            let used = usize::from(self.used).min(self.cells.len());
+            debug_assert!(
+                self.cells[used..]
+                    .iter()
+                    .all(|cell| *cell == crate::Cell::DEFAULT),
+                "a cell past the used ones is not blank"
+            );
+            for cell in &mut self.cells[..used] {
+                cell.clear(attrs);
+            }
+            self.used = 0;
         }
         self.wrapped = false;
     }
@@ -209,6 +230,7 @@ impl Row {
         if col >= self.cols {
             return None;
         }
+        self.used = self.used.max(col + 1);
         self.cells_mut().get_mut(usize::from(col))
     }
 
@@ -237,6 +259,7 @@ impl Row {
             is_wc
         });
 
+        self.used = self.cols;
         let slice = &mut self.cells[usize::from(i)..];
         slice.rotate_right(count);
         slice[..count].fill(crate::Cell::new());
@@ -279,6 +302,9 @@ impl Row {
         // A blank cell erased to the default attributes stays blank.
         if self.is_allocated() || attrs != crate::attrs::Attrs::default() {
             self.cells_mut()[usize::from(i)].clear(attrs);
+            if attrs != crate::attrs::Attrs::default() {
+                self.used = self.used.max(i + 1);
+            }
         }
         // `wide` is captured pre-erase on purpose: a 2-wide char occupies the
         // logical last column at cols() - 2. saturating_sub guards the
@@ -293,6 +319,7 @@ impl Row {
         self.touch();
         self.cells.truncate(usize::from(len));
         self.cols = self.cols.min(len);
+        self.used = self.used.min(len);
         self.set_truncated();
     }
 
@@ -311,6 +338,9 @@ impl Row {
         debug_assert!(self.cols < len);
         // Blank cells added to a blank row leave it without cells.
         if self.is_allocated() || cell != crate::Cell::DEFAULT {
+            if cell != crate::Cell::DEFAULT {
+                self.used = len;
+            }
             self.cells_mut().resize(len.into(), cell);
         }
         self.cols = len;
@@ -356,6 +386,7 @@ impl Row {
         self.cells.shrink_to_fit();
         // we limit the number of cols to a u16 (see Size), and this is less
         self.cols = u16::try_from(len).unwrap_or(self.cols);
+        self.used = self.used.min(self.cols);
     }
 
     pub fn wrap(&mut self, wrap: bool) {
