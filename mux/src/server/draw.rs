@@ -2,7 +2,7 @@
 //! per event for the views that changed.
 
 use super::modes::{help_lines, Mode};
-use super::view::{RowVersion, View};
+use super::view::{DrawnRow, View};
 use super::{ClientId, Event, Server};
 use crate::protocol::ToClient;
 use crate::{render, status};
@@ -18,7 +18,7 @@ enum FrameDrawn {
 /// What a frame drew of one pane.
 struct PaneDrawn {
     /// `None`: the rows drawn before still stand.
-    rows: Option<Vec<RowVersion>>,
+    rows: Option<Vec<DrawnRow>>,
     seq: u64,
     header: String,
 }
@@ -65,6 +65,9 @@ impl Server {
             let focus = v.focus;
             v.panes[focus].drawn.take()
         });
+        // Likewise the rows drawn of each pane beside others.
+        let rows_drawn: Vec<Option<Vec<DrawnRow>>> =
+            self.view_mut(cid).map(|v| v.panes.iter_mut().map(|p| p.rows_drawn.take()).collect()).unwrap_or_default();
         let Some(view) = self.view(cid) else {
             return;
         };
@@ -93,7 +96,7 @@ impl Server {
         // Beside other panes, the session area is composed pane by pane
         // (each pane's terminal locked in turn, before the focused one is).
         let panes = (!view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill))
-            .then(|| self.panes_frame(view, &entries));
+            .then(|| self.panes_frame(view, &entries, rows_drawn));
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
@@ -256,9 +259,15 @@ impl Server {
     /// The panes of a view that shows several: borders on a full repaint,
     /// then each pane's header and the rows that changed. Returns the bytes
     /// and what each pane now shows.
-    fn panes_frame(&self, view: &View, entries: &[status::Entry]) -> (Vec<u8>, Vec<PaneDrawn>) {
+    fn panes_frame(
+        &self,
+        view: &View,
+        entries: &[status::Entry],
+        mut rows_drawn: Vec<Option<Vec<DrawnRow>>>,
+    ) -> (Vec<u8>, Vec<PaneDrawn>) {
         let rects = view.rects();
-        let full = view.panes.iter().any(|p| p.rows_drawn.is_none());
+        rows_drawn.resize_with(view.panes.len(), || None);
+        let full = rows_drawn.iter().any(Option::is_none);
         let mut out = String::from(render::SYNC_BEGIN);
         if full {
             out.push_str(render::RESET_MODES);
@@ -266,7 +275,7 @@ impl Server {
             out.push_str(&render::borders(&rects, view.focus, view.cols, view.session_rows()));
         }
         let mut caches = Vec::with_capacity(view.panes.len());
-        for (i, (pane, rect)) in view.panes.iter().zip(&rects).enumerate() {
+        for (i, ((pane, rect), before)) in view.panes.iter().zip(&rects).zip(rows_drawn).enumerate() {
             let entry = self.sessions.position(pane.session).and_then(|at| entries.get(at));
             let label = entry.map(|e| status::Entry { focused: false, last: false, ..e.clone() }.label());
             let header = render::pane_header(label.as_deref().unwrap_or("gone"), rect.w, i == view.focus);
@@ -278,8 +287,8 @@ impl Server {
             let seq = session.map_or(0, |s| s.output_seq);
             // A pane whose session had no output since it was drawn is as
             // it was: nothing to render.
-            if !full && pane.rows_drawn.is_some() && pane.drawn_seq == seq {
-                caches.push(PaneDrawn { rows: None, seq, header });
+            if !full && pane.drawn_seq == seq {
+                caches.push(PaneDrawn { rows: before, seq, header });
                 continue;
             }
             let Some(Ok(terminal)) = session.map(|s| s.terminal.lock()) else {
@@ -288,14 +297,28 @@ impl Server {
             };
             let screen = terminal.screen();
             // Only the rows whose contents changed since they were drawn
-            // (vt100 names each row's contents with a version) are written.
-            let rows: Vec<RowVersion> = (0..rect.h.saturating_sub(1)).map(|r| screen.row_version(r)).collect();
-            for (r, version) in (0..).zip(&rows) {
-                let before = pane.rows_drawn.as_ref().and_then(|d| d.get(usize::from(r)));
-                if full || before != Some(version) {
+            // (vt100 names each row's contents with a version) are written,
+            // and a row drawn before in another place (the pane scrolled) is
+            // written as it was drawn there, not formatted again.
+            let mut before = before.unwrap_or_default();
+            let versions: Vec<_> = (0..rect.h.saturating_sub(1)).map(|r| screen.row_version(r)).collect();
+            let unchanged: Vec<bool> =
+                versions.iter().zip(0..).map(|(v, r)| before.get(r).is_some_and(|d| d.version == *v)).collect();
+            let mut rows = Vec::with_capacity(versions.len());
+            for ((r, version), unchanged) in (0..).zip(versions).zip(unchanged) {
+                let text = match before.iter_mut().find(|d| d.version.is_some() && d.version == version) {
+                    // Each version is one row's: its text is taken once.
+                    Some(drawn) => {
+                        drawn.version = None;
+                        std::mem::take(&mut drawn.text)
+                    }
+                    None => render::pane_row(screen, r, rect.w),
+                };
+                if full || !unchanged {
                     out.push_str(&render::move_to(rect.y + 1 + r, rect.x));
-                    out.push_str(&render::pane_row(screen, r, rect.w));
+                    out.push_str(&text);
                 }
+                rows.push(DrawnRow { version, text });
             }
             caches.push(PaneDrawn { rows: Some(rows), seq, header });
         }

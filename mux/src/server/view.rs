@@ -35,6 +35,12 @@ pub(super) fn session_rows(rows: u16) -> u16 {
 /// What a row of a screen shows, named by vt100 (`Screen::row_version`).
 pub(super) type RowVersion = Option<std::num::NonZeroUsize>;
 
+/// A row of a pane as drawn: what it showed, and the bytes that drew it.
+pub(super) struct DrawnRow {
+    pub version: RowVersion,
+    pub text: String,
+}
+
 /// The least time between two frames drawn for output in panes beside the
 /// focused one: the focused session's output is drawn at once, its
 /// neighbours' at most 60 times a second, as a screen shows them anyway.
@@ -51,7 +57,7 @@ pub(super) struct Pane {
     /// Its rows as drawn beside other panes, by their versions (`None`: a
     /// row past the screen's, drawn blank), and the session's output count
     /// then.
-    pub rows_drawn: Option<Vec<RowVersion>>,
+    pub rows_drawn: Option<Vec<DrawnRow>>,
     pub drawn_seq: u64,
     /// The header row as drawn.
     pub header_drawn: Option<String>,
