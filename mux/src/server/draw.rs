@@ -286,9 +286,11 @@ impl Server {
             let session = self.sessions.get(pane.session);
             let seq = session.map_or(0, |s| s.output_seq);
             // A pane whose session had no output since it was drawn is as
-            // it was: nothing to render.
-            if !full && pane.drawn_seq == seq {
-                caches.push(PaneDrawn { rows: before, seq, header });
+            // it was: nothing to render. Nor is one beside the focused pane
+            // whose output waits for its paced frame: a frame for the
+            // focused pane (an echo) stays small, and goes at once.
+            if !full && (pane.drawn_seq == seq || (view.paced && i != view.focus)) {
+                caches.push(PaneDrawn { rows: before, seq: pane.drawn_seq, header });
                 continue;
             }
             let Some(Ok(terminal)) = session.map(|s| s.terminal.lock()) else {
