@@ -449,6 +449,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
         }
     })?;
 
+    let reader = std::io::BufReader::new(reader);
     let mut at = Where { reader, ssh, link, keys, showing: None, away: None, home, hop, given_up };
     at.offer_terminal();
     loop {
@@ -518,7 +519,8 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
 /// a hop from the chooser, another machine's (away), and how to reach each
 /// again.
 struct Where {
-    reader: Box<dyn Source>,
+    /// Buffered: a frame is taken in one read, its length and body together.
+    reader: std::io::BufReader<Box<dyn Source>>,
     ssh: Option<Ssh>,
     link: SharedLink,
     /// The session last shown, as far as the server said.
@@ -549,7 +551,7 @@ impl Where {
 
     fn switch(&mut self, conn: Connection) {
         let Connection { reader, writer, ssh, .. } = conn;
-        (self.reader, self.ssh) = (reader, ssh);
+        (self.reader, self.ssh) = (std::io::BufReader::new(reader), ssh);
         if let Ok(mut link) = self.link.lock() {
             link.up(writer);
         }
