@@ -872,7 +872,8 @@ mod tests {
                 })
             };
             let start = Instant::now();
-            let pty = Pty::adopt(master, child.process_id(), terminal.clone(), pending, notify).expect("the reader starts");
+            let pty =
+                Pty::adopt(master, child.process_id(), terminal.clone(), pending, notify).expect("the reader starts");
             pty.set_shown(shown);
             tokio::time::timeout(std::time::Duration::from_secs(30), ended.notified()).await.expect("sh ends");
             let screen = terminal.lock().expect("the terminal").screen().contents();

@@ -52,7 +52,10 @@ impl Server {
                 return;
             }
         }
-        self.after(FORGET_BLANK_ROWS_AFTER.saturating_sub(quiet).max(Duration::from_millis(100)), Event::ForgetBlankRows(sid));
+        self.after(
+            FORGET_BLANK_ROWS_AFTER.saturating_sub(quiet).max(Duration::from_millis(100)),
+            Event::ForgetBlankRows(sid),
+        );
     }
 
     pub(super) fn session_output(&mut self, sid: SessionId) {

@@ -82,7 +82,8 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
                 for col in 0..rect.w {
                     let cell = |screen: &vt100::Screen, r, c| {
                         // A blank is written as a space.
-                        let text = |c: &vt100::Cell| if c.has_contents() { c.contents().to_string() } else { " ".into() };
+                        let text =
+                            |c: &vt100::Cell| if c.has_contents() { c.contents().to_string() } else { " ".into() };
                         screen.cell(r, c).map(|c| (text(c), c.fgcolor(), c.bgcolor(), c.bold()))
                     };
                     assert_eq!(
