@@ -599,6 +599,7 @@ impl Reading {
             }
             if drained && !flood.is_empty() {
                 flood = Vec::new();
+                FLOODS_ENDED.fetch_add(1, Ordering::Relaxed);
             } else if !flood.is_empty() {
                 // Still pouring: the server looks at what came (draws it,
                 // hears the news) before the next batch takes the lock.
@@ -678,6 +679,16 @@ fn register(file: File, interest: Interest) -> io::Result<AsyncFd<File>> {
     // SAFETY: the File owns its descriptor, open and unchanged until the
     // AsyncFd (which owns the File) is dropped.
     unsafe { AsyncFd::register_with_interest(file, interest) }.map_err(io::Error::from)
+}
+
+/// Floods whose buffer was freed, in every session: the heap has free
+/// pages to hand back (see [`floods_ended`]).
+static FLOODS_ENDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many floods have ended so far, for the server to know when a trim
+/// of the heap is worth its walk.
+pub fn floods_ended() -> u64 {
+    FLOODS_ENDED.load(Ordering::Relaxed)
 }
 
 /// How often a program nobody sees is read while it keeps writing: the
@@ -897,6 +908,16 @@ mod tests {
         assert!(events <= ticks(ran) + 3, "{events} events in {ran:?} unseen");
         let (events, ran, _) = output_events(script, true);
         assert!(events > ticks(ran) + 3, "only {events} events in {ran:?} shown");
+    }
+
+    /// A flood's buffer is freed when it ends, and counted, so the server
+    /// knows the heap has pages to hand back.
+    #[test]
+    fn the_end_of_a_flood_is_counted() {
+        let before = floods_ended();
+        let (_, _, screen) = output_events("seq 1 200000", true);
+        assert!(screen.contains("200000"), "{screen}");
+        assert!(floods_ended() > before, "no flood ended");
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub(super) struct Saving {
     saved_layout: Option<(String, Vec<String>)>,
     flush_armed: bool,
     /// The histories' [`freed_mark`](crate::history::History::freed_mark)s
-    /// summed when free heap pages were last handed back.
-    trimmed_at: u32,
+    /// summed, and the count of floods ended, when free heap pages were
+    /// last handed back.
+    trimmed_at: (u32, u64),
 }
 
 /// A layout as `last.layout` keeps it: the preset `Space` goes on from,
@@ -150,12 +151,14 @@ impl Server {
     pub(super) fn save_due(&mut self) {
         self.saving.flush_armed = false;
         let freed = self.save_all(false);
-        // History that went over its budget freed chunks all over the heap;
-        // hand the free pages back, or the budget would bound only what
-        // is used, not what the server holds. Only when some were freed, and
-        // on the writing thread, after the writes that hold big buffers.
-        if freed != self.saving.trimmed_at {
-            self.saving.trimmed_at = freed;
+        // History that went over its budget freed chunks all over the heap,
+        // and a flood's buffer is freed when the flood ends: hand the free
+        // pages back, or the budget would bound only what is used, not what
+        // the server holds. Only when some were freed, and on the writing
+        // thread, after the writes that hold big buffers.
+        let mark = (freed, crate::pty::floods_ended());
+        if mark != self.saving.trimmed_at {
+            self.saving.trimmed_at = mark;
             if let Some(store) = &self.saving.store {
                 store.trim_behind();
             }
