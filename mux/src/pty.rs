@@ -472,7 +472,26 @@ enum FirstRead {
     Flood(usize),
 }
 
+/// The reader's master as the reactor sees it: its descriptor, not owned,
+/// so registering it again opens nothing.
+struct Watched(std::os::fd::RawFd);
+
+impl AsRawFd for Watched {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
 impl Reading {
+    /// Registers the master with the reactor, to wait for output.
+    fn watch(&self) -> io::Result<AsyncFd<Watched>> {
+        // SAFETY: the descriptor is `self.master`'s, open as long as this
+        // Reading is; the registration lives in the reader task, which
+        // holds the Reading, and is dropped (deregistered) first.
+        unsafe { AsyncFd::register_with_interest(Watched(self.master.as_raw_fd()), Interest::READABLE) }
+            .map_err(io::Error::from)
+    }
+
     /// Reads what there is and puts a trickle straight into the model. Its
     /// buffer lives on this function's stack, not in the reader task: an
     /// idle session's task would keep it for good.
@@ -504,7 +523,7 @@ impl Reading {
         // Registered with the reactor while waiting for output that may be
         // long in coming; not while reading on the ticks, so that a
         // background program's writes do not wake the server.
-        let mut registered: Option<AsyncFd<File>> = None;
+        let mut registered: Option<AsyncFd<Watched>> = None;
         // Ticks in a row that found nothing, while reading on the ticks.
         let mut quiet_ticks: Option<u32> = None;
         loop {
@@ -521,7 +540,7 @@ impl Reading {
                     quiet_ticks = None;
                     let fd = match registered.as_ref() {
                         Some(fd) => fd,
-                        None => match self.master.try_clone().and_then(|f| register(f, Interest::READABLE)) {
+                        None => match self.watch() {
                             Ok(fd) => registered.insert(fd),
                             Err(_) => break,
                         },
