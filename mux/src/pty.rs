@@ -872,20 +872,26 @@ mod tests {
         (full, rows[usize::from(row)].trim().to_string())
     }
 
+    /// Starts `argv` in a new pseudo-terminal of `rows` rows and 80
+    /// columns: the child, and our own descriptor for the master.
+    fn spawn_in_pty(argv: &[&str], rows: u16) -> (Box<dyn portable_pty::Child + Send + Sync>, OwnedFd) {
+        let pair = portable_pty::native_pty_system()
+            .openpty(PtySize { rows, cols: 80, pixel_width: 0, pixel_height: 0 })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(argv[0]);
+        cmd.args(&argv[1..]);
+        let child = pair.slave.spawn_command(cmd).expect("the program runs");
+        drop(pair.slave);
+        (child, dup_master(&*pair.master).expect("the master"))
+    }
+
     /// Runs `sh -c script` in a PTY, shown or not, until it ends: the
     /// output events it caused, how long it ran, and the screen.
     fn output_events(script: &str, shown: bool) -> (usize, std::time::Duration, String) {
         use std::sync::atomic::AtomicUsize;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         runtime.block_on(async {
-            let pair = portable_pty::native_pty_system()
-                .openpty(PtySize { rows: 120, cols: 80, pixel_width: 0, pixel_height: 0 })
-                .expect("a pseudo-terminal");
-            let mut cmd = CommandBuilder::new("sh");
-            cmd.args(["-c", script]);
-            let child = pair.slave.spawn_command(cmd).expect("sh runs");
-            drop(pair.slave);
-            let master = dup_master(&*pair.master).expect("the master");
+            let (child, master) = spawn_in_pty(&["sh", "-c", script], 120);
             let terminal = Arc::new(Mutex::new(Terminal::new(120, 80)));
             // The server's part: it takes each event, so the next output
             // is news again.
@@ -944,14 +950,7 @@ mod tests {
         const ROUNDS: usize = 20;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         runtime.block_on(async {
-            let pair = portable_pty::native_pty_system()
-                .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-                .expect("a pseudo-terminal");
-            let mut cmd = CommandBuilder::new("seq");
-            cmd.args(["1", "5000000"]);
-            let mut child = pair.slave.spawn_command(cmd).expect("seq runs");
-            drop(pair.slave);
-            let master = dup_master(&*pair.master).expect("the master");
+            let (mut child, master) = spawn_in_pty(&["seq", "1", "5000000"], 24);
             let terminal = Arc::new(Mutex::new(Terminal::new(24, 80)));
             let mut pty = Pty::adopt(master, child.process_id(), terminal.clone(), Arc::default(), Box::new(|_| {}))
                 .expect("the reader starts");
