@@ -17,8 +17,9 @@ enum FrameDrawn {
 
 /// What a frame drew of one pane.
 struct PaneDrawn {
-    /// `None`: the rows drawn before still stand.
-    rows: Option<Vec<DrawnRow>>,
+    /// Its rows as the client's terminal now shows them (those of the
+    /// frame before, for a pane this frame left alone).
+    rows: Vec<DrawnRow>,
     seq: u64,
     header: String,
 }
@@ -225,9 +226,7 @@ impl Server {
                     FrameDrawn::Panes(caches) => {
                         for (pane, drawn) in view.panes.iter_mut().zip(caches) {
                             pane.drawn = None;
-                            if drawn.rows.is_some() {
-                                pane.rows_drawn = drawn.rows;
-                            }
+                            pane.rows_drawn = Some(drawn.rows);
                             pane.drawn_seq = drawn.seq;
                             pane.header_drawn = Some(drawn.header);
                         }
@@ -290,11 +289,11 @@ impl Server {
             // whose output waits for its paced frame: a frame for the
             // focused pane (an echo) stays small, and goes at once.
             if !full && (pane.drawn_seq == seq || (view.paced && i != view.focus)) {
-                caches.push(PaneDrawn { rows: before, seq: pane.drawn_seq, header });
+                caches.push(PaneDrawn { rows: before.unwrap_or_default(), seq: pane.drawn_seq, header });
                 continue;
             }
             let Some(Ok(terminal)) = session.map(|s| s.terminal.lock()) else {
-                caches.push(PaneDrawn { rows: Some(Vec::new()), seq, header });
+                caches.push(PaneDrawn { rows: Vec::new(), seq, header });
                 continue;
             };
             let screen = terminal.screen();
@@ -322,7 +321,7 @@ impl Server {
                 }
                 rows.push(DrawnRow { version, text });
             }
-            caches.push(PaneDrawn { rows: Some(rows), seq, header });
+            caches.push(PaneDrawn { rows, seq, header });
         }
         (out.into_bytes(), caches)
     }

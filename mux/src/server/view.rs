@@ -54,9 +54,8 @@ pub(super) struct Pane {
     /// The session's screen as this client's terminal shows it here; `None`
     /// forces a repaint.
     pub drawn: Option<vt100::Screen>,
-    /// Its rows as drawn beside other panes, by their versions (`None`: a
-    /// row past the screen's, drawn blank), and the session's output count
-    /// then.
+    /// Its rows as drawn beside other panes (taken out while a frame is
+    /// composed), and the session's output count then.
     pub rows_drawn: Option<Vec<DrawnRow>>,
     pub drawn_seq: u64,
     /// The header row as drawn.
