@@ -492,6 +492,30 @@ impl Reading {
             .map_err(io::Error::from)
     }
 
+    /// Waits until there may be output: for the next background tick (off
+    /// the reactor), or for the master to be readable (registered with the
+    /// reactor, once, until the next wait on the ticks). The guard is
+    /// there to clear when the reactor said readable.
+    async fn wait_for_output<'a>(
+        &self,
+        registered: &'a mut Option<AsyncFd<Watched>>,
+        on_ticks: bool,
+    ) -> io::Result<Option<tokio::io::unix::AsyncFdReadyGuard<'a, Watched>>> {
+        if on_ticks {
+            *registered = None;
+            tokio::select! {
+                () = tokio::time::sleep_until(next_background_tick()) => {}
+                () = self.came_into_view.notified() => {}
+            }
+            return Ok(None);
+        }
+        let fd = match registered {
+            Some(fd) => fd,
+            None => registered.insert(self.watch()?),
+        };
+        fd.readable().await.map(Some)
+    }
+
     /// Reads what there is and puts a trickle straight into the model. Its
     /// buffer lives on this function's stack, not in the reader task: an
     /// idle session's task would keep it for good.
@@ -527,28 +551,11 @@ impl Reading {
         // Ticks in a row that found nothing, while reading on the ticks.
         let mut quiet_ticks: Option<u32> = None;
         loop {
-            let mut ready = match quiet_ticks {
-                Some(quiet) if quiet < QUIET_TICKS && !self.shown.load(Ordering::Acquire) => {
-                    registered = None;
-                    tokio::select! {
-                        () = tokio::time::sleep_until(next_background_tick()) => {}
-                        () = self.came_into_view.notified() => {}
-                    }
-                    None
-                }
-                _ => {
-                    quiet_ticks = None;
-                    let fd = match registered.as_ref() {
-                        Some(fd) => fd,
-                        None => match self.watch() {
-                            Ok(fd) => registered.insert(fd),
-                            Err(_) => break,
-                        },
-                    };
-                    let Ok(ready) = fd.readable().await else { break };
-                    Some(ready)
-                }
-            };
+            let on_ticks = quiet_ticks.is_some_and(|quiet| quiet < QUIET_TICKS) && !self.shown.load(Ordering::Acquire);
+            if !on_ticks {
+                quiet_ticks = None;
+            }
+            let Ok(mut ready) = self.wait_for_output(&mut registered, on_ticks).await else { break };
             let (mut open, mut drained) = (true, false);
             let first = self.first_read(&mut flood, &mut open, &mut drained);
             // Unseen, a trickle that asked nothing of the terminal means
