@@ -14,6 +14,17 @@ fn with_panes() -> Harness {
     h
 }
 
+/// Session `a` in an 81×25 client, split by prefix `key` (`%` or `"`):
+/// the harness, the client, `a`, and the new pane's session (focused).
+fn split(key: u8) -> (Harness, ClientId, SessionId, SessionId) {
+    let mut h = with_panes();
+    let a = h.session("a");
+    let cid = h.attach("a", 81, 25);
+    h.keys(cid, &[PREFIX, key]);
+    let b = h.focused(cid);
+    (h, cid, a, b)
+}
+
 #[test]
 fn a_split_shows_two_sessions_and_keys_go_to_the_focused_pane() {
     let mut h = with_panes();
@@ -50,11 +61,7 @@ fn a_split_shows_two_sessions_and_keys_go_to_the_focused_pane() {
 /// session's screen cell for cell.
 #[test]
 fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'%']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'%');
     let lines: String = (1..40).map(|i| format!("line {i}\r\n")).collect();
     let steps: [(SessionId, &[u8]); 11] = [
         (a, b"one\r\ntwo\r\n\x1b[31mred\x1b[m"),
@@ -104,11 +111,7 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
 /// small).
 #[test]
 fn output_beside_the_focused_pane_is_drawn_at_most_once_a_frame_gap() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'%']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'%');
     let mut client = Terminal::new(25, 81);
     h.screen(cid, &mut client);
     let frames = |h: &mut Harness| h.received(cid).iter().filter(|m| matches!(m, ToClient::Frame(_))).count();
@@ -135,11 +138,7 @@ fn output_beside_the_focused_pane_is_drawn_at_most_once_a_frame_gap() {
 
 #[test]
 fn zoom_layouts_break_and_swap() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'"']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'"');
     assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the new one half, rounded down");
     h.keys(cid, &[PREFIX, b'z']);
     assert_eq!(h.size(b), (81, 24), "zoomed: the whole view");
@@ -163,11 +162,7 @@ fn zoom_layouts_break_and_swap() {
 
 #[test]
 fn killing_a_panes_session_closes_the_gap() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'%']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'%');
     h.keys(cid, &[PREFIX, b'x', b'y']);
     assert!(h.server.sessions.get(b).is_none());
     let view = h.server.view(cid).expect("attached");
@@ -316,11 +311,7 @@ fn h_sessions() -> (Harness, Vec<crate::protocol::SessionId>) {
 
 #[test]
 fn prefix_alt_and_ctrl_arrows_move_the_focused_panes_border() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'%']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'%');
     assert_eq!((h.size(a), h.size(b)), ((40, 23), (40, 23)));
     // The right pane has no border on its right: Alt-Right moves its left
     // one, 5 cells; Alt-Left moves it back and 5 more.
@@ -349,11 +340,7 @@ fn prefix_alt_and_ctrl_arrows_move_the_focused_panes_border() {
 
 #[test]
 fn dragging_a_border_with_the_mouse_moves_it() {
-    let mut h = with_panes();
-    let a = h.session("a");
-    let cid = h.attach("a", 81, 25);
-    h.keys(cid, &[PREFIX, b'"']);
-    let b = h.focused(cid);
+    let (mut h, cid, a, b) = split(b'"');
     assert_eq!((h.size(a), h.size(b)), ((81, 11), (81, 10)), "one above the other, the border on row 12");
     // Press on the border (SGR, one-based), drag it down 4 rows, let go.
     h.keys(cid, b"\x1b[<0;30;13M\x1b[<32;30;15M\x1b[<32;30;17M\x1b[<0;30;17m");
