@@ -17,14 +17,20 @@ fn attach(env: &Env, args: &[&str]) -> qmux_e2e::Term {
     env.attach(args, COLS, ROWS)
 }
 
+/// A session `name` running `cat`, attached and shown (its marker up).
+fn attach_to_cat(env: &Env, name: &str) -> qmux_e2e::Term {
+    env.start_detached(name, &["cat"]);
+    let mut term = attach(env, &["attach", "-t", name]);
+    term.wait_marker(name, "*");
+    term
+}
+
 // ---- 1. typing ----
 
 #[test]
 fn a_programs_clipboard_write_and_title_reach_the_terminal_showing_it() {
     let env = Env::new();
-    env.start_detached("osc", &["cat"]);
-    let mut term = attach(&env, &["attach", "-t", "osc"]);
-    term.wait_marker("osc", "*");
+    let mut term = attach_to_cat(&env, "osc");
     // cat writes back what it reads: the program's own OSC 52 and OSC 2.
     term.type_str("\x1b]52;c;aGk=\x07\x1b]2;agent at work\x07\r");
     term.wait_raw(b"\x1b]52;c;aGk=\x07", "the program's clipboard write, passed to the terminal");
@@ -121,9 +127,7 @@ fn a_session_nobody_watches_is_read_all_the_time() {
 fn typing_reaches_only_the_focused_session() {
     let env = Env::new();
     env.start_detached("a", &["cat"]);
-    env.start_detached("b", &["cat"]);
-    let mut term = attach(&env, &["attach", "-t", "b"]);
-    term.wait_marker("b", "*");
+    let mut term = attach_to_cat(&env, "b");
 
     term.type_str("only-for-b\r");
     term.wait_session_text("only-for-b");
@@ -190,9 +194,7 @@ fn session_screen_of(s: &qmux_e2e::vt100::Screen) -> (Vec<String>, Vec<String>, 
 #[test]
 fn sessions_survive_a_client_killed_with_sigkill() {
     let env = Env::new();
-    env.start_detached("keep", &["cat"]);
-    let mut term = attach(&env, &["attach", "-t", "keep"]);
-    term.wait_marker("keep", "*");
+    let mut term = attach_to_cat(&env, "keep");
     term.type_str("before-the-crash\r");
     term.wait_session_text("before-the-crash");
 
@@ -505,9 +507,7 @@ fn a_command_that_does_not_exist_creates_no_session() {
 #[test]
 fn detaching_restores_the_terminal() {
     let env = Env::new();
-    env.start_detached("a", &["cat"]);
-    let mut term = attach(&env, &["attach", "-t", "a"]);
-    term.wait_marker("a", "*");
+    let mut term = attach_to_cat(&env, "a");
     term.wait_raw(b"\x1b[?1049h", "the client to enter the alternate screen");
     assert!(!term.is_cooked(), "the client puts the terminal in raw mode while attached");
 
@@ -559,9 +559,7 @@ fn the_server_reads_and_draws_on_the_terminal_itself_and_gives_it_back() {
     // As tmux does: an echo crosses no client process. The client hands
     // its terminal over once it has taken it, and gets it back on detach.
     let env = Env::new();
-    env.start_detached("a", &["cat"]);
-    let mut term = attach(&env, &["attach", "-t", "a"]);
-    term.wait_marker("a", "*");
+    let mut term = attach_to_cat(&env, "a");
     let (server, tty) = server_holds_terminal(&env, &mut term);
     term.type_str("typed-straight-to-the-server\r");
     term.wait_session_text("typed-straight-to-the-server");
