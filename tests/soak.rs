@@ -108,6 +108,10 @@ fn cycle(env: &Env, i: usize, counts: &mut Counts) {
     }
 }
 
+/// How long the server's descriptor count must stay the same for the
+/// soak's warm snapshot: several of the background readers' ticks.
+const STEADY_FOR: Duration = Duration::from_millis(300);
+
 #[test]
 fn a_soak_of_sessions_clients_and_input_leaks_nothing() {
     let secs = soak_secs();
@@ -138,7 +142,18 @@ fn a_soak_of_sessions_clients_and_input_leaks_nothing() {
             || format!("last: {:?}", last.borrow()),
         )
     };
-    let warm = settled("the warm-up's sessions to be gone", &|s| s.children.len() == 1);
+    // The warm count is taken once the warm-up's sessions are gone and the
+    // server's descriptors have stayed the same a while: a killed session's
+    // reader may still hold its master until its next read (a background
+    // one reads on a 50 ms tick).
+    let steady = RefCell::new((0, Instant::now()));
+    let warm = settled("the warm-up's sessions to be gone and the server steady", &|s| {
+        let mut steady = steady.borrow_mut();
+        if steady.0 != s.fds {
+            *steady = (s.fds, Instant::now());
+        }
+        s.children.len() == 1 && steady.1.elapsed() >= STEADY_FOR
+    });
     let warm_keys = saved_keys(&env);
     eprintln!("soak: warm server {warm:?}, saved sessions {warm_keys:?}");
 
