@@ -376,6 +376,134 @@ fn a_bridge_handing_over_no_descriptors_or_the_wrong_ones_is_refused() {
     witness.check();
 }
 
+/// A connection to the server, greeted, that reads its answers with a
+/// timeout.
+fn greeted(env: &Env) -> UnixStream {
+    let mut stream = UnixStream::connect(socket_path(env)).expect("cannot connect");
+    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("a read timeout on the socket");
+    stream.write_all(&corpus("valid-hello.bin")).expect("the server takes a hello");
+    stream
+}
+
+/// The next message from the server that `pick` takes, skipping others.
+fn next<T>(stream: &mut UnixStream, mut pick: impl FnMut(qmux::protocol::ToClient) -> Option<T>) -> T {
+    loop {
+        match qmux::protocol::read_frame(stream) {
+            Ok(Some(msg)) => {
+                if let Some(t) = pick(msg) {
+                    return t;
+                }
+            }
+            other => panic!("the server said nothing more: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refused_and_a_right_one_carries_keys_and_frames(
+) {
+    use qmux::protocol::{self, Request, Response, ToClient, ToServer};
+    use std::os::fd::AsRawFd;
+    let env = Env::new();
+    let mut witness = Witness::start(&env);
+    env.start_detached("target", &["cat"]);
+    let server = env.server_pid();
+
+    // An attached client, as one on another machine would be: it asks for
+    // the token its terminal's bridge is to bring.
+    let mut client = greeted(&env);
+    let attach = Request::Attach {
+        target: Some("target".into()),
+        create: None,
+        create_if_none: None,
+        size: (80, 24),
+        env: Vec::new(),
+        watch: false,
+        prefix: None,
+    };
+    client.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).expect("an attach");
+    next(&mut client, |m| matches!(m, ToClient::Response(Response::Notice(_))).then_some(()));
+    client.write_all(&protocol::encode(&ToServer::TtyBridge)).expect("a token asked for");
+    let token = next(&mut client, |m| match m {
+        ToClient::TtyBridge(token) => Some(token),
+        _ => None,
+    });
+
+    let answer = |token: &str, fds: &[i32]| {
+        let mut bridge = greeted(&env);
+        bridge.write_all(&protocol::encode(&ToServer::TtyFrom(token.into()))).expect("the terminal offered");
+        match fds.is_empty() {
+            // The byte the descriptors would have come with, alone.
+            true => bridge.write_all(b"f").expect("the server reads on"),
+            false => qmux::fds::send(&bridge, fds).expect("descriptors sent"),
+        }
+        let response = next(&mut bridge, |m| match m {
+            ToClient::Response(r) => Some(r),
+            _ => None,
+        });
+        (bridge, response)
+    };
+    let file = fs::File::open("/etc/passwd").expect("a regular file");
+    let (keys_read, keys_write) = nix::unistd::pipe().expect("a pipe");
+    let mut keys_write = fs::File::from(keys_write);
+    let (screen_read, screen_write) = nix::unistd::pipe().expect("a pipe");
+    let fd = |f: &dyn AsRawFd| f.as_raw_fd();
+    let pipes = [fd(&keys_read), fd(&screen_write)];
+    for (token, fds, says) in [
+        ("not-given", &pipes[..], "no attached client is waiting for it"),
+        (&token[..], &[fd(&file), fd(&file)][..], "neither a pipe nor a socket"),
+        (&token[..], &[][..], "cannot take the terminal"),
+        (&token[..], &[fd(&keys_read)][..], "expected two descriptors"),
+    ] {
+        match answer(token, fds) {
+            (_, Response::Error(e)) => {
+                assert!(e.contains(says), "{token} {fds:?}: {e}");
+                eprintln!("{token} with {} descriptor(s): {e}", fds.len());
+            }
+            (_, other) => panic!("the server took {fds:?} for {token}: {other:?}"),
+        }
+    }
+
+    // The token it gave, with two pipes: the client hears that the server
+    // draws there now, and keys written into one reach the session.
+    let (bridge, response) = answer(&token, &pipes);
+    assert!(matches!(response, Response::Ok), "{response:?}");
+    next(&mut client, |m| matches!(m, ToClient::Direct(true)).then_some(()));
+    client.write_all(&protocol::encode(&ToServer::TtyReady)).expect("ready");
+    drop((keys_read, screen_write));
+    keys_write.write_all(b"through-the-pipe\r").expect("keys into the pipe");
+    let flags = nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&screen_read, nix::fcntl::FcntlArg::F_SETFL(flags)).expect("a non-blocking read end");
+    let drawn = std::cell::RefCell::new(Vec::new());
+    let mut screen = fs::File::from(screen_read);
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the echo drawn on the carried screen",
+        || {
+            let mut buf = [0u8; 4096];
+            let n = screen.read(&mut buf).unwrap_or(0);
+            drawn.borrow_mut().extend_from_slice(&buf[..n]);
+            String::from_utf8_lossy(&drawn.borrow()).contains("through-the-pipe").then_some(())
+        },
+        || String::from_utf8_lossy(&drawn.borrow()).into_owned(),
+    );
+    // The keys' end closes (the ssh carrying it went): the client has the
+    // terminal back, and its own connection carries keys again.
+    drop(keys_write);
+    next(&mut client, |m| matches!(m, ToClient::Direct(false)).then_some(()));
+    client.write_all(&protocol::encode(&ToServer::Input(b"relayed-again\r".to_vec()))).expect("relayed input");
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the relayed input on the session's screen",
+        || env.capture("target").contains("relayed-again").then_some(()),
+        || env.capture("target"),
+    );
+    drop(bridge);
+    assert_eq!(env.server_pid(), server);
+    drop(client);
+    witness.check();
+}
+
 // ---- a broken config ----
 
 #[test]

@@ -221,24 +221,10 @@ fn fd_targets(pid: i32) -> Vec<String> {
     dir.flatten().filter_map(|e| Some(std::fs::read_link(e.path()).ok()?.display().to_string())).collect()
 }
 
-#[test]
-fn the_far_server_serves_an_attached_client_on_the_bridges_stdin_and_stdout() {
-    let (env, sshd) = remote_env("");
-    env.qmux_ok(&on_host(&["new", "-d", "-s", "echo", "--", "cat"]));
-    let mut term = env.attach(&on_host(&["attach", "-t", "echo"]), 100, 30);
-    term.wait_status(|s| s.contains("0:echo"), "the far session's status bar");
-    let server = *far_processes(&sshd, "server").first().expect("the far server runs");
-    let bridge = poll_until(
-        DEFAULT_TIMEOUT,
-        "the attached client's bridge, alone",
-        || match far_processes(&sshd, "bridge")[..] {
-            [pid] => Some(pid),
-            _ => None,
-        },
-        || format!("bridges: {:?}", far_processes(&sshd, "bridge")),
-    );
-    // The server holds the very pipes (or socket) sshd gave the bridge: the
-    // bridge is out of the path, not relaying between them and a socket.
+/// Waits until the far server holds a bridge's standard input and output:
+/// the very pipes (or socket) sshd gave it, so the bridge is out of the
+/// path, not relaying between them and a socket.
+fn far_server_holds_stdio_of(server: i32, bridge: i32) {
     let ends: Vec<String> = [0, 1]
         .iter()
         .map(|fd| {
@@ -254,9 +240,59 @@ fn the_far_server_serves_an_attached_client_on_the_bridges_stdin_and_stdout() {
         || ends.iter().all(|end| fd_targets(server).contains(end)).then_some(()),
         || format!("bridge: {ends:?}, server: {:?}", fd_targets(server)),
     );
-    eprintln!("the bridge's stdin and stdout, held by the server: {ends:?}");
+}
+
+#[test]
+fn ssh_carries_the_terminal_to_the_far_server_and_the_client_takes_it_back_when_that_ssh_goes() {
+    let (env, sshd) = remote_env("");
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "echo", "--", "cat"]));
+    let mut term = env.attach(&on_host(&["attach", "-t", "echo"]), 100, 30);
+    term.wait_status(|s| s.contains("0:echo"), "the far session's status bar");
+    let server = *far_processes(&sshd, "server").first().expect("the far server runs");
+    // Two bridges over there: the client's connection, and its terminal's.
+    let (bridge, terminal_bridge) = poll_until(
+        DEFAULT_TIMEOUT,
+        "the client's bridge and its terminal's",
+        || {
+            let (tty, plain): (Vec<i32>, Vec<i32>) = far_processes(&sshd, "bridge")
+                .into_iter()
+                .partition(|&pid| qmux_e2e::cmdline(pid).iter().any(|a| a == "--tty"));
+            match (&plain[..], &tty[..]) {
+                ([plain], [tty]) => Some((*plain, *tty)),
+                _ => None,
+            }
+        },
+        || format!("bridges: {:?}", far_processes(&sshd, "bridge")),
+    );
+    far_server_holds_stdio_of(server, bridge);
+    far_server_holds_stdio_of(server, terminal_bridge);
+    // Here, the ssh carrying the terminal has it as its stdin and stdout:
+    // ssh reads the keys and writes the frames, not the client.
+    let client = term.pid() as i32;
+    let carrier = *qmux_e2e::children_of(client)
+        .iter()
+        .find(|&&pid| qmux_e2e::cmdline(pid).iter().any(|a| a.contains("--tty")))
+        .unwrap_or_else(|| panic!("an ssh carrying the terminal: {:?}", qmux_e2e::children_of(client)));
+    let terminal = std::fs::read_link(format!("/proc/{client}/fd/0")).expect("the client's terminal");
+    for fd in [0, 1] {
+        assert_eq!(std::fs::read_link(format!("/proc/{carrier}/fd/{fd}")).ok().as_ref(), Some(&terminal), "fd {fd}");
+    }
     term.type_str("served directly\r");
     term.wait_text("served directly");
+
+    // That ssh goes: the far server lets its bridge go, and the client has
+    // the terminal back, keys and frames through its own connection.
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(carrier), nix::sys::signal::Signal::SIGKILL);
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the terminal's bridge to exit with its ssh",
+        || (!qmux_e2e::alive(terminal_bridge)).then_some(()),
+        || format!("bridge {terminal_bridge} still runs: {:?}", qmux_e2e::cmdline(terminal_bridge)),
+    );
+    term.type_str("relayed again\r");
+    term.wait_text("relayed again");
+    assert!(qmux_e2e::alive(bridge), "the client's own connection stays");
+
     // Detaching ends the connection there; the bridge goes with it.
     term.prefix(b'd');
     assert!(term.wait_exit().success());

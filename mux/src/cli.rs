@@ -147,6 +147,10 @@ pub struct BridgeArgs {
     /// Start the server if none is running (as the verbs that create sessions do).
     #[arg(long)]
     pub start: bool,
+
+    /// Carry the terminal of the attached client given TOKEN: its keys in, its frames out.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "start")]
+    pub tty: Option<String>,
 }
 
 #[derive(Debug, Args)]

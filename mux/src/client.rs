@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::protocol::{self, Hello, Request, Response, SessionId, ToClient, ToServer};
-use crate::remote::{Remote, Ssh};
+use crate::remote::{Remote, Ssh, TerminalSsh};
 use crate::render::RESET_MODES;
 
 /// The environment variable that hands the server its listening socket.
@@ -329,11 +329,14 @@ impl Link {
 type SharedLink = Arc<Mutex<Link>>;
 
 /// Who reads the keys: this client, which relays them, or the server,
-/// from the terminal itself.
+/// from the terminal itself (or from the ssh carrying it).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 enum Keys {
     #[default]
     Relay,
+    /// An ssh carrying the terminal reads them, and the far server has yet
+    /// to take them from it.
+    Handing,
     Server,
 }
 
@@ -351,6 +354,16 @@ impl KeyMode {
     fn set(&self, keys: Keys) {
         if let Ok(mut k) = self.keys.lock() {
             *k = keys;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Sets `to` if the mode still is `from`.
+    fn replace(&self, from: Keys, to: Keys) {
+        if let Ok(mut k) = self.keys.lock() {
+            if *k == from {
+                *k = to;
+            }
         }
         self.changed.notify_all();
     }
@@ -443,6 +456,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
                     }
                     releasing.wait_for(|k| k == Keys::Relay, Some(Duration::from_millis(500)));
                 }
+                crate::remote::end_terminal_ssh();
                 restore_terminal();
                 std::process::exit(128 + sig);
             }
@@ -450,7 +464,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
     })?;
 
     let reader = std::io::BufReader::new(reader);
-    let mut at = Where { reader, ssh, link, keys, showing: None, away: None, home, hop, given_up };
+    let mut at = Where { reader, ssh, terminal_ssh: None, link, keys, showing: None, away: None, home, hop, given_up };
     at.offer_terminal();
     loop {
         match protocol::read_frame::<ToClient>(&mut at.reader) {
@@ -465,26 +479,30 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
                     }
                 }
             }
-            Ok(Some(ToClient::Direct(false))) => at.keys.set(Keys::Relay),
-            Ok(Some(ToClient::Detached(reason))) => match at.away.take() {
-                // Detached from another machine: back here.
-                Some((redial, back)) => {
-                    let host = redial.host.unwrap_or_default();
-                    if !at.go_home(back, &format!("qmux: back from {host} ({reason})"))? {
-                        return Ok(reason);
+            Ok(Some(ToClient::Direct(false))) => at.take_keys_back(),
+            Ok(Some(ToClient::TtyBridge(token))) => at.carry_terminal(&token),
+            Ok(Some(ToClient::Detached(reason))) => {
+                at.take_keys_back();
+                match at.away.take() {
+                    // Detached from another machine: back here.
+                    Some((redial, back)) => {
+                        let host = redial.host.unwrap_or_default();
+                        if !at.go_home(back, &format!("qmux: back from {host} ({reason})"))? {
+                            return Ok(reason);
+                        }
                     }
+                    None => return Ok(reason),
                 }
-                None => return Ok(reason),
-            },
+            }
             Ok(Some(ToClient::Hop { host, session, from })) => {
-                at.keys.set(Keys::Relay);
+                at.take_keys_back();
                 if !at.hop_to(&host, session, from)? {
                     return Ok(format!("cannot show {host}'s session, nor come back here"));
                 }
             }
             Ok(Some(ToClient::Reconnect(sid))) => {
                 // A live upgrade: the new server is already listening.
-                at.keys.set(Keys::Relay);
+                at.take_keys_back();
                 at.showing = sid.or(at.showing);
                 at.hold();
                 status_line("qmux: the server was upgraded; reconnecting…")?;
@@ -502,7 +520,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => {
-                at.keys.set(Keys::Relay);
+                at.take_keys_back();
                 let why = at.ssh.as_ref().map(|s| last_line(&s.said())).unwrap_or_default();
                 if at.current().is_none_or(|r| r.host.is_none()) {
                     return Ok("lost server".into());
@@ -522,6 +540,8 @@ struct Where {
     /// Buffered: a frame is taken in one read, its length and body together.
     reader: std::io::BufReader<Box<dyn Source>>,
     ssh: Option<Ssh>,
+    /// The second ssh, carrying the terminal to another machine's server.
+    terminal_ssh: Option<TerminalSsh>,
     link: SharedLink,
     /// The session last shown, as far as the server said.
     keys: Arc<KeyMode>,
@@ -541,6 +561,29 @@ impl Where {
         self.away.as_ref().map(|(r, _)| r).or(self.home.as_ref())
     }
 
+    /// The terminal is this client's again: whatever carried it to the far
+    /// server has written all it carried and let go of it.
+    fn take_keys_back(&mut self) {
+        if let Some(ssh) = self.terminal_ssh.take() {
+            ssh.finish(Duration::from_secs(1));
+        }
+        self.keys.set(Keys::Relay);
+    }
+
+    /// Has a second ssh carry the terminal to the far server, which gave
+    /// `token` for it: from here that ssh reads the keys, not this client.
+    fn carry_terminal(&mut self, token: &str) {
+        let Some(ssh) = &self.ssh else { return };
+        self.keys.set(Keys::Handing);
+        // An ssh that ended before the far server took the terminal gives
+        // the keys back here.
+        let keys = self.keys.clone();
+        match ssh.carry_terminal(token, move || keys.replace(Keys::Handing, Keys::Relay)) {
+            Ok(carrier) => self.terminal_ssh = Some(carrier),
+            Err(_) => self.keys.set(Keys::Relay),
+        }
+    }
+
     /// Keys wait while the client changes servers.
     fn hold(&mut self) {
         if let Ok(mut link) = self.link.lock() {
@@ -558,11 +601,17 @@ impl Where {
         self.offer_terminal();
     }
 
-    /// Offers this machine's server the terminal, to read and draw on
-    /// itself (`ToServer::Tty`). Over ssh it cannot: keys and frames go
-    /// through this client.
+    /// Offers the server the terminal, to read and draw on itself: this
+    /// machine's by its name (`ToServer::Tty`), another machine's through a
+    /// second ssh that carries it (`ToServer::TtyBridge`). Until the server
+    /// takes it, keys and frames go through this client.
     fn offer_terminal(&mut self) {
         if self.ssh.is_some() {
+            if let Ok(mut link) = self.link.lock() {
+                if let Link::Up(w) = &mut *link {
+                    let _ = protocol::write_frame(w, &ToServer::TtyBridge);
+                }
+            }
             return;
         }
         let stdin = std::io::stdin();

@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Forget(t)) => forget(&ctx, t.target),
         Some(Command::Completions(c)) => completions(c.shell),
         Some(Command::Server) => server(&ctx),
-        Some(Command::Bridge(args)) => bridge(&ctx, args.start),
+        Some(Command::Bridge(args)) => bridge(&ctx, &args),
     }
 }
 
@@ -656,8 +656,11 @@ fn upgrade(ctx: &Context) -> Result<i32> {
 }
 
 /// `qmux bridge`: the far end of `--host`.
-fn bridge(ctx: &Context, start: bool) -> Result<i32> {
-    crate::remote::bridge(|| match start {
+fn bridge(ctx: &Context, args: &crate::cli::BridgeArgs) -> Result<i32> {
+    if let Some(token) = &args.tty {
+        return crate::remote::bridge_tty(ctx.connect()?, token);
+    }
+    crate::remote::bridge(|| match args.start {
         true => ctx.connect_or_start(),
         false => ctx.connect().map_err(|e| e.with_code(crate::remote::NO_SERVER)),
     })

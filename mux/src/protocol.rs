@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -83,6 +83,17 @@ pub enum ToServer {
     /// client on those itself and answers `Response::Ok`, and the bridge
     /// only waits. Any other answer: the bridge relays.
     Bridge(Bridged),
+    /// From a client on another machine, attached over ssh: it will hand
+    /// its terminal over through a second bridge (`qmux bridge --tty`),
+    /// so keys and frames cross only ssh. The server answers
+    /// [`ToClient::TtyBridge`] with the token that bridge brings.
+    TtyBridge,
+    /// From `qmux bridge --tty TOKEN`, once greeted: its standard input and
+    /// output are the terminal of the client given `TOKEN`. One byte
+    /// follows carrying them (SCM_RIGHTS), as after `Bridge`; the server
+    /// answers `Response::Ok` and offers the client its terminal
+    /// ([`ToClient::Direct`]), or refuses.
+    TtyFrom(String),
 }
 
 /// What this machine fills in for a client on another one, which leaves
@@ -234,6 +245,9 @@ pub enum ToClient {
         /// The session shown here, to come back to.
         from: SessionId,
     },
+    /// The answer to `ToServer::TtyBridge`: the token for
+    /// `qmux bridge --tty`.
+    TtyBridge(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

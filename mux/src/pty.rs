@@ -690,7 +690,7 @@ fn dup_master(master: &dyn MasterPty) -> Result<OwnedFd> {
 
 /// A descriptor of our own for the master, in non-blocking mode (which the
 /// master shares: all its descriptors are one open file).
-fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
+pub(crate) fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     let owned = master.try_clone()?;
     let flags = OFlag::from_bits_truncate(fcntl(&owned, FcntlArg::F_GETFL).map_err(io::Error::from)?);
@@ -701,7 +701,7 @@ fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
 /// Registers a master descriptor with the runtime's reactor, for one
 /// direction: the reader's and the writer's registrations each hear only
 /// their own, so a write of the program's wakes the server once.
-fn register(file: File, interest: Interest) -> io::Result<AsyncFd<File>> {
+pub(crate) fn register(file: File, interest: Interest) -> io::Result<AsyncFd<File>> {
     // SAFETY: the File owns its descriptor, open and unchanged until the
     // AsyncFd (which owns the File) is dropped.
     unsafe { AsyncFd::register_with_interest(file, interest) }.map_err(io::Error::from)

@@ -90,15 +90,24 @@ impl Remote {
         self
     }
 
-    /// The ssh command line for a bridge.
-    fn command(&self, start: bool) -> Command {
+    /// The ssh command line for a bridge with these arguments.
+    fn command(&self, bridge_args: &[&str], batch: bool) -> Command {
         let mut cmd = Command::new(&self.ssh_command[0]);
         cmd.args(&self.ssh_command[1..]).arg("-T");
-        if self.batch {
+        if batch {
             cmd.arg("-o").arg("BatchMode=yes");
         }
+        let terminal = bridge_args.contains(&"--tty");
+        if terminal {
+            // Every byte is a key for the far side, none is ssh's.
+            cmd.arg("-e").arg("none");
+        }
         if let Some(dir) = &self.control_dir {
-            cmd.arg("-o").arg("ControlMaster=auto");
+            // A terminal's bridge only ever joins the connection: it must
+            // not become a master that outlives the client holding the
+            // terminal.
+            let master = if terminal { "no" } else { "auto" };
+            cmd.arg("-o").arg(format!("ControlMaster={master}"));
             cmd.arg("-o").arg(format!("ControlPath={}", dir.join("ssh-%C").display()));
             cmd.arg("-o").arg("ControlPersist=60");
         }
@@ -106,13 +115,13 @@ impl Remote {
         // One string, which the remote login shell splits: the user's
         // remote-command may carry variables or a ~ path.
         let mut remote = self.remote_command.clone();
-        for arg in &self.socket_args {
+        for arg in self.socket_args.iter().map(|a| a.to_string_lossy()).chain(["bridge".into()]) {
             remote.push(' ');
-            remote.push_str(&shell_quote(&arg.to_string_lossy()));
+            remote.push_str(&shell_quote(&arg));
         }
-        remote.push_str(" bridge");
-        if start {
-            remote.push_str(" --start");
+        for arg in bridge_args {
+            remote.push(' ');
+            remote.push_str(&shell_quote(arg));
         }
         cmd.arg(remote);
         cmd
@@ -120,23 +129,32 @@ impl Remote {
 
     /// Starts ssh and the bridge behind it; the caller greets.
     pub fn dial(&self, start: bool) -> Result<(Ssh, ChildStdout, ChildStdin)> {
-        let mut cmd = self.command(start);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut cmd = self.command(if start { &["--start"] } else { &[] }, self.batch);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let (mut child, said) = self.spawn(cmd, || {})?;
+        let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+            return Err(Error::msg("cannot talk to ssh: its pipes are missing"));
+        };
+        let ssh = Ssh { child, said, remote: self.clone() };
+        Ok((ssh, stdout, stdin))
+    }
+
+    /// Starts ssh with its standard error kept: ssh's own words (a refused
+    /// key, an unknown host) are shown if the connection fails; a live
+    /// connection's stderr is not the user's screen. `ended` runs once ssh
+    /// and everything it handed the stream to have closed it.
+    fn spawn(&self, mut cmd: Command, ended: impl FnOnce() + Send + 'static) -> Result<(Child, Said)> {
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| {
             Error::msg(format!(
                 "cannot run {}: {e}; install OpenSSH, or set ssh-command in the config",
                 self.ssh_command[0]
             ))
         })?;
-        let (Some(stdout), Some(stdin), Some(mut stderr)) =
-            (child.stdout.take(), child.stdin.take(), child.stderr.take())
-        else {
+        let Some(mut stderr) = child.stderr.take() else {
             return Err(Error::msg("cannot talk to ssh: its pipes are missing"));
         };
-        // ssh's own words (a refused key, an unknown host) are kept to show
-        // if the connection fails; a live connection's stderr is not the
-        // user's screen.
-        let said = Arc::new(Mutex::new(Vec::new()));
+        let said = Said::default();
         let sink = said.clone();
         std::thread::Builder::new().name("ssh-stderr".into()).spawn(move || {
             let mut buf = [0u8; 1024];
@@ -145,14 +163,13 @@ impl Remote {
                     said.extend_from_slice(&buf[..n]);
                 }
             }
+            ended();
         })?;
-        Ok((
-            Ssh { child, said, host: self.host.name.clone(), remote_command: self.remote_command.clone() },
-            stdout,
-            stdin,
-        ))
+        Ok((child, said))
     }
 }
+
+type Said = Arc<Mutex<Vec<u8>>>;
 
 /// Quotes an argument for the remote login shell.
 fn shell_quote(arg: &str) -> String {
@@ -166,14 +183,32 @@ fn shell_quote(arg: &str) -> String {
 /// connection (the bridge sees its input close) and reaps ssh.
 pub struct Ssh {
     child: Child,
-    said: Arc<Mutex<Vec<u8>>>,
-    host: String,
-    remote_command: String,
+    said: Said,
+    remote: Remote,
 }
 
 impl Ssh {
     pub fn host(&self) -> &str {
-        &self.host
+        &self.remote.host.name
+    }
+
+    /// A second ssh, over the same connection, that carries this
+    /// terminal to the far server for the client given `token` (see
+    /// `ToServer::TtyFrom`): ssh reads the keys and writes the frames
+    /// itself, so no process of ours is in their way. `ended` runs once it
+    /// has written all it carried and let go of the terminal.
+    pub fn carry_terminal(&self, token: &str, ended: impl FnOnce() + Send + 'static) -> Result<TerminalSsh> {
+        let mut cmd = self.remote.command(&["--tty", token], true);
+        let (stdin, stdout) =
+            (std::io::stdin().as_fd().try_clone_to_owned()?, std::io::stdout().as_fd().try_clone_to_owned()?);
+        cmd.stdin(Stdio::from(stdin)).stdout(Stdio::from(stdout));
+        let (done, ended_rx) = std::sync::mpsc::channel();
+        let (child, _) = self.remote.spawn(cmd, move || {
+            let _ = done.send(());
+            ended();
+        })?;
+        TERMINAL_SSH.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+        Ok(TerminalSsh { child, ended: ended_rx })
     }
 
     /// What ssh (and the far side) printed, trimmed.
@@ -196,7 +231,7 @@ impl Ssh {
         // Let the stderr thread take ssh's last words.
         std::thread::sleep(Duration::from_millis(20));
         let said = self.said();
-        let host = &self.host;
+        let host = self.host();
         let version = env!("CARGO_PKG_VERSION");
         match status {
             // ssh's own message, whole, then ours.
@@ -205,7 +240,7 @@ impl Ssh {
             Some(127) => Error::msg(format!(
                 "qmux is not installed on {host} ({:?} was not found there): install qmux {version} on {host}, \
                  or set remote-command in the config to its path",
-                self.remote_command
+                self.remote.remote_command
             )),
             Some(NO_SERVER) => Error::msg(format!("no server running on {host}")),
             Some(_) if said.contains("unrecognized subcommand") => Error::msg(format!(
@@ -229,8 +264,44 @@ impl Ssh {
             ours.version,
             ours.protocol,
             ours.version,
-            host = self.host
+            host = self.host()
         ))
+    }
+}
+
+/// The ssh that carries a terminal (`Ssh::carry_terminal`). Dropping it
+/// ends it.
+pub struct TerminalSsh {
+    child: Child,
+    ended: std::sync::mpsc::Receiver<()>,
+}
+
+/// The process id of the ssh carrying the terminal, for an exit that runs
+/// no destructors (a signal).
+static TERMINAL_SSH: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+impl TerminalSsh {
+    /// Lets it write what it still carries, for at most `timeout` (the far
+    /// side ends it), then ends it.
+    pub fn finish(self, timeout: Duration) {
+        let _ = self.ended.recv_timeout(timeout);
+    }
+}
+
+impl Drop for TerminalSsh {
+    fn drop(&mut self) {
+        TERMINAL_SSH.store(0, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Ends the ssh carrying the terminal, if one is, for an exit that runs no
+/// destructors: it must not go on reading the shell's keys.
+pub fn end_terminal_ssh() {
+    let pid = TERMINAL_SSH.swap(0, std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
     }
 }
 
@@ -301,6 +372,26 @@ pub fn bridge(connect: impl Fn() -> Result<crate::client::Connection>) -> Result
         blocking(fd)?;
     }
     relay(BufReader::new(input), output, from_server, to_server, &here)
+}
+
+/// `qmux bridge --tty TOKEN`: hands our standard input and output, a
+/// terminal's keys and screen carried by ssh, to this machine's server for
+/// the client given `TOKEN`, then waits for the server to let them go, so
+/// ssh's session lasts exactly as long.
+pub fn bridge_tty(conn: crate::client::Connection, token: &str) -> Result<i32> {
+    let (mut from_server, mut to_server) = conn.into_parts();
+    let handed = protocol::write_frame(&mut to_server, &ToServer::TtyFrom(token.to_string()))
+        .and_then(|()| crate::fds::send(&*from_server, &[0, 1]))
+        .and_then(|()| protocol::read_frame::<ToClient>(&mut from_server));
+    match handed {
+        Ok(Some(ToClient::Response(Response::Ok))) => {
+            let _ = std::io::copy(&mut from_server, &mut std::io::sink());
+            Ok(0)
+        }
+        Ok(Some(ToClient::Response(Response::Error(e)))) => Err(Error::msg(e)),
+        Ok(_) => Err(Error::msg("bridge: the server did not answer; attach again")),
+        Err(e) => Err(Error::msg(format!("bridge: cannot hand the terminal to the server: {e}"))),
+    }
 }
 
 /// Relays frames between the client and the server, filling in requests.

@@ -135,6 +135,9 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 exe: Some("/usr/local/bin/qmux".into()),
             })),
         ),
+        ("valid-tty-bridge.bin", frame(&ToServer::TtyBridge)),
+        ("valid-tty-from.bin", frame(&ToServer::TtyFrom("7-00112233445566778899aabbccddeeff".into()))),
+        ("valid-client-tty-bridge.bin", frame(&ToClient::TtyBridge("7-00112233445566778899aabbccddeeff".into()))),
         ("valid-client-direct.bin", frame(&ToClient::Direct(true))),
         ("valid-client-frame.bin", frame(&ToClient::Frame(b"\x1b[?2026h\x1b[Hhi\x1b[?2026l".to_vec()))),
         ("valid-client-detached.bin", frame(&ToClient::Detached("detached".into()))),
@@ -171,6 +174,8 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
             })),
         ),
         ("hostile-bridge-empty.bin", frame(&ToServer::Bridge(Bridged::default()))),
+        // A terminal's bridge with a token no server gives.
+        ("hostile-tty-from-huge-token.bin", frame(&ToServer::TtyFrom("\0".repeat(64 * 1024)))),
         // Broken framing.
         ("empty.bin", Vec::new()),
         ("truncated-header.bin", vec![0x05, 0x00]),

@@ -4,6 +4,13 @@
 //! then reads its keys and draws on it directly, as tmux does, so an echo
 //! crosses one process fewer each way. The socket still carries sizes,
 //! requests and the end of the attachment.
+//!
+//! A client on another machine cannot hand over its terminal itself, so it
+//! has a second ssh carry it (`qmux bridge --tty`): that bridge hands the
+//! server its standard input and output, which the server then reads keys
+//! from and draws on as it would a terminal. Keys and frames then cross
+//! ssh alone, as with `ssh -t host tmux attach`, and no process of ours
+//! on either side.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -35,7 +42,7 @@ pub(super) struct Connection {
     /// draws frames.
     pub tty: TtySlot,
     /// Handed over, waiting for the client's `TtyReady`.
-    pub tty_offered: Option<Arc<AsyncFd<File>>>,
+    pub tty_offered: Option<Arc<Tty>>,
     /// The task reading keys from the client's terminal.
     pub tty_reader: Option<tokio::task::JoinHandle<()>>,
     /// A client a bridge handed over: what its requests are filled in with.
@@ -43,19 +50,42 @@ pub(super) struct Connection {
     /// The bridge's own connection and the one it handed over, each
     /// naming the other: closing one closes both.
     pub link: Option<ClientId>,
+    /// What a `qmux bridge --tty` carrying this client's terminal will
+    /// bring (`ToServer::TtyFrom`).
+    pub tty_token: Option<String>,
+    /// The connection of the bridge carrying this client's terminal: it
+    /// closes when the server stops using the terminal.
+    pub tty_bridge: Option<ClientId>,
+    /// On that bridge's connection: the client whose terminal it carries,
+    /// which has it back when the bridge goes.
+    pub tty_of: Option<ClientId>,
 }
 
 impl Connection {
     /// The client's terminal, while the server draws on it and nothing
     /// that ends that is on its way.
-    pub fn direct_tty(&self) -> Option<Arc<AsyncFd<File>>> {
+    pub fn direct_tty(&self) -> Option<Arc<Tty>> {
         self.tty_reader.as_ref()?;
         self.tty.lock().ok()?.clone()
     }
 }
 
+/// A client's terminal, as the server reads and draws on it: the terminal
+/// itself, or the two ends ssh carries it on.
+pub(super) struct Tty {
+    keys: AsyncFd<File>,
+    /// Where frames go, when not to `keys`.
+    screen: Option<AsyncFd<File>>,
+}
+
+impl Tty {
+    pub fn screen(&self) -> &AsyncFd<File> {
+        self.screen.as_ref().unwrap_or(&self.keys)
+    }
+}
+
 /// The terminal a connection's frames go to, when not its socket.
-pub(super) type TtySlot = Arc<Mutex<Option<Arc<AsyncFd<File>>>>>;
+pub(super) type TtySlot = Arc<Mutex<Option<Arc<Tty>>>>;
 
 impl Server {
     pub(super) fn connected(&mut self, stream: UnixStream) {
@@ -74,6 +104,7 @@ impl Server {
             while let Ok(Some(msg)) = protocol::read_frame_async::<ToServer>(&mut read).await {
                 let event = match msg {
                     ToServer::Bridge(bridged) => Event::Bridge(cid, bridged, bridge_fds(&read).await),
+                    ToServer::TtyFrom(token) => Event::TtyFrom(cid, token, bridge_fds(&read).await),
                     msg => Event::Message(cid, msg),
                 };
                 if events.send(event).is_err() {
@@ -90,7 +121,15 @@ impl Server {
             while let Some(msg) = rx.recv().await {
                 let direct = slot.lock().ok().and_then(|t| t.clone());
                 let written = match (&msg, direct) {
-                    (ToClient::Frame(bytes), Some(tty)) => write_tty(&tty, bytes).await,
+                    (ToClient::Frame(bytes), Some(tty)) => {
+                        if write_tty(tty.screen(), bytes).await.is_err() {
+                            // The terminal went (ssh carried it): the
+                            // client has it back, and a repaint.
+                            slot.lock().map(|mut t| t.take()).ok();
+                            let _ = events.send(Event::TtyLost(cid));
+                        }
+                        Ok(())
+                    }
                     _ => {
                         if ends_direct(&msg) {
                             // The client takes its terminal back with this.
@@ -171,6 +210,68 @@ impl Server {
         }
     }
 
+    /// A client on another machine will have ssh carry its terminal: the
+    /// token its bridge is to bring.
+    fn tty_bridge_asked(&mut self, cid: ClientId) {
+        let Some(conn) = self.connections.get_mut(&cid) else { return };
+        if conn.view.is_none() || conn.writer.is_none() || conn.tty_offered.is_some() || conn.tty_reader.is_some() {
+            return self.send(cid, ToClient::Direct(false));
+        }
+        let token = new_token(cid);
+        conn.tty_token = Some(token.clone());
+        self.send(cid, ToClient::TtyBridge(token));
+    }
+
+    /// A `qmux bridge --tty` brings a client's terminal: offer to draw on
+    /// it, as for a local client's (`tty_offered`), and hold the bridge
+    /// until the terminal is the client's again.
+    pub(super) fn tty_from(&mut self, bridge: ClientId, token: String, fds: Result<Vec<OwnedFd>, String>) {
+        let Some(conn) = self.connections.get(&bridge) else { return };
+        if !conn.greeted {
+            return self.close(bridge);
+        }
+        let client = self
+            .connections
+            .iter()
+            .find(|(_, c)| c.tty_token.as_ref() == Some(&token) && c.view.is_some())
+            .map(|(&cid, _)| cid);
+        let found = match client {
+            Some(cid) => fds.and_then(carried_tty).map(|tty| (cid, tty)),
+            None => Err("no attached client is waiting for it; attach again".into()),
+        };
+        let (cid, tty) = match found {
+            Ok(found) => found,
+            Err(e) => return self.respond(bridge, Err(format!("cannot take the terminal: {e}"))),
+        };
+        if let Some(conn) = self.connections.get_mut(&cid) {
+            conn.tty_token = None;
+            conn.tty_offered = Some(Arc::new(tty));
+            conn.tty_bridge = Some(bridge);
+            if let Some(view) = conn.view.as_mut() {
+                view.frame_in_flight = true;
+            }
+        }
+        if let Some(conn) = self.connections.get_mut(&bridge) {
+            conn.tty_of = Some(cid);
+        }
+        self.respond(bridge, Ok(Response::Ok));
+        self.send(cid, ToClient::Direct(true));
+    }
+
+    /// The terminal the server drew on went (the ssh carrying it ended):
+    /// the client has it back, repainted.
+    pub(super) fn tty_lost(&mut self, cid: ClientId) {
+        let Some(conn) = self.connections.get(&cid) else { return };
+        if conn.tty_reader.is_none() && conn.tty_offered.is_none() {
+            return;
+        }
+        self.send(cid, ToClient::Direct(false));
+        if let Some(view) = self.view_mut(cid) {
+            view.frame_in_flight = false;
+            view.repaint();
+        }
+    }
+
     /// The client wrote every frame it had: read and draw on its terminal.
     fn tty_ready(&mut self, cid: ClientId) {
         let Some(conn) = self.connections.get_mut(&cid) else { return };
@@ -182,7 +283,7 @@ impl Server {
         conn.tty_reader = Some(tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
-                let Ok(mut ready) = tty.readable().await else { break };
+                let Ok(mut ready) = tty.keys.readable().await else { break };
                 match ready.try_io(|t| t.get_ref().read(&mut buf)) {
                     Ok(Ok(0)) => break,
                     Ok(Ok(n)) => {
@@ -194,15 +295,17 @@ impl Server {
                             ready.clear_ready();
                         }
                         if events.send(Event::Message(cid, ToServer::Input(buf[..n].to_vec()))).is_err() {
-                            break;
+                            return;
                         }
                     }
                     Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // The terminal is gone: its client hears of it too.
                     Ok(Err(_)) => break,
                     Err(_would_block) => {}
                 }
             }
+            // The terminal is gone: a local client hears of it too; one
+            // ssh carried is the client's again.
+            let _ = events.send(Event::TtyLost(cid));
         }));
         self.flushed(cid);
     }
@@ -210,11 +313,16 @@ impl Server {
     /// Stops reading the client's terminal: it is the client's again (or
     /// the connection is going).
     fn stop_tty(&mut self, cid: ClientId) {
-        if let Some(conn) = self.connections.get_mut(&cid) {
-            conn.tty_offered = None;
-            if let Some(reader) = conn.tty_reader.take() {
-                reader.abort();
-            }
+        let Some(conn) = self.connections.get_mut(&cid) else { return };
+        conn.tty_offered = None;
+        conn.tty_token = None;
+        if let Some(reader) = conn.tty_reader.take() {
+            reader.abort();
+        }
+        // Its bridge ends, and with it the ssh that carried the terminal,
+        // once that has written every frame.
+        if let Some(bridge) = conn.tty_bridge.take() {
+            self.close(bridge);
         }
     }
 
@@ -238,6 +346,9 @@ impl Server {
                 tty_reader: None,
                 local: None,
                 link: None,
+                tty_token: None,
+                tty_bridge: None,
+                tty_of: None,
             },
         );
         cid
@@ -292,8 +403,11 @@ impl Server {
             ToServer::Tty { path, rdev } => self.tty_offered(cid, &path, rdev),
             ToServer::TtyReady => self.tty_ready(cid),
             ToServer::TtyRelease => self.send(cid, ToClient::Direct(false)),
-            // The reader takes it with its descriptors (Event::Bridge).
+            ToServer::TtyBridge => self.tty_bridge_asked(cid),
+            // The reader takes these with their descriptors (Event::Bridge,
+            // Event::TtyFrom).
             ToServer::Bridge(bridged) => self.bridged(cid, bridged, Err("no descriptors came with it".into())),
+            ToServer::TtyFrom(token) => self.tty_from(cid, token, Err("no descriptors came with it".into())),
         }
     }
 
@@ -318,6 +432,9 @@ impl Server {
         // by a bridge that went has nobody holding its ssh session.
         if let Some(other) = conn.link {
             self.close(other);
+        }
+        if let Some(client) = conn.tty_of {
+            self.tty_lost(client);
         }
     }
 
@@ -432,6 +549,33 @@ fn stream(fd: OwnedFd) -> Result<UnixStream, String> {
     UnixStream::from_std(std).map_err(|e| e.to_string())
 }
 
+/// The two ends a `qmux bridge --tty` handed over, its standard input and
+/// output (a pipe or a socket each, as sshd makes them), as a terminal to
+/// read keys from and draw on. Their file descriptions are the bridge's
+/// too, which no longer reads or writes them.
+fn carried_tty(fds: Vec<OwnedFd>) -> Result<Tty, String> {
+    let Ok([keys, screen]) = <[OwnedFd; 2]>::try_from(fds) else {
+        return Err("expected two descriptors, standard input and output".into());
+    };
+    let end = |fd: OwnedFd, interest: tokio::io::Interest| {
+        kind(&fd)?;
+        let file = crate::pty::nonblocking_handle(&fd).map_err(|e| e.to_string())?;
+        crate::pty::register(file, interest).map_err(|e| e.to_string())
+    };
+    Ok(Tty {
+        keys: end(keys, tokio::io::Interest::READABLE)?,
+        screen: Some(end(screen, tokio::io::Interest::WRITABLE)?),
+    })
+}
+
+/// A token no other client has: random, with the client's id.
+fn new_token(cid: ClientId) -> String {
+    let mut random = [0u8; 16];
+    let _ = File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{cid}-{hex}")
+}
+
 /// Messages after which the client has its terminal back.
 fn ends_direct(msg: &ToClient) -> bool {
     matches!(msg, ToClient::Detached(_) | ToClient::Hop { .. } | ToClient::Reconnect(_) | ToClient::Direct(false))
@@ -439,7 +583,7 @@ fn ends_direct(msg: &ToClient) -> bool {
 
 /// Opens the terminal a client named, if it is the one it claims: a
 /// terminal, with the device number the client saw.
-fn open_tty(path: &str, rdev: u64) -> io::Result<AsyncFd<File>> {
+fn open_tty(path: &str, rdev: u64) -> io::Result<Tty> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -451,7 +595,8 @@ fn open_tty(path: &str, rdev: u64) -> io::Result<AsyncFd<File>> {
         return Err(io::Error::other("not the client's terminal"));
     }
     // SAFETY: the File owns its descriptor until the AsyncFd drops it.
-    unsafe { AsyncFd::register(file) }.map_err(io::Error::from)
+    let keys = unsafe { AsyncFd::register(file) }.map_err(io::Error::from)?;
+    Ok(Tty { keys, screen: None })
 }
 
 /// Writes what the terminal takes of a frame now, without waiting; returns

@@ -211,7 +211,7 @@ impl Server {
         // in flight to it: write now, before anything else is worked out.
         // What it does not take goes the usual way, through the writer.
         let (frame, done) = match direct {
-            Some(tty) => super::conn::write_now(&tty, frame),
+            Some(tty) => super::conn::write_now(tty.screen(), frame),
             None => (frame, false),
         };
         let sent = if done { Ok(()) } else { conn.tx.try_send(ToClient::Frame(frame)).map_err(|_| ()) };

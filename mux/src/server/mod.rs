@@ -75,6 +75,12 @@ enum Event {
     /// A bridge's `ToServer::Bridge`, with the descriptors that came after
     /// it (or why none did).
     Bridge(ClientId, crate::protocol::Bridged, Result<Vec<std::os::fd::OwnedFd>, String>),
+    /// A `qmux bridge --tty`'s `ToServer::TtyFrom`, with the descriptors
+    /// that came after it (or why none did).
+    TtyFrom(ClientId, String, Result<Vec<std::os::fd::OwnedFd>, String>),
+    /// The terminal a client handed over went (reading or drawing on it
+    /// failed).
+    TtyLost(ClientId),
     Disconnected(ClientId),
     /// A client's terminal took its last frame.
     Flushed(ClientId),
@@ -313,6 +319,8 @@ impl Server {
             Event::Connected(stream) => self.connected(stream),
             Event::Message(cid, msg) => self.client_message(cid, msg),
             Event::Bridge(cid, bridged, fds) => self.bridged(cid, bridged, fds),
+            Event::TtyFrom(cid, token, fds) => self.tty_from(cid, token, fds),
+            Event::TtyLost(cid) => self.tty_lost(cid),
             Event::Disconnected(cid) => self.disconnected(cid),
             Event::Flushed(cid) => self.flushed(cid),
             Event::Redraw(cid) => self.paced_redraw(cid),
