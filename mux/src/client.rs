@@ -543,8 +543,8 @@ struct Where {
     /// The second ssh, carrying the terminal to another machine's server.
     terminal_ssh: Option<TerminalSsh>,
     link: SharedLink,
-    /// The session last shown, as far as the server said.
     keys: Arc<KeyMode>,
+    /// The session last shown, as far as the server said.
     showing: Option<SessionId>,
     /// Another machine's server, and the session to come back to at home.
     away: Option<(Redial, SessionId)>,

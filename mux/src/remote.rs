@@ -14,6 +14,7 @@ use std::io::{BufReader, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -203,11 +204,17 @@ impl Ssh {
             (std::io::stdin().as_fd().try_clone_to_owned()?, std::io::stdout().as_fd().try_clone_to_owned()?);
         cmd.stdin(Stdio::from(stdin)).stdout(Stdio::from(stdout));
         let (done, ended_rx) = std::sync::mpsc::channel();
+        let pid = Arc::new(AtomicI32::new(0));
+        let its_pid = pid.clone();
         let (child, _) = self.remote.spawn(cmd, move || {
+            // Gone: no exit is to end it, nor a process that took its id.
+            let pid = its_pid.load(Ordering::SeqCst);
+            let _ = TERMINAL_SSH.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
             let _ = done.send(());
             ended();
         })?;
-        TERMINAL_SSH.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+        pid.store(child.id() as i32, Ordering::SeqCst);
+        TERMINAL_SSH.store(child.id() as i32, Ordering::SeqCst);
         Ok(TerminalSsh { child, ended: ended_rx })
     }
 
@@ -278,7 +285,7 @@ pub struct TerminalSsh {
 
 /// The process id of the ssh carrying the terminal, for an exit that runs
 /// no destructors (a signal).
-static TERMINAL_SSH: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static TERMINAL_SSH: AtomicI32 = AtomicI32::new(0);
 
 impl TerminalSsh {
     /// Lets it write what it still carries, for at most `timeout` (the far
@@ -290,7 +297,7 @@ impl TerminalSsh {
 
 impl Drop for TerminalSsh {
     fn drop(&mut self) {
-        TERMINAL_SSH.store(0, std::sync::atomic::Ordering::SeqCst);
+        TERMINAL_SSH.store(0, Ordering::SeqCst);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -299,7 +306,7 @@ impl Drop for TerminalSsh {
 /// Ends the ssh carrying the terminal, if one is, for an exit that runs no
 /// destructors: it must not go on reading the shell's keys.
 pub fn end_terminal_ssh() {
-    let pid = TERMINAL_SSH.swap(0, std::sync::atomic::Ordering::SeqCst);
+    let pid = TERMINAL_SSH.swap(0, Ordering::SeqCst);
     if pid > 0 {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
     }
