@@ -258,24 +258,13 @@ fn sizes_no_terminal_has_are_refused_from_the_wire() {
 
 #[test]
 fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
-    use qmux::protocol::{self, Request, ToClient, ToServer};
+    use qmux::protocol::{self, ToClient, ToServer};
     let env = Env::new();
     let mut witness = Witness::start(&env);
     env.start_detached("target", &["cat"]);
     let server = env.server_pid();
 
-    let mut stream = UnixStream::connect(socket_path(&env)).expect("cannot connect");
-    stream.write_all(&corpus("valid-hello.bin")).expect("the server takes a hello");
-    let attach = Request::Attach {
-        target: Some("target".into()),
-        create: None,
-        create_if_none: None,
-        size: (80, 24),
-        env: Vec::new(),
-        watch: false,
-        prefix: None,
-    };
-    stream.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).expect("the server takes an attach");
+    let mut stream = attached_to_target(&env);
     // A file, a device that is no terminal, and a real terminal under
     // another device number than its own.
     let pty = nix::pty::openpty(None, None).expect("a pty for the test");
@@ -385,6 +374,24 @@ fn greeted(env: &Env) -> UnixStream {
     stream
 }
 
+/// A connection that asked to attach to the session `target`, 80x24.
+fn attached_to_target(env: &Env) -> UnixStream {
+    use qmux::protocol::{Request, ToServer};
+    let mut stream = greeted(env);
+    let attach = Request::Attach {
+        target: Some("target".into()),
+        create: None,
+        create_if_none: None,
+        size: (80, 24),
+        env: Vec::new(),
+        watch: false,
+        prefix: None,
+    };
+    let attach = qmux::protocol::encode(&ToServer::Request(Box::new(attach)));
+    stream.write_all(&attach).expect("the server takes an attach");
+    stream
+}
+
 /// The next message from the server that `pick` takes, skipping others.
 fn next<T>(stream: &mut UnixStream, mut pick: impl FnMut(qmux::protocol::ToClient) -> Option<T>) -> T {
     loop {
@@ -402,7 +409,7 @@ fn next<T>(stream: &mut UnixStream, mut pick: impl FnMut(qmux::protocol::ToClien
 #[test]
 fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refused_and_a_right_one_carries_keys_and_frames(
 ) {
-    use qmux::protocol::{self, Request, Response, ToClient, ToServer};
+    use qmux::protocol::{self, Response, ToClient, ToServer};
     use std::os::fd::AsRawFd;
     let env = Env::new();
     let mut witness = Witness::start(&env);
@@ -411,17 +418,7 @@ fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refuse
 
     // An attached client, as one on another machine would be: it asks for
     // the token its terminal's bridge is to bring.
-    let mut client = greeted(&env);
-    let attach = Request::Attach {
-        target: Some("target".into()),
-        create: None,
-        create_if_none: None,
-        size: (80, 24),
-        env: Vec::new(),
-        watch: false,
-        prefix: None,
-    };
-    client.write_all(&protocol::encode(&ToServer::Request(Box::new(attach)))).expect("an attach");
+    let mut client = attached_to_target(&env);
     next(&mut client, |m| matches!(m, ToClient::Response(Response::Notice(_))).then_some(()));
     client.write_all(&protocol::encode(&ToServer::TtyBridge)).expect("a token asked for");
     let token = next(&mut client, |m| match m {
