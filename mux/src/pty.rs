@@ -163,7 +163,7 @@ const LOCK_PIECE: usize = 16 * 1024;
 /// not take waits in the queue for the writer task. Query answers from the
 /// reader take the same way, so the two never overtake each other.
 struct Input {
-    master: Arc<AsyncFd<File>>,
+    master: WriteEnd,
     queue: Mutex<VecDeque<Vec<u8>>>,
     /// Wakes the writer task when the queue gains something.
     queued: tokio::sync::Notify,
@@ -173,7 +173,7 @@ impl Input {
     fn write(&self, mut bytes: Vec<u8>) {
         let Ok(mut queue) = self.queue.lock() else { return };
         if queue.is_empty() {
-            match self.master.get_ref().write(&bytes) {
+            match self.master.file().write(&bytes) {
                 Ok(n) if n == bytes.len() => return,
                 Ok(n) => {
                     bytes.drain(..n);
@@ -195,7 +195,7 @@ impl Input {
     fn write_queued(&self) -> io::Result<()> {
         let Ok(mut queue) = self.queue.lock() else { return Ok(()) };
         while let Some(front) = queue.front_mut() {
-            match self.master.get_ref().write(front) {
+            match self.master.file().write(front) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) if n == front.len() => {
                     queue.pop_front();
@@ -220,10 +220,13 @@ impl Input {
         loop {
             self.queued.notified().await;
             while self.pending() {
-                let Ok(mut ready) = self.master.writable().await else { return };
                 match self.write_queued() {
                     Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.clear_ready(),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if self.master.writable().await.is_err() {
+                            return;
+                        }
+                    }
                     Err(_) => return, // the program is gone
                 }
             }
@@ -296,7 +299,7 @@ impl Pty {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::msg("pty: no tokio runtime to read the program's output on"));
         }
-        let writing = Arc::new(register(nonblocking_handle(&master)?, Interest::WRITABLE)?);
+        let writing = WriteEnd::new(nonblocking_handle(&master)?);
         let input = Arc::new(Input { master: writing, queue: Mutex::default(), queued: tokio::sync::Notify::new() });
         let writer = tokio::spawn(input.clone().run());
         let reading = Arc::new(Reading {
@@ -474,7 +477,36 @@ enum FirstRead {
 
 /// The reader's master as the reactor sees it: its descriptor, not owned,
 /// so registering it again opens nothing.
-struct Watched(std::os::fd::RawFd);
+pub(crate) struct Watched(std::os::fd::RawFd);
+
+/// A descriptor written to without blocking (a PTY master, a client's
+/// terminal), registered with the reactor only while a write waits for
+/// room. Registered for good, it would wake the server each time the
+/// other side reads: the program taking a key, the terminal taking a
+/// frame. That is twice per keystroke, for nothing.
+pub(crate) struct WriteEnd(File);
+
+impl WriteEnd {
+    /// `file` is non-blocking.
+    pub fn new(file: File) -> WriteEnd {
+        WriteEnd(file)
+    }
+
+    pub fn file(&self) -> &File {
+        &self.0
+    }
+
+    /// Waits until a write may take something: registered for as long as
+    /// that takes (the reactor says at once if there is room already).
+    pub async fn writable(&self) -> io::Result<()> {
+        // SAFETY: the descriptor is `self.0`'s, open for as long as this
+        // borrow of `self`, which outlives the registration dropped here.
+        let watch = unsafe { AsyncFd::register_with_interest(Watched(self.0.as_raw_fd()), Interest::WRITABLE) }
+            .map_err(io::Error::from)?;
+        let ready = watch.writable().await;
+        ready.map(drop)
+    }
+}
 
 impl AsRawFd for Watched {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
@@ -994,6 +1026,58 @@ mod tests {
                 pty.resume();
             }
             child.kill().expect("seq is stopped");
+        });
+    }
+
+    /// Whether any epoll instance of this process watches `fd`.
+    fn watched_anywhere(fd: std::os::fd::RawFd) -> bool {
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return false };
+        dir.flatten()
+            .filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[eventpoll]"))
+            .filter_map(|e| {
+                std::fs::read_to_string(format!("/proc/self/fdinfo/{}", e.file_name().to_string_lossy())).ok()
+            })
+            .any(|info| {
+                info.lines().any(|l| {
+                    l.split_whitespace().nth(1).and_then(|n| n.parse().ok()) == Some(fd) && l.starts_with("tfd:")
+                })
+            })
+    }
+
+    /// A write end is on the reactor only while a write waits for room:
+    /// a pipe filled, then drained by its reader.
+    #[test]
+    fn a_write_end_is_watched_only_while_a_write_waits_for_room() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let (read_end, write_end) = nix::unistd::pipe().expect("a pipe");
+            let end = Arc::new(WriteEnd::new(nonblocking_handle(&write_end).expect("a non-blocking write end")));
+            drop(write_end);
+            let fd = end.file().as_raw_fd();
+            let chunk = [b'x'; 4096];
+            while end.file().write(&chunk).is_ok() {}
+            assert!(!watched_anywhere(fd), "nothing waits: not on the reactor");
+            let waiting = tokio::spawn({
+                let end = end.clone();
+                async move { end.writable().await }
+            });
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            while !watched_anywhere(fd) {
+                assert!(Instant::now() < deadline, "the wait registers the write end");
+                tokio::task::yield_now().await;
+            }
+            assert!(!waiting.is_finished(), "a full pipe has no room");
+            // The reader takes it all: the wait ends, and lets go.
+            let mut reader = File::from(read_end);
+            let mut buf = vec![0u8; 1 << 20];
+            let _ = reader.read(&mut buf).expect("the pipe's contents");
+            tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+                .await
+                .expect("room, once the reader took the contents")
+                .expect("the waiting task")
+                .expect("writable");
+            assert!(!watched_anywhere(fd), "off the reactor again");
+            assert!(end.file().write(b"more").is_ok());
         });
     }
 }

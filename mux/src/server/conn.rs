@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use super::view::View;
 use super::{ClientId, Event, Server};
 use crate::protocol::{self, Bridged, Hello, Response, ToClient, ToServer};
+use crate::pty::WriteEnd;
 
 /// Frames queued per client before we stop queueing and repaint later.
 const CLIENT_QUEUE: usize = 64;
@@ -73,14 +74,15 @@ impl Connection {
 /// A client's terminal, as the server reads and draws on it: the terminal
 /// itself, or the two ends ssh carries it on.
 pub(super) struct Tty {
+    /// Registered to be read from.
     keys: AsyncFd<File>,
-    /// Where frames go, when not to `keys`.
-    screen: Option<AsyncFd<File>>,
+    /// Written to; watched for room only while a frame waits for it.
+    screen: WriteEnd,
 }
 
 impl Tty {
-    pub fn screen(&self) -> &AsyncFd<File> {
-        self.screen.as_ref().unwrap_or(&self.keys)
+    pub fn screen(&self) -> &WriteEnd {
+        &self.screen
     }
 }
 
@@ -557,15 +559,12 @@ fn carried_tty(fds: Vec<OwnedFd>) -> Result<Tty, String> {
     let Ok([keys, screen]) = <[OwnedFd; 2]>::try_from(fds) else {
         return Err("expected two descriptors, standard input and output".into());
     };
-    let end = |fd: OwnedFd, interest: tokio::io::Interest| {
+    let end = |fd: OwnedFd| {
         kind(&fd)?;
-        let file = crate::pty::nonblocking_handle(&fd).map_err(|e| e.to_string())?;
-        crate::pty::register(file, interest).map_err(|e| e.to_string())
+        crate::pty::nonblocking_handle(&fd).map_err(|e| e.to_string())
     };
-    Ok(Tty {
-        keys: end(keys, tokio::io::Interest::READABLE)?,
-        screen: Some(end(screen, tokio::io::Interest::WRITABLE)?),
-    })
+    let keys = crate::pty::register(end(keys)?, tokio::io::Interest::READABLE).map_err(|e| e.to_string())?;
+    Ok(Tty { keys, screen: WriteEnd::new(end(screen)?) })
 }
 
 /// A token no other client has: random, with the client's id.
@@ -594,17 +593,17 @@ fn open_tty(path: &str, rdev: u64) -> io::Result<Tty> {
     if !meta.file_type().is_char_device() || meta.rdev() != rdev || !nix::unistd::isatty(&file).unwrap_or(false) {
         return Err(io::Error::other("not the client's terminal"));
     }
-    // SAFETY: the File owns its descriptor until the AsyncFd drops it.
-    let keys = unsafe { AsyncFd::register(file) }.map_err(io::Error::from)?;
-    Ok(Tty { keys, screen: None })
+    let screen = WriteEnd::new(file.try_clone()?);
+    let keys = crate::pty::register(file, tokio::io::Interest::READABLE)?;
+    Ok(Tty { keys, screen })
 }
 
 /// Writes what the terminal takes of a frame now, without waiting; returns
 /// the rest, and whether that is nothing.
-pub(super) fn write_now(tty: &AsyncFd<File>, mut frame: Vec<u8>) -> (Vec<u8>, bool) {
+pub(super) fn write_now(tty: &WriteEnd, mut frame: Vec<u8>) -> (Vec<u8>, bool) {
     let mut written = 0;
     while written < frame.len() {
-        match tty.get_ref().write(&frame[written..]) {
+        match tty.file().write(&frame[written..]) {
             Ok(0) => break,
             Ok(n) => written += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -618,15 +617,14 @@ pub(super) fn write_now(tty: &AsyncFd<File>, mut frame: Vec<u8>) -> (Vec<u8>, bo
 }
 
 /// Writes a frame to a client's terminal, as fast as it takes it.
-async fn write_tty(tty: &AsyncFd<File>, mut bytes: &[u8]) -> io::Result<()> {
+async fn write_tty(tty: &WriteEnd, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
-        let mut ready = tty.writable().await?;
-        match ready.try_io(|t| t.get_ref().write(bytes)) {
-            Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(Ok(n)) => bytes = &bytes[n..],
-            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => {}
+        match tty.file().write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => tty.writable().await?,
+            Err(e) => return Err(e),
         }
     }
     Ok(())
