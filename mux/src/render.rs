@@ -112,12 +112,21 @@ pub fn session_frame(
 /// past the pane, attributes reset at the end. vt100's own row formatting
 /// assumes the row spans the terminal, which a pane's does not.
 pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
-    let mut out = String::with_capacity(usize::from(width) + 16);
+    pane_cells(screen, row, 0..width, width)
+}
+
+/// The cells `cols` of a pane's row, `width` wide, written as [`pane_row`]
+/// writes them, from attributes reset: to be written from the first
+/// column's place, which is no wide character's second half
+/// ([`whole_chars`]).
+pub fn pane_cells(screen: &vt100::Screen, row: u16, cols: std::ops::Range<u16>, width: u16) -> String {
+    let end = cols.end.min(width);
+    let mut col = cols.start;
+    let mut out = String::with_capacity(usize::from(end.saturating_sub(col)) + 16);
     out.push_str("\x1b[m");
     // The cell whose attributes are in force; None: the default ones.
     let mut attrs: Option<&vt100::Cell> = None;
-    let mut col = 0;
-    while col < width {
+    while col < end {
         let cell = screen.cell(row, col);
         let wide = cell.is_some_and(|c| c.is_wide());
         match cell {
@@ -136,6 +145,33 @@ pub fn pane_row(screen: &vt100::Screen, row: u16, width: u16) -> String {
     }
     reset_attrs(&mut out, attrs);
     out
+}
+
+/// `cols` of a row, started on the first half of a wide character whose
+/// second half it started on.
+pub fn whole_chars(screen: &vt100::Screen, row: u16, cols: std::ops::Range<u16>) -> std::ops::Range<u16> {
+    match cols.start {
+        start @ 1.. if screen.cell(row, start - 1).is_some_and(|c| c.is_wide()) => start - 1..cols.end,
+        _ => cols,
+    }
+}
+
+/// A pane's row as cells, `width` of them, to find what a later version of
+/// it changed ([`changed_cols`]).
+pub fn row_cells(screen: &vt100::Screen, row: u16, width: u16) -> Vec<Option<vt100::Cell>> {
+    (0..width).map(|col| screen.cell(row, col).cloned()).collect()
+}
+
+/// The columns where two versions of a row differ, first to last; None if
+/// they hold the same cells.
+pub fn changed_cols(now: &[Option<vt100::Cell>], before: &[Option<vt100::Cell>]) -> Option<std::ops::Range<u16>> {
+    if now.len() != before.len() {
+        return Some(0..u16::try_from(now.len()).unwrap_or(u16::MAX));
+    }
+    let first = now.iter().zip(before).position(|(a, b)| a != b)?;
+    let last = now.iter().zip(before).rposition(|(a, b)| a != b).unwrap_or(first);
+    let col = |c: usize| u16::try_from(c).unwrap_or(u16::MAX);
+    Some(col(first)..col(last + 1))
 }
 
 /// Ends what `attrs` (the cell whose attributes are in force) has open: its

@@ -96,8 +96,10 @@ impl Server {
         };
         // Beside other panes, the session area is composed pane by pane
         // (each pane's terminal locked in turn, before the focused one is).
-        let panes = (!view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill))
-            .then(|| self.panes_frame(view, &entries, rows_drawn));
+        let panes = !view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill);
+        // A frame that repaints every pane clears the status row too.
+        let repaint = rows_drawn.len() < view.panes.len() || rows_drawn.iter().any(Option::is_none);
+        let panes = panes.then(|| self.panes_frame(view, &entries, rows_drawn));
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
@@ -112,14 +114,17 @@ impl Server {
                 _ => (status_text.clone(), u16::MAX),
             };
             let mut frame = area;
-            frame.extend(render::move_to(view.status_row(), 0).into_bytes());
-            frame.extend(status_row.into_bytes());
+            // The status row as it is on the terminal is not written again.
+            if repaint || view.status_drawn.as_deref() != Some(status_row.as_str()) {
+                frame.extend(render::move_to(view.status_row(), 0).into_bytes());
+                frame.extend(status_row.as_bytes());
+            }
             frame.extend(self.pane_cursor(view, screen, cursor).into_bytes());
             if self.config.mouse {
                 frame.extend_from_slice(render::mouse_modes(screen));
             }
             drop(terminal);
-            return self.send_frame(cid, frame, FrameDrawn::Panes(caches), None);
+            return self.send_frame(cid, frame, FrameDrawn::Panes(caches), Some(status_row));
         }
         let (frame, drawn, status_drawn) = match &view.mode {
             Mode::Normal => {
@@ -299,27 +304,48 @@ impl Server {
             let screen = terminal.screen();
             // Only the rows whose contents changed since they were drawn
             // (vt100 names each row's contents with a version) are written,
-            // and a row drawn before in another place (the pane scrolled) is
-            // written as it was drawn there, not formatted again.
+            // and of those only the cells that changed: an echo writes its
+            // character, not its row. A row drawn before in another place
+            // (the pane scrolled) is taken as it was drawn there, not
+            // formatted again.
             let mut before = before.unwrap_or_default();
             let versions: Vec<_> = (0..rect.h.saturating_sub(1)).map(|r| screen.row_version(r)).collect();
-            let unchanged: Vec<bool> =
-                versions.iter().zip(0..).map(|(v, r)| before.get(r).is_some_and(|d| d.version == *v)).collect();
             let mut rows = Vec::with_capacity(versions.len());
-            for ((r, version), unchanged) in (0..).zip(versions).zip(unchanged) {
-                let text = match before.iter_mut().find(|d| d.version.is_some() && d.version == version) {
-                    // Each version is one row's: its text is taken once.
+            for (r, version) in (0..).zip(versions) {
+                let at = usize::from(r);
+                let unchanged = before.get(at).is_some_and(|d| d.version == version);
+                if unchanged && !full {
+                    let drawn = &mut before[at];
+                    drawn.version = None;
+                    let (text, cells) = (std::mem::take(&mut drawn.text), std::mem::take(&mut drawn.cells));
+                    rows.push(DrawnRow { version, text, cells });
+                    continue;
+                }
+                // Each version is one row's: its text and cells are taken
+                // once. A row moved here is written whole (the pane
+                // scrolled: little of it is what was here).
+                let (text, cells, moved) = match before.iter_mut().find(|d| d.version.is_some() && d.version == version)
+                {
                     Some(drawn) => {
                         drawn.version = None;
-                        std::mem::take(&mut drawn.text)
+                        (std::mem::take(&mut drawn.text), std::mem::take(&mut drawn.cells), true)
                     }
-                    None => render::pane_row(screen, r, rect.w),
+                    None => (render::pane_row(screen, r, rect.w), render::row_cells(screen, r, rect.w), false),
                 };
-                if full || !unchanged {
-                    out.push_str(&render::move_to(rect.y + 1 + r, rect.x));
-                    out.push_str(&text);
+                let shown = before.get(at).filter(|d| !full && !moved && !d.cells.is_empty()).map(|d| &d.cells[..]);
+                match shown.map(|shown| render::changed_cols(&cells, shown)) {
+                    Some(None) => {}
+                    Some(Some(cols)) if cols.len() < usize::from(rect.w) => {
+                        let cols = render::whole_chars(screen, r, cols);
+                        out.push_str(&render::move_to(rect.y + 1 + r, rect.x + cols.start));
+                        out.push_str(&render::pane_cells(screen, r, cols, rect.w));
+                    }
+                    _ => {
+                        out.push_str(&render::move_to(rect.y + 1 + r, rect.x));
+                        out.push_str(&text);
+                    }
                 }
-                rows.push(DrawnRow { version, text });
+                rows.push(DrawnRow { version, text, cells });
             }
             caches.push(PaneDrawn { rows, seq, header });
         }

@@ -35,10 +35,12 @@ pub(super) fn session_rows(rows: u16) -> u16 {
 /// What a row of a screen shows, named by vt100 (`Screen::row_version`).
 pub(super) type RowVersion = Option<std::num::NonZeroUsize>;
 
-/// A row of a pane as drawn: what it showed, and the bytes that drew it.
+/// A row of a pane as drawn: what it showed, the bytes that drew it, and
+/// its cells, to write only the ones a later version changes.
 pub(super) struct DrawnRow {
     pub version: RowVersion,
     pub text: String,
+    pub cells: Vec<Option<vt100::Cell>>,
 }
 
 /// The least time between two frames drawn for output in panes beside the

@@ -63,7 +63,7 @@ fn a_split_shows_two_sessions_and_keys_go_to_the_focused_pane() {
 fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
     let (mut h, cid, a, b) = split(b'%');
     let lines: String = (1..40).map(|i| format!("line {i}\r\n")).collect();
-    let steps: [(SessionId, &[u8]); 11] = [
+    let steps: [(SessionId, &[u8]); 16] = [
         (a, b"one\r\ntwo\r\n\x1b[31mred\x1b[m"),
         (b, b"right\r\n"),
         (a, b"\x1b[2;1H\x1b[K\x1b[1;44mbold on blue"),
@@ -75,6 +75,13 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
         (b, b"\x1b[2;1H\x1b[L\x1b[3;1H\x1b[M"),
         (a, b"\x1b[4;1H\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\x1b[2S"),
         (b, b"\x1b[22;1Hbottom\x1b[1T"),
+        // A cell or a few changed in the middle of a row: over either half
+        // of a wide character, and attributes alone.
+        (a, b"\x1b[1;1Habc\xe4\xb8\x80def\xe4\xb8\x80g"),
+        (a, b"\x1b[1;4Hx"),
+        (a, b"\x1b[1;9H\x1b[32mY\x1b[m"),
+        (a, b"\x1b[1;2H\x1b[7mb\x1b[m"),
+        (a, b"\x1b[1;6H\xe4\xb8\x80"),
     ];
     let mut client = Terminal::new(25, 81);
     for (sid, bytes) in steps {
@@ -91,7 +98,7 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
                         // A blank is written as a space.
                         let text =
                             |c: &vt100::Cell| if c.has_contents() { c.contents().to_string() } else { " ".into() };
-                        screen.cell(r, c).map(|c| (text(c), c.fgcolor(), c.bgcolor(), c.bold()))
+                        screen.cell(r, c).map(|c| (text(c), c.fgcolor(), c.bgcolor(), c.bold(), c.inverse()))
                     };
                     assert_eq!(
                         cell(client.screen(), rect.y + 1 + row, rect.x + col),
@@ -103,6 +110,32 @@ fn frames_beside_other_panes_keep_each_pane_as_its_screen_is() {
             }
         }
     }
+}
+
+/// An echo in a pane writes the cells it changed: not its row, nor the
+/// status row, which did not change.
+#[test]
+fn an_echo_in_a_pane_writes_the_cells_it_changed_not_the_row() {
+    let (mut h, cid, _a, b) = split(b'%');
+    let mut client = Terminal::new(25, 81);
+    h.output(b, b"$ abcdefghijklmnopqrstuvwxyz");
+    assert!(h.screen(cid, &mut client).contains("$ abcdefghijklmnopqrstuvwxyz"));
+    h.received(cid);
+    h.output(b, b"!");
+    let frames: Vec<Vec<u8>> = h
+        .received(cid)
+        .into_iter()
+        .filter_map(|m| match m {
+            ToClient::Frame(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    let frame = String::from_utf8_lossy(&frames.concat()).into_owned();
+    assert!(frame.contains('!') && !frame.contains("xyz"), "the new cell alone: {frame:?}");
+    let status_row = crate::render::move_to(24, 0);
+    assert!(!frame.contains(&status_row), "the status row is as it was: {frame:?}");
+    client.process(&frames.concat());
+    assert!(client.text().contains("$ abcdefghijklmnopqrstuvwxyz!"), "{}", client.text());
 }
 
 /// The focused pane's output is drawn at once; its neighbours' waits for
