@@ -585,13 +585,7 @@ fn a_client_ended_by_a_signal_gets_its_terminal_back_before_it_restores_it() {
         term.kill(Signal::SIGTERM);
         term.wait_exit();
         wait_terminal_closed(server, &tty);
-        let raw = term.output_raw();
-        assert!(
-            raw.ends_with(b"\x1b[?1049l"),
-            "the restore is the last thing written; after it came {:?}",
-            String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..])
-        );
-        assert!(term.is_cooked(), "the terminal is cooked again");
+        term.assert_restored_last();
     }
     env.wait_ls("busy lives on, detached", |s| s.iter().any(|s| s.name == "busy" && !s.attached()));
 }

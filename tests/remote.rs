@@ -304,3 +304,35 @@ fn ssh_carries_the_terminal_to_the_far_server_and_the_client_takes_it_back_when_
     );
     assert!(env.qmux_ok(&on_host(&["ls"])).contains("0: echo"), "the session lives on over there");
 }
+
+#[test]
+fn a_client_ended_by_a_signal_takes_its_terminal_back_from_the_ssh_carrying_it() {
+    // The session draws all the time: after SIGTERM no frame may land on
+    // the shell after the restore, and nothing may go on reading the
+    // terminal (the ssh carrying it, or the shared connection holding it).
+    let (env, _sshd) = remote_env("");
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "busy", "--", "sh", "-c", "while :; do date +%N; done"]));
+    let mut term = env.attach(&on_host(&["attach", "-t", "busy"]), 100, 30);
+    term.wait_status(|s| s.contains("0:busy"), "the far session's status bar");
+    let client = term.pid() as i32;
+    let carrier = poll_until(
+        DEFAULT_TIMEOUT,
+        "an ssh carrying the terminal",
+        || {
+            qmux_e2e::children_of(client)
+                .into_iter()
+                .find(|&pid| qmux_e2e::cmdline(pid).iter().any(|a| a.contains("--tty")))
+        },
+        || format!("{:?}", qmux_e2e::children_of(client)),
+    );
+    term.kill(nix::sys::signal::Signal::SIGTERM);
+    term.wait_exit();
+    term.assert_restored_last();
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the ssh carrying the terminal to end, and nothing to hold the terminal",
+        || (!qmux_e2e::alive(carrier) && term.closed()).then_some(()),
+        || format!("carrier alive: {}", qmux_e2e::alive(carrier)),
+    );
+    assert!(env.qmux_ok(&on_host(&["ls"])).contains("0: busy"), "the session lives on over there");
+}

@@ -235,6 +235,19 @@ impl Term {
         flags.contains(LocalFlags::ICANON) && flags.contains(LocalFlags::ECHO)
     }
 
+    /// Asserts the client left the terminal as it found it, and last: the
+    /// restore is the last thing written (no frame came after it), and the
+    /// terminal is cooked again.
+    pub fn assert_restored_last(&self) {
+        let raw = self.output_raw();
+        assert!(
+            raw.ends_with(b"\x1b[?1049l"),
+            "the restore is the last thing written; after it came {:?}",
+            String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..])
+        );
+        assert!(self.is_cooked(), "the terminal is cooked again");
+    }
+
     // ---- waiting ----
 
     /// Waits until `pred` holds for the screen; on timeout panics with
