@@ -496,6 +496,16 @@ fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refuse
         || env.capture("target"),
     );
     drop(bridge);
+    // Through the binary: a token nobody gave is one line that says what
+    // to do; --tty with --start is clap's to refuse.
+    assert_error(
+        &env.qmux(&["bridge", "--tty", "not-given"]),
+        &["no attached client is waiting for it", "attach again"],
+    );
+    let out = env.qmux(&["bridge", "--tty", "x", "--start"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with") && stderr.contains("Usage:"), "{stderr}");
     assert_eq!(env.server_pid(), server);
     drop(client);
     witness.check();
