@@ -217,11 +217,14 @@ impl World {
 
     /// Answers the approval dialog with "yes", and waits until the command
     /// ran (its result reached the model). A key sent the moment a dialog
-    /// appears can be lost (Claude Code and Gemini CLI ignore it), so it is
-    /// sent again while the question is still on screen.
+    /// appears can be lost (Claude Code and Gemini CLI ignore it), and
+    /// Claude Code, under load, has been seen to ignore every key for over
+    /// half a minute with its hooks installed; so the key is sent again, up
+    /// to the usual timeout, while the question is still on screen.
     fn approve(&self, name: &str) {
         let ran = || self.mock.requests().iter().any(|r| r.tool_result);
-        for _ in 0..10 {
+        let give_up = Instant::now() + scaled(AGENT_TIMEOUT);
+        while Instant::now() < give_up {
             std::thread::sleep(Duration::from_millis(300));
             if !self.env.capture(name).contains(self.agent.question()) {
                 break;
