@@ -328,6 +328,16 @@ impl Link {
 
 type SharedLink = Arc<Mutex<Link>>;
 
+/// Sends `msg` to the server while the link is up; a failed write is the
+/// reading side's to notice.
+fn send_up(link: &SharedLink, msg: &ToServer) {
+    if let Ok(mut link) = link.lock() {
+        if let Link::Up(w) = &mut *link {
+            let _ = protocol::write_frame(w, msg);
+        }
+    }
+}
+
 /// Who reads the keys: this client, which relays them, or the server,
 /// from the terminal itself (or from the ssh carrying it).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -439,21 +449,15 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
     std::thread::Builder::new().name("signals".into()).spawn(move || {
         for sig in signals.forever() {
             if sig == signal_hook::consts::SIGWINCH {
-                if let (Some((cols, rows)), Ok(mut link)) = (terminal_size(), to_server.lock()) {
-                    if let Link::Up(w) = &mut *link {
-                        let _ = protocol::write_frame(w, &ToServer::Resize(cols, rows));
-                    }
+                if let Some((cols, rows)) = terminal_size() {
+                    send_up(&to_server, &ToServer::Resize(cols, rows));
                 }
             } else {
                 // The server stops drawing on the terminal before it is
                 // restored; a server that does not answer gets half a
                 // second.
                 if releasing.get() == Keys::Server {
-                    if let Ok(mut link) = to_server.lock() {
-                        if let Link::Up(w) = &mut *link {
-                            let _ = protocol::write_frame(w, &ToServer::TtyRelease);
-                        }
-                    }
+                    send_up(&to_server, &ToServer::TtyRelease);
                     releasing.wait_for(|k| k == Keys::Relay, Some(Duration::from_millis(500)));
                 }
                 crate::remote::end_terminal_ssh();
@@ -473,11 +477,7 @@ fn attached_loop(conn: Connection, home: Option<Redial>, hop: Option<HopTo>) -> 
                 // Every frame sent before this is written: the server
                 // draws from here on, and reads the keys.
                 at.keys.set(Keys::Server);
-                if let Ok(mut link) = at.link.lock() {
-                    if let Link::Up(w) = &mut *link {
-                        let _ = protocol::write_frame(w, &ToServer::TtyReady);
-                    }
-                }
+                send_up(&at.link, &ToServer::TtyReady);
             }
             Ok(Some(ToClient::Direct(false))) => at.take_keys_back(),
             Ok(Some(ToClient::TtyBridge(token))) => at.carry_terminal(&token),
@@ -607,23 +607,14 @@ impl Where {
     /// takes it, keys and frames go through this client.
     fn offer_terminal(&mut self) {
         if self.ssh.is_some() {
-            if let Ok(mut link) = self.link.lock() {
-                if let Link::Up(w) = &mut *link {
-                    let _ = protocol::write_frame(w, &ToServer::TtyBridge);
-                }
-            }
-            return;
+            return send_up(&self.link, &ToServer::TtyBridge);
         }
         let stdin = std::io::stdin();
         let (Ok(path), Ok(stat)) = (nix::unistd::ttyname(stdin.as_fd()), nix::sys::stat::fstat(stdin.as_fd())) else {
             return;
         };
         let offer = ToServer::Tty { path: path.to_string_lossy().into_owned(), rdev: stat.st_rdev };
-        if let Ok(mut link) = self.link.lock() {
-            if let Link::Up(w) = &mut *link {
-                let _ = protocol::write_frame(w, &offer);
-            }
-        }
+        send_up(&self.link, &offer);
     }
 
     /// Attaches to `session` on `host`; on failure, says why and stays
