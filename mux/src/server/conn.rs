@@ -201,15 +201,20 @@ impl Server {
             _ => None,
         };
         match opened {
-            Some(tty) => {
-                conn.tty_offered = Some(Arc::new(tty));
-                if let Some(view) = conn.view.as_mut() {
-                    view.frame_in_flight = true;
-                }
-                self.send(cid, ToClient::Direct(true));
-            }
+            Some(tty) => self.offer_drawing(cid, tty),
             None => self.send(cid, ToClient::Direct(false)),
         }
+    }
+
+    /// The server will draw on the client's terminal: frames wait until
+    /// the client has written those already sent (`ToServer::TtyReady`).
+    fn offer_drawing(&mut self, cid: ClientId, tty: Tty) {
+        let Some(conn) = self.connections.get_mut(&cid) else { return };
+        conn.tty_offered = Some(Arc::new(tty));
+        if let Some(view) = conn.view.as_mut() {
+            view.frame_in_flight = true;
+        }
+        self.send(cid, ToClient::Direct(true));
     }
 
     /// A client on another machine will have ssh carry its terminal: the
@@ -247,17 +252,13 @@ impl Server {
         };
         if let Some(conn) = self.connections.get_mut(&cid) {
             conn.tty_token = None;
-            conn.tty_offered = Some(Arc::new(tty));
             conn.tty_bridge = Some(bridge);
-            if let Some(view) = conn.view.as_mut() {
-                view.frame_in_flight = true;
-            }
         }
         if let Some(conn) = self.connections.get_mut(&bridge) {
             conn.tty_of = Some(cid);
         }
         self.respond(bridge, Ok(Response::Ok));
-        self.send(cid, ToClient::Direct(true));
+        self.offer_drawing(cid, tty);
     }
 
     /// The terminal the server drew on went (the ssh carrying it ended):
@@ -503,9 +504,7 @@ async fn bridge_fds(read: &impl Incoming) -> Result<Vec<OwnedFd>, String> {
 /// non-blocking. Their file descriptions are the bridge's too, which no
 /// longer reads or writes them.
 fn bridge_halves(fds: Vec<OwnedFd>) -> Result<(Reading, Writing), String> {
-    let Ok([input, output]) = <[OwnedFd; 2]>::try_from(fds) else {
-        return Err("expected two descriptors, standard input and output".into());
-    };
+    let [input, output] = stdin_and_stdout(fds)?;
     let read: Reading = match kind(&input)? {
         Kind::Pipe => Box::new(
             tokio::net::unix::pipe::Receiver::from_owned_fd(input)
@@ -521,6 +520,11 @@ fn bridge_halves(fds: Vec<OwnedFd>) -> Result<(Reading, Writing), String> {
         Kind::Socket => Box::new(stream(output)?),
     };
     Ok((read, write))
+}
+
+/// A bridge's two descriptors: its standard input and output.
+fn stdin_and_stdout(fds: Vec<OwnedFd>) -> Result<[OwnedFd; 2], String> {
+    <[OwnedFd; 2]>::try_from(fds).map_err(|_| "expected two descriptors, standard input and output".into())
 }
 
 enum Kind {
@@ -556,9 +560,7 @@ fn stream(fd: OwnedFd) -> Result<UnixStream, String> {
 /// read keys from and draw on. Their file descriptions are the bridge's
 /// too, which no longer reads or writes them.
 fn carried_tty(fds: Vec<OwnedFd>) -> Result<Tty, String> {
-    let Ok([keys, screen]) = <[OwnedFd; 2]>::try_from(fds) else {
-        return Err("expected two descriptors, standard input and output".into());
-    };
+    let [keys, screen] = stdin_and_stdout(fds)?;
     let end = |fd: OwnedFd| {
         kind(&fd)?;
         crate::pty::nonblocking_handle(&fd).map_err(|e| e.to_string())
