@@ -91,14 +91,16 @@ impl Remote {
         self
     }
 
-    /// The ssh command line for a bridge with these arguments.
-    fn command(&self, bridge_args: &[&str], batch: bool) -> Command {
+    /// The ssh command line for a bridge.
+    fn command(&self, bridge: Bridging<'_>) -> Command {
         let mut cmd = Command::new(&self.ssh_command[0]);
         cmd.args(&self.ssh_command[1..]).arg("-T");
-        if batch {
+        let terminal = matches!(bridge, Bridging::Terminal(_));
+        // A terminal's ssh starts while the client has the terminal: it
+        // must not ask on it.
+        if self.batch || terminal {
             cmd.arg("-o").arg("BatchMode=yes");
         }
-        let terminal = bridge_args.contains(&"--tty");
         if terminal {
             // Every byte is a key for the far side, none is ssh's.
             cmd.arg("-e").arg("none");
@@ -120,6 +122,11 @@ impl Remote {
             remote.push(' ');
             remote.push_str(&shell_quote(&arg));
         }
+        let bridge_args: &[&str] = match bridge {
+            Bridging::Client { start: false } => &[],
+            Bridging::Client { start: true } => &["--start"],
+            Bridging::Terminal(token) => &["--tty", token],
+        };
         for arg in bridge_args {
             remote.push(' ');
             remote.push_str(&shell_quote(arg));
@@ -130,7 +137,7 @@ impl Remote {
 
     /// Starts ssh and the bridge behind it; the caller greets.
     pub fn dial(&self, start: bool) -> Result<(Ssh, ChildStdout, ChildStdin)> {
-        let mut cmd = self.command(if start { &["--start"] } else { &[] }, self.batch);
+        let mut cmd = self.command(Bridging::Client { start });
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
         let (mut child, said) = self.spawn(cmd, || {})?;
         let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
@@ -172,6 +179,15 @@ impl Remote {
 
 type Said = Arc<Mutex<Vec<u8>>>;
 
+/// What a bridge over there is for.
+#[derive(Clone, Copy)]
+enum Bridging<'a> {
+    /// A client's connection; `start` starts the server there if none runs.
+    Client { start: bool },
+    /// The terminal of the client given this token (`qmux bridge --tty`).
+    Terminal(&'a str),
+}
+
 /// Quotes an argument for the remote login shell.
 fn shell_quote(arg: &str) -> String {
     if !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=,:@%+".contains(&b)) {
@@ -199,21 +215,15 @@ impl Ssh {
     /// itself, so no process of ours is in their way. `ended` runs once it
     /// has written all it carried and let go of the terminal.
     pub fn carry_terminal(&self, token: &str, ended: impl FnOnce() + Send + 'static) -> Result<TerminalSsh> {
-        let mut cmd = self.remote.command(&["--tty", token], true);
+        let mut cmd = self.remote.command(Bridging::Terminal(token));
         let (stdin, stdout) =
             (std::io::stdin().as_fd().try_clone_to_owned()?, std::io::stdout().as_fd().try_clone_to_owned()?);
         cmd.stdin(Stdio::from(stdin)).stdout(Stdio::from(stdout));
         let (done, ended_rx) = std::sync::mpsc::channel();
-        let pid = Arc::new(AtomicI32::new(0));
-        let its_pid = pid.clone();
         let (child, _) = self.remote.spawn(cmd, move || {
-            // Gone: no exit is to end it, nor a process that took its id.
-            let pid = its_pid.load(Ordering::SeqCst);
-            let _ = TERMINAL_SSH.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
             let _ = done.send(());
             ended();
         })?;
-        pid.store(child.id() as i32, Ordering::SeqCst);
         TERMINAL_SSH.store(child.id() as i32, Ordering::SeqCst);
         Ok(TerminalSsh { child, ended: ended_rx })
     }
@@ -284,7 +294,8 @@ pub struct TerminalSsh {
 }
 
 /// The process id of the ssh carrying the terminal, for an exit that runs
-/// no destructors (a signal).
+/// no destructors (a signal). Until `TerminalSsh` reaps it, no other
+/// process can have that id, even once it ended.
 static TERMINAL_SSH: AtomicI32 = AtomicI32::new(0);
 
 impl TerminalSsh {
@@ -357,16 +368,12 @@ pub fn bridge(connect: impl Fn() -> Result<crate::client::Connection>) -> Result
     protocol::write_frame(&mut output, &ToClient::Hello(ours))?;
     let here = Bridged::here();
     let (mut from_server, mut to_server) = conn.into_parts();
-    let handed = protocol::write_frame(&mut to_server, &ToServer::Bridge(here.clone()))
-        .and_then(|()| crate::fds::send(&*from_server, &[input.as_raw_fd(), output.as_raw_fd()]))
-        .and_then(|()| protocol::read_frame::<ToClient>(&mut from_server));
+    let fds = [input.as_raw_fd(), output.as_raw_fd()];
+    let handed = hand_over(&mut from_server, &mut to_server, &ToServer::Bridge(here.clone()), &fds);
     let (from_server, to_server) = match handed {
         Ok(Some(ToClient::Response(Response::Ok))) => {
-            // The server holds stdin and stdout now; it closes this socket
-            // when it ends their connection (or exits).
             drop((input, output));
-            let _ = std::io::copy(&mut from_server, &mut std::io::sink());
-            return Ok(0);
+            return Ok(until_let_go(from_server));
         }
         // Refused (it could not use them): this connection goes on.
         Ok(Some(ToClient::Response(Response::Error(_)))) => (from_server, to_server),
@@ -387,18 +394,32 @@ pub fn bridge(connect: impl Fn() -> Result<crate::client::Connection>) -> Result
 /// ssh's session lasts exactly as long.
 pub fn bridge_tty(conn: crate::client::Connection, token: &str) -> Result<i32> {
     let (mut from_server, mut to_server) = conn.into_parts();
-    let handed = protocol::write_frame(&mut to_server, &ToServer::TtyFrom(token.to_string()))
-        .and_then(|()| crate::fds::send(&*from_server, &[0, 1]))
-        .and_then(|()| protocol::read_frame::<ToClient>(&mut from_server));
-    match handed {
-        Ok(Some(ToClient::Response(Response::Ok))) => {
-            let _ = std::io::copy(&mut from_server, &mut std::io::sink());
-            Ok(0)
-        }
+    match hand_over(&mut from_server, &mut to_server, &ToServer::TtyFrom(token.to_string()), &[0, 1]) {
+        Ok(Some(ToClient::Response(Response::Ok))) => Ok(until_let_go(from_server)),
         Ok(Some(ToClient::Response(Response::Error(e)))) => Err(Error::msg(e)),
         Ok(_) => Err(Error::msg("bridge: the server did not answer; attach again")),
         Err(e) => Err(Error::msg(format!("bridge: cannot hand the terminal to the server: {e}"))),
     }
+}
+
+/// Sends the server `msg` and, after it, `fds` (SCM_RIGHTS); its answer.
+fn hand_over(
+    from_server: &mut Box<dyn crate::client::Source>,
+    to_server: &mut Box<dyn Write + Send>,
+    msg: &ToServer,
+    fds: &[std::os::fd::RawFd],
+) -> std::io::Result<Option<ToClient>> {
+    protocol::write_frame(to_server, msg)
+        .and_then(|()| crate::fds::send(&**from_server, fds))
+        .and_then(|()| protocol::read_frame::<ToClient>(from_server))
+}
+
+/// The server holds what was handed over; it closes this socket when it
+/// lets go of them (or exits), and the bridge ends then, with ssh's
+/// session. The exit code.
+fn until_let_go(mut from_server: Box<dyn crate::client::Source>) -> i32 {
+    let _ = std::io::copy(&mut from_server, &mut std::io::sink());
+    0
 }
 
 /// Relays frames between the client and the server, filling in requests.
