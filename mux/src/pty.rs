@@ -475,9 +475,15 @@ enum FirstRead {
     Flood(usize),
 }
 
-/// The reader's master as the reactor sees it: its descriptor, not owned,
-/// so registering it again opens nothing.
+/// A descriptor as the reactor sees it, not owned: registering it (the
+/// reader's master, a write end waiting for room) opens nothing.
 pub(crate) struct Watched(std::os::fd::RawFd);
+
+impl AsRawFd for Watched {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
 
 /// A descriptor written to without blocking (a PTY master, a client's
 /// terminal), registered with the reactor only while a write waits for
@@ -505,12 +511,6 @@ impl WriteEnd {
             .map_err(io::Error::from)?;
         let ready = watch.writable().await;
         ready.map(drop)
-    }
-}
-
-impl AsRawFd for Watched {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0
     }
 }
 
@@ -730,9 +730,8 @@ pub(crate) fn nonblocking_handle(master: &OwnedFd) -> Result<File> {
     Ok(File::from(owned))
 }
 
-/// Registers a master descriptor with the runtime's reactor, for one
-/// direction: the reader's and the writer's registrations each hear only
-/// their own, so a write of the program's wakes the server once.
+/// Registers a descriptor with the runtime's reactor, owned, for one
+/// direction (a client's terminal, for its keys).
 pub(crate) fn register(file: File, interest: Interest) -> io::Result<AsyncFd<File>> {
     // SAFETY: the File owns its descriptor, open and unchanged until the
     // AsyncFd (which owns the File) is dropped.

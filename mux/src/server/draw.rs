@@ -97,9 +97,9 @@ impl Server {
         // Beside other panes, the session area is composed pane by pane
         // (each pane's terminal locked in turn, before the focused one is).
         let panes = !view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill);
-        // A frame that repaints every pane clears the status row too.
+        // A pane with nothing drawn repaints them all, and the status row.
         let repaint = rows_drawn.len() < view.panes.len() || rows_drawn.iter().any(Option::is_none);
-        let panes = panes.then(|| self.panes_frame(view, &entries, rows_drawn));
+        let panes = panes.then(|| self.panes_frame(view, &entries, rows_drawn, repaint));
         let Ok(terminal) = session.terminal.lock() else {
             return;
         };
@@ -268,10 +268,10 @@ impl Server {
         view: &View,
         entries: &[status::Entry],
         mut rows_drawn: Vec<Option<Vec<DrawnRow>>>,
+        full: bool,
     ) -> (Vec<u8>, Vec<PaneDrawn>) {
         let rects = view.rects();
         rows_drawn.resize_with(view.panes.len(), || None);
-        let full = rows_drawn.iter().any(Option::is_none);
         let mut out = String::from(render::SYNC_BEGIN);
         if full {
             out.push_str(render::RESET_MODES);
