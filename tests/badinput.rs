@@ -275,19 +275,13 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
         corpus("hostile-tty-fifo.bin"),
         protocol::encode(&ToServer::Tty { path: slave_path.to_string_lossy().into_owned(), rdev: 1 }),
     ];
-    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("a read timeout on the socket");
     for offer in offers {
         stream.write_all(&offer).expect("the server reads a terminal offer without closing");
-        loop {
-            match protocol::read_frame::<ToClient>(&mut stream) {
-                Ok(Some(ToClient::Direct(direct))) => {
-                    assert!(!direct, "the server took a terminal that is not the client's");
-                    break;
-                }
-                Ok(Some(_)) => {}
-                other => panic!("the server answered no Direct(false): {other:?}"),
-            }
-        }
+        let direct = next(&mut stream, |m| match m {
+            ToClient::Direct(direct) => Some(direct),
+            _ => None,
+        });
+        assert!(!direct, "the server took a terminal that is not the client's");
     }
     // Still relaying: input on the socket reaches the session.
     stream
@@ -306,23 +300,14 @@ fn a_client_naming_a_terminal_that_is_not_its_own_is_refused() {
 
 #[test]
 fn a_bridge_handing_over_no_descriptors_or_the_wrong_ones_is_refused() {
-    use qmux::protocol::{self, Request, Response, ToClient, ToServer};
+    use qmux::protocol::{self, Request, Response, ToServer};
     use std::os::fd::AsRawFd;
     let env = Env::new();
     let mut witness = Witness::start(&env);
     env.start_detached("target", &["cat"]);
     let server = env.server_pid();
 
-    let mut stream = UnixStream::connect(socket_path(&env)).expect("cannot connect");
-    stream.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("a read timeout on the socket");
-    stream.write_all(&corpus("valid-hello.bin")).expect("the server takes a hello");
-    let answer = |stream: &mut UnixStream| loop {
-        match protocol::read_frame::<ToClient>(stream) {
-            Ok(Some(ToClient::Response(r))) => break r,
-            Ok(Some(_)) => {}
-            other => panic!("the server answered nothing: {other:?}"),
-        }
-    };
+    let mut stream = greeted(&env);
     let file = fs::File::open("/etc/passwd").expect("a regular file");
     let null = fs::File::open("/dev/null").expect("a device");
     let (read_end, write_end) = nix::unistd::pipe().expect("a pipe");
@@ -335,12 +320,8 @@ fn a_bridge_handing_over_no_descriptors_or_the_wrong_ones_is_refused() {
     ];
     for (frame, fds) in offers {
         stream.write_all(&corpus(frame)).expect("the server reads a bridge request");
-        match fds.is_empty() {
-            // The byte the descriptors would have come with, alone.
-            true => stream.write_all(b"f").expect("the server reads on"),
-            false => qmux::fds::send(&stream, &fds).expect("descriptors sent"),
-        }
-        match answer(&mut stream) {
+        send_fds(&mut stream, &fds);
+        match response(&mut stream) {
             Response::Error(e) => {
                 assert!(e.contains("cannot serve the bridge's standard input and output"), "{frame} {fds:?}: {e}");
                 eprintln!("{frame} with {} descriptor(s): {e}", fds.len());
@@ -350,13 +331,13 @@ fn a_bridge_handing_over_no_descriptors_or_the_wrong_ones_is_refused() {
     }
     // Refused, the connection goes on as an ordinary one.
     stream.write_all(&protocol::encode(&ToServer::Request(Box::new(Request::List)))).expect("a request after");
-    match answer(&mut stream) {
+    match response(&mut stream) {
         Response::Sessions(s) => assert!(s.iter().any(|s| s.name == "target"), "{s:?}"),
         other => panic!("the connection answered {other:?} to a list"),
     }
     // A request whose descriptors never come: refused once they are late.
     stream.write_all(&corpus("valid-bridge.bin")).expect("the server reads a bridge request");
-    match answer(&mut stream) {
+    match response(&mut stream) {
         Response::Error(e) => assert!(e.contains("did not follow"), "{e}"),
         other => panic!("the server took a bridge request with no descriptors: {other:?}"),
     }
@@ -390,6 +371,23 @@ fn attached_to_target(env: &Env) -> UnixStream {
     let attach = qmux::protocol::encode(&ToServer::Request(Box::new(attach)));
     stream.write_all(&attach).expect("the server takes an attach");
     stream
+}
+
+/// The answer to the request just sent.
+fn response(stream: &mut UnixStream) -> qmux::protocol::Response {
+    next(stream, |m| match m {
+        qmux::protocol::ToClient::Response(r) => Some(r),
+        _ => None,
+    })
+}
+
+/// The descriptors that follow a request (SCM_RIGHTS); none: the byte they
+/// would have come with, alone.
+fn send_fds(stream: &mut UnixStream, fds: &[i32]) {
+    match fds.is_empty() {
+        true => stream.write_all(b"f").expect("the server reads on"),
+        false => qmux::fds::send(&*stream, fds).expect("descriptors sent"),
+    }
 }
 
 /// The next message from the server that `pick` takes, skipping others.
@@ -429,15 +427,8 @@ fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refuse
     let answer = |token: &str, fds: &[i32]| {
         let mut bridge = greeted(&env);
         bridge.write_all(&protocol::encode(&ToServer::TtyFrom(token.into()))).expect("the terminal offered");
-        match fds.is_empty() {
-            // The byte the descriptors would have come with, alone.
-            true => bridge.write_all(b"f").expect("the server reads on"),
-            false => qmux::fds::send(&bridge, fds).expect("descriptors sent"),
-        }
-        let response = next(&mut bridge, |m| match m {
-            ToClient::Response(r) => Some(r),
-            _ => None,
-        });
+        send_fds(&mut bridge, fds);
+        let response = response(&mut bridge);
         (bridge, response)
     };
     let file = fs::File::open("/etc/passwd").expect("a regular file");
