@@ -21,6 +21,9 @@ use serde::Deserialize;
 
 use crate::detect::{Cursor, Detect, Detector, Pattern, Region};
 
+mod answers;
+pub use answers::{Answers, Choice};
+
 /// The rule sets shipped in the binary: (name, TOML).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("claude", include_str!("../agents/claude.toml")),
@@ -64,6 +67,8 @@ pub struct RuleSet {
     pub detector: Detector,
     pub input: Input,
     pub resume: Resume,
+    /// The keys that answer its approval question.
+    pub answers: Answers,
     /// Lifecycle hooks the agent offers, which `qmux hooks install` uses to
     /// make it report its state.
     pub hooks: Option<Hooks>,
@@ -222,6 +227,8 @@ struct RuleFile {
     input: InputFile,
     #[serde(default)]
     resume: ResumeFile,
+    #[serde(default)]
+    answers: answers::AnswersFile,
     hooks: Option<HooksFile>,
 }
 
@@ -431,6 +438,7 @@ impl RuleSet {
                 Some(Hooks { settings: h.settings.clone(), home_var: h.home_var.clone(), events })
             }
         };
+        let answers = file.answers.build().map_err(|e| located(text, key_at(text, "[answers]"), &e))?;
         Ok(RuleSet {
             name: name.to_string(),
             description: file.description.clone().unwrap_or_else(|| name.to_string()),
@@ -440,6 +448,7 @@ impl RuleSet {
             detector: d,
             input,
             resume,
+            answers,
             hooks,
             text: text.to_string(),
         })
@@ -456,6 +465,7 @@ impl RuleSet {
             detector: Detector::default(),
             input: Input::default(),
             resume: Resume::default(),
+            answers: Answers::default(),
             hooks: None,
             text: String::new(),
         }
