@@ -37,6 +37,10 @@ pub enum Action {
     /// The session waiting for approval longest, else the one finished
     /// longest ago.
     Attention,
+    /// Answer the focused session's approval question: yes.
+    Approve,
+    /// Answer the focused session's approval question: no.
+    Deny,
 }
 
 /// One row of the table.
@@ -118,6 +122,11 @@ pub const BINDINGS: &[Binding] = &[
         keys: &one('a', Action::Attention),
         shown: "a",
         help: "the session that needs you: asking for approval longest, else finished longest ago",
+    },
+    Binding {
+        keys: &[('y', Action::Approve), ('N', Action::Deny)],
+        shown: "y  N",
+        help: "answer the focused session's approval question: yes / no (as qmux approve / deny)",
     },
     Binding {
         keys: &[('{', Action::SwapPrevious), ('}', Action::SwapNext)],
@@ -207,7 +216,8 @@ mod tests {
         }
         assert_eq!(action(b'n'), Some(Action::Next));
         assert_eq!(action(b'7'), Some(Action::ByIndex));
-        assert_eq!(action(b'y'), None);
+        assert_eq!(action(b'y'), Some(Action::Approve));
+        assert_eq!(action(b'K'), None);
         assert_eq!(action(0xc3), None);
     }
 

@@ -86,15 +86,21 @@ pub enum Command {
     #[command(visible_alias = "split-window", disable_help_flag = true)]
     Split(SplitArgs),
 
-    /// Type text into a session, or queue it until the session waits at its prompt.
-    #[command(visible_alias = "send-keys")]
+    /// Type text into a session, or queue it until the session waits at its prompt; never into an approval question.
+    #[command(visible_alias = "send-keys", after_long_help = SEND_HELP)]
     Send(SendArgs),
+
+    /// Answer "yes" to the approval question a session shows (the keys its agent's rule set names).
+    Approve(ApproveArgs),
+
+    /// Answer "no" to the approval question a session shows.
+    Deny(TargetOpt),
 
     /// Print a session's screen (plain text, or with --ansi its colours and attributes).
     #[command(visible_alias = "capture-pane")]
     Capture(CaptureArgs),
 
-    /// Wait until a session is waiting, asks for approval, has exited, or shows some output.
+    /// Wait until a session is busy, waiting, asks for approval, has exited, or shows some output.
     #[command(after_long_help = WAIT_HELP)]
     Wait(WaitArgs),
 
@@ -241,16 +247,38 @@ pub struct SendArgs {
     /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: Option<String>,
-    /// Do not press Enter after the text; a single line then goes as plain keys (to answer a dialog).
+    /// Do not press Enter after the text; a single line then goes as plain keys.
     #[arg(long)]
     pub no_enter: bool,
     /// Queue the message; deliver it when the session next waits at its prompt.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "now")]
     pub when_waiting: bool,
-    /// The text (words are joined with spaces); `-` reads it from standard input.
+    /// Type it even while the session asks for approval: the keys go into the question.
+    #[arg(long)]
+    pub now: bool,
+    /// The text (words are joined with spaces); `-` reads it from standard input; "" is a bare Enter.
     #[arg(required = true, value_name = "TEXT")]
     pub text: Vec<String>,
 }
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The agent's "yes, and don't ask again" (an error where the question offers none).
+    #[arg(long)]
+    pub always: bool,
+}
+
+/// What `send` does while a session asks, and how to answer.
+pub const SEND_HELP: &str = "\
+While the session asks for approval, the message is not typed: it is queued
+until the session waits at its prompt again (said on stderr), because an
+Enter typed into the question would answer it. --now types it anyway. If a
+question appears while the text is being typed, Enter is not pressed and
+send fails. Answer a question with `qmux approve` or `qmux deny`; a program
+qmux has no answers for takes `qmux send --now --no-enter KEYS`.";
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -273,7 +301,7 @@ pub struct WaitArgs {
     /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
     #[arg(short = 't', long = "target", value_name = "TARGET")]
     pub target: Option<String>,
-    /// The condition: `waiting`, `approval`, `exited`, or `output REGEX`.
+    /// The condition: `busy`, `waiting`, `approval`, `exited`, or `output REGEX`.
     #[arg(long, required = true, num_args = 1..=2, value_names = ["CONDITION", "REGEX"])]
     pub until: Vec<String>,
     /// Give up after this many seconds (exit code 3).

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo, WaitFor};
 use crate::remote::{Host, Remote};
+use crate::rules::Choice;
 
 mod agents;
 
@@ -125,6 +126,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Watch) => watch(&ctx),
         Some(Command::Next(args)) => next(&ctx, args.attention),
         Some(Command::Send(args)) => send(&ctx, args),
+        Some(Command::Approve(a)) => answer(&ctx, a.target, if a.always { Choice::Always } else { Choice::Yes }),
+        Some(Command::Deny(t)) => answer(&ctx, t.target, Choice::No),
         Some(Command::Capture(args)) => capture(&ctx, args),
         Some(Command::Wait(args)) => wait(&ctx, args),
         Some(Command::Explain(args)) => agents::explain(&ctx, args),
@@ -537,9 +540,19 @@ fn send(ctx: &Context, args: SendArgs) -> Result<i32> {
     } else {
         args.text.join(" ")
     };
-    let req =
-        Request::Send { target: ctx.target(args.target), text, enter: !args.no_enter, when_waiting: args.when_waiting };
+    let req = Request::Send {
+        target: ctx.target(args.target),
+        text,
+        enter: !args.no_enter,
+        when_waiting: args.when_waiting,
+        now: args.now,
+    };
     simple(ctx, req)
+}
+
+/// `qmux approve` / `qmux deny`: answered once the program took the answer.
+fn answer(ctx: &Context, target: Option<String>, choice: Choice) -> Result<i32> {
+    simple(ctx, Request::Answer { target: ctx.target(target), choice, caller: ctx.caller })
 }
 
 fn capture(ctx: &Context, args: CaptureArgs) -> Result<i32> {
@@ -571,16 +584,19 @@ const WAIT_SESSION_ENDED: i32 = 4;
 fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
     let usage = |m: &str| Error::msg(format!("{m} (see qmux wait --help)")).with_code(2);
     let until = match (args.until[0].as_str(), args.until.get(1)) {
+        ("busy", None) => WaitFor::Busy,
         ("waiting", None) => WaitFor::Waiting,
         ("approval", None) => WaitFor::Approval,
         ("exited", None) => WaitFor::Exited,
         ("output", Some(re)) => WaitFor::Output(re.clone()),
         ("output", None) => return Err(usage("--until output needs a REGEX")),
-        (c @ ("waiting" | "approval" | "exited"), Some(_)) => {
+        (c @ ("busy" | "waiting" | "approval" | "exited"), Some(_)) => {
             return Err(usage(&format!("--until {c} takes no REGEX")))
         }
         (other, _) => {
-            return Err(usage(&format!("unknown condition {other:?}: use waiting, approval, exited or output REGEX")))
+            return Err(usage(&format!(
+                "unknown condition {other:?}: use busy, waiting, approval, exited or output REGEX"
+            )))
         }
     };
     let timeout = match args.timeout {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -163,11 +163,14 @@ pub enum Request {
         horizontal: bool,
         caller: Option<Caller>,
     },
+    /// Type text in. While the program asks for approval it is queued
+    /// until the program waits, unless `now`.
     Send {
         target: String,
         text: String,
         enter: bool,
         when_waiting: bool,
+        now: bool,
     },
     Capture {
         target: String,
@@ -210,6 +213,15 @@ pub enum Request {
     Handoff {
         exe: PathBuf,
     },
+    /// Answer the approval question on screen with the keys the agent's
+    /// rule set names; done once the program has left the question.
+    Answer {
+        target: String,
+        choice: crate::rules::Choice,
+        /// The session asking for it, which may not answer its own
+        /// question.
+        caller: Option<Caller>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -219,6 +231,7 @@ pub enum WaitFor {
     Exited,
     /// A regular expression the screen must match.
     Output(String),
+    Busy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -113,7 +113,21 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("valid-request-detach.bin", request(Request::Detach { target: None, caller: Some(Caller { session: 1 }) })),
         (
             "valid-request-send.bin",
-            request(Request::Send { target: "chat".into(), text: "hi\nthere".into(), enter: true, when_waiting: true }),
+            request(Request::Send {
+                target: "chat".into(),
+                text: "hi\nthere".into(),
+                enter: true,
+                when_waiting: true,
+                now: false,
+            }),
+        ),
+        (
+            "valid-request-answer.bin",
+            request(Request::Answer {
+                target: "chat".into(),
+                choice: qmux::rules::Choice::Always,
+                caller: Some(Caller { session: 2 }),
+            }),
         ),
         ("valid-request-capture.bin", request(Request::Capture { target: "chat".into(), ansi: true, history: 100 })),
         (

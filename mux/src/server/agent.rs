@@ -252,6 +252,7 @@ impl Server {
         if new == State::Waiting {
             self.deliver_queued(sid);
         }
+        self.advance_answer(sid);
         self.check_waiters(sid);
         if new == State::Exited {
             self.end_waiters(sid, &format!("{label} exited"));

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::answer::AnsweredTo;
 use super::layout::Direction;
 use super::modes::Mode;
 use super::{ClientId, Server};
@@ -11,6 +12,7 @@ use crate::bindings::{self, Action};
 use crate::config::key_name;
 use crate::keys::{self, Key};
 use crate::protocol::NewSession;
+use crate::rules::Choice;
 
 impl Server {
     /// Input from a client, a key at a time where a key changes what the
@@ -275,6 +277,8 @@ impl Server {
                     self.show_message(cid, &e);
                 }
             }
+            Action::Approve => self.answer(focused, Choice::Yes, None, AnsweredTo::View(cid)),
+            Action::Deny => self.answer(focused, Choice::No, None, AnsweredTo::View(cid)),
             Action::Zoom => self.toggle_zoom(cid),
             Action::NextLayout => self.next_layout(cid),
             Action::BreakPane => self.break_pane(cid),

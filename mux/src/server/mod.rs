@@ -18,6 +18,7 @@
 //! - [`verbs`]: the server half of each CLI verb, and the waiters;
 //! - [`agent`]: what each program is doing, and which agent it is;
 //! - [`typing`]: messages on their way into a program, and the queue;
+//! - [`answer`]: approval questions answered with the agent's own keys;
 //! - [`view`]: an attached client's focus, size, messages and alerts;
 //! - [`input`]: keys from a client: the prefix table, forwarding;
 //! - [`modes`]: the chooser, help, prompts and scroll mode;
@@ -27,6 +28,7 @@
 //! - [`os`]: the seam around PTYs and the clock.
 
 mod agent;
+mod answer;
 mod conn;
 mod draw;
 mod handoff;
@@ -96,6 +98,8 @@ enum Event {
     ForgetBlankRows(SessionId),
     /// Time to move on the message being typed into a session.
     Typing(SessionId),
+    /// Time to move on the answer to a session's question.
+    Answer(SessionId),
     /// Time to look for the conversation a session's agent is on.
     FindConversation(SessionId),
     /// Time to write new history and screens to the state directory.
@@ -145,6 +149,8 @@ struct Server {
     /// Writers of closed connections, maybe still flushing a last message.
     closing: Vec<tokio::task::JoinHandle<()>>,
     waiters: Vec<Waiter>,
+    /// Answers on their way to sessions' approval questions.
+    answering: HashMap<SessionId, answer::Answering>,
     saving: Saving,
     timers: BinaryHeap<Reverse<Timer>>,
     timer_seq: u64,
@@ -298,6 +304,7 @@ impl Server {
             shutting_down: false,
             closing: Vec::new(),
             waiters: Vec::new(),
+            answering: HashMap::new(),
             saving: Saving::default(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
@@ -330,6 +337,7 @@ impl Server {
             Event::Flush => self.save_due(),
             Event::HostSessions(i, sessions) => self.host_sessions(i, sessions),
             Event::Typing(sid) => self.advance_typing(sid),
+            Event::Answer(sid) => self.advance_answer(sid),
             Event::FindConversation(sid) => {
                 self.find_conversation(sid);
                 self.save_meta(sid);

@@ -2,9 +2,11 @@
 //! prompts (rename, confirm kill) and scroll mode. Each takes keys here;
 //! [`super::draw`] draws them.
 
+use super::answer::AnsweredTo;
 use super::{ClientId, Server};
 use crate::config::key_name;
 use crate::keys::Key;
+use crate::rules::Choice;
 use crate::scroll::{self, ScrollAction, ScrollView};
 use crate::status;
 
@@ -104,6 +106,14 @@ impl Server {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Normal),
                 },
+                // Answers the selected session's question, the chooser staying.
+                Key::Char(c @ ('y' | 'n')) if selected < live => {
+                    self.set_mode(cid, Mode::Chooser { selected });
+                    let choice = if c == 'y' { Choice::Yes } else { Choice::No };
+                    if let Some(sid) = self.sessions.at(selected).map(|s| s.id) {
+                        self.answer(sid, choice, None, AnsweredTo::View(cid));
+                    }
+                }
                 Key::Char(c @ '0'..='9') => match self.sessions.by_index(c as u32 - '0' as u32) {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Chooser { selected }),

@@ -225,6 +225,20 @@ impl Session {
         }
     }
 
+    /// Whether the program asks for approval: its state says so, or its
+    /// screen does while typed input keeps its state at busy (the question
+    /// came up as the text went in). A key typed now would answer it.
+    pub fn asks(&self, now: Instant) -> bool {
+        if self.state() == State::Approval {
+            return true;
+        }
+        let Ok(t) = self.terminal.lock() else { return false };
+        // As if the output had settled: a question that is up counts now.
+        let settled = Duration::from_secs(3600);
+        let signals = Signals { awaiting_reaction: false, reported: None, quiet_for: settled, ..self.signals(&t, now) };
+        self.running() && self.watch.rules.detector.classify(&signals, t.screen()).state == State::Approval
+    }
+
     /// Sends Enter (or a line) to the program, and marks where its cursor
     /// was: the line it answers is above.
     pub fn write_line(&mut self, bytes: Vec<u8>, now: Instant) {

@@ -16,9 +16,17 @@ const REACTION_TIMEOUT: Duration = Duration::from_secs(3);
 pub(super) struct Typing {
     pub text: String,
     pub enter: bool,
+    /// Typed even into an approval question (`send --now`).
+    pub now: bool,
     /// The `qmux send` to answer when it is done.
     pub client: Option<ClientId>,
     pub phase: Phase,
+}
+
+impl Typing {
+    pub fn new(text: String, enter: bool, now: bool, client: Option<ClientId>) -> Typing {
+        Typing { text, enter, now, client, phase: Phase::Queued }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,27 +45,33 @@ pub(super) enum Phase {
 }
 
 impl Server {
-    /// Types text into a session now, or queues it for its next prompt.
-    /// `client` (a `qmux send`) is answered once the program has reacted.
-    pub(super) fn send_text(
-        &mut self,
-        sid: SessionId,
-        text: String,
-        enter: bool,
-        when_waiting: bool,
-        client: ClientId,
-    ) {
-        let Some(s) = self.sessions.get_mut(sid) else { return self.respond(client, Err("no such session".into())) };
+    /// Types text into a session now, or queues it for its next prompt:
+    /// with `when_waiting`, or while the program asks for approval (an
+    /// Enter would answer the question), unless the send says `now`. A
+    /// `qmux send` is answered once the program has reacted, or at once
+    /// with a notice when its message was queued.
+    pub(super) fn send_text(&mut self, sid: SessionId, typing: Typing, when_waiting: bool) {
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return self.answer_typing(typing.client, Err("no such session".into()));
+        };
         if !s.running() {
             let e = format!("{} has exited; nothing reads its input", s.label());
-            return self.respond(client, Err(e));
+            return self.answer_typing(typing.client, Err(e));
         }
-        if when_waiting && (s.state() != State::Waiting || !s.queue.is_empty() || !s.typing.is_empty()) {
-            s.queue.push_back((text, enter));
+        let asking = !typing.now && s.asks(self.os.now());
+        if asking || when_waiting && (s.state() != State::Waiting || !s.queue.is_empty() || !s.typing.is_empty()) {
+            let notice = queued_notice(&s.label(), s.state());
+            s.queue.push_back((typing.text, typing.enter));
             self.mark_all();
-            return self.respond(client, Ok(Response::Ok));
+            return self.answer_typing(typing.client, Ok(Response::Notice(vec![notice])));
         }
-        self.type_into(sid, Typing { text, enter, client: Some(client), phase: Phase::Queued });
+        self.type_into(sid, typing);
+    }
+
+    fn answer_typing(&mut self, client: Option<ClientId>, result: Result<Response, String>) {
+        if let Some(client) = client {
+            self.respond(client, result);
+        }
     }
 
     pub(super) fn deliver_queued(&mut self, sid: SessionId) {
@@ -66,7 +80,7 @@ impl Server {
             return;
         }
         if let Some((text, enter)) = s.queue.pop_front() {
-            self.type_into(sid, Typing { text, enter, client: None, phase: Phase::Queued });
+            self.type_into(sid, Typing::new(text, enter, false, None));
             self.mark_all();
         }
     }
@@ -90,11 +104,33 @@ impl Server {
     pub(super) fn advance_typing(&mut self, sid: SessionId) {
         let Some(s) = self.sessions.get_mut(sid) else { return };
         let input = s.watch.rules.input.clone();
-        let Some(t) = s.typing.front_mut() else { return };
+        let label = s.label();
         let now = self.os.now();
+        let asks = s.asks(now);
+        let Some(t) = s.typing.front_mut() else { return };
         let mut next_check = None;
         let mut finished: Option<Result<(), String>> = None;
+        let asking = asks && !t.now;
         match t.phase {
+            Phase::Queued if asking => {
+                // Its turn came while the program asks: back to the queue,
+                // for when it waits again.
+                if let Some(t) = s.typing.pop_front() {
+                    let notice = queued_notice(&label, State::Approval);
+                    s.queue.push_front((t.text, t.enter));
+                    self.answer_typing(t.client, Ok(Response::Notice(vec![notice])));
+                }
+                self.mark_all();
+                return self.advance_typing(sid);
+            }
+            Phase::Typed { .. } if t.enter && asking => {
+                // A question came up while the text was typed: an Enter now
+                // would answer it.
+                finished = Some(Err(format!(
+                    "{label} started asking for approval while the text was typed: Enter was not pressed; \
+                     `qmux approve` or `qmux deny` answers it"
+                )));
+            }
             Phase::Queued => {
                 let paste = s.terminal.lock().map(|t| t.screen().bracketed_paste()).unwrap_or(false);
                 // A line without Enter (an answer to a dialog) goes as keys.
@@ -151,6 +187,7 @@ impl Server {
         }
         match (done.client, result) {
             (Some(client), result) => self.respond(client, result.map(|_| Response::Ok)),
+            (None, Err(e)) if e.contains("started asking") => self.show_message_everywhere(&e),
             (None, Err(_)) => self.show_message_everywhere(&format!("{label} did not react to a queued message")),
             (None, Ok(())) => {}
         }
@@ -176,5 +213,14 @@ impl Server {
             _ => return,
         }
         self.advance_typing(sid);
+    }
+}
+
+/// What `send` says when its message waits in the queue.
+fn queued_notice(label: &str, state: State) -> String {
+    match state {
+        State::Approval => format!("queued: {label} is asking for approval; qmux approve/deny answers it"),
+        State::Waiting => format!("queued behind the messages already on their way into {label}"),
+        state => format!("queued: {label} is {}; delivered when it waits at its prompt", state.name()),
     }
 }

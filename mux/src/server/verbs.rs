@@ -1,6 +1,8 @@
 //! The server half of each CLI verb: one function per [`Request`], each
 //! answering its client. Also the `qmux wait` waiters.
 
+use super::answer::AnsweredTo;
+use super::typing::Typing;
 use super::view::View;
 use super::{ClientId, Server};
 use crate::config::Config;
@@ -45,9 +47,15 @@ impl Server {
                 .and_then(|sid| self.sessions.get(sid))
                 .map(|s| Response::Text(format!("{}\n", s.index)))
                 .ok_or_else(|| "no session is waiting for you".to_string()),
-            Request::Send { target, text, enter, when_waiting } => {
+            Request::Send { target, text, enter, when_waiting, now } => {
                 return match self.sessions.resolve(&target) {
-                    Ok(sid) => self.send_text(sid, text, enter, when_waiting, cid),
+                    Ok(sid) => self.send_text(sid, Typing::new(text, enter, now, Some(cid)), when_waiting),
+                    Err(e) => self.respond(cid, Err(e)),
+                };
+            }
+            Request::Answer { target, choice, caller } => {
+                return match self.sessions.resolve(&target) {
+                    Ok(sid) => self.answer(sid, choice, caller, AnsweredTo::Verb(cid)),
                     Err(e) => self.respond(cid, Err(e)),
                 };
             }
@@ -250,6 +258,7 @@ impl Server {
     /// `qmux wait`: answered when the condition holds, or when it never can.
     fn wait(&mut self, cid: ClientId, target: &str, until: WaitFor) {
         let until = match until {
+            WaitFor::Busy => Ok(Until::State(State::Busy)),
             WaitFor::Waiting => Ok(Until::State(State::Waiting)),
             WaitFor::Approval => Ok(Until::State(State::Approval)),
             WaitFor::Exited => Ok(Until::State(State::Exited)),

@@ -14,7 +14,7 @@ use super::os::{Child, Notify, Os, Program};
 use super::{ClientId, Event, Server};
 use crate::config::Config;
 use crate::detect::State;
-use crate::protocol::{Hello, NewSession, Request, Response, SessionId, ToClient, ToServer, WaitFor};
+use crate::protocol::{Caller, Hello, NewSession, Request, Response, SessionId, ToClient, ToServer, WaitFor};
 use crate::pty::{OutputPending, PtyEvent};
 use crate::terminal::Terminal;
 
@@ -415,9 +415,9 @@ fn an_unbound_key_says_so_and_a_missing_index_too() {
     h.session("a");
     let cid = h.attach("a", 80, 24);
     let mut screen = Terminal::new(24, 80);
-    h.keys(cid, &[PREFIX, b'y']);
+    h.keys(cid, &[PREFIX, b'K']);
     let shown = h.screen(cid, &mut screen);
-    assert!(shown.contains("C-b y is not bound (C-b ? lists keys)"), "{shown}");
+    assert!(shown.contains("C-b K is not bound (C-b ? lists keys)"), "{shown}");
     h.keys(cid, &[PREFIX, b'7']);
     assert!(h.screen(cid, &mut screen).contains("no session 7"));
     h.advance(Duration::from_secs(4));
@@ -479,9 +479,12 @@ fn a_queued_message_waits_for_the_prompt() {
     let cli = h.cli();
     h.output(sid, b"working...");
     assert_eq!(h.state(sid), State::Busy);
-    let send = Request::Send { target: "a".into(), text: "hello".into(), enter: true, when_waiting: true };
+    let send = Request::Send { target: "a".into(), text: "hello".into(), enter: true, when_waiting: true, now: false };
     h.request(cli, send);
-    assert!(matches!(h.responses(cli)[..], [Response::Ok]), "queued at once");
+    assert!(
+        matches!(&h.responses(cli)[..], [Response::Notice(l)] if l[0] == "queued: 0:a is busy; delivered when it waits at its prompt"),
+        "queued at once, and said"
+    );
     assert!(h.program(sid).written.borrow().is_empty());
     assert_eq!(h.server.sessions.get(sid).map(|s| s.queue.len()), Some(1));
     // Quiet long enough: the generic program is at its prompt.
@@ -665,4 +668,5 @@ fn a_session_nobody_showed_has_the_default_size() {
     assert!(Config::parse("default-size = \"wide\"\n").unwrap_err().contains("default-size \"wide\" is not a size"));
 }
 
+mod answer;
 mod panes;
