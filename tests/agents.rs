@@ -28,8 +28,10 @@ use qmux_mockllm::{Config, Mock};
 const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A command the agents ask to run (Gemini CLI and Claude Code run `echo`
-/// without asking).
-const TOOL_COMMAND: &str = "printf qmux-ok";
+/// without asking). What it prints, [`TOOL_OUTPUT`], is not in its text, so
+/// the mock sees it only if the command ran.
+const TOOL_COMMAND: &str = "printf 'qmux-%s' ran";
+const TOOL_OUTPUT: &str = "qmux-ran";
 
 #[derive(Clone, Copy, Debug)]
 enum Agent {
@@ -56,20 +58,18 @@ impl Agent {
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
 
+    /// Whether its question for a shell command offers "don't ask again"
+    /// (as run here, against the mock).
+    fn offers_always(self) -> bool {
+        matches!(self, Agent::Gemini)
+    }
+
     /// Its approval question, as the screen shows it.
     fn question(self) -> &'static str {
         match self {
             Agent::Claude => "Do you want to proceed?",
             Agent::Codex => "Would you like to run the following command?",
             Agent::Gemini => "Allow execution of",
-        }
-    }
-
-    /// The key that answers "yes" in its approval dialog.
-    fn yes(self) -> &'static str {
-        match self {
-            Agent::Claude | Agent::Gemini => "1",
-            Agent::Codex => "y",
         }
     }
 }
@@ -215,33 +215,41 @@ impl World {
         all
     }
 
-    /// Answers the approval dialog with "yes", and waits until the command
-    /// ran (its result reached the model). A key sent the moment a dialog
-    /// appears can be lost (Claude Code and Gemini CLI ignore it), and
-    /// Claude Code, under load, has been seen to ignore every key for over
-    /// half a minute with its hooks installed; so the key is sent again, up
-    /// to the usual timeout, while the question is still on screen.
-    fn approve(&self, name: &str) {
-        let ran = || self.mock.requests().iter().any(|r| r.tool_result);
+    /// Whether the tool's output reached the model: it ran.
+    fn tool_ran(&self) -> bool {
+        self.mock.requests().iter().any(|r| r.body.to_string().contains(TOOL_OUTPUT))
+    }
+
+    /// `qmux approve` (or `deny`): answered once the agent left the
+    /// question. Claude Code, under load and with its hooks installed, has
+    /// been seen to ignore every key for over half a minute, so a "still
+    /// there" is asked again, as a user would, up to the usual timeout.
+    fn answer(&self, name: &str, verb: &str) {
         let give_up = Instant::now() + scaled(AGENT_TIMEOUT);
-        while Instant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(300));
-            if !self.env.capture(name).contains(self.agent.question()) {
-                break;
-            }
-            self.send(name, &["--no-enter", self.agent.yes()]);
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline && !ran() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if ran() {
+        loop {
+            let out = self.env.qmux(&[verb, "-t", name]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() {
                 return;
             }
+            assert!(
+                err.contains("still there") && Instant::now() < give_up,
+                "{:?}: {verb} failed: {err}\nexplain:\n{}\nscreen:\n{}",
+                self.agent,
+                self.explain(name),
+                self.env.capture(name)
+            );
         }
+    }
+
+    /// Approves the question, and waits until the command ran (its output
+    /// reached the model).
+    fn approve(&self, name: &str) {
+        self.answer(name, "approve");
         poll_until(
             scaled(AGENT_TIMEOUT),
-            "the approved command's result to reach the model",
-            || ran().then_some(()),
+            "the approved command's output to reach the model",
+            || self.tool_ran().then_some(()),
             || format!("{}\n{}", self.explain(name), self.env.capture(name)),
         );
     }
@@ -376,25 +384,106 @@ fn approval(agent: Agent) {
     w.send("a", &[&ask]);
     w.wait("a", "approval");
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
-    // Never typed into the dialog: it waits for the prompt.
-    w.send("a", &["--when-waiting", "after the tool"]);
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(w.mock.deliveries("after the tool"), 0, "nothing typed into the dialog");
-    assert_eq!(w.state("a"), "approval");
-    w.approve("a");
-    // The command ran: its result went back to the model.
-    poll_until(
-        scaled(AGENT_TIMEOUT),
-        "the tool's result to reach the model",
-        || w.mock.requests().into_iter().find(|r| r.tool_result),
-        || format!("{:#?}\n{}", w.user_texts(), w.env.capture("a")),
+    // A plain send while it asks is queued, and says so: its Enter would
+    // have answered "yes".
+    let out = w.env.qmux(&["send", "-t", "a", "hello while asking"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("queued: 0:a is asking for approval; qmux approve/deny answers it"),
+        "{err}"
     );
+    w.send("a", &["--when-waiting", "after the tool"]);
+    // Nothing reached the question: it still stands, and the tool never
+    // ran (watched for longer than the agents take to run it once approved).
+    std::thread::sleep(scaled(Duration::from_secs(2)));
+    assert!(!w.tool_ran(), "a send ran the tool: {:#?}", w.user_texts());
+    assert_eq!(w.state("a"), "approval");
+    assert_eq!(w.mock.deliveries("hello while asking"), 0, "nothing typed into the dialog");
+    w.approve("a");
+    w.wait_delivered("hello while asking", 1);
     w.wait_delivered("after the tool", 1);
     w.wait("a", "waiting");
+    assert_eq!(w.mock.deliveries("hello while asking"), 1, "delivered once, after the dialog");
     assert_eq!(w.mock.deliveries("after the tool"), 1, "delivered once, after the dialog");
+    // Nothing asks now.
+    let out = w.env.qmux(&["approve", "-t", "a"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("0:a is not asking anything (state: waiting)"), "{err}");
 }
 
 agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval);
+
+/// `qmux deny` answers "no": the agent leaves the question and the tool
+/// never runs.
+fn deny(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.wait("a", "approval");
+    w.answer("a", "deny");
+    assert_ne!(w.state("a"), "approval");
+    w.wait("a", "waiting");
+    assert!(!w.env.capture("a").contains(agent.question()), "{}", w.env.capture("a"));
+    w.send("a", &["after the denial"]);
+    // Claude Code tells the model of the denial in the same message. (The
+    // mock may ask for the command again: the conversation still wants it.)
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the next message to reach the model",
+        || w.mock.requests().iter().any(|r| r.user_texts.iter().any(|t| t.ends_with("after the denial"))).then_some(()),
+        || format!("{:#?}", w.user_texts()),
+    );
+    assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
+}
+
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny);
+
+/// `qmux approve --always` picks the agent's "don't ask again" where the
+/// question offers one, and refuses, pressing nothing, where it does not.
+fn always(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.wait("a", "approval");
+    let out = w.env.qmux(&["approve", "--always", "-t", "a"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if agent.offers_always() {
+        assert!(out.status.success(), "{err}\n{}", w.env.capture("a"));
+        poll_until(scaled(AGENT_TIMEOUT), "the command to run", || w.tool_ran().then_some(()), || w.env.capture("a"));
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("the question on screen offers no \"always\""), "{err}");
+        assert_eq!(w.state("a"), "approval", "nothing pressed");
+        assert!(!w.tool_ran());
+    }
+}
+
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always);
+
+/// Shown in a small pane (a client of 79x20 is the smallest), then left:
+/// the agent redraws at each size and is still known to wait, and takes a
+/// message.
+fn small_pane(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let term = w.env.attach(&["attach", "-t", "a"], 79, 21);
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the session to take the small client's size",
+        || w.env.session_json("a").filter(|j| j["cols"] == 79 && j["rows"] == 20).map(|_| ()),
+        || format!("{:?}", w.env.session_json("a")),
+    );
+    w.wait("a", "waiting");
+    term.prefix(b'd');
+    w.env.wait_ls("the client to detach", |ls| ls.iter().all(|l| !l.attached()));
+    w.wait("a", "waiting");
+    w.send("a", &["after the small pane"]);
+    w.wait_delivered("after the small pane", 1);
+    w.wait("a", "waiting");
+}
+
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane);
 
 // ---- the done mark for a background reply ----------------------------------
 
