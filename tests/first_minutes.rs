@@ -53,12 +53,13 @@ fn an_approval_ends_when_answered_at_any_width() {
         let mut term = env.attach(&["attach", "-t", &name], cols, 30);
         term.wait_marker(&name, "*");
         env.wait_state(&name, "waiting");
-        // `t` last: it trusts the tool, and no question comes after it.
-        for answer in ["n", "y", "t"] {
+        // `--always` (t) last: it trusts the tool, and no question comes
+        // after it.
+        for answer in [&["deny"][..], &["approve"], &["approve", "--always"]] {
             env.qmux_ok(&["send", "-t", &name, "use a tool please"]);
             let out = env.qmux(&["wait", "-t", &name, "--until", "approval", "--timeout", "8"]);
-            assert!(out.status.success(), "{cols} cols, before {answer}: {out:?}\n{}", env.capture(&name));
-            env.qmux_ok(&["send", "-t", &name, answer]);
+            assert!(out.status.success(), "{cols} cols, before {answer:?}: {out:?}\n{}", env.capture(&name));
+            env.qmux_ok(&[answer, &["-t", &name][..]].concat());
             let out = env.qmux(&["wait", "-t", &name, "--until", "waiting", "--timeout", "8"]);
             assert!(
                 out.status.success(),
@@ -131,8 +132,11 @@ fn keys_after_the_prefix_are_taken_whole_and_tmux_keys_work() {
     term.wait_status(|row| row.contains("C-b Up moves between panes"), "the arrow's message");
     term.send(b"\x02\xc3\xa9");
     term.wait_status(|row| row.contains("C-b é is not bound (C-b ? lists keys)"), "a multi-byte key's message");
+    term.send(b"\x02K");
+    term.wait_status(|row| row.contains("C-b K is not bound (C-b ? lists keys)"), "an unbound key's message");
+    // y answers a question, and says so when there is none.
     term.send(b"\x02y");
-    term.wait_status(|row| row.contains("C-b y is not bound (C-b ? lists keys)"), "an unbound key's message");
+    term.wait_status(|row| row.contains("0:a is not asking anything (state:"), "approve with nothing asked");
     term.type_str("typed\r");
     term.wait_session_text("typed");
     let screen = env.capture("a");

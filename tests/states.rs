@@ -192,7 +192,7 @@ fn a_chat_stays_busy_through_a_silent_tool_run_between_its_approval_and_its_prom
 
     // The tool runs for 1.5 s and prints nothing at all. Every sample taken
     // before its "Completed" line shows must say busy.
-    send(&env, "chat", "y");
+    env.qmux_ok(&["approve", "-t", "chat"]);
     let approved = Instant::now();
     let samples = RefCell::new(Vec::<String>::new());
     poll_until(
@@ -388,7 +388,7 @@ fn wait_returns_when_the_chat_waits_shows_output_asks_and_exits() {
 
     let mut waiter = spawn_wait(&env, "chat", &["waiting"]);
     assert!(waiter.running(), "an approval question is not waiting: {:?}", waiter.try_output().map(|o| describe(&o)));
-    send(&env, "chat", "n");
+    env.qmux_ok(&["deny", "-t", "chat"]);
     assert_code(&waiter.wait_output(), 0, "wait --until waiting after refusing the tool");
     assert!(env.capture("chat").contains("Tool use was rejected."), "{}", env.capture("chat"));
 
