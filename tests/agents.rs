@@ -485,6 +485,65 @@ fn small_pane(agent: Agent) {
 
 agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane);
 
+// ---- the generic rules alone -------------------------------------------------
+
+/// With its rule set replaced by one that matches nothing, the agent gets
+/// the generic rules, as an agent qmux has never seen would: never waiting
+/// while it streams, waiting after its reply, and its question seen by its
+/// shape. The delays are printed for the README's table.
+fn generic(agent: Agent) {
+    let w = World::new(agent);
+    let rules = w.env.config_path().parent().expect("the config's directory").join("agents");
+    std::fs::create_dir_all(&rules).expect("the agents directory");
+    std::fs::write(rules.join(format!("{}.toml", agent.program())), "[match]\nnames = [\"no-such-agent\"]\n")
+        .expect("a rule file");
+    w.start("a", None);
+    assert!(w.explain("a").contains("generic"), "{}", w.explain("a"));
+    // Gemini CLI is quiet for a while before it draws its input box, and
+    // drops what is typed before: only its rule set's prompt pattern knows
+    // (a known limit of the generic rules, said in the README).
+    if let Agent::Gemini = agent {
+        poll_until(
+            scaled(AGENT_TIMEOUT),
+            "Gemini CLI's input box",
+            || w.env.capture("a").contains("Type your message").then_some(()),
+            || w.env.capture("a"),
+        );
+    }
+    let accepted = Instant::now();
+    w.send("a", &["hello there"]);
+    let samples = sample_states(&w.env, "a", |samples| {
+        let finished = w
+            .mock
+            .requests()
+            .iter()
+            .find_map(|r| r.finished.filter(|_| r.last_user_text.as_deref() == Some("hello there")));
+        finished.is_some_and(|f| samples.last().is_some_and(|(b, _, s)| *b >= f && s == "waiting"))
+    });
+    let finished = w
+        .mock
+        .requests()
+        .iter()
+        .find_map(|r| r.finished.filter(|_| r.last_user_text.as_deref() == Some("hello there")));
+    let finished = finished.unwrap_or_else(|| panic!("no reply: {:#?}\n{}", w.user_texts(), w.env.capture("a")));
+    let streaming = samples.iter().filter(|(b, e, _)| *b >= accepted && *e <= finished);
+    let false_waiting = streaming.clone().filter(|(_, _, s)| s == "waiting").count();
+    assert_eq!(false_waiting, 0, "{agent:?} with the generic rules was waiting while it streamed");
+    let back = samples.iter().find(|(b, _, s)| *b >= finished && s == "waiting").map(|(_, e, _)| *e - finished);
+    println!(
+        "{agent:?} generic: {} samples while streaming, none waiting; waiting {:?} after the last token",
+        streaming.count(),
+        back
+    );
+    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    let asked = Instant::now();
+    w.wait("a", "approval");
+    println!("{agent:?} generic: approval seen {} ms after the send", asked.elapsed().as_millis());
+    assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
+}
+
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic);
+
 // ---- the done mark for a background reply ----------------------------------
 
 fn done_mark(agent: Agent) {

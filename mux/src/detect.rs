@@ -61,6 +61,9 @@ pub enum Detect {
 pub enum Cursor {
     Visible,
     Ignore,
+    /// A hidden cursor is a TUI drawing its own: not a sign of work, but
+    /// its pauses while it streams are, so it needs `quiet`, not `settle`.
+    Quiet,
 }
 
 /// A part of the live screen a pattern is looked for in.
@@ -198,7 +201,42 @@ pub struct Detector {
     /// lines stand below it (a classic chat draws its own prompt right
     /// under a live question; a second one means it moved on).
     pub answered_after: Option<(Regex, usize)>,
+    /// Its busy signs are sure enough that, once waiting, output without
+    /// one is an idle redraw. Not for the generic ones, which an unknown
+    /// program may never show.
+    pub hints_hold_waiting: bool,
+    /// Also a question by its shape: a line ending in `?` above a numbered
+    /// menu, or a `y/n` choice, in the last rows drawn (the generic rules).
+    pub menu_questions: bool,
 }
+
+/// Busy hints that agents show while they work, and what a window title
+/// spinner starts with: what the generic rules look for.
+pub const GENERIC_BUSY: &str =
+    r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) to (?:interrupt|cancel|stop)\b|\(esc to cancel";
+pub const GENERIC_BUSY_TITLE: &str = "^[⠁-⣿◐◑◒◓◴◵◶◷]";
+
+static GENERIC_BUSY_PATTERN: std::sync::LazyLock<Pattern> = std::sync::LazyLock::new(|| {
+    Pattern::new(GENERIC_BUSY, Region::Bottom(8))
+        .unwrap_or_else(|_| Pattern::new("$^", Region::Screen).expect("empty regex"))
+});
+static GENERIC_BUSY_TITLE_REGEX: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(GENERIC_BUSY_TITLE).unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
+});
+/// The first choice of a numbered menu (`❯ 1. Yes`, `│ ● 1. Allow once`).
+static MENU_FIRST_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"^[\s│┃║|]*(?:[❯›>●▶→*]\s*)?1[.)]\s+\S").unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
+});
+/// An input prompt (`> `, `│ > Type…`): below a list, it means the list
+/// was a reply and the program reads a message.
+static PROMPT_ROW: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"^[\s│┃║|]*[>❯›]\s*(?:$|[^\d\s])").unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
+});
+/// A yes/no choice written out.
+static YES_NO_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"(?i)[\[(]y/n(?:/[a-z])*[\])]|\(Y\)es/\(N\)o")
+        .unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
+});
 
 /// [`DEFAULT_APPROVAL`], compiled once: every session of a program with no
 /// rules of its own has it, and a clone shares the compiled regex (24 KB
@@ -226,6 +264,25 @@ impl Default for Detector {
             approval: DEFAULT_APPROVAL_PATTERN.clone(),
             approval_settles: true,
             answered_after: None,
+            hints_hold_waiting: true,
+            menu_questions: false,
+        }
+    }
+}
+
+impl Detector {
+    /// The rules for a program qmux knows nothing about: line-editor
+    /// signals or quiet, the busy hints and title spinners agents commonly
+    /// show, a hidden cursor taken as a TUI's (needing quiet, not taken as
+    /// work), and questions by their shape.
+    pub fn generic() -> Detector {
+        Detector {
+            cursor: Cursor::Quiet,
+            busy: Some(GENERIC_BUSY_PATTERN.clone()),
+            busy_title: Some(GENERIC_BUSY_TITLE_REGEX.clone()),
+            hints_hold_waiting: false,
+            menu_questions: true,
+            ..Detector::default()
         }
     }
 }
@@ -344,6 +401,17 @@ pub struct Verdict {
 
 impl Detector {
     pub fn classify(&self, s: &Signals, screen: &vt100::Screen) -> Verdict {
+        let mut verdict = self.weigh(s, screen);
+        // A TUI's question that has not settled yet counts once it has,
+        // though its busy hint ("esc to cancel") stands meanwhile.
+        if self.cursor == Cursor::Quiet && self.approval_settles && s.quiet_for < self.settle {
+            let question = self.settle - s.quiet_for;
+            verdict.recheck_after = Some(verdict.recheck_after.map_or(question, |r| r.min(question)));
+        }
+        verdict
+    }
+
+    fn weigh(&self, s: &Signals, screen: &vt100::Screen) -> Verdict {
         let verdict = |state, reason| Verdict { state, recheck_after: None, reason };
         let busy = |reason| verdict(State::Busy, reason);
         if s.exited {
@@ -363,16 +431,25 @@ impl Detector {
         };
         let needed = match (use_prompt, self.first_settle) {
             (true, Some(first)) if !s.has_waited => first,
+            (true, _) if self.cursor == Cursor::Quiet && s.cursor_hidden => self.quiet,
             (true, _) => self.settle,
             (false, _) => self.quiet,
         };
         // A program with positive busy signs stays waiting through idle
         // redraws; the others need quiet again after any output.
-        let held = use_prompt && s.was_waiting && (self.busy.is_some() || self.busy_title.is_some());
+        let held = use_prompt
+            && s.was_waiting
+            && self.hints_hold_waiting
+            && (self.busy.is_some() || self.busy_title.is_some());
         let settling = s.quiet_for < needed && !held;
+        // A TUI's question counts sooner than its prompt: look again then.
+        let recheck = match self.cursor {
+            Cursor::Quiet if s.quiet_for < self.settle => self.settle - s.quiet_for,
+            _ => needed.saturating_sub(s.quiet_for),
+        };
         let settled = |state, reason| {
             if settling {
-                Verdict { state: State::Busy, recheck_after: Some(needed - s.quiet_for), reason: Reason::Settling }
+                Verdict { state: State::Busy, recheck_after: Some(recheck), reason: Reason::Settling }
             } else {
                 verdict(state, reason)
             }
@@ -383,8 +460,10 @@ impl Detector {
             }
         }
         // While output has not settled, a question that must settle could
-        // not count yet: no need to look (floods pass through here).
-        if !(self.approval_settles && settling) {
+        // not count yet: no need to look (floods pass through here). A TUI
+        // that keeps blinking while it asks settles as a line editor does.
+        let question_settling = if self.cursor == Cursor::Quiet { s.quiet_for < self.settle } else { settling };
+        if !(self.approval_settles && question_settling) {
             if let Some(found) = self.question(screen, s.input_row) {
                 return verdict(State::Approval, Reason::Question(found));
             }
@@ -446,7 +525,11 @@ impl Detector {
     /// line editor's question above its cursor, not on or above the row
     /// where the program last took input (the answer).
     fn question(&self, screen: &vt100::Screen, input_row: Option<u16>) -> Option<Found> {
-        let found = self.approval.find(screen)?;
+        let found = match self.approval.find(screen) {
+            Some(found) => found,
+            None if self.menu_questions => return menu_question(screen),
+            None => return None,
+        };
         let inline = matches!(self.approval.region, Region::AboveCursor(_));
         if inline && input_row.is_some_and(|input| found.row <= input) {
             return None;
@@ -485,3 +568,23 @@ fn describe(p: &Pattern) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A question by its shape, in the last rows drawn: a line ending in `?`
+/// at most 8 rows above the first choice of a numbered menu that is itself
+/// among the last 8 rows with no input prompt below it, or a `y/n` choice
+/// among the last 4.
+fn menu_question(screen: &vt100::Screen) -> Option<Found> {
+    let rows = Region::LastLines(16).rows(screen);
+    let last = |n: usize| rows.len().saturating_sub(n);
+    if let Some((row, text)) = rows[last(4)..].iter().rev().find(|(_, t)| YES_NO_CHOICE.is_match(t)) {
+        return Some(Found { row: *row, text: text.trim().to_string() });
+    }
+    let choice = rows[last(8)..].iter().rposition(|(_, t)| MENU_FIRST_CHOICE.is_match(t))? + last(8);
+    if rows[choice + 1..].iter().any(|(_, t)| PROMPT_ROW.is_match(t)) {
+        return None;
+    }
+    rows[choice.saturating_sub(8)..choice].iter().rev().find_map(|(row, text)| {
+        let bare = text.trim_matches(|c: char| c.is_whitespace() || "│┃║|".contains(c));
+        bare.ends_with('?').then(|| Found { row: *row, text: bare.to_string() })
+    })
+}

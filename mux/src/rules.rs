@@ -462,8 +462,10 @@ impl RuleSet {
             source: Source::Generic,
             tuned: false,
             matcher: Matcher::default(),
-            detector: Detector::default(),
-            input: Input::default(),
+            detector: Detector::generic(),
+            // As Ink and ratatui apps need, which line editors take too:
+            // the text as one paste, its Enter a write of its own.
+            input: Input { paste: Paste::Always, submit_delay: Duration::from_millis(100), ..Input::default() },
             resume: Resume::default(),
             answers: Answers::default(),
             hooks: None,

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use qmux::detect::{Signals, State};
+use qmux::detect::{Cursor, Signals, State};
 use qmux::explain::screen_signals;
 use qmux::rules::{RuleSet, Rules};
 use qmux::terminal::Terminal;
@@ -74,6 +74,11 @@ struct Replay {
     delays: Vec<(State, f64, Option<f64>)>,
     /// Samples that contradicted the expected state, as text.
     wrong: Vec<String>,
+    /// Samples taken under a marker, and how many of them had its state.
+    samples: usize,
+    right: usize,
+    /// Samples that said waiting where the recording expects busy.
+    false_waiting: usize,
 }
 
 /// What the server would know of a session at one moment of a replay.
@@ -111,6 +116,9 @@ impl Session<'_> {
         self.has_waited |= self.state == State::Waiting;
         let Some((want, since)) = self.expected else { return };
         let state = self.state;
+        self.out.samples += 1;
+        self.out.right += usize::from(state == want);
+        self.out.false_waiting += usize::from(want == State::Busy && state == State::Waiting);
         if let Some(d) = self.out.delays.last_mut().filter(|d| d.2.is_none() && state == want) {
             d.2 = Some(t - since);
         }
@@ -130,6 +138,8 @@ impl Session<'_> {
     fn settles_at(&self) -> f64 {
         let d = &self.rules.detector;
         let settle = if self.has_waited { d.settle } else { d.first_settle.unwrap_or(d.settle) };
+        let hidden = d.cursor == Cursor::Quiet && self.terminal.screen().hide_cursor();
+        let settle = if hidden { d.quiet } else { settle };
         self.last_output + settle.as_secs_f64() + 0.001
     }
 }
@@ -144,7 +154,7 @@ fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
         state: State::Busy,
         has_waited: false,
         expected: None,
-        out: Replay { delays: Vec::new(), wrong: Vec::new() },
+        out: Replay { delays: Vec::new(), wrong: Vec::new(), samples: 0, right: 0, false_waiting: 0 },
     };
     for (i, (t, event)) in cast.events.iter().enumerate() {
         let t = *t;
@@ -238,6 +248,53 @@ fn codex_recordings() {
 fn gemini_cli_recordings() {
     check_recordings("gemini");
 }
+
+/// The generic rules alone, on every recording: how often they are right,
+/// never waiting while an agent works, and how long they take to see
+/// waiting and a question (printed with `--nocapture`: the figures in the
+/// README's table for agents without a rule set).
+#[test]
+fn the_generic_rules_on_every_recording() {
+    let mut failures = Vec::new();
+    for agent in ["claude", "codex", "gemini"] {
+        let rules = RuleSet::generic(agent);
+        for path in recordings(agent) {
+            let result = replay(&rules, &load(&path));
+            let name = format!("{agent}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+            let delays: Vec<String> = result
+                .delays
+                .iter()
+                .map(|(s, _, d)| {
+                    format!("{} {}", s.name(), d.map_or("never".into(), |d| format!("{:.0} ms", d * 1000.0)))
+                })
+                .collect();
+            println!(
+                "generic {name}: {}/{} samples right ({:.0}%), {} false waiting; {}",
+                result.right,
+                result.samples,
+                100.0 * result.right as f64 / result.samples.max(1) as f64,
+                result.false_waiting,
+                delays.join(", ")
+            );
+            if result.false_waiting > 0 {
+                failures
+                    .push(format!("{name}: waiting while it worked: {:?}", &result.wrong[..result.wrong.len().min(3)]));
+            }
+            // The first prompt: Claude Code redraws its start screen until
+            // the recording's user types, less than the quiet apart.
+            for (state, at, delay) in result.delays.iter().skip(1) {
+                if delay.is_none_or(|d| d > GENERIC_MAX_DELAY) {
+                    failures
+                        .push(format!("{name}: {} not seen within {GENERIC_MAX_DELAY} s of {at:.3}s", state.name()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The generic rules see waiting only after the longer quiet a TUI needs.
+const GENERIC_MAX_DELAY: f64 = 2.5;
 
 /// A public capture, shown on a terminal just tall enough for it (as if it
 /// had scrolled there), the cursor left where its text ends.

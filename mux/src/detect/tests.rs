@@ -229,3 +229,48 @@ fn a_turn_just_submitted_is_busy_until_a_busy_sign_or_the_grace() {
     let plain = Detector { detect: Detect::Prompt, ..Detector::default() };
     assert_eq!(plain.classify(&just, prompt.screen()).state, State::Waiting);
 }
+
+#[test]
+fn the_generic_rules_take_a_hidden_cursor_as_a_tuis_and_wait_for_quiet() {
+    let d = Detector::generic();
+    let hidden = |ms| Signals { cursor_hidden: true, quiet_for: Duration::from_millis(ms), ..at_prompt() };
+    let screen = screen_of("╭────╮\n│ >  │\n╰────╯");
+    // A pause while it streams is not the prompt...
+    assert_eq!(d.classify(&hidden(600), screen.screen()).reason, Reason::Settling);
+    // ...a longer quiet is.
+    assert_eq!(d.classify(&hidden(1600), screen.screen()).state, State::Waiting);
+    // A line editor's shown cursor still settles at once.
+    assert_eq!(d.classify(&at_prompt(), screen.screen()).state, State::Waiting);
+    // The hints agents show while they work, and title spinners.
+    for hint in ["* Thinking… (esc to interrupt)", "⠧ Thinking... (esc to cancel, 3s)", "working · ctrl+c to stop"]
+    {
+        let v = d.classify(&hidden(5000), sized(6, &format!("{hint}\n > ")).screen());
+        assert!(matches!(v.reason, Reason::BusyHint(_)), "{hint}: {v:?}");
+    }
+    let spinning = Signals { title: "◐ doing it".into(), ..hidden(5000) };
+    assert_eq!(d.classify(&spinning, screen.screen()).state, State::Busy);
+}
+
+#[test]
+fn the_generic_rules_know_a_question_by_its_shape() {
+    let d = Detector::generic();
+    let s = Signals { cursor_hidden: true, quiet_for: Duration::from_millis(300), ..at_prompt() };
+    for (menu, question) in [
+        ("Bash command\n  rm -rf build\nDo you want to proceed?\n❯ 1. Yes\n  2. No\n", "Do you want to proceed?"),
+        (
+            "│ Allow execution of [Shell]?   │\n│                               │\n│ ● 1. Allow once               │\n│   2. No (esc)                 │\n╰───────────────────────────────╯",
+            "Allow execution of [Shell]?",
+        ),
+        ("Would you like to run the following command?\n\n  $ make\n\n› 1. Yes, proceed (y)\n  2. No (esc)", "Would you like to run the following command?"),
+        ("Run shell command? (Y)es/(N)o [Yes]:", "Run shell command? (Y)es/(N)o [Yes]:"),
+    ] {
+        let v = d.classify(&s, sized(20, menu).screen());
+        assert!(matches!(&v.reason, Reason::Question(f) if f.text == question), "{menu}: {v:?}");
+    }
+    // A numbered list in a reply, with the prompt below it, is no question.
+    let reply = "Which do you want?\n1. Red\n2. Blue\n\n\n\n\n\n\n\n\n > ";
+    assert_ne!(d.classify(&s, sized(20, reply).screen()).state, State::Approval);
+    // Nor a list with no question above it.
+    let tips = "Tips for getting started:\n1. Create GEMINI.md files\n2. /help for more information\n > ";
+    assert_ne!(d.classify(&s, sized(20, tips).screen()).state, State::Approval);
+}
