@@ -62,11 +62,6 @@ impl Server {
             return;
         };
         let (sid, status_row) = (view.focused(), view.status_row());
-        // The dashboard: Enter goes into the focused session, full size.
-        if view.dashboard && !view.single() && bytes == b"\r" {
-            return self.toggle_zoom(cid);
-        }
-        let dashboard = view.dashboard && !view.single();
         let now = self.os.now();
         // Beside other panes: which pane (or border) each mouse report is
         // over, laid out once for the whole read.
@@ -115,14 +110,6 @@ impl Server {
             if let Some((rects, focus)) = &panes {
                 let (col, row) = (m.col.saturating_sub(1), m.row.saturating_sub(1));
                 match rects.iter().position(|r| r.contains(col, row)) {
-                    // In the dashboard, a click goes into that session.
-                    Some(i) if dashboard => {
-                        if m.press && m.button == 0 {
-                            self.focus_pane(cid, i);
-                            return self.toggle_zoom(cid);
-                        }
-                        continue;
-                    }
                     // A click in another pane focuses it.
                     Some(i) if i != *focus => {
                         if m.press && m.button == 0 {

@@ -61,10 +61,10 @@ impl Server {
     }
 
     /// Every session in one tiled view (up to [`TILE_MAX`]), the focused
-    /// one kept in focus: the dashboard of who needs you.
-    /// Tiles every session in the view. As a dashboard (`qmux watch`),
-    /// Enter and a click go into a session rather than to its program.
-    pub(super) fn tile_all(&mut self, cid: ClientId, dashboard: bool) {
+    /// one kept in focus: the dashboard of who needs you. Keys go to the
+    /// focused tile, as in any view of panes; for `qmux watch` (`watch`)
+    /// the status bar says so, and how to take a tile full size.
+    pub(super) fn tile_all(&mut self, cid: ClientId, watch: bool) {
         let ids: Vec<SessionId> = self.sessions.ids().into_iter().take(TILE_MAX).collect();
         let Some(view) = self.view_mut(cid) else { return };
         let focused = view.focused();
@@ -76,8 +76,13 @@ impl Server {
         view.layout = Layout::Tiled;
         view.show(panes, None, focus);
         view.zoomed = false;
-        view.dashboard = dashboard && view.panes.len() > 1;
+        let tiles = view.panes.len();
         self.pane_changed(cid, focused);
+        if watch && tiles > 1 {
+            let prefix = crate::config::key_name(self.view(cid).map_or(&self.config.prefix[..], |v| self.prefix(v)));
+            let text = format!("watch: keys go to the focused tile; {prefix} z full size and back, {prefix} o next");
+            self.show_message(cid, &text);
+        }
     }
 
     /// The session that needs the user next, after `from`: those asking

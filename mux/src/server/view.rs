@@ -113,9 +113,6 @@ pub(super) struct View {
     /// The client's own prefix key, when it brought one (from another
     /// machine); else the server's.
     pub prefix: Option<Vec<u8>>,
-    /// Tiles every session (`qmux watch`, prefix `W`): Enter or a click
-    /// zooms into one instead of reaching its program.
-    pub dashboard: bool,
 }
 
 impl Server {
@@ -146,7 +143,6 @@ impl View {
             mode: Mode::Normal,
             env,
             prefix: None,
-            dashboard: false,
             frame_in_flight: false,
             last_frame: None,
             paced: false,
