@@ -33,6 +33,15 @@ impl SavedLayout {
     }
 }
 
+impl View {
+    /// Shows a saved layout again, the focus on `sid`'s pane.
+    fn bring_back(&mut self, saved: SavedLayout, sid: SessionId) {
+        let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
+        self.layout = saved.layout;
+        self.show(saved.panes, saved.tree, focus);
+    }
+}
+
 /// How many panes tiling every session shows at most.
 const TILE_MAX: usize = 16;
 
@@ -51,13 +60,38 @@ impl Server {
     /// focus on `sid`.
     pub(super) fn restore_layout(&mut self, cid: ClientId, sid: SessionId) {
         let Some(saved) = self.last_layout.as_ref().filter(|l| l.panes.contains(&sid)) else { return };
-        let alive = saved.panes.iter().map(|s| self.sessions.get(*s).map(|_| *s)).collect();
-        let saved = SavedLayout::new(alive, saved.tree.clone(), saved.layout);
-        let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
+        let saved = self.living(saved);
         let Some(view) = self.view_mut(cid) else { return };
-        view.layout = saved.layout;
-        view.show(saved.panes, saved.tree, focus);
+        view.bring_back(saved, sid);
         self.pane_changed(cid, sid);
+    }
+
+    /// A saved layout with the panes whose sessions still run.
+    fn living(&self, saved: &SavedLayout) -> SavedLayout {
+        let alive = saved.panes.iter().map(|s| self.sessions.get(*s).map(|_| *s)).collect();
+        SavedLayout::new(alive, saved.tree.clone(), saved.layout)
+    }
+
+    /// Shows `sid`, which no pane of the view shows, as tmux shows another
+    /// window: the view's panes, if it has several, are put away, and
+    /// `sid` comes with the panes it was put away with, or alone. A
+    /// session is in one layout put away at most: the newest.
+    pub(super) fn show_elsewhere(&mut self, cid: ClientId, sid: SessionId) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let next = view.away.iter().position(|l| l.panes.contains(&sid)).map(|i| view.away.remove(i));
+        if view.panes.len() > 1 {
+            let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
+            let tree = Some(view.tree.fitted(view.cols, view.session_rows()));
+            view.away.retain(|l| !l.panes.iter().any(|s| panes.contains(s)));
+            view.away.push(SavedLayout { panes, tree, layout: view.layout });
+        }
+        let next = next.map(|saved| self.living(&saved));
+        let Some(view) = self.view_mut(cid) else { return };
+        match next {
+            Some(saved) => view.bring_back(saved, sid),
+            None => view.show(vec![sid], Some(Tree::Pane), 0),
+        }
+        view.zoomed = false;
     }
 
     /// Every session in one tiled view (up to [`TILE_MAX`]), the focused

@@ -666,3 +666,4 @@ fn a_session_nobody_showed_has_the_default_size() {
 }
 
 mod panes;
+mod switching;
