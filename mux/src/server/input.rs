@@ -2,15 +2,12 @@
 //! qmux's own screens, and everything else forwarded to the focused
 //! program untouched.
 
-use std::path::PathBuf;
-
 use super::layout::Direction;
 use super::modes::Mode;
 use super::{ClientId, Server};
 use crate::bindings::{self, Action};
 use crate::config::key_name;
 use crate::keys::{self, Key};
-use crate::protocol::NewSession;
 
 impl Server {
     /// Input from a client, a key at a time where a key changes what the
@@ -195,25 +192,15 @@ impl Server {
         };
         let (focused, last) = (view.focused(), view.last);
         match action {
-            Action::NewSession => {
-                let env = view.env.clone();
-                let size = Some((view.cols, view.rows));
-                let cwd = self
-                    .sessions
-                    .get(focused)
-                    .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
-                    .unwrap_or_else(|| PathBuf::from("/"));
-                let spec = NewSession { name: None, cwd, command: Vec::new(), env, size };
-                match self.create_session(spec) {
-                    Ok(sid) => {
-                        self.focus(cid, sid);
-                        if let Some(warning) = self.shared_resume_slot(sid, false) {
-                            self.show_message(cid, &warning);
-                        }
+            Action::NewSession => match self.new_session_here(cid) {
+                Ok(sid) => {
+                    self.focus(cid, sid);
+                    if let Some(warning) = self.shared_resume_slot(sid, false) {
+                        self.show_message(cid, &warning);
                     }
-                    Err(e) => self.show_message(cid, &e),
                 }
-            }
+                Err(e) => self.show_message(cid, &e),
+            },
             Action::Next | Action::Previous => {
                 if let Some(pos) = self.sessions.position(focused) {
                     let len = self.sessions.len();
@@ -249,8 +236,9 @@ impl Server {
             Action::SplitHorizontal | Action::SplitVertical => match self.new_session_here(cid) {
                 Ok(sid) => {
                     self.split(cid, sid, action == Action::SplitVertical);
-                    if let Some(warning) = self.shared_resume_slot(sid, false) {
-                        self.show_message(cid, &warning);
+                    let started = self.sessions.get(sid).map(|s| format!("split: started {}", s.label()));
+                    if let Some(text) = self.shared_resume_slot(sid, false).or(started) {
+                        self.show_message(cid, &text);
                     }
                 }
                 Err(e) => self.show_message(cid, &e),

@@ -149,8 +149,10 @@ impl Server {
         Ok(())
     }
 
-    /// A new session, started in the focused session's directory, for a
-    /// new pane.
+    /// A new session for prefix `c` or a new pane: the default command, in
+    /// the focused session's directory, named for the program it runs. The
+    /// directory's name is what the sessions there are named already, so
+    /// a stand-in chat split from Claude's pane would read `claude-2`.
     pub(super) fn new_session_here(&mut self, cid: ClientId) -> Result<SessionId, String> {
         let view = self.view(cid).ok_or("not attached")?;
         let (env, size) = (view.env.clone(), Some((view.cols, view.rows)));
@@ -159,7 +161,9 @@ impl Server {
             .get(view.focused())
             .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
             .unwrap_or_else(|| PathBuf::from("/"));
-        self.create_session(NewSession { name: None, cwd, command: Vec::new(), env, size })
+        let command = self.default_command(&env, &cwd)?;
+        let name = Some(self.sessions.unique_name(crate::config::program_name(&command)));
+        self.create_session(NewSession { name, cwd, command: Vec::new(), env, size })
     }
 
     /// Shows `sid` in a new pane after the focused one, in half of its

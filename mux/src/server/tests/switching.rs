@@ -54,3 +54,23 @@ fn going_to_a_session_outside_the_view_puts_its_panes_away_until_one_comes_back(
         assert_eq!((panes(&h, cid), h.focused(cid)), (vec![a, b], a), "{}: by a's index", key as char);
     }
 }
+
+#[test]
+fn a_split_from_an_agents_pane_runs_the_default_command_named_for_it_and_says_so() {
+    let mut h = Harness::new();
+    h.server.config.default_command = Some(vec!["/usr/bin/qmux-chat".into()]);
+    let claude = h.session("claude");
+    let cid = h.attach("claude", 81, 25);
+    h.keys(cid, &[PREFIX, b'%']);
+    let new = h.focused(cid);
+    assert_ne!(new, claude);
+    let s = h.server.sessions.get(new).expect("the new pane's session");
+    assert_eq!((s.name.as_str(), &s.command[..]), ("qmux-chat", &["/usr/bin/qmux-chat".to_string()][..]));
+    let mut screen = Terminal::new(25, 81);
+    let shown = h.screen(cid, &mut screen);
+    assert!(shown.contains("split: started 1:qmux-chat"), "{shown}");
+    // Prefix c: the same program, the same kind of name.
+    h.keys(cid, &[PREFIX, b'c']);
+    let s = h.server.sessions.get(h.focused(cid)).expect("the new session");
+    assert_eq!(s.name, "qmux-chat-2");
+}
