@@ -145,7 +145,7 @@ impl Server {
         for s in self.sessions.iter() {
             s.child.flush_input(deadline);
         }
-        let views: Vec<_> = self.views().filter(|(_, v)| v.panes.len() > 1).map(|(id, _)| id).collect();
+        let views: Vec<_> = self.views().map(|(id, _)| id).collect();
         for cid in views {
             if let Some(view) = self.connections.get_mut(&cid).and_then(|c| c.view.take()) {
                 self.keep_layout(&view);

@@ -47,12 +47,19 @@ const TILE_MAX: usize = 16;
 
 impl Server {
     /// Keeps a leaving client's panes: for the next attach, and in the
-    /// state directory for `qmux restore`.
+    /// state directory for `qmux restore`. A view showing one session
+    /// keeps the panes it put away last, if it has any.
     pub(super) fn keep_layout(&mut self, view: &View) {
-        let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
-        let tree = view.tree.fitted(view.cols, view.session_rows());
-        self.save_layout(&panes, &tree, view.layout);
-        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout: view.layout });
+        let (cols, rows) = (view.cols, view.session_rows());
+        let (panes, tree, layout) = if view.panes.len() > 1 {
+            (view.panes.iter().map(|p| p.session).collect(), view.tree.fitted(cols, rows), view.layout)
+        } else {
+            let Some(away) = view.away.last().map(|l| self.living(l)).filter(|l| l.panes.len() > 1) else { return };
+            let tree = away.tree.unwrap_or_else(|| Tree::preset(away.layout, away.panes.len(), cols, rows));
+            (away.panes, tree, away.layout)
+        };
+        self.save_layout(&panes, &tree, layout);
+        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout });
     }
 
     /// Puts back the last layout that showed `sid`, on a client that has

@@ -56,6 +56,14 @@ fn going_to_a_session_outside_the_view_puts_its_panes_away_until_one_comes_back(
 }
 
 #[test]
+fn panes_put_away_come_back_after_a_detach() {
+    let (mut h, cid, [a, b, _]) = split_and_one_more();
+    h.keys(cid, &[PREFIX, b'n', PREFIX, b'd']);
+    let again = h.attach("a", 81, 25);
+    assert_eq!((panes(&h, again), h.focused(again)), (vec![a, b], a));
+}
+
+#[test]
 fn a_split_from_an_agents_pane_runs_the_default_command_named_for_it_and_says_so() {
     let mut h = Harness::new();
     h.server.config.default_command = Some(vec!["/usr/bin/qmux-chat".into()]);
