@@ -95,6 +95,46 @@ fn watch_and_the_jump_to_whoever_needs_you() {
     term.wait_marker("asks", "*");
 }
 
+/// Prefix `%` from an agent's pane starts the default command, named for
+/// it and said in the status bar; going to a session outside the split
+/// shows it alone, and coming back brings the split back, as tmux windows.
+#[test]
+fn a_split_names_what_it_started_and_comes_back_after_another_session() {
+    let env = Env::new();
+    env.start_detached("claude", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "claude"], COLS, ROWS);
+    term.wait_marker("claude", "*");
+    term.prefix(b'%');
+    term.wait_status(|row| row.contains("split: started 1:qmux-chat"), "the split saying what it started");
+    size_is(&env, "qmux-chat", "[50x29]");
+    env.start_detached("other", &["cat"]);
+    term.prefix(b'n');
+    term.wait_marker("other", "*");
+    size_is(&env, "other", "[101x30]");
+    assert!(!term.screen_text().contains(" 0:claude "), "the split is put away:\n{}", term.dump());
+    term.prefix(b'l');
+    term.wait_marker("qmux-chat", "*");
+    term.wait_text(" 0:claude");
+    size_is(&env, "claude", "[50x29]");
+}
+
+/// `qmux watch` takes keys as prefix `W` does: Enter goes to the focused
+/// tile's program.
+#[test]
+fn watch_sends_enter_to_the_focused_tile() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    let mut term = env.attach(&["watch"], COLS, ROWS);
+    term.wait_status(|row| row.contains("keys go to the focused tile"), "the watch saying where keys go");
+    let focused = term.focused().expect("a focused tile").name;
+    term.type_str("typed in the watch\r");
+    // The terminal's echo, then cat's copy of the line it was given.
+    let submitted = || env.capture(&focused).matches("typed in the watch").count() == 2;
+    let what = "cat to write the line back";
+    qmux_e2e::poll_until(qmux_e2e::DEFAULT_TIMEOUT, what, || submitted().then_some(()), || env.capture(&focused));
+}
+
 /// A layout comes back when the client attaches again, and after the
 /// server is gone, with `qmux restore`.
 #[test]
