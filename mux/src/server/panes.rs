@@ -34,6 +34,16 @@ impl SavedLayout {
 }
 
 impl View {
+    /// Puts a layout away (`panes` in the places `tree` gives them) if it
+    /// has several panes: the newest put away, and the only one holding
+    /// their sessions.
+    fn put_away(&mut self, panes: Vec<SessionId>, tree: Tree) {
+        if panes.len() > 1 {
+            self.away.retain(|l| !l.panes.iter().any(|s| panes.contains(s)));
+            self.away.push(SavedLayout { panes, tree: Some(tree), layout: self.layout });
+        }
+    }
+
     /// Shows a saved layout again, the focus on `sid`'s pane.
     fn bring_back(&mut self, saved: SavedLayout, sid: SessionId) {
         let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
@@ -86,12 +96,9 @@ impl Server {
     pub(super) fn show_elsewhere(&mut self, cid: ClientId, sid: SessionId) {
         let Some(view) = self.view_mut(cid) else { return };
         let next = view.away.iter().position(|l| l.panes.contains(&sid)).map(|i| view.away.remove(i));
-        if view.panes.len() > 1 {
-            let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
-            let tree = Some(view.tree.fitted(view.cols, view.session_rows()));
-            view.away.retain(|l| !l.panes.iter().any(|s| panes.contains(s)));
-            view.away.push(SavedLayout { panes, tree, layout: view.layout });
-        }
+        let panes = view.panes.iter().map(|p| p.session).collect();
+        let tree = view.tree.fitted(view.cols, view.session_rows());
+        view.put_away(panes, tree);
         let next = next.map(|saved| self.living(&saved));
         let Some(view) = self.view_mut(cid) else { return };
         match next {
@@ -294,10 +301,20 @@ impl Server {
         self.show_message(cid, &format!("layout {name}"));
     }
 
-    /// Back to one pane: the focused one.
+    /// Back to one pane: the focused one. The others are put away, as
+    /// tmux's `break-pane` leaves them in their window, and are the last
+    /// thing shown (prefix `l` brings them back).
     pub(super) fn break_pane(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
-        let kept = view.focused();
+        let (kept, focus) = (view.focused(), view.focus);
+        let mut rest: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
+        rest.remove(focus);
+        if let Some(next) = rest.get(focus.min(rest.len().saturating_sub(1))) {
+            view.last = Some(*next);
+            let mut tree = view.tree.fitted(view.cols, view.session_rows());
+            tree.remove(focus);
+            view.put_away(rest, tree);
+        }
         view.show(vec![kept], Some(Tree::Pane), 0);
         view.zoomed = false;
         let sid = view.focused();

@@ -56,6 +56,19 @@ fn going_to_a_session_outside_the_view_puts_its_panes_away_until_one_comes_back(
 }
 
 #[test]
+fn a_pane_broken_out_leaves_the_others_to_come_back_to() {
+    let (mut h, cid, [a, b, _]) = split_and_one_more();
+    h.keys(cid, &[PREFIX, b'"']);
+    let d = h.focused(cid);
+    h.keys(cid, &[PREFIX, b'o', PREFIX, b'!']);
+    assert_eq!(panes(&h, cid), [a], "a alone");
+    assert_eq!(h.size(a), (81, 24));
+    h.keys(cid, &[PREFIX, b'l']);
+    assert_eq!((panes(&h, cid), h.focused(cid)), (vec![b, d], b), "the rest, split as they were");
+    assert_eq!((h.size(b), h.size(d)), ((81, 11), (81, 10)), "their heights kept, the whole width");
+}
+
+#[test]
 fn panes_put_away_come_back_after_a_detach() {
     let (mut h, cid, [a, b, _]) = split_and_one_more();
     h.keys(cid, &[PREFIX, b'n', PREFIX, b'd']);
