@@ -95,6 +95,46 @@ fn watch_and_the_jump_to_whoever_needs_you() {
     term.wait_marker("asks", "*");
 }
 
+/// Prefix `%` from an agent's pane starts the default command, named for
+/// it and said in the status bar; going to a session outside the split
+/// shows it alone, and coming back brings the split back, as tmux windows.
+#[test]
+fn a_split_names_what_it_started_and_comes_back_after_another_session() {
+    let env = Env::new();
+    env.start_detached("claude", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "claude"], COLS, ROWS);
+    term.wait_marker("claude", "*");
+    term.prefix(b'%');
+    term.wait_status(|row| row.contains("split: started 1:qmux-chat"), "the split saying what it started");
+    size_is(&env, "qmux-chat", "[50x29]");
+    env.start_detached("other", &["cat"]);
+    term.prefix(b'n');
+    term.wait_marker("other", "*");
+    size_is(&env, "other", "[101x30]");
+    assert!(!term.screen_text().contains(" 0:claude "), "the split is put away:\n{}", term.dump());
+    term.prefix(b'l');
+    term.wait_marker("qmux-chat", "*");
+    term.wait_text(" 0:claude");
+    size_is(&env, "claude", "[50x29]");
+}
+
+/// `qmux watch` takes keys as prefix `W` does: Enter goes to the focused
+/// tile's program.
+#[test]
+fn watch_sends_enter_to_the_focused_tile() {
+    let env = Env::new();
+    env.start_detached("a", &["cat"]);
+    env.start_detached("b", &["cat"]);
+    let mut term = env.attach(&["watch"], COLS, ROWS);
+    term.wait_status(|row| row.contains("keys go to the focused tile"), "the watch saying where keys go");
+    let focused = term.focused().expect("a focused tile").name;
+    term.type_str("typed in the watch\r");
+    // The terminal's echo, then cat's copy of the line it was given.
+    let submitted = || env.capture(&focused).matches("typed in the watch").count() == 2;
+    let what = "cat to write the line back";
+    qmux_e2e::poll_until(qmux_e2e::DEFAULT_TIMEOUT, what, || submitted().then_some(()), || env.capture(&focused));
+}
+
 /// A layout comes back when the client attaches again, and after the
 /// server is gone, with `qmux restore`.
 #[test]
@@ -213,4 +253,47 @@ fn a_split_in_a_split_is_tmuxs_and_comes_back_after_detach_and_restore() {
     let mut term = env.attach(&["attach", "-t", "a"], COLS, ROWS);
     term.wait_text(&format!(" 1:{b}"));
     sizes_are(&env);
+}
+
+/// Two clients, 80×24 and 160×45, on a program that redraws rows (erasing
+/// them to their end first, as Claude Code does) and wraps a long line:
+/// the larger client shows the session's 80×23 as the smaller one does,
+/// with dots beside and below it on every row, as tmux shows them.
+#[test]
+fn a_larger_client_keeps_its_dots_beside_rows_the_program_redraws() {
+    let env = Env::new();
+    // The rows, then (once both clients show them) the same rows redrawn.
+    let redraw = env.work_dir().join("redraw");
+    let script = format!(
+        "printf 'row 1\\r\\nrow 2\\r\\nrow 3 long\\r\\nrow 4\\r\\nrow 5 long'; \
+         until [ -e '{}' ]; do sleep 0.02; done; \
+         printf '\\033[3;1H\\033[2Kredrawn\\033[5;4H\\033[K\\033[1;3H\\033[1K'; \
+         printf '\\033[7;1H%0100d\\r\\nafter the wrap'; exec cat",
+        redraw.display()
+    );
+    let command = env.after_trigger("go", &script);
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    env.start_detached("draw", &command);
+    let mut small = env.attach(&["attach", "-t", "draw"], 80, 24);
+    small.wait_marker("draw", "*");
+    let mut large = env.attach(&["attach", "-t", "draw"], 160, 45);
+    large.wait_marker("draw", "*");
+    size_is(&env, "draw", "[80x23]");
+    large.wait_for(|s| s.contents().contains('.'), "dots beside the smaller session");
+    env.trigger("go");
+    small.wait_text("row 5 long");
+    large.wait_text("row 5 long");
+    env.trigger("redraw");
+    small.wait_text("after the wrap");
+    let expected: Vec<String> = small.session_rows();
+    let wrapped = ["0".repeat(80), "0".repeat(20), "after the wrap".into()];
+    assert_eq!(expected[..5], ["    1", "row 2", "redrawn", "row 4", "row"], "as the program drew them");
+    assert_eq!(expected[6..9], wrapped);
+    let dots = |n: usize| ".".repeat(n);
+    let mut want: Vec<String> = expected.iter().map(|row| format!("{row:<80}{}", dots(80))).collect();
+    want.extend((23..44).map(|_| dots(160)));
+    large.wait_for(
+        |s| qmux_e2e::session_rows(s) == want,
+        &format!("the larger client to show the session's rows, dots beside and below:\n{}", want.join("\n")),
+    );
 }

@@ -137,3 +137,26 @@ fn a_new_server_that_cannot_take_sessions_live_gets_them_saved_and_restored() {
     let screen = env.qmux_ok(&["capture", "-t", "keep", "-S", "-"]);
     assert!(screen.contains("written before") && screen.contains("restored from"), "{screen}");
 }
+
+/// Idle sessions stay idle through an upgrade: a chat at its prompt and a
+/// shell read `waiting` the moment the new server has them, and go on
+/// reading it, not `busy` while the new server's quiet clock starts over.
+#[test]
+fn an_upgrade_keeps_idle_sessions_waiting() {
+    let env = Env::new();
+    env.start_detached("chat", &["qmux-chat"]);
+    env.start_detached("shell", &["sh"]);
+    env.wait_state("chat", "waiting");
+    env.wait_state("shell", "waiting");
+    let mut term = env.attach(&["attach", "-t", "chat"], 100, 30);
+    term.wait_marker("chat", "*");
+    let said = env.qmux_ok(&["upgrade"]);
+    assert!(said.contains("handed 2 session(s) to the new server"), "{said}");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        let states: Vec<String> = listing(&env).into_iter().map(|s| format!("{}: {}", s.2, s.4)).collect();
+        assert_eq!(states, ["chat: waiting", "shell: waiting"], "right after the upgrade");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    term.wait_marker("chat", "*");
+}

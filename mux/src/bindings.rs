@@ -116,7 +116,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &one('W', Action::TileAll),
         shown: "W",
-        help: "every session tiled in this view (`qmux watch`: the same, as a dashboard)",
+        help: "every session tiled in this view (`qmux watch` opens with it)",
     },
     Binding {
         keys: &one('a', Action::Attention),

@@ -89,22 +89,52 @@ pub fn session_frame(
 ) -> Vec<u8> {
     let mut out = String::with_capacity(4096);
     out.push_str(SYNC_BEGIN);
+    let prev = prev.filter(|prev| prev.size() == screen.size());
+    // vt100 writes a screen for a terminal of its width: its rows erase to
+    // the terminal's end and a wrapped row runs on into the next. On a
+    // wider one, each row is written as exactly its cells instead.
+    let wider = cols > screen.size().1.get();
     match prev {
-        Some(prev) if prev.size() == screen.size() => out.push_str(&screen.state_diff(prev)),
-        _ => {
+        Some(prev) if wider => {
+            out.push_str(&rows_as_cells(screen, Some(prev), cols - screen.size().1.get()));
+            out.push_str(&screen.input_mode_diff(prev));
+        }
+        Some(prev) => out.push_str(&screen.state_diff(prev)),
+        None => {
             out.push_str(RESET_MODES);
             out.push_str("\x1b[H\x1b[2J");
-            out.push_str(&screen.state_formatted());
+            if wider {
+                out.push_str(&rows_as_cells(screen, None, 0));
+                out.push_str(&screen.input_mode_formatted());
+            } else {
+                out.push_str(&screen.state_formatted());
+            }
             out.push_str(&unused_area(screen, cols, rows.saturating_sub(1)));
         }
     }
     if let Some(status) = status {
         push_status(&mut out, status, rows);
+    }
+    if status.is_some() || wider {
         out.push_str(&screen.attributes_formatted());
         out.push_str(&screen.cursor_state_formatted());
     }
     out.push_str(SYNC_END);
     out.into_bytes()
+}
+
+/// The rows of `screen` that changed since `prev` (all of them without
+/// one), each written as exactly its cells and followed by `dots` dots.
+fn rows_as_cells(screen: &vt100::Screen, prev: Option<&vt100::Screen>, dots: u16) -> String {
+    let (rows, width) = (screen.size().0.get(), screen.size().1.get());
+    let changed = |row: &u16| prev.is_none_or(|prev| screen.row_version(*row) != prev.row_version(*row));
+    let mut out = String::new();
+    for row in (0..rows).filter(changed) {
+        out.push_str(&move_to(row, 0));
+        out.push_str(&pane_row(screen, row, width));
+        out.push_str(&".".repeat(usize::from(dots)));
+    }
+    out
 }
 
 /// One row of a screen as exactly `width` cells, for a pane: every cell
@@ -382,6 +412,21 @@ mod tests {
         assert_eq!(rows[4], "..............");
         assert!(rows[5].starts_with("STATUS"));
         assert_eq!(client.screen().cursor_position(), (1, 1), "the cursor is where the program has it");
+    }
+
+    #[test]
+    fn a_wider_client_keeps_wrapped_rows_and_its_dots_through_erases() {
+        let mut session = crate::terminal::Terminal::new(3, 10);
+        session.process(b"abcdefghijKLM\r\nxyz");
+        let mut client = crate::terminal::Terminal::new(5, 14);
+        client.process(&session_frame(session.screen(), None, Some("STATUS"), (14, 5)));
+        let rows = |client: &crate::terminal::Terminal| client.screen().rows(0, 14).collect::<Vec<String>>();
+        assert_eq!(rows(&client)[..4], ["abcdefghij....", "KLM       ....", "xyz       ....", ".............."]);
+        let prev = session.screen().clone();
+        session.process(b"\x1b[2;1H\x1b[2Knew\x1b[3;2H\x1b[K\x1b[1;1H0123456789wrapped");
+        client.process(&session_frame(session.screen(), Some(&prev), None, (14, 5)));
+        assert_eq!(rows(&client)[..4], ["0123456789....", "wrapped   ....", "x         ....", ".............."]);
+        assert_eq!(client.screen().cursor_position(), session.screen().cursor_position());
     }
 
     #[test]

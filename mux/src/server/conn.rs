@@ -427,7 +427,7 @@ impl Server {
         // even if the server is about to exit.
         self.closing.retain(|w| !w.is_finished());
         self.closing.extend(conn.writer);
-        if let Some(view) = conn.view.filter(|v| v.panes.len() > 1) {
+        if let Some(view) = conn.view {
             self.keep_layout(&view);
         }
         self.refit = true;

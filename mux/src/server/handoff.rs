@@ -145,7 +145,7 @@ impl Server {
         for s in self.sessions.iter() {
             s.child.flush_input(deadline);
         }
-        let views: Vec<_> = self.views().filter(|(_, v)| v.panes.len() > 1).map(|(id, _)| id).collect();
+        let views: Vec<_> = self.views().map(|(id, _)| id).collect();
         for cid in views {
             if let Some(view) = self.connections.get_mut(&cid).and_then(|c| c.view.take()) {
                 self.keep_layout(&view);
@@ -313,6 +313,17 @@ impl Server {
         let mut watch = Watch::new(rules, h.conversation);
         watch.conversation_reported = h.conversation_reported;
         watch.reported = h.reported;
+        // What the old server worked out stands until the program writes
+        // again: a session that was not busy has been quiet since before
+        // the handoff (since it started, as far as this server can tell),
+        // not since it was adopted, and one waiting has waited. A busy one
+        // settles again from now, as it would have there.
+        let now = self.os.now();
+        let started = match h.state {
+            State::Busy => now,
+            _ => SystemTime::now().duration_since(h.created).ok().and_then(|d| now.checked_sub(d)).unwrap_or(now),
+        };
+        watch.has_waited = h.state == State::Waiting;
         let session = Session {
             id,
             index: h.index,
@@ -321,7 +332,7 @@ impl Server {
             origin: h.origin,
             cwd: h.cwd,
             created: h.created,
-            started: self.os.now(),
+            started,
             terminal,
             pending,
             child,

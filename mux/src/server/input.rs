@@ -2,8 +2,6 @@
 //! qmux's own screens, and everything else forwarded to the focused
 //! program untouched.
 
-use std::path::PathBuf;
-
 use super::answer::AnsweredTo;
 use super::layout::Direction;
 use super::modes::Mode;
@@ -11,7 +9,6 @@ use super::{ClientId, Server};
 use crate::bindings::{self, Action};
 use crate::config::key_name;
 use crate::keys::{self, Key};
-use crate::protocol::NewSession;
 use crate::rules::Choice;
 
 impl Server {
@@ -64,11 +61,6 @@ impl Server {
             return;
         };
         let (sid, status_row) = (view.focused(), view.status_row());
-        // The dashboard: Enter goes into the focused session, full size.
-        if view.dashboard && !view.single() && bytes == b"\r" {
-            return self.toggle_zoom(cid);
-        }
-        let dashboard = view.dashboard && !view.single();
         let now = self.os.now();
         // Beside other panes: which pane (or border) each mouse report is
         // over, laid out once for the whole read.
@@ -117,14 +109,6 @@ impl Server {
             if let Some((rects, focus)) = &panes {
                 let (col, row) = (m.col.saturating_sub(1), m.row.saturating_sub(1));
                 match rects.iter().position(|r| r.contains(col, row)) {
-                    // In the dashboard, a click goes into that session.
-                    Some(i) if dashboard => {
-                        if m.press && m.button == 0 {
-                            self.focus_pane(cid, i);
-                            return self.toggle_zoom(cid);
-                        }
-                        continue;
-                    }
                     // A click in another pane focuses it.
                     Some(i) if i != *focus => {
                         if m.press && m.button == 0 {
@@ -210,25 +194,15 @@ impl Server {
         };
         let (focused, last) = (view.focused(), view.last);
         match action {
-            Action::NewSession => {
-                let env = view.env.clone();
-                let size = Some((view.cols, view.rows));
-                let cwd = self
-                    .sessions
-                    .get(focused)
-                    .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
-                    .unwrap_or_else(|| PathBuf::from("/"));
-                let spec = NewSession { name: None, cwd, command: Vec::new(), env, size };
-                match self.create_session(spec) {
-                    Ok(sid) => {
-                        self.focus(cid, sid);
-                        if let Some(warning) = self.shared_resume_slot(sid, false) {
-                            self.show_message(cid, &warning);
-                        }
+            Action::NewSession => match self.new_session_here(cid) {
+                Ok(sid) => {
+                    self.focus(cid, sid);
+                    if let Some(warning) = self.shared_resume_slot(sid, false) {
+                        self.show_message(cid, &warning);
                     }
-                    Err(e) => self.show_message(cid, &e),
                 }
-            }
+                Err(e) => self.show_message(cid, &e),
+            },
             Action::Next | Action::Previous => {
                 if let Some(pos) = self.sessions.position(focused) {
                     let len = self.sessions.len();
@@ -264,8 +238,9 @@ impl Server {
             Action::SplitHorizontal | Action::SplitVertical => match self.new_session_here(cid) {
                 Ok(sid) => {
                     self.split(cid, sid, action == Action::SplitVertical);
-                    if let Some(warning) = self.shared_resume_slot(sid, false) {
-                        self.show_message(cid, &warning);
+                    let started = self.sessions.get(sid).map(|s| format!("split: started {}", s.label()));
+                    if let Some(text) = self.shared_resume_slot(sid, false).or(started) {
+                        self.show_message(cid, &text);
                     }
                 }
                 Err(e) => self.show_message(cid, &e),

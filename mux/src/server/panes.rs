@@ -33,17 +33,43 @@ impl SavedLayout {
     }
 }
 
+impl View {
+    /// Puts a layout away (`panes` in the places `tree` gives them) if it
+    /// has several panes: the newest put away, and the only one holding
+    /// their sessions.
+    fn put_away(&mut self, panes: Vec<SessionId>, tree: Tree) {
+        if panes.len() > 1 {
+            self.away.retain(|l| !l.panes.iter().any(|s| panes.contains(s)));
+            self.away.push(SavedLayout { panes, tree: Some(tree), layout: self.layout });
+        }
+    }
+
+    /// Shows a saved layout again, the focus on `sid`'s pane.
+    fn bring_back(&mut self, saved: SavedLayout, sid: SessionId) {
+        let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
+        self.layout = saved.layout;
+        self.show(saved.panes, saved.tree, focus);
+    }
+}
+
 /// How many panes tiling every session shows at most.
 const TILE_MAX: usize = 16;
 
 impl Server {
     /// Keeps a leaving client's panes: for the next attach, and in the
-    /// state directory for `qmux restore`.
+    /// state directory for `qmux restore`. A view showing one session
+    /// keeps the panes it put away last, if it has any.
     pub(super) fn keep_layout(&mut self, view: &View) {
-        let panes: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
-        let tree = view.tree.fitted(view.cols, view.session_rows());
-        self.save_layout(&panes, &tree, view.layout);
-        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout: view.layout });
+        let (cols, rows) = (view.cols, view.session_rows());
+        let (panes, tree, layout) = if view.panes.len() > 1 {
+            (view.panes.iter().map(|p| p.session).collect(), view.tree.fitted(cols, rows), view.layout)
+        } else {
+            let Some(away) = view.away.last().map(|l| self.living(l)).filter(|l| l.panes.len() > 1) else { return };
+            let tree = away.tree.unwrap_or_else(|| Tree::preset(away.layout, away.panes.len(), cols, rows));
+            (away.panes, tree, away.layout)
+        };
+        self.save_layout(&panes, &tree, layout);
+        self.last_layout = Some(SavedLayout { panes, tree: Some(tree), layout });
     }
 
     /// Puts back the last layout that showed `sid`, on a client that has
@@ -51,20 +77,42 @@ impl Server {
     /// focus on `sid`.
     pub(super) fn restore_layout(&mut self, cid: ClientId, sid: SessionId) {
         let Some(saved) = self.last_layout.as_ref().filter(|l| l.panes.contains(&sid)) else { return };
-        let alive = saved.panes.iter().map(|s| self.sessions.get(*s).map(|_| *s)).collect();
-        let saved = SavedLayout::new(alive, saved.tree.clone(), saved.layout);
-        let focus = saved.panes.iter().position(|s| *s == sid).unwrap_or(0);
+        let saved = self.living(saved);
         let Some(view) = self.view_mut(cid) else { return };
-        view.layout = saved.layout;
-        view.show(saved.panes, saved.tree, focus);
+        view.bring_back(saved, sid);
         self.pane_changed(cid, sid);
     }
 
+    /// A saved layout with the panes whose sessions still run.
+    fn living(&self, saved: &SavedLayout) -> SavedLayout {
+        let alive = saved.panes.iter().map(|s| self.sessions.get(*s).map(|_| *s)).collect();
+        SavedLayout::new(alive, saved.tree.clone(), saved.layout)
+    }
+
+    /// Shows `sid`, which no pane of the view shows, as tmux shows another
+    /// window: the view's panes, if it has several, are put away, and
+    /// `sid` comes with the panes it was put away with, or alone. A
+    /// session is in one layout put away at most: the newest.
+    pub(super) fn show_elsewhere(&mut self, cid: ClientId, sid: SessionId) {
+        let Some(view) = self.view_mut(cid) else { return };
+        let next = view.away.iter().position(|l| l.panes.contains(&sid)).map(|i| view.away.remove(i));
+        let panes = view.panes.iter().map(|p| p.session).collect();
+        let tree = view.tree.fitted(view.cols, view.session_rows());
+        view.put_away(panes, tree);
+        let next = next.map(|saved| self.living(&saved));
+        let Some(view) = self.view_mut(cid) else { return };
+        match next {
+            Some(saved) => view.bring_back(saved, sid),
+            None => view.show(vec![sid], Some(Tree::Pane), 0),
+        }
+        view.zoomed = false;
+    }
+
     /// Every session in one tiled view (up to [`TILE_MAX`]), the focused
-    /// one kept in focus: the dashboard of who needs you.
-    /// Tiles every session in the view. As a dashboard (`qmux watch`),
-    /// Enter and a click go into a session rather than to its program.
-    pub(super) fn tile_all(&mut self, cid: ClientId, dashboard: bool) {
+    /// one kept in focus: the dashboard of who needs you. Keys go to the
+    /// focused tile, as in any view of panes; for `qmux watch` (`watch`)
+    /// the status bar says so, and how to take a tile full size.
+    pub(super) fn tile_all(&mut self, cid: ClientId, watch: bool) {
         let ids: Vec<SessionId> = self.sessions.ids().into_iter().take(TILE_MAX).collect();
         let Some(view) = self.view_mut(cid) else { return };
         let focused = view.focused();
@@ -76,8 +124,13 @@ impl Server {
         view.layout = Layout::Tiled;
         view.show(panes, None, focus);
         view.zoomed = false;
-        view.dashboard = dashboard && view.panes.len() > 1;
+        let tiles = view.panes.len();
         self.pane_changed(cid, focused);
+        if watch && tiles > 1 {
+            let prefix = crate::config::key_name(self.view(cid).map_or(&self.config.prefix[..], |v| self.prefix(v)));
+            let text = format!("watch: keys go to the focused tile; {prefix} z full size and back, {prefix} o next");
+            self.show_message(cid, &text);
+        }
     }
 
     /// The session that needs the user next, after `from`: those asking
@@ -110,8 +163,10 @@ impl Server {
         Ok(())
     }
 
-    /// A new session, started in the focused session's directory, for a
-    /// new pane.
+    /// A new session for prefix `c` or a new pane: the default command, in
+    /// the focused session's directory, named for the program it runs. The
+    /// directory's name is what the sessions there are named already, so
+    /// a stand-in chat split from Claude's pane would read `claude-2`.
     pub(super) fn new_session_here(&mut self, cid: ClientId) -> Result<SessionId, String> {
         let view = self.view(cid).ok_or("not attached")?;
         let (env, size) = (view.env.clone(), Some((view.cols, view.rows)));
@@ -120,7 +175,9 @@ impl Server {
             .get(view.focused())
             .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
             .unwrap_or_else(|| PathBuf::from("/"));
-        self.create_session(NewSession { name: None, cwd, command: Vec::new(), env, size })
+        let command = self.default_command(&env, &cwd)?;
+        let name = Some(self.sessions.unique_name(crate::config::program_name(&command)));
+        self.create_session(NewSession { name, cwd, command: Vec::new(), env, size })
     }
 
     /// Shows `sid` in a new pane after the focused one, in half of its
@@ -244,10 +301,20 @@ impl Server {
         self.show_message(cid, &format!("layout {name}"));
     }
 
-    /// Back to one pane: the focused one.
+    /// Back to one pane: the focused one. The others are put away, as
+    /// tmux's `break-pane` leaves them in their window, and are the last
+    /// thing shown (prefix `l` brings them back).
     pub(super) fn break_pane(&mut self, cid: ClientId) {
         let Some(view) = self.view_mut(cid) else { return };
-        let kept = view.focused();
+        let (kept, focus) = (view.focused(), view.focus);
+        let mut rest: Vec<SessionId> = view.panes.iter().map(|p| p.session).collect();
+        rest.remove(focus);
+        if let Some(next) = rest.get(focus.min(rest.len().saturating_sub(1))) {
+            view.last = Some(*next);
+            let mut tree = view.tree.fitted(view.cols, view.session_rows());
+            tree.remove(focus);
+            view.put_away(rest, tree);
+        }
         view.show(vec![kept], Some(Tree::Pane), 0);
         view.zoomed = false;
         let sid = view.focused();

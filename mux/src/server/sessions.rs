@@ -168,7 +168,7 @@ impl Sessions {
 impl Server {
     /// The command a session runs when none is given: the config's, else
     /// `q chat` if `q` is installed, else the stand-in chat next to us.
-    fn default_command(&self, env: &[(String, String)], cwd: &Path) -> Result<Vec<String>, String> {
+    pub(super) fn default_command(&self, env: &[(String, String)], cwd: &Path) -> Result<Vec<String>, String> {
         if let Some(cmd) = &self.config.default_command {
             return Ok(cmd.clone());
         }

@@ -113,9 +113,10 @@ pub(super) struct View {
     /// The client's own prefix key, when it brought one (from another
     /// machine); else the server's.
     pub prefix: Option<Vec<u8>>,
-    /// Tiles every session (`qmux watch`, prefix `W`): Enter or a click
-    /// zooms into one instead of reaching its program.
-    pub dashboard: bool,
+    /// The layouts of panes the view showed before, newest last: going to
+    /// one of their sessions brings its layout back, as going to a window
+    /// does in tmux.
+    pub away: Vec<super::panes::SavedLayout>,
 }
 
 impl Server {
@@ -146,7 +147,7 @@ impl View {
             mode: Mode::Normal,
             env,
             prefix: None,
-            dashboard: false,
+            away: Vec::new(),
             frame_in_flight: false,
             last_frame: None,
             paced: false,
@@ -327,8 +328,10 @@ impl Server {
         }
     }
 
-    /// Shows a session in a client's focused pane; where another pane of
-    /// the view shows it already, focuses that one.
+    /// Shows a session in a client's view, as tmux switches windows: a
+    /// pane of the view that shows it is focused; else the view's panes
+    /// are put away and the session shown with the panes it was last split
+    /// with, or alone ([`Server::show_elsewhere`]).
     pub(super) fn focus(&mut self, cid: ClientId, sid: SessionId) {
         let Some(view) = self.view_mut(cid) else {
             return;
@@ -339,8 +342,9 @@ impl Server {
         }
         match view.panes.iter().position(|p| p.session == sid) {
             Some(i) => view.focus = i,
-            None => view.panes[view.focus] = Pane::new(sid),
+            None => self.show_elsewhere(cid, sid),
         }
+        let Some(view) = self.view_mut(cid) else { return };
         view.mode = Mode::Normal;
         view.repaint();
         if self.config.set_titles {

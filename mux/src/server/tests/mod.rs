@@ -670,3 +670,4 @@ fn a_session_nobody_showed_has_the_default_size() {
 
 mod answer;
 mod panes;
+mod switching;

@@ -301,38 +301,31 @@ fn watch_tiles_every_session_and_a_layout_comes_back_after_detach() {
     assert_eq!(view.focused(), ids[2]);
 }
 
+/// `qmux watch` and prefix `W` are one view: keys, Enter among them, go to
+/// the focused tile, a click focuses a tile, and prefix `z` takes it full
+/// size and back. The watch's status bar says so.
 #[test]
-fn in_the_dashboard_enter_and_a_click_go_into_a_session_and_z_comes_back() {
-    let (mut h, ids) = h_sessions();
-    let cid = h.watch("s0", 81, 25);
-    assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
-    // Enter zooms into the focused one; its program gets nothing.
-    h.keys(cid, b"\r");
-    assert!(h.server.view(cid).expect("attached").zoomed);
-    assert!(h.program(ids[0]).written.borrow().is_empty());
-    // Zoomed, Enter is the program's again; prefix z goes back.
-    h.keys(cid, b"\r");
-    assert_eq!(*h.program(ids[0]).written.borrow(), b"\r");
-    h.keys(cid, &[PREFIX, b'z']);
-    assert!(!h.server.view(cid).expect("attached").zoomed);
-    // A click on another tile goes into it.
-    let rects = h.server.view(cid).expect("attached").rects();
-    let r = rects[2];
-    h.keys(cid, format!("\x1b[<0;{};{}M", r.x + 2, r.y + 3).as_bytes());
-    assert_eq!(h.focused(cid), ids[2]);
-    assert!(h.server.view(cid).expect("attached").zoomed);
-}
-
-#[test]
-fn tiled_by_prefix_w_enter_is_the_focused_programs() {
-    // Not the dashboard: typing into the focused pane submits there.
-    let (mut h, ids) = h_sessions();
-    let cid = h.attach("s0", 81, 25);
-    h.keys(cid, &[PREFIX, b'W']);
-    assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
-    h.keys(cid, b"hi\r");
-    assert_eq!(*h.program(ids[0]).written.borrow(), b"hi\r");
-    assert!(!h.server.view(cid).expect("attached").zoomed);
+fn watch_and_prefix_w_take_keys_alike() {
+    for watch in [true, false] {
+        let (mut h, ids) = h_sessions();
+        let cid = if watch { h.watch("s0", 81, 25) } else { h.attach("s0", 81, 25) };
+        if !watch {
+            h.keys(cid, &[PREFIX, b'W']);
+        }
+        let mut screen = Terminal::new(25, 81);
+        let shown = h.screen(cid, &mut screen);
+        assert_eq!(watch, shown.contains("keys go to the focused tile; C-b z full size"), "{watch}: {shown}");
+        assert_eq!(h.server.view(cid).expect("attached").panes.len(), 3, "every session tiled");
+        h.keys(cid, b"hi\r");
+        assert_eq!(*h.program(ids[0]).written.borrow(), b"hi\r", "watch {watch}: Enter is the program's");
+        assert!(!h.server.view(cid).expect("attached").zoomed);
+        let r = h.server.view(cid).expect("attached").rects()[2];
+        h.keys(cid, format!("\x1b[<0;{};{}M", r.x + 2, r.y + 3).as_bytes());
+        assert_eq!(h.focused(cid), ids[2]);
+        assert!(!h.server.view(cid).expect("attached").zoomed, "watch {watch}: a click focuses");
+        h.keys(cid, &[PREFIX, b'z']);
+        assert!(h.server.view(cid).expect("attached").zoomed, "watch {watch}: prefix z, full size");
+    }
 }
 
 /// A harness with three sessions, s0 to s2.
