@@ -924,3 +924,34 @@ fn a_report_decides_until_it_ends_and_a_dry_run_writes_nothing() {
     let listed = env.qmux_ok(&["agents"]);
     assert!(listed.contains("claude") && listed.contains("built in · hooks"), "{listed}");
 }
+
+#[test]
+fn send_says_when_it_queues_and_never_types_into_a_question() {
+    let env = Env::new().with_var("QMUX_CHAT_TOOL_MS", "200");
+    start_chat(&env, "chat");
+    let mut busy = spawn_wait(&env, "chat", &["busy"]);
+    wait_registered(&env, &mut busy);
+    send(&env, "chat", "use a tool please");
+    assert_code(&busy.wait_output(), 0, "wait --until busy");
+    assert_code(&wait(&env, "chat", &["approval"]), 0, "wait --until approval");
+    // A plain send while it asks: queued, said, nothing typed.
+    let out = env.qmux(&["send", "-t", "chat", "ping 1"]);
+    assert_code(&out, 0, "send while asking");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "qmux: queued: 0:chat is asking for approval; qmux approve/deny answers it");
+    assert_eq!(env.session_json("chat").unwrap()["queued_messages"], 1);
+    assert!(!env.capture("chat").contains("ping 1"), "{}", env.capture("chat"));
+    // Answered: the chat goes on, then gets the message.
+    env.qmux_ok(&["deny", "-t", "chat"]);
+    assert_code(&wait(&env, "chat", &["output", r"You said: ping 1"]), 0, "the queued message, after the answer");
+    // --when-waiting says so too when it has to wait.
+    env.wait_state("chat", "waiting");
+    send(&env, "chat", "use a tool please");
+    let out = env.qmux(&["send", "-t", "chat", "--when-waiting", "ping 2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("qmux: queued: 0:chat is "), "{err}");
+    // --now types into the question: the chat takes "n" as its answer.
+    assert_code(&wait(&env, "chat", &["approval"]), 0, "asking again");
+    env.qmux_ok(&["send", "-t", "chat", "--now", "n"]);
+    assert_code(&wait(&env, "chat", &["output", r"You said: ping 2"]), 0, "refused, then the queued message");
+}
