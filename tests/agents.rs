@@ -492,7 +492,8 @@ agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_
 /// while it streams, waiting after its reply, and its question seen by its
 /// shape. The delays are printed for the README's table.
 fn generic(agent: Agent) {
-    let w = World::new(agent);
+    let mut w = World::new(agent);
+    w.env.set_config("");
     let rules = w.env.config_path().parent().expect("the config's directory").join("agents");
     std::fs::create_dir_all(&rules).expect("the agents directory");
     std::fs::write(rules.join(format!("{}.toml", agent.program())), "[match]\nnames = [\"no-such-agent\"]\n")

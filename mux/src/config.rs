@@ -203,8 +203,12 @@ impl Config {
     }
 }
 
-/// Where the user's agent rule files are: `agents/` beside the config file.
+/// Where the user's agent rule files are: `agents/` beside the config file;
+/// none for `-f /dev/null`, which means no config at all.
 pub fn agents_dir(config: &Path) -> Option<std::path::PathBuf> {
+    if config == Path::new("/dev/null") {
+        return None;
+    }
     Some(config.parent()?.join("agents"))
 }
 
@@ -527,6 +531,15 @@ fn find_key(text: &str, key: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_config_means_no_agent_rule_files_either() {
+        assert_eq!(agents_dir(Path::new("/dev/null")), None);
+        assert_eq!(
+            agents_dir(Path::new("/home/u/.config/qmux/config.toml")),
+            Some("/home/u/.config/qmux/agents".into())
+        );
+    }
 
     #[test]
     fn prefix_and_command() {
