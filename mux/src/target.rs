@@ -54,6 +54,16 @@ pub fn find(target: &str, candidates: &[Candidate<'_>], kind: &str) -> Result<Ve
     Ok(found)
 }
 
+/// Whether `target` names the session `index`/`name` itself, not by a
+/// prefix of its name (and never by an id: saved sessions have none).
+pub fn names_exactly(target: &str, index: u32, name: &str) -> bool {
+    if is_index(target) {
+        target.parse() == Ok(index)
+    } else {
+        target.strip_prefix('=').unwrap_or(target) == name
+    }
+}
+
 /// Digits alone: an index.
 pub fn is_index(target: &str) -> bool {
     !target.is_empty() && target.bytes().all(|b| b.is_ascii_digit())
