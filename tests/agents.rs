@@ -19,7 +19,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use qmux_e2e::{alive, poll_until, scaled, Env};
+use qmux_e2e::{alive, cmdline, poll_until, scaled, Env};
 use qmux_mockllm::agents::{self, Prepared};
 use qmux_mockllm::{Config, Mock};
 
@@ -505,18 +505,64 @@ agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mar
 
 // ---- kill ------------------------------------------------------------------
 
+/// Two sessions of the agent as users run it (Codex with its shared
+/// app-server daemon, which the other tests turn off), and a cat beside
+/// them. Killing one ends every process of its terminal session, and the
+/// other goes on answering: Codex's daemon, which the first Codex started
+/// and both talk to, is spared. Killing the other, the last of the agent,
+/// leaves nothing qmux started but the server and the cat.
 fn kill(agent: Agent) {
-    let w = World::new(agent);
+    let mut w = World::new(agent);
+    w.argv.retain(|a| a != "--no-daemon");
     w.start("a", None);
-    let processes = w.processes("a");
+    if matches!(agent, Agent::Codex) {
+        // The first Codex starts the daemon once it is up; the second
+        // then talks to it.
+        let started = Instant::now();
+        poll_until(
+            scaled(AGENT_TIMEOUT),
+            "Codex to start its app-server daemon",
+            || w.processes("a").iter().any(|p| cmdline(*p).iter().any(|a| a == "--managed-daemon")).then_some(()),
+            || format!("a's processes: {:?}", w.processes("a").into_iter().map(cmdline).collect::<Vec<_>>()),
+        );
+        println!("Codex's daemon started {} ms after its prompt", started.elapsed().as_millis());
+    }
+    w.start("b", None);
     w.env.start_detached("other", &["cat"]);
+    let a = w.processes("a");
+    let a_terminal = terminal_session(&a);
     w.env.qmux_ok(&["kill", "-t", "a"]);
     poll_until(
         scaled(Duration::from_secs(10)),
-        "every process of the agent to end",
-        || processes.iter().all(|p| !alive(*p)).then_some(()),
-        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+        "every process of a's terminal session to end",
+        || a_terminal.iter().all(|p| !alive(*p)).then_some(()),
+        || format!("alive: {:?}", a_terminal.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
     );
+    w.wait("b", "waiting");
+    w.send("b", &["still there after a went"]);
+    w.wait_delivered("still there after a went", 1);
+    w.wait("b", "waiting");
+
+    let kept: Vec<i32> = [w.env.server_pid()].into_iter().chain(w.processes("other")).collect();
+    w.env.qmux_ok(&["kill", "-t", "b"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "nothing qmux started to be left but the server and the cat",
+        || w.env.started_pids().iter().all(|p| kept.contains(p)).then_some(()),
+        || {
+            let left = w.env.started_pids().into_iter().filter(|p| !kept.contains(p));
+            format!("left: {:?}", left.map(|p| (p, cmdline(p))).collect::<Vec<_>>())
+        },
+    );
+}
+
+/// Those of `pids` in the terminal session of the first (its leader).
+fn terminal_session(pids: &[i32]) -> Vec<i32> {
+    let session = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..].split_whitespace().nth(3)?.parse::<i32>().ok()
+    };
+    pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
 agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill);

@@ -349,7 +349,8 @@ impl Server {
         if let Some(store) = &self.saving.store {
             store.forget(&removed.key);
         }
-        drop(removed); // hangs the program up
+        self.end_session_processes(&mut removed);
+        drop(removed);
         self.end_waiters(sid, &format!("{label} was killed"));
         if self.sessions.is_empty() {
             let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
