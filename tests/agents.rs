@@ -510,44 +510,61 @@ agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mar
 /// them. Killing one ends every process of its terminal session, and the
 /// other goes on answering: Codex's daemon, which the first Codex started
 /// and both talk to, is spared. Killing the other, the last of the agent,
-/// leaves nothing qmux started but the server and the cat.
+/// leaves nothing qmux started but the server and the cat; and once more,
+/// `kill-server` after the first kill leaves nothing at all.
 fn kill(agent: Agent) {
     let mut w = World::new(agent);
     w.argv.retain(|a| a != "--no-daemon");
-    w.start("a", None);
-    if matches!(agent, Agent::Codex) {
-        // The first Codex starts the daemon once it is up; the second
-        // then talks to it.
+    // A config of its own: rule sets left beside the shared /dev/null (by
+    // a test that replaces them) must not stand in for the agent's.
+    w.env.set_config("");
+    w.env.start_detached("other", &["cat"]);
+    start_two_and_kill_the_first(&w, "a", "b");
+    let kept: Vec<i32> = [w.env.server_pid()].into_iter().chain(w.processes("other")).collect();
+    w.env.qmux_ok(&["kill", "-t", "b"]);
+    nothing_left_but(&w, &kept, "the server and the cat");
+
+    start_two_and_kill_the_first(&w, "c", "d");
+    w.env.qmux_ok(&["kill-server"]);
+    nothing_left_but(&w, &[], "nothing, after kill-server");
+}
+
+/// Starts `first`, then `second` (for Codex, once the first has started
+/// the daemon both then use), kills `first`, and checks that its terminal
+/// session ended and that `second` still answers.
+fn start_two_and_kill_the_first(w: &World, first: &str, second: &str) {
+    w.start(first, None);
+    if matches!(w.agent, Agent::Codex) {
         let started = Instant::now();
         poll_until(
             scaled(AGENT_TIMEOUT),
             "Codex to start its app-server daemon",
-            || w.processes("a").iter().any(|p| cmdline(*p).iter().any(|a| a == "--managed-daemon")).then_some(()),
-            || format!("a's processes: {:?}", w.processes("a").into_iter().map(cmdline).collect::<Vec<_>>()),
+            || w.processes(first).iter().any(|p| cmdline(*p).iter().any(|a| a == "--managed-daemon")).then_some(()),
+            || format!("{first}'s processes: {:?}", w.processes(first).into_iter().map(cmdline).collect::<Vec<_>>()),
         );
         println!("Codex's daemon started {} ms after its prompt", started.elapsed().as_millis());
     }
-    w.start("b", None);
-    w.env.start_detached("other", &["cat"]);
-    let a = w.processes("a");
-    let a_terminal = terminal_session(&a);
-    w.env.qmux_ok(&["kill", "-t", "a"]);
+    w.start(second, None);
+    let terminal = terminal_session(&w.processes(first));
+    w.env.qmux_ok(&["kill", "-t", first]);
     poll_until(
         scaled(Duration::from_secs(10)),
-        "every process of a's terminal session to end",
-        || a_terminal.iter().all(|p| !alive(*p)).then_some(()),
-        || format!("alive: {:?}", a_terminal.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+        &format!("every process of {first}'s terminal session to end"),
+        || terminal.iter().all(|p| !alive(*p)).then_some(()),
+        || format!("alive: {:?}", terminal.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
     );
-    w.wait("b", "waiting");
-    w.send("b", &["still there after a went"]);
-    w.wait_delivered("still there after a went", 1);
-    w.wait("b", "waiting");
+    let text = format!("still there after {first} went");
+    w.wait(second, "waiting");
+    w.send(second, &[&text]);
+    w.wait_delivered(&text, 1);
+    w.wait(second, "waiting");
+}
 
-    let kept: Vec<i32> = [w.env.server_pid()].into_iter().chain(w.processes("other")).collect();
-    w.env.qmux_ok(&["kill", "-t", "b"]);
+/// Waits until every process the test's qmux started is one of `kept`.
+fn nothing_left_but(w: &World, kept: &[i32], what: &str) {
     poll_until(
         scaled(Duration::from_secs(10)),
-        "nothing qmux started to be left but the server and the cat",
+        &format!("no process qmux started to be left but {what}"),
         || w.env.started_pids().iter().all(|p| kept.contains(p)).then_some(()),
         || {
             let left = w.env.started_pids().into_iter().filter(|p| !kept.contains(p));
