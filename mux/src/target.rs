@@ -142,4 +142,14 @@ mod tests {
         assert_eq!(find("api", &all, "saved session"), Ok(vec![0, 1]));
         assert_eq!(find("4", &all, "saved session"), Ok(vec![1]));
     }
+
+    #[test]
+    fn a_target_names_a_session_exactly_by_its_index_or_its_whole_name() {
+        assert!(names_exactly("0", 0, "claude"));
+        assert!(names_exactly("claude", 0, "claude"));
+        assert!(names_exactly("=claude", 0, "claude"));
+        assert!(!names_exactly("cla", 0, "claude"), "a prefix is not the name");
+        assert!(!names_exactly("1", 0, "claude"));
+        assert!(!names_exactly("claude", 0, "claude-2"));
+    }
 }
