@@ -19,7 +19,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use qmux_e2e::{alive, poll_until, scaled, Env};
+use qmux_e2e::{alive, cmdline, poll_until, scaled, Env};
 use qmux_mockllm::agents::{self, Prepared};
 use qmux_mockllm::{Config, Mock};
 
@@ -565,18 +565,81 @@ agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mar
 
 // ---- kill ------------------------------------------------------------------
 
+/// Two sessions of the agent as users run it (Codex with its shared
+/// app-server daemon, which the other tests turn off), and a cat beside
+/// them. Killing one ends every process of its terminal session, and the
+/// other goes on answering: Codex's daemon, which the first Codex started
+/// and both talk to, is spared. Killing the other, the last of the agent,
+/// leaves nothing qmux started but the server and the cat; and once more,
+/// `kill-server` after the first kill leaves nothing at all.
 fn kill(agent: Agent) {
-    let w = World::new(agent);
-    w.start("a", None);
-    let processes = w.processes("a");
+    let mut w = World::new(agent);
+    w.argv.retain(|a| a != "--no-daemon");
+    // A config of its own: rule sets left beside the shared /dev/null (by
+    // a test that replaces them) must not stand in for the agent's.
+    w.env.set_config("");
     w.env.start_detached("other", &["cat"]);
-    w.env.qmux_ok(&["kill", "-t", "a"]);
+    start_two_and_kill_the_first(&w, "a", "b");
+    let kept: Vec<i32> = [w.env.server_pid()].into_iter().chain(w.processes("other")).collect();
+    w.env.qmux_ok(&["kill", "-t", "b"]);
+    nothing_left_but(&w, &kept, "the server and the cat");
+
+    start_two_and_kill_the_first(&w, "c", "d");
+    w.env.qmux_ok(&["kill-server"]);
+    nothing_left_but(&w, &[], "nothing, after kill-server");
+}
+
+/// Starts `first`, then `second` (for Codex, once the first has started
+/// the daemon both then use), kills `first`, and checks that its terminal
+/// session ended and that `second` still answers.
+fn start_two_and_kill_the_first(w: &World, first: &str, second: &str) {
+    w.start(first, None);
+    if matches!(w.agent, Agent::Codex) {
+        let started = Instant::now();
+        poll_until(
+            scaled(AGENT_TIMEOUT),
+            "Codex to start its app-server daemon",
+            || w.processes(first).iter().any(|p| cmdline(*p).iter().any(|a| a == "--managed-daemon")).then_some(()),
+            || format!("{first}'s processes: {:?}", w.processes(first).into_iter().map(cmdline).collect::<Vec<_>>()),
+        );
+        println!("Codex's daemon started {} ms after its prompt", started.elapsed().as_millis());
+    }
+    w.start(second, None);
+    let terminal = terminal_session(&w.processes(first));
+    w.env.qmux_ok(&["kill", "-t", first]);
     poll_until(
         scaled(Duration::from_secs(10)),
-        "every process of the agent to end",
-        || processes.iter().all(|p| !alive(*p)).then_some(()),
-        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+        &format!("every process of {first}'s terminal session to end"),
+        || terminal.iter().all(|p| !alive(*p)).then_some(()),
+        || format!("alive: {:?}", terminal.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
     );
+    let text = format!("still there after {first} went");
+    w.wait(second, "waiting");
+    w.send(second, &[&text]);
+    w.wait_delivered(&text, 1);
+    w.wait(second, "waiting");
+}
+
+/// Waits until every process the test's qmux started is one of `kept`.
+fn nothing_left_but(w: &World, kept: &[i32], what: &str) {
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        &format!("no process qmux started to be left but {what}"),
+        || w.env.started_pids().iter().all(|p| kept.contains(p)).then_some(()),
+        || {
+            let left = w.env.started_pids().into_iter().filter(|p| !kept.contains(p));
+            format!("left: {:?}", left.map(|p| (p, cmdline(p))).collect::<Vec<_>>())
+        },
+    );
+}
+
+/// Those of `pids` in the terminal session of the first (its leader).
+fn terminal_session(pids: &[i32]) -> Vec<i32> {
+    let session = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..].split_whitespace().nth(3)?.parse::<i32>().ok()
+    };
+    pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
 agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill);

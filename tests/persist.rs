@@ -560,3 +560,55 @@ fn sessions_already_restored_are_not_announced_as_waiting_for_restore() {
         out.stderr_text()
     );
 }
+
+// ---- 9. a new session beside saved ones ----
+
+/// Issue 24 §3: after `kill-server`, a bare `qmux` starts a chat named
+/// after the directory, as the saved session was; it must take neither
+/// that name nor that index, and must offer the saved one. A target that
+/// names the saved one is not the newcomer's, and a restore that cannot
+/// have its own name says so.
+#[test]
+fn a_new_session_after_a_restart_takes_no_saved_sessions_name_or_index() {
+    let env = Env::new();
+    let dir = env.work_dir().canonicalize().expect("the work directory");
+    let dir_name = dir.file_name().expect("a named directory").to_string_lossy().into_owned();
+    let out = env.qmux(&["new", "-d", "-c", &dir.to_string_lossy(), "--", "cat"]);
+    assert!(out.status.success(), "qmux new: {out:?}");
+    wait_key(&env, &dir_name);
+    kill_server(&env, &dir_name);
+
+    // The natural next step: `qmux`.
+    let mut term = env.attach(&[], 100, 30);
+    term.wait_text("qmux restore");
+    let live = env.wait_ls("the new chat to be listed", |l| l.len() == 1);
+    assert_ne!(live[0].name, dir_name, "the new chat took the saved session's name: {}", env.ls());
+    assert_ne!(live[0].index, 0, "the new chat took the saved session's index: {}", env.ls());
+    // Its name begins the saved one's, which a target still means.
+    assert_error(&env.qmux(&["send", "-t", &dir_name, "hello"]), &["saved session", "qmux restore"]);
+
+    let out = env.qmux(&["restore"]);
+    assert!(out.status.success(), "qmux restore: {out:?}");
+    assert!(out.stderr_text().contains(&format!("restored 0:{dir_name} (cat)")), "{out:?}");
+    assert!(!out.stderr_text().contains("came back as"), "nothing was renamed: {out:?}");
+    env.qmux_ok(&["send", "-t", &dir_name, "hello cat"]);
+    wait_capture(&env, "0", "cat to echo what was sent to its name", |lines| {
+        lines.iter().filter(|l| l.contains("hello cat")).count() == 2
+    });
+    drop(term);
+
+    // A name given on purpose is the user's to give; the saved session
+    // then comes back under another, and says so.
+    kill_server(&env, &dir_name);
+    let out = env.qmux(&["new", "-d", "-s", &dir_name, "--", "cat"]);
+    assert!(out.status.success(), "qmux new -s: {out:?}");
+    assert!(out.stderr_text().contains("warning: a saved session is also called"), "{out:?}");
+    let newcomer = env.session(&dir_name).expect("listed");
+    assert!(newcomer.index >= 2, "the saved sessions' indexes stay theirs: {}", env.ls());
+    let out = env.qmux(&["restore"]);
+    assert!(out.status.success(), "qmux restore: {out:?}");
+    let renamed = format!("0:{dir_name} came back as 0:{dir_name}-");
+    let line = out.stderr_text().lines().find(|l| l.contains(&renamed)).map(str::to_string);
+    let line = line.unwrap_or_else(|| panic!("the rename is said: {out:?}"));
+    assert!(line.contains(&format!("{}:{dir_name} has its name", newcomer.index)), "and why: {line:?}");
+}

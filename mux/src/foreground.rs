@@ -90,21 +90,63 @@ pub fn fingerprint(pgrp: i32) -> String {
 
 /// Every live process of the terminal session led by `leader` (the
 /// session's child, which qmux starts with `setsid`), and their
-/// descendants that left it with a `setsid` of their own. Zombies are
-/// dead already and not counted.
-pub fn session_members(leader: i32) -> Vec<i32> {
-    session_members_in(Path::new("/proc"), leader)
+/// descendants, those that left it with a `setsid` of their own included,
+/// except `spared` and theirs. Zombies are dead already and not counted.
+pub fn session_members(leader: i32, spared: &[i32]) -> Vec<i32> {
+    let procs = live(Path::new("/proc"));
+    let terminal: Vec<i32> = procs.iter().filter(|(_, s)| s.session == leader).map(|(p, _)| *p).collect();
+    with_descendants(&procs, terminal, spared)
 }
 
-fn session_members_in(proc_dir: &Path, leader: i32) -> Vec<i32> {
-    let procs: Vec<(i32, Stat)> = all(proc_dir).into_iter().filter(|(_, s)| !s.zombie).collect();
-    let mut members: Vec<i32> = procs.iter().filter(|(_, s)| s.session == leader).map(|(p, _)| *p).collect();
-    // Descendants that started a session of their own (daemons).
+/// The descendants of the terminal session led by `leader` that left it
+/// with a `setsid` of their own: daemons, which may serve other sessions
+/// (Codex's shared app-server).
+pub fn detached(leader: i32) -> Vec<Process> {
+    let procs = live(Path::new("/proc"));
+    let terminal: Vec<i32> = procs.iter().filter(|(_, s)| s.session == leader).map(|(p, _)| *p).collect();
+    let session_of = |pid: i32| procs.iter().find(|(p, _)| *p == pid).map(|(_, s)| s.session);
+    with_descendants(&procs, terminal, &[])
+        .into_iter()
+        .filter(|p| session_of(*p) != Some(leader))
+        .filter_map(|p| process(Path::new("/proc"), p))
+        .collect()
+}
+
+/// `roots` that still live, and every live descendant of theirs.
+pub fn tree(roots: &[i32]) -> Vec<i32> {
+    let procs = live(Path::new("/proc"));
+    let roots = roots.iter().copied().filter(|r| procs.iter().any(|(p, _)| p == r)).collect();
+    with_descendants(&procs, roots, &[])
+}
+
+/// Every live process whose environment holds `NAME=VALUE` with a value
+/// that starts with `prefix`: what qmux started and all they started,
+/// wherever they moved (`$QMUX` names the server's socket).
+pub fn carrying(name: &str, prefix: &str) -> Vec<Process> {
+    let needle = format!("{name}={prefix}");
+    let proc_dir = Path::new("/proc");
+    live(proc_dir)
+        .into_iter()
+        .filter(|(pid, _)| {
+            let environ = std::fs::read(proc_dir.join(pid.to_string()).join("environ")).unwrap_or_default();
+            environ.split(|b| *b == 0).any(|var| var.starts_with(needle.as_bytes()))
+        })
+        .filter_map(|(pid, _)| process(proc_dir, pid))
+        .collect()
+}
+
+fn live(proc_dir: &Path) -> Vec<(i32, Stat)> {
+    all(proc_dir).into_iter().filter(|(_, s)| !s.zombie).collect()
+}
+
+/// `members` and their descendants among `procs`, not going into `spared`.
+fn with_descendants(procs: &[(i32, Stat)], mut members: Vec<i32>, spared: &[i32]) -> Vec<i32> {
+    members.retain(|p| !spared.contains(p));
     let mut i = 0;
     while i < members.len() {
         let parent = members[i];
-        for (pid, s) in &procs {
-            if s.ppid == parent && !members.contains(pid) {
+        for (pid, s) in procs {
+            if s.ppid == parent && !members.contains(pid) && !spared.contains(pid) {
                 members.push(*pid);
             }
         }
@@ -147,10 +189,49 @@ mod tests {
         let group = group(leader);
         assert_eq!(group[0].pid, leader, "leader first: {group:?}");
         assert!(group.iter().any(|p| p.argv == ["sleep", "31"]), "{group:?}");
-        let members = session_members(leader);
+        let members = session_members(leader, &[]);
         assert_eq!(members.len(), 3, "{members:?}");
+        assert!(detached(leader).is_empty(), "the pipeline stays in its terminal session");
         assert_eq!(fingerprint(leader), format!("{leader}:sh,sleep,sleep"));
         for pid in members {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn a_daemon_that_left_the_terminal_session_is_detached_and_can_be_spared() {
+        let tag = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+        let mut child = std::process::Command::new("setsid")
+            .args(["sh", "-c", "setsid sleep 33 & exec sleep 34"])
+            .env("QMUX_FOREGROUND_TEST", &tag)
+            .spawn()
+            .expect("setsid and sh are on every Linux");
+        let leader = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let daemon = loop {
+            let found = detached(leader);
+            if let [one] = found.as_slice() {
+                if one.argv == ["sleep", "33"]
+                    && process(Path::new("/proc"), leader).is_some_and(|p| p.argv[0] == "sleep")
+                {
+                    break one.pid;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "the daemon never left: {found:?}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let mut both = [leader, daemon];
+        both.sort();
+        let mut members = session_members(leader, &[]);
+        members.sort();
+        assert_eq!(members, both, "the daemon is the session's too");
+        assert_eq!(session_members(leader, &[daemon]), [leader], "unless spared");
+        assert_eq!(tree(&[daemon]), [daemon]);
+        let mut carrying: Vec<i32> = carrying("QMUX_FOREGROUND_TEST", &tag).iter().map(|p| p.pid).collect();
+        carrying.sort();
+        assert_eq!(carrying, both, "both inherited the variable");
+        for pid in [leader, daemon] {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
         let _ = child.wait();

@@ -415,51 +415,66 @@ impl Pty {
 
     /// Ends the program and everything it started, as closing a terminal
     /// would, but without leaving anything behind: SIGHUP (and SIGCONT, so
-    /// a stopped process gets it) to every process of its terminal session;
-    /// whatever still runs after [`KILL_GRACE`] gets SIGTERM, and after
-    /// another, SIGKILL. A node wrapper that survives SIGHUP, and the child
-    /// it never signals, both end. The escalation runs on its own thread;
+    /// a stopped process gets it) to every process of its terminal session
+    /// and their descendants, daemons that left it included, except
+    /// `spared` (and theirs: a daemon other sessions use); whatever still
+    /// runs after [`KILL_GRACE`] gets SIGTERM, and after another, SIGKILL.
+    /// A node wrapper that survives SIGHUP, and the child it never signals,
+    /// both end. The escalation runs on its own thread;
     /// [`finish_terminations`] waits for every one still going.
-    pub fn terminate(&mut self) {
+    pub fn terminate(&mut self, spared: Vec<i32>) {
         let Some(leader) = self.pid.map(|p| p as i32) else { return };
         if self.terminating {
             return;
         }
         self.terminating = true;
         let reaped = self.reading.reaped.clone();
-        let members = move || {
-            let mut m = crate::foreground::session_members(leader);
+        escalate(move || {
+            let mut m = crate::foreground::session_members(leader, &spared);
             if reaped.load(Ordering::Acquire) {
                 m.retain(|p| *p != leader);
             }
             m
-        };
-        let first = members();
-        if first.is_empty() {
-            return;
-        }
-        signal_all(&first, Signal::SIGHUP);
-        signal_all(&first, Signal::SIGCONT);
-        let handle = std::thread::Builder::new().name("pty-terminate".into()).spawn(move || {
-            for signal in [Signal::SIGTERM, Signal::SIGKILL] {
-                let deadline = std::time::Instant::now() + KILL_GRACE;
-                loop {
-                    let left = members();
-                    if left.is_empty() {
-                        return;
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        signal_all(&left, signal);
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-            }
         });
-        if let (Ok(handle), Ok(mut pending)) = (handle, TERMINATIONS.lock()) {
-            pending.retain(|h| !h.is_finished());
-            pending.push(handle);
+    }
+}
+
+/// Ends processes that no terminal holds any more (a daemon a killed
+/// session left to the others), and their descendants, as
+/// [`Pty::terminate`] ends a session's.
+pub fn end_processes(roots: Vec<i32>) {
+    escalate(move || crate::foreground::tree(&roots));
+}
+
+/// SIGHUP and SIGCONT to what `members` lists now; SIGTERM to what it
+/// still lists after [`KILL_GRACE`], SIGKILL after another. The waiting is
+/// on a thread of its own, which [`finish_terminations`] joins.
+fn escalate(members: impl Fn() -> Vec<i32> + Send + 'static) {
+    let first = members();
+    if first.is_empty() {
+        return;
+    }
+    signal_all(&first, Signal::SIGHUP);
+    signal_all(&first, Signal::SIGCONT);
+    let handle = std::thread::Builder::new().name("pty-terminate".into()).spawn(move || {
+        for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+            let deadline = std::time::Instant::now() + KILL_GRACE;
+            loop {
+                let left = members();
+                if left.is_empty() {
+                    return;
+                }
+                if std::time::Instant::now() >= deadline {
+                    signal_all(&left, signal);
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
+    });
+    if let (Ok(handle), Ok(mut pending)) = (handle, TERMINATIONS.lock()) {
+        pending.retain(|h| !h.is_finished());
+        pending.push(handle);
     }
 }
 
@@ -705,7 +720,7 @@ fn signal_all(pids: &[i32], signal: Signal) {
 
 impl Drop for Pty {
     fn drop(&mut self) {
-        self.terminate();
+        self.terminate(Vec::new());
         // Input for a program being hung up is moot. The reader goes on to
         // the end of its output, and reaps it.
         self.writer.abort();

@@ -54,6 +54,16 @@ pub fn find(target: &str, candidates: &[Candidate<'_>], kind: &str) -> Result<Ve
     Ok(found)
 }
 
+/// Whether `target` names the session `index`/`name` itself, not by a
+/// prefix of its name (and never by an id: saved sessions have none).
+pub fn names_exactly(target: &str, index: u32, name: &str) -> bool {
+    if is_index(target) {
+        target.parse() == Ok(index)
+    } else {
+        target.strip_prefix('=').unwrap_or(target) == name
+    }
+}
+
 /// Digits alone: an index.
 pub fn is_index(target: &str) -> bool {
     !target.is_empty() && target.bytes().all(|b| b.is_ascii_digit())
@@ -131,5 +141,15 @@ mod tests {
         let all = [Candidate { index: 0, name: "api", id: None }, Candidate { index: 4, name: "api", id: None }];
         assert_eq!(find("api", &all, "saved session"), Ok(vec![0, 1]));
         assert_eq!(find("4", &all, "saved session"), Ok(vec![1]));
+    }
+
+    #[test]
+    fn a_target_names_a_session_exactly_by_its_index_or_its_whole_name() {
+        assert!(names_exactly("0", 0, "claude"));
+        assert!(names_exactly("claude", 0, "claude"));
+        assert!(names_exactly("=claude", 0, "claude"));
+        assert!(!names_exactly("cla", 0, "claude"), "a prefix is not the name");
+        assert!(!names_exactly("1", 0, "claude"));
+        assert!(!names_exactly("claude", 0, "claude-2"));
     }
 }

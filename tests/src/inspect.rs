@@ -77,6 +77,12 @@ pub fn cmdline(pid: i32) -> Vec<String> {
 }
 
 impl Env {
+    /// Every live process this `Env`'s commands started, and all they
+    /// started, wherever they moved (daemons included): the server too.
+    pub fn started_pids(&self) -> Vec<i32> {
+        procs::tagged(&self.root().to_string_lossy()).into_iter().filter(|&pid| alive(pid)).collect()
+    }
+
     /// Every live qmux server this `Env` started: its processes whose
     /// command line is `qmux … server`.
     pub fn server_pids(&self) -> Vec<i32> {

@@ -30,6 +30,7 @@
 mod agent;
 mod answer;
 mod conn;
+mod daemons;
 mod draw;
 mod handoff;
 mod hosts;
@@ -386,7 +387,9 @@ impl Server {
         for cid in views {
             self.detach(cid, "server exited");
         }
+        let agents: Vec<_> = self.sessions.iter().map(|s| s.watch.rules.clone()).collect();
         self.sessions.clear();
+        self.end_daemons(&agents);
         if !self.succeeded {
             let _ = std::fs::remove_file(&self.socket);
         }

@@ -52,6 +52,14 @@ pub trait Child {
     }
     /// Reads again: the upgrade did not happen.
     fn resume(&mut self) {}
+    /// The processes it started that left its terminal session (setsid):
+    /// daemons, which other sessions may use.
+    fn detached(&self) -> Vec<crate::foreground::Process> {
+        Vec::new()
+    }
+    /// Hangs the program up now, and everything it started but `spared`
+    /// (and theirs). Dropping it does the same, sparing nothing.
+    fn end(&mut self, _spared: Vec<i32>) {}
 }
 
 pub use crate::pty::Notify;
@@ -134,6 +142,12 @@ impl Child for Pty {
     }
     fn resume(&mut self) {
         Pty::resume(self)
+    }
+    fn detached(&self) -> Vec<crate::foreground::Process> {
+        Pty::pid(self).map_or_else(Vec::new, |p| crate::foreground::detached(p as i32))
+    }
+    fn end(&mut self, spared: Vec<i32>) {
+        Pty::terminate(self, spared)
     }
 }
 

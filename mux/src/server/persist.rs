@@ -24,8 +24,8 @@ pub(super) struct Saving {
     /// Sessions saved by a previous server, waiting for `qmux restore`.
     pub saved: Vec<Saved>,
     /// Said once to the user: files moved aside, sessions that failed to
-    /// come back.
-    notices: Vec<String>,
+    /// come back, a new session named as a saved one.
+    pub notices: Vec<String>,
     /// The layout saved by the previous server: its line (see
     /// [`parse_layout`]) and its sessions' keys, for a restore to put back.
     saved_layout: Option<(String, Vec<String>)>,
@@ -94,6 +94,7 @@ impl Server {
                 self.saving.saved_layout = store.load_layout();
                 self.saving.saved = saved;
                 self.saving.store = Some(store);
+                self.saved_changed();
             }
             Err(e) => self.saving.notices.push(format!("sessions will not be saved: {e}")),
         }
@@ -224,19 +225,29 @@ impl Server {
         Ok(self.restore_picked(picked))
     }
 
-    /// Brings back the saved sessions at these positions of the list.
+    /// Brings back the saved sessions at these positions of the list, each
+    /// at its own index and under its own name unless a live session has
+    /// it; then the line says so. The others keep theirs meanwhile.
     pub(super) fn restore_picked(&mut self, picked: Vec<usize>) -> Vec<String> {
-        let mut taken: Vec<Saved> = Vec::new();
-        for i in picked.into_iter().rev() {
-            taken.push(self.saving.saved.remove(i));
-        }
-        taken.reverse();
+        let keys: Vec<String> = picked.iter().map(|&i| self.saving.saved[i].meta.key.clone()).collect();
         let mut lines = Vec::new();
-        for saved in taken {
+        for key in keys {
+            let Some(at) = self.saving.saved.iter().position(|s| s.meta.key == key) else { continue };
+            let saved = self.take_saved(at);
+            let (index, name) = (saved.meta.index, saved.meta.name.clone());
+            // Why it cannot have its own index or name, if it cannot.
+            let holder = |what: &str, has: &dyn Fn(&super::session::Session) -> bool| {
+                let who = self.sessions.iter().find(|s| has(s)).map_or("a saved session".into(), |s| s.label());
+                format!("{who} has its {what}")
+            };
+            let index_holder =
+                (self.sessions.free_index(Some(index)) != index).then(|| holder("index", &|s| s.index == index));
+            let name_taken = self.sessions.name_taken(&name) || self.sessions.name_saved(&name);
+            let name_holder = name_taken.then(|| holder("name", &|s| s.name == name));
+            let moved = [index_holder, name_holder];
             let command = self.resume_command(&saved.meta);
-            let name = (!self.sessions.name_taken(&saved.meta.name)).then(|| saved.meta.name.clone());
             let spec = NewSession {
-                name,
+                name: Some(if name_taken { self.sessions.unique_name(&name) } else { name.clone() }),
                 cwd: saved.meta.cwd.clone(),
                 command: command.clone(),
                 env: saved.meta.env.clone(),
@@ -251,16 +262,34 @@ impl Server {
                         }
                         None => lines.push(format!("restored {label} ({})", command.join(" "))),
                     }
+                    let why: Vec<String> = moved.into_iter().flatten().collect();
+                    if !why.is_empty() {
+                        lines.push(format!("{index}:{name} came back as {label}: {}", why.join(", ")));
+                    }
                     lines.extend(self.shared_resume_slot(sid, true));
                 }
                 Err(e) => {
-                    lines.push(format!("cannot restore {}:{}: {e}", saved.meta.index, saved.meta.name));
-                    self.saving.saved.push(saved);
+                    lines.push(format!("cannot restore {index}:{name}: {e}"));
+                    self.saving.saved.insert(at, saved);
+                    self.saved_changed();
                 }
             }
         }
         self.restore_saved_layout();
         lines
+    }
+
+    /// Takes a saved session out of the list waiting for restore.
+    pub(super) fn take_saved(&mut self, at: usize) -> Saved {
+        let saved = self.saving.saved.remove(at);
+        self.saved_changed();
+        saved
+    }
+
+    /// New sessions keep off the indexes and names of the saved ones.
+    fn saved_changed(&mut self) {
+        let held = self.saving.saved.iter().map(|s| (s.meta.index, s.meta.name.clone()));
+        self.sessions.set_saved(held);
     }
 
     /// The previous server's last layout, over the sessions now restored

@@ -23,11 +23,15 @@ pub(super) struct Sessions {
     next_id: SessionId,
     /// Bumped each time a session is created or shown.
     use_counter: u64,
+    /// The index and name of each saved session waiting for `qmux restore`:
+    /// a new session takes neither, and a target that names one is not
+    /// taken for a live session whose name it begins.
+    saved: Vec<(u32, String)>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions { list: Vec::new(), next_id: 1, use_counter: 0 }
+        Sessions { list: Vec::new(), next_id: 1, use_counter: 0, saved: Vec::new() }
     }
 }
 
@@ -91,15 +95,30 @@ impl Sessions {
         }
     }
 
-    /// A session by target: name, index or unique name prefix.
+    /// A session by target: name, index or unique name prefix. A saved
+    /// session's own name or index is never a live one's prefix: `-t claude`
+    /// must not reach `claude-2` while `claude` waits to be restored.
     pub fn resolve(&self, target: &str) -> Result<SessionId, String> {
         let candidates: Vec<crate::target::Candidate<'_>> = self
             .list
             .iter()
             .map(|s| crate::target::Candidate { index: s.index, name: &s.name, id: Some(s.id) })
             .collect();
+        let names = |index: u32, name: &str| crate::target::names_exactly(target, index, name);
+        if let Some((index, name)) = self.saved.iter().find(|(i, n)| names(*i, n)) {
+            if !candidates.iter().any(|c| names(c.index, c.name)) {
+                return Err(format!(
+                    "{index}:{name} is a saved session, not running: `qmux restore -t ={name}` brings it back"
+                ));
+            }
+        }
         let found = crate::target::find(target, &candidates, "session")?;
         Ok(self.list[found[0]].id)
+    }
+
+    /// What the saved sessions hold on to (see [`Sessions::saved`]).
+    pub fn set_saved(&mut self, saved: impl Iterator<Item = (u32, String)>) {
+        self.saved = saved.collect();
     }
 
     pub fn check_name(&self, name: &str, except: Option<SessionId>) -> Result<(), String> {
@@ -110,11 +129,18 @@ impl Sessions {
         Ok(())
     }
 
+    /// Whether a live session has this name.
     pub fn name_taken(&self, name: &str) -> bool {
         self.list.iter().any(|s| s.name == name)
     }
 
-    /// `base`, or `base-2`, `base-3`… whichever is free, made a good name.
+    /// Whether a saved session waiting for restore has this name.
+    pub fn name_saved(&self, name: &str) -> bool {
+        self.saved.iter().any(|(_, n)| n == name)
+    }
+
+    /// `base`, or `base-2`, `base-3`… whichever no session, live or saved,
+    /// has, made a good name.
     pub fn unique_name(&self, base: &str) -> String {
         let base: String = base.chars().filter(|c| !c.is_control() && *c != ':').collect();
         let base = base.trim_start_matches(['=', '$']);
@@ -125,16 +151,17 @@ impl Sessions {
         };
         let mut name = base.clone();
         let mut n = 2;
-        while self.name_taken(&name) {
+        while self.name_taken(&name) || self.name_saved(&name) {
             name = format!("{base}-{n}");
             n += 1;
         }
         name
     }
 
-    /// `preferred` if no session has it, else the lowest free index.
+    /// `preferred` if no session, live or saved, has it, else the lowest
+    /// such index.
     pub fn free_index(&self, preferred: Option<u32>) -> u32 {
-        let free = |i: &u32| !self.list.iter().any(|s| s.index == *i);
+        let free = |i: &u32| !self.list.iter().any(|s| s.index == *i) && !self.saved.iter().any(|(s, _)| s == i);
         preferred.filter(free).or_else(|| (0..).find(free)).unwrap_or(0)
     }
 
@@ -194,6 +221,11 @@ impl Server {
     pub(super) fn create_or_restore(&mut self, spec: NewSession, saved: Option<&Saved>) -> Result<SessionId, String> {
         if let Some(name) = &spec.name {
             self.sessions.check_name(name, None)?;
+            if saved.is_none() && self.sessions.name_saved(name) {
+                self.saving.notices.push(format!(
+                    "warning: a saved session is also called {name}; `qmux restore` brings it back under another name"
+                ));
+            }
         }
         let by_default = spec.command.is_empty() && self.config.default_command.is_none();
         let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
@@ -317,7 +349,8 @@ impl Server {
         if let Some(store) = &self.saving.store {
             store.forget(&removed.key);
         }
-        drop(removed); // hangs the program up
+        self.end_session_processes(&mut removed);
+        drop(removed);
         self.end_waiters(sid, &format!("{label} was killed"));
         if self.sessions.is_empty() {
             let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();

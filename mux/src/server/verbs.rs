@@ -245,7 +245,7 @@ impl Server {
         }
         let mut lines = Vec::new();
         for i in picked.into_iter().rev() {
-            let s = self.saving.saved.remove(i);
+            let s = self.take_saved(i);
             if let Some(store) = &self.saving.store {
                 store.forget(&s.meta.key);
             }
