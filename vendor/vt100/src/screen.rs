@@ -1753,13 +1753,17 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         match mode {
             0 => self.screen.grid_mut().erase_all_forward(attrs),
             1 => self.screen.grid_mut().erase_all_backward(attrs),
-            2 => self.screen.grid_mut().erase_all(attrs),
+            2 => {
+                self.screen.grid_mut().erase_all(attrs);
+                self.callbacks.erased_in_display(&mut self.screen, mode);
+            }
             3 => {
                 let is_alternate = self.screen.mode(MODE_ALTERNATE_SCREEN);
                 let (grid, links) = self.screen.grid_and_links_mut();
                 let on_row =
                     Self::on_row(is_alternate, links, &mut self.callbacks);
                 grid.erase_all_scrollback(on_row);
+                self.callbacks.erased_in_display(&mut self.screen, mode);
             }
             _ => unhandled(self),
         }
@@ -2488,6 +2492,21 @@ mod index_tests {
         assert!(!p.screen().row_wrapped(1));
         let rows: alloc::vec::Vec<String> = p.screen().rows(0, 5).collect();
         assert_eq!(rows, ["abcd", "\u{4e00}e", "x"]);
+    }
+
+    #[test]
+    fn erasing_the_display_is_told_to_the_callbacks() {
+        #[derive(Default)]
+        struct Erased(alloc::vec::Vec<(u16, bool)>);
+        impl crate::Callbacks for Erased {
+            fn erased_in_display(&mut self, screen: &mut crate::Screen, mode: u16) {
+                self.0.push((mode, screen.alternate_screen()));
+            }
+        }
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut p = crate::Parser::new_with_callbacks(size(3), size(10), 0, Erased::default());
+        p.process(b"a\x1b[J\x1b[1J\x1b[2J\x1b[3J\x1b[?1049h\x1b[2J");
+        assert_eq!(p.callbacks().0, [(2, false), (3, false), (2, true)]);
     }
 
     #[test]
