@@ -34,6 +34,16 @@ impl Terminal {
             || screen.origin_mode())
     }
 
+    /// Lays history out again at the screen's width, with the screen:
+    /// rows kept at another width (a restored session's) read as the lines
+    /// they were.
+    pub fn rewrap_history(&mut self) {
+        if self.rewrappable() {
+            let (cols, rows) = self.size();
+            self.relayout(cols, rows, true);
+        }
+    }
+
     /// Lays the main screen and the newest history out again at `cols` x
     /// `rows` (see the module docs), `reflowing` lines for a new width; the
     /// caller checked [`rewrappable`].
