@@ -439,3 +439,56 @@ fn the_test_base64_is_standard() {
     assert_eq!(base64(b"foo"), "Zm9v");
     assert_eq!(base64(b"hello\nworld"), "aGVsbG8Kd29ybGQ=");
 }
+
+// ---- 8. after a restore ----
+
+/// Issue 24: rows saved at a tile's width come back as the lines they were,
+/// laid out at the width they are read at, in `capture` and in scroll mode:
+/// not as the tile's 52-column pieces.
+#[test]
+fn history_after_a_restore_is_rewrapped_to_the_width_it_is_read_at() {
+    let env = Env::new();
+    let flag = env.work_dir().join("printed");
+    // 111 cells a line: three rows at 52 columns. Restored, the script
+    // only waits.
+    let script = format!(
+        "[ -e '{0}' ] && exec cat; i=1; while [ $i -le 40 ]; do printf 'line %02d %0100d %02d\\n' $i 0 $i; \
+         i=$((i+1)); done; touch '{0}'; exec cat",
+        flag.display()
+    );
+    env.qmux_ok(&["new", "-d", "-s", "tile", "-x", "52", "-y", "10", "--", "sh", "-c", &script]);
+    wait_done(&env, "tile", &flag, "0000 40");
+    env.qmux_ok(&["kill-server"]);
+    env.qmux_ok(&["restore"]);
+
+    let line = |i: u32| format!("line {i:02} {} {i:02}", "0".repeat(100));
+    let restored = poll_until(
+        DEFAULT_TIMEOUT,
+        "the restored history",
+        || {
+            let lines = capture_lines(&env, "tile", &["-S", "-"]);
+            lines.iter().any(|l| l.starts_with("line 40")).then_some(lines)
+        },
+        || env.qmux_ok(&["capture", "-t", "tile", "-S", "-"]),
+    );
+    let first = restored.iter().find(|l| l.starts_with("line 01")).expect("line 01 is back");
+    assert_eq!(first.chars().count(), 80, "laid out at the restored session's 80 columns: {restored:#?}");
+
+    // Read at 120 columns, every line is whole, and scroll mode shows them
+    // so from the top.
+    let mut term = env.attach(&["attach", "-t", "tile"], 120, 31);
+    let whole = poll_until(
+        DEFAULT_TIMEOUT,
+        "every line whole at 120 columns",
+        || {
+            let lines = capture_lines(&env, "tile", &["-S", "-"]);
+            (1..=40).all(|i| lines.contains(&line(i))).then_some(lines)
+        },
+        || env.qmux_ok(&["capture", "-t", "tile", "-S", "-"]),
+    );
+    assert!(!whole.iter().any(|l| l.chars().count() == 52), "no 52-column piece is left: {whole:#?}");
+    term.prefix(b'[');
+    wait_position(&mut term, "scroll mode", |p, _| p == 0);
+    term.type_str("g");
+    term.wait_for(|s| session_rows(s).first() == Some(&line(1)), "scroll mode's top: line 01, whole");
+}

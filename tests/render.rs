@@ -3,6 +3,7 @@
 //! qmux client, and `capture-pane -e` of both must agree cell for cell,
 //! attributes included.
 
+use std::num::NonZeroU16;
 use std::process::Command;
 use std::time::Duration;
 
@@ -74,13 +75,20 @@ fn rows_match(script: &str, marker: &str, rows: usize) {
 /// `drawn`, shown by a client in tmux's session `viaqmux` (a row taller,
 /// for the status bar).
 fn start_both(env: &Env, tmux: &Tmux, script: &str) {
-    let script = format!("{script}; exec cat");
-    tmux.run(&["new-session", "-d", "-s", "direct", "-x", "80", "-y", "24", "sh", "-c", &script]);
+    start_both_at(env, tmux, &format!("{script}; exec cat"), (80, 24));
+}
+
+/// Runs the shell command `script` in tmux's session `direct` and in qmux's
+/// session `drawn`, shown by a client in tmux's session `viaqmux`, at
+/// `cols`x`rows` both (the client a row taller, for the status bar).
+fn start_both_at(env: &Env, tmux: &Tmux, script: &str, (cols, rows): (u16, u16)) {
+    let (x, y, client_y) = (cols.to_string(), rows.to_string(), (rows + 1).to_string());
+    tmux.run(&["new-session", "-d", "-s", "direct", "-x", &x, "-y", &y, "sh", "-c", script]);
     // qmux's client runs in a terminal that says what it draws, as tmux's
     // own entry does (underline styles).
     tmux.run(&["set", "-g", "default-terminal", "tmux-256color"]);
     // The session starts at the size the client will show it at.
-    env.qmux_ok(&["new", "-d", "-s", "drawn", "-x", "80", "-y", "24", "--", "sh", "-c", &script]);
+    env.qmux_ok(&["new", "-d", "-s", "drawn", "-x", &x, "-y", &y, "--", "sh", "-c", script]);
     let qmux = env.bin("qmux").to_string_lossy().into_owned();
     tmux.run(&[
         "new-session",
@@ -88,9 +96,9 @@ fn start_both(env: &Env, tmux: &Tmux, script: &str) {
         "-s",
         "viaqmux",
         "-x",
-        "80",
+        &x,
         "-y",
-        "25",
+        &client_y,
         &qmux,
         "-f",
         "/dev/null",
@@ -310,6 +318,135 @@ fn a_resize_rewraps_lines_as_the_terminal_does() {
     let drawn = trimmed(env.qmux_ok(&["capture", "-t", "drawn", "-S", "-"]));
     assert_eq!(drawn, direct, "qmux's history and screen against tmux's");
     assert!(drawn.contains(&format!("30 {}", "w".repeat(90))), "the longest line whole: {drawn}");
+}
+
+/// Captured rows as the cells they stand for, each row formatted again by
+/// vt100: two captures that differ only in where an attribute reset falls
+/// (tmux writes one where a row's used cells end, and a frame's erase uses
+/// the cells after the text) compare equal.
+fn cells(rows: &[String], cols: u16) -> Vec<String> {
+    let height = u16::try_from(rows.len()).ok().and_then(NonZeroU16::new).unwrap_or(NonZeroU16::MIN);
+    let mut parser = vt100::Parser::new(height, NonZeroU16::new(cols).unwrap_or(NonZeroU16::MIN), 0);
+    parser.process(rows.join("\r\n").as_bytes());
+    parser.screen().rows_formatted(0, cols).collect()
+}
+
+/// Waits until qmux shows, in its first `rows` rows at `cols` columns, the
+/// cells tmux shows directly; returns tmux's rows.
+fn wait_same_screen(tmux: &Tmux, (cols, rows): (u16, u16), what: &str) -> Vec<String> {
+    let screen = |target: &str| tmux.capture(target).into_iter().take(rows.into()).collect::<Vec<_>>();
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        what,
+        || {
+            let direct = screen("direct");
+            (cells(&screen("viaqmux"), cols) == cells(&direct, cols)).then_some(direct)
+        },
+        || format!("direct: {:#?}\nqmux: {:#?}", screen("direct"), screen("viaqmux")),
+    )
+}
+
+/// Resizes tmux's `direct` and qmux's client to `cols`x`rows` at once, and
+/// waits until qmux's screen is tmux's, cell for cell; returns it.
+fn resize_both(tmux: &Tmux, (cols, rows): (u16, u16), step: &str) -> Vec<String> {
+    let (x, y, client_y) = (cols.to_string(), rows.to_string(), (rows + 1).to_string());
+    tmux.run(&["resize-window", "-t", "direct", "-x", &x, "-y", &y]);
+    tmux.run(&["resize-window", "-t", "viaqmux", "-x", &x, "-y", &client_y]);
+    wait_same_screen(tmux, (cols, rows), &format!("{step}: qmux's screen at {cols}x{rows} to be the terminal's"))
+}
+
+/// Issue 24: bash's five lines and prompt survive the width and the height
+/// shrinking together, and the height growing back, as in tmux.
+#[test]
+fn shrinking_width_and_height_together_keeps_the_screen_as_the_terminal_does() {
+    let env = Env::new();
+    let tmux = Tmux::new(&env);
+    let script = "export TERM=tmux-256color; printf 'line %s\\n' 1 2 3 4 5; PS1='$ ' exec bash --norc --noprofile -i";
+    start_both_at(&env, &tmux, script, (160, 45));
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "bash's prompt under its five lines",
+        || tmux.capture("direct").get(5).is_some_and(|r| r.starts_with('$')).then_some(()),
+        || format!("{:#?}", tmux.capture("direct")),
+    );
+    wait_same_screen(&tmux, (160, 45), "qmux to show bash as the terminal does");
+    for size in [(100, 30), (80, 20), (60, 25)] {
+        let shown = resize_both(&tmux, size, "bash's lines");
+        let lines: Vec<&str> = shown.iter().map(|r| r.trim_end()).filter(|r| !r.is_empty()).collect();
+        assert_eq!(lines, ["line 1", "line 2", "line 3", "line 4", "line 5", "$"], "at {size:?}");
+    }
+}
+
+/// A small xorshift generator: the same seed, the same sequence.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Lines of words up to a few screens wide: plain, coloured (foreground and
+/// background), bold and wide (CJK), some blank, then a prompt with the
+/// cursor after it.
+fn mixed_content(rng: &mut Rng) -> String {
+    let mut out = String::new();
+    for i in 0..40 {
+        out.push_str(&format!("{i:02}"));
+        let words = if rng.below(6) == 0 { 0 } else { rng.below(20) };
+        for _ in 0..words {
+            out.push(' ');
+            let word: String = (0..1 + rng.below(12)).map(|_| char::from(b'a' + rng.below(26) as u8)).collect();
+            match rng.below(6) {
+                0 => out.push_str(&format!("\x1b[3{}m{word}\x1b[m", 1 + rng.below(7))),
+                1 => out.push_str(&format!("\x1b[4{};30m{word}\x1b[m", 1 + rng.below(7))),
+                2 => out.push_str(&"漢字".repeat(1 + rng.below(4) as usize)),
+                3 => out.push_str(&format!("\x1b[1m{word}\x1b[22m")),
+                _ => out.push_str(&word),
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("\x1b[1;32mok\x1b[m end$ ");
+    out
+}
+
+/// Thirty resizes to random sizes, width and height changing alone or
+/// together, over wrapped, coloured and wide text with a prompt at the
+/// bottom: at every step qmux shows what tmux shows, and at the end holds
+/// the same history.
+#[test]
+fn random_resizes_keep_the_screen_and_history_as_the_terminal_does() {
+    let seed = 24;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+    let env = Env::new();
+    let tmux = Tmux::new(&env);
+    let content = env.root().join("content");
+    std::fs::write(&content, mixed_content(&mut rng)).expect("the content is written");
+    start_both_at(&env, &tmux, &format!("cat '{}'; exec cat", content.display()), (80, 24));
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the content and the prompt",
+        || tmux.capture("direct").join("").contains("end$").then_some(()),
+        || format!("{:#?}", tmux.capture("direct")),
+    );
+    wait_same_screen(&tmux, (80, 24), "qmux to show the content as the terminal does");
+    let mut size = (80, 24);
+    for step in 1..=30 {
+        size = match rng.below(3) {
+            0 => (20 + rng.below(120) as u16, size.1),
+            1 => (size.0, 4 + rng.below(37) as u16),
+            _ => (20 + rng.below(120) as u16, 4 + rng.below(37) as u16),
+        };
+        resize_both(&tmux, size, &format!("seed {seed} step {step}"));
+    }
+    let trimmed = |text: String| text.trim_end().lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let direct = trimmed(tmux.run(&["capture-pane", "-p", "-S", "-", "-t", "direct"]));
+    let drawn = trimmed(env.qmux_ok(&["capture", "-t", "drawn", "-S", "-"]));
+    assert_eq!(drawn, direct, "qmux's history and screen against tmux's at {size:?}");
 }
 
 /// An OSC 8 hyperlink reaches the user's terminal around exactly its text,

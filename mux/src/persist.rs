@@ -5,11 +5,12 @@
 //! - `KEY.json`: what to relaunch (name, argv, cwd, env, times, last state),
 //!   rewritten whole through a temporary file and a rename, so it is either
 //!   the old or the new version, never half of one;
-//! - `KEY.history`: one formatted row per line, append-only. A crash can only
+//! - `KEY.history`: one formatted row per line (see [`saved_row`]), append-only. A crash can only
 //!   cut the last line short, and a line without its newline is dropped on
 //!   load. It is rewritten (atomically) when it grows past twice the history
 //!   limit, so it stays bounded;
-//! - `KEY.screen`: the last screen, rewritten atomically.
+//! - `KEY.screen`: the last screen, rows as in the history, rewritten
+//!   atomically.
 //!
 //! A file that cannot be read is moved aside (`*.corrupt`), never deleted,
 //! and the other sessions still load.
@@ -325,14 +326,33 @@ impl Store {
     }
 }
 
+/// A row as the history and screen files keep it: its formatted text, then
+/// a carriage return when its line goes on in the next row, so that a
+/// restore lays the line out again at the width it is read at. A formatted
+/// row never holds one, and a reader that strips it reads each row as a
+/// line, as before.
+pub fn saved_row(text: &str, wrapped: bool) -> String {
+    if wrapped {
+        format!("{text}\r")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A row of the history or screen file (see [`saved_row`]): its formatted
+/// text, and whether its line goes on in the next row.
+pub fn read_row(line: &str) -> (&str, bool) {
+    line.strip_suffix('\r').map_or((line, false), |text| (text, true))
+}
+
 /// Complete lines only: a line cut short by a crash is dropped.
 fn read_lines(path: &Path) -> Vec<String> {
     let Ok(bytes) = fs::read(path) else { return Vec::new() };
     let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-        Some(i) => &bytes[..=i],
+        Some(i) => &bytes[..i],
         None => return Vec::new(),
     };
-    String::from_utf8_lossy(complete).lines().map(str::to_string).collect()
+    String::from_utf8_lossy(complete).split('\n').map(str::to_string).collect()
 }
 
 /// How a file in the state directory is written.
@@ -416,6 +436,20 @@ mod tests {
         assert_eq!(saved[0].meta, meta("k1", 0));
         assert_eq!(saved[0].history, vec!["one", "\x1b[31mtwo\x1b[m", "three"]);
         assert_eq!(saved[0].screen, vec!["> hi", ""]);
+    }
+
+    #[test]
+    fn rows_keep_whether_their_line_goes_on() {
+        let (_d, store) = store();
+        store.save_meta(&meta("k", 0)).unwrap();
+        let rows = [saved_row("a long li", true), saved_row("ne", false), saved_row("", false)];
+        store.append_history("k", rows.iter()).unwrap();
+        store.save_screen("k", &[saved_row("$ wra", true), saved_row("pped", false)]).unwrap();
+        let (saved, _) = store.load_all();
+        let history: Vec<_> = saved[0].history.iter().map(|r| read_row(r)).collect();
+        assert_eq!(history, [("a long li", true), ("ne", false), ("", false)]);
+        let screen: Vec<_> = saved[0].screen.iter().map(|r| read_row(r)).collect();
+        assert_eq!(screen, [("$ wra", true), ("pped", false)]);
     }
 
     #[test]

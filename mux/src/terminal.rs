@@ -11,6 +11,7 @@ use crate::history::History;
 
 mod answers;
 mod fast_path;
+mod reflow;
 mod rewrap;
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,10 @@ struct Events {
     fast_rows: u64,
     /// Scroll callbacks to ignore: rows the fast path already put in history.
     skip_scrolls: usize,
+    /// The newest history rows that scrolled off the main screen since it
+    /// was last erased whole, which a taller screen pulls back (tmux's
+    /// `hscrolled`; see [`rewrap`]).
+    pullable: usize,
     /// The window title the program set (OSC 0 or 2).
     title: String,
     /// The last OSC 9;4 progress state (0 none, 1 normal, 2 error,
@@ -102,6 +107,7 @@ impl vt100::Callbacks for Events {
             return;
         }
         self.scrolls += 1;
+        self.pullable += 1;
         if self.skip_scrolls > 0 {
             self.skip_scrolls -= 1;
         } else {
@@ -128,6 +134,14 @@ impl vt100::Callbacks for Events {
                 self.answers.pending.extend(answer);
             }
             _ => {}
+        }
+    }
+
+    /// Rows that scrolled off before the screen was erased stay in history
+    /// when it grows taller, as in tmux.
+    fn erased_in_display(&mut self, screen: &mut vt100::Screen, _mode: u16) {
+        if !screen.alternate_screen() {
+            self.pullable = 0;
         }
     }
 
@@ -329,22 +343,28 @@ impl Terminal {
         (cols.get(), rows.get())
     }
 
-    /// Resizes the screen. A new width rewraps the main screen and the
-    /// newest history (see [`rewrap`]).
+    /// Resizes the screen. The main screen is laid out again as tmux lays
+    /// it out, width and height in one step, rewrapping its lines and the
+    /// newest history (see [`rewrap`]). A program on the alternate screen
+    /// redraws at the new size into a clean one, with nothing of its old
+    /// layout left to show where it draws nothing.
     pub fn resize(&mut self, cols: u16, rows: u16) {
         self.process_batch(&[], false);
+        let (cols, rows) = (cols.max(1), rows.max(1));
         let (old_cols, old_rows) = self.size();
-        let rewrap = if cols.max(1) != old_cols { self.rewrap_take() } else { None };
-        let pushed = self.history().total_pushed();
-        self.parser.set_size(nonzero(rows), nonzero(cols));
-        if rows > old_rows {
-            self.grew(rows.max(1) - old_rows);
-        }
-        if let Some(rewrap) = rewrap {
-            // The rows a shorter screen pushed out are among those taken.
-            let pushed = (self.history().total_pushed() - pushed) as usize;
-            self.history_mut().take_newest(pushed);
-            self.rewrap_into(rewrap);
+        if self.rewrappable() {
+            if (cols, rows) != (old_cols, old_rows) {
+                self.relayout(cols, rows, cols != old_cols);
+            }
+        } else {
+            self.parser.set_size(nonzero(rows), nonzero(cols));
+            if rows > old_rows {
+                self.grew(rows - old_rows);
+            }
+            if self.screen().alternate_screen() && (cols, rows) != (old_cols, old_rows) {
+                let pen = self.screen().attributes_formatted();
+                self.parser.process(format!("\x1b[m\x1b[2J{pen}").as_bytes());
+            }
         }
         self.ready = false;
         self.known.clear();

@@ -10,7 +10,7 @@ use super::panes::SavedLayout;
 use super::session::from_epoch;
 use super::{Event, Server};
 use crate::config::Restore;
-use crate::persist::{Saved, SavedSession, Store};
+use crate::persist::{read_row, saved_row, Saved, SavedSession, Store};
 use crate::protocol::{NewSession, SessionId};
 use crate::terminal::Terminal;
 
@@ -45,19 +45,33 @@ fn parse_layout(line: &str) -> (Layout, Option<Tree>) {
     (Layout::from_name(name).unwrap_or_default(), Tree::parse(tree))
 }
 
+/// History row `i` as the history file keeps it.
+fn saved_history_row(history: &crate::history::History, i: usize) -> String {
+    saved_row(&history.row_formatted(i), history.row_wrapped(i))
+}
+
+/// The rows of a saved screen down to its last one with text.
+fn screen_rows(saved: &Saved) -> impl Iterator<Item = (&str, bool)> {
+    let last = saved.screen.iter().rposition(|r| !crate::history::plain(read_row(r).0).trim().is_empty());
+    saved.screen[..last.map_or(0, |i| i + 1)].iter().map(|r| read_row(r))
+}
+
 /// Puts a saved session's history and last screen into a new terminal,
-/// then a marker line; the resumed program draws below it.
+/// laid out at its width, then a marker line; the resumed program draws
+/// below it.
 pub(super) fn seed(term: &mut Terminal, saved: &Saved) {
     for row in &saved.history {
-        term.history_mut().push(row, false);
+        let (text, wrapped) = read_row(row);
+        term.history_mut().push(text, wrapped);
     }
     // The last screen goes into history too, above the marker: on the live
     // screen, its old prompt or question would look like the new program's
-    // before that has drawn anything.
-    let screen_rows = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
-    for row in &saved.screen[..screen_rows.map_or(0, |i| i + 1)] {
-        term.history_mut().push(row, false);
+    // before that has drawn anything. Its last line ends there.
+    let mut rows = screen_rows(saved).peekable();
+    while let Some((text, wrapped)) = rows.next() {
+        term.history_mut().push(text, wrapped && rows.peek().is_some());
     }
+    term.rewrap_history();
     let when = humantime::format_rfc3339_seconds(from_epoch(saved.meta.saved));
     let marker = format!(" restored from {when} ");
     let side = usize::from(term.size().0).saturating_sub(marker.chars().count()) / 2;
@@ -69,11 +83,23 @@ pub(super) fn seed(term: &mut Terminal, saved: &Saved) {
 pub(super) fn seed_exited(term: &mut Terminal, saved: &Saved, code: i32) {
     let code = crate::pty::exit_text(code);
     for row in &saved.history {
-        term.history_mut().push(row, false);
+        let (text, wrapped) = read_row(row);
+        term.history_mut().push(text, wrapped);
     }
-    let last = saved.screen.iter().rposition(|r| !crate::history::plain(r).trim().is_empty());
-    let rows = &saved.screen[..last.map_or(0, |i| i + 1)];
-    term.process(rows.join("\x1b[m\r\n").as_bytes());
+    // A line that goes on in the next row is written on, for the terminal
+    // to wrap at its width.
+    let mut screen = String::new();
+    let mut ended = false;
+    for (text, wrapped) in screen_rows(saved) {
+        if ended {
+            screen.push_str("\x1b[m\r\n");
+        }
+        screen.push_str("\x1b[m");
+        screen.push_str(text);
+        ended = !wrapped;
+    }
+    term.process(screen.as_bytes());
+    term.rewrap_history();
     let banner =
         format!("\x1b[0m\r\n\x1b[7m[exited with code {code} before the server stopped: press Enter to close]\x1b[0m");
     term.process(banner.as_bytes());
@@ -197,17 +223,18 @@ impl Server {
             let result = if s.log_rows + new.len() > 2 * history.limit().max(1) {
                 // Compact: the log becomes exactly what history holds.
                 s.log_rows = history.len();
-                store.rewrite_history(&s.key, (0..history.len()).map(|i| history.row_formatted(i)))
+                store.rewrite_history(&s.key, (0..history.len()).map(|i| saved_history_row(history, i)))
             } else {
                 s.log_rows += new.len();
-                store.append_history(&s.key, new.map(|i| history.row_formatted(i)))
+                store.append_history(&s.key, new.map(|i| saved_history_row(history, i)))
             };
             s.saved_upto = history.total_pushed();
             let screen_result = if s.screen_dirty {
                 s.screen_dirty = false;
                 let screen = t.screen();
-                let rows: Vec<String> =
-                    (0..screen.size().0.get()).map(|r| crate::history::screen_row_formatted(screen, r)).collect();
+                let rows: Vec<String> = (0..screen.size().0.get())
+                    .map(|r| saved_row(&crate::history::screen_row_formatted(screen, r), screen.row_wrapped(r)))
+                    .collect();
                 store.save_screen(&s.key, &rows)
             } else {
                 Ok(())

@@ -181,6 +181,7 @@ impl Terminal {
         }
         events.skip_scrolls = shown;
         events.skipped += (lines.len() - shown) as u64;
+        events.pullable += lines.len() - shown;
         events.fast_rows += lines.len() as u64;
         let mut tail = Vec::new();
         for line in &lines[lines.len() - shown..] {

@@ -409,12 +409,47 @@ fn widening_fills_the_screen_from_history_and_keeps_blank_rows_below() {
 }
 
 #[test]
-fn a_full_screen_program_is_cut_not_rewrapped() {
+fn a_full_screen_program_redraws_into_a_clean_screen() {
     let mut t = Terminal::new(3, 10);
-    t.process(b"\x1b[?1049h0123456789");
-    t.resize(5, 3);
-    t.resize(10, 3);
-    assert_eq!(t.screen().contents(), "01234", "the alternate screen is the program's to redraw");
+    t.process(b"\x1b[?1049h\x1b[1m0123456789");
+    t.resize(5, 4);
+    assert_eq!(t.screen().contents(), "", "nothing of the old layout is left");
+    assert_eq!(t.size(), (5, 4));
+    t.process(b"\x1b[Hab");
+    assert!(t.screen().cell(0, 0).is_some_and(vt100::Cell::bold), "the program's pen is kept");
+}
+
+#[test]
+fn shrinking_width_and_height_at_once_keeps_every_line() {
+    let mut t = Terminal::new(45, 160);
+    t.process(b"line 1\r\nline 2\r\nline 3\r\nline 4\r\nline 5\r\n$ ");
+    for (cols, rows) in [(100, 30), (80, 20), (60, 25), (30, 3), (160, 45)] {
+        t.resize(cols, rows);
+        let all = crate::history::capture(t.history(), t.screen(), usize::MAX, false);
+        assert_eq!(all, "line 1\nline 2\nline 3\nline 4\nline 5\n$\n", "at {cols}x{rows}");
+    }
+    assert_eq!(t.screen().cursor_position(), (5, 2), "the prompt back where it was");
+    assert_eq!(t.history().len(), 0, "every line back on the screen");
+}
+
+#[test]
+fn a_taller_screen_pulls_rows_back_from_history_unless_it_was_erased() {
+    let mut t = Terminal::new(10, 80);
+    for i in 1..=30 {
+        t.process(format!("{i}\r\n").as_bytes());
+    }
+    t.process(b"done");
+    t.resize(80, 15);
+    let rows: Vec<String> = t.screen().rows(0, 80).collect();
+    assert_eq!(rows.first().map(String::as_str), Some("17"), "{rows:?}");
+    assert_eq!(rows.last().map(String::as_str), Some("done"));
+    assert_eq!(t.history().len(), 16);
+
+    // Cleared the way `clear` does: the prompt alone at the top, as in tmux.
+    t.process(b"\x1b[H\x1b[2J$ ");
+    t.resize(80, 20);
+    assert_eq!(t.screen().contents(), "$ ");
+    assert_eq!(t.history().len(), 16, "history stays history");
 }
 
 #[test]

@@ -67,6 +67,11 @@ pub trait Callbacks {
     /// This callback is called when the terminal receives a OSC sequence
     /// (`\e]`) which is otherwise not implemented.
     fn unhandled_osc(&mut self, _: &mut crate::Screen, _params: &[&[u8]]) {}
+    /// Called after the whole display was erased (`CSI 2 J`) or its
+    /// scrollback (`CSI 3 J`), on either screen: a terminal that lets a
+    /// taller screen pull back the rows that scrolled off (as tmux does)
+    /// stops at rows from before the erase.
+    fn erased_in_display(&mut self, _: &mut crate::Screen, _mode: u16) {}
     /// Called when the top row of scrollback is discarded because a new row
     /// was added at the bottom of the screen.
     ///

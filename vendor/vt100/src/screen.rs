@@ -1195,37 +1195,12 @@ impl Screen {
     // whether wrapping that character to the next row should set the row's
     // wrapping flag
     fn new_character_should_wrap(&self, width: u16) -> bool {
+        // A character that does not fit goes on in the next row, which
+        // continues this one's line, as in tmux: also when it is a wide
+        // character with only the (empty) last column left, so that a
+        // line rewrapped at another width stays one line.
         let pos = self.grid().pos();
-        let size = self.grid().size();
-
-        // it doesn't make any sense to wrap if the last column in a row
-        // didn't already have contents. don't try to handle the case
-        // where a character wraps because there was only one column left
-        // in the previous row - literally everything handles this case
-        // differently, and this is tmux behavior (and also the
-        // simplest). i'm open to reconsidering this behavior, but only
-        // with a really good reason (xterm handles this by introducing
-        // the concept of triple width cells, which i really don't want
-        // to do).
-        let mut wrap = false;
-        if pos.col + width > size.cols() {
-            let last_cell = self
-                .grid()
-                .drawing_cell(crate::grid::Pos {
-                    row: pos.row,
-                    col: size.cols() - 1,
-                })
-                // pos.row is valid, since it comes directly from
-                // self.grid().pos() which we assume to always have a
-                // valid row value. size.cols - 1 is also always a valid
-                // column.
-                .unwrap();
-            if last_cell.has_contents() || last_cell.is_wide_continuation() {
-                wrap = true;
-            }
-        }
-
-        wrap
+        pos.col + width > self.grid().size().cols()
     }
 
     /// Prints `c` the short way when it is printable ASCII landing in a
@@ -1778,13 +1753,17 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
         match mode {
             0 => self.screen.grid_mut().erase_all_forward(attrs),
             1 => self.screen.grid_mut().erase_all_backward(attrs),
-            2 => self.screen.grid_mut().erase_all(attrs),
+            2 => {
+                self.screen.grid_mut().erase_all(attrs);
+                self.callbacks.erased_in_display(&mut self.screen, mode);
+            }
             3 => {
                 let is_alternate = self.screen.mode(MODE_ALTERNATE_SCREEN);
                 let (grid, links) = self.screen.grid_and_links_mut();
                 let on_row =
                     Self::on_row(is_alternate, links, &mut self.callbacks);
                 grid.erase_all_scrollback(on_row);
+                self.callbacks.erased_in_display(&mut self.screen, mode);
             }
             _ => unhandled(self),
         }
@@ -2501,6 +2480,33 @@ mod index_tests {
     fn parser(rows: u16, cols: u16) -> crate::Parser {
         let size = |n| core::num::NonZeroU16::new(n).unwrap();
         crate::Parser::new(size(rows), size(cols), 0)
+    }
+
+    #[test]
+    fn a_wide_character_wrapped_early_continues_the_line() {
+        // One column left: the wide character goes on in the next row,
+        // and the row it left wraps, as in tmux.
+        let mut p = parser(3, 5);
+        p.process("abcd\u{4e00}e\r\nx".as_bytes());
+        assert!(p.screen().row_wrapped(0));
+        assert!(!p.screen().row_wrapped(1));
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 5).collect();
+        assert_eq!(rows, ["abcd", "\u{4e00}e", "x"]);
+    }
+
+    #[test]
+    fn erasing_the_display_is_told_to_the_callbacks() {
+        #[derive(Default)]
+        struct Erased(alloc::vec::Vec<(u16, bool)>);
+        impl crate::Callbacks for Erased {
+            fn erased_in_display(&mut self, screen: &mut crate::Screen, mode: u16) {
+                self.0.push((mode, screen.alternate_screen()));
+            }
+        }
+        let size = |n| core::num::NonZeroU16::new(n).unwrap();
+        let mut p = crate::Parser::new_with_callbacks(size(3), size(10), 0, Erased::default());
+        p.process(b"a\x1b[J\x1b[1J\x1b[2J\x1b[3J\x1b[?1049h\x1b[2J");
+        assert_eq!(p.callbacks().0, [(2, false), (3, false), (2, true)]);
     }
 
     #[test]
