@@ -110,3 +110,23 @@ fn every_stream_looks_as_it_did_in_a_real_terminal() {
         failures.join("\n")
     );
 }
+
+/// The rows of a screen as text, each cut to the screen's width.
+fn rows(terminal: &Terminal) -> Vec<String> {
+    let screen = terminal.screen();
+    screen.rows(0, screen.size().1.get()).collect()
+}
+
+/// Every character of the DEC special graphics set, as xterm draws it and
+/// as tmux writes it to a UTF-8 terminal (tmux's `tty-acs.c`): the arrows
+/// and the block of the VT100's set (`+ , - . 0`) too, and `_` blank.
+/// Other characters are themselves.
+#[test]
+fn the_dec_special_graphics_set_draws_what_xterm_and_tmux_draw() {
+    let mut terminal = Terminal::new(4, 80);
+    terminal.process(b"\x1b(0+,-.0_`abcdefghijklmnopqrstuvwxyz{|}~ 1A\x1b(B+,-.0_q\r\n");
+    terminal.process(b"\x1b)0\x0e+,-.0_q\x0f+q\r\n");
+    let rows = rows(&terminal);
+    assert_eq!(rows[0], "→←↑↓▮ ◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£· 1A+,-.0_q");
+    assert_eq!(rows[1], "→←↑↓▮ ─+q");
+}
