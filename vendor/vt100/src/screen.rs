@@ -1610,6 +1610,13 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // CSI I
     pub fn cht(&mut self, count: u16) {
         let last = self.screen.grid().size().cols() - 1;
+        // Past the last column, waiting to wrap, the cursor stays there:
+        // the next character goes on to the next line, as in xterm and
+        // tmux (vttest's CHT screen: tabs after a character in the last
+        // column wrap once).
+        if self.screen.grid().pos().col > last {
+            return;
+        }
         for _ in 0..count {
             let col = self.screen.grid().pos().col;
             let next = self.screen.next_tab_stop(col).unwrap_or(last);
@@ -2594,6 +2601,21 @@ mod index_tests {
         // A reset brings the default back.
         p.process(b"\x1bc");
         assert!(p.screen().tab_stops_formatted().is_empty());
+    }
+
+    #[test]
+    fn a_tab_waiting_to_wrap_leaves_the_wrap_pending() {
+        // As in xterm and tmux: after a character in the last column, HT
+        // and CHT stay there and the next character wraps.
+        let mut p = parser(3, 20);
+        p.process(b"\t\t\t*\tA\x1b[2IB\x1b[IC");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 20).collect();
+        assert_eq!(rows[0], "                   *");
+        assert_eq!(rows[1], "A               B  C");
+        // Without autowrap, the cursor is in the last column and stays.
+        p.process(b"\x1b[?7l\r\n\x1b[20G\tD\x1b[IE");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 20).collect();
+        assert_eq!(rows[2], "                   E");
     }
 
     #[test]
