@@ -548,6 +548,10 @@ fn a_malformed_config_is_one_line_with_its_line_and_column() {
         ("[programs.q\nsettle-ms = 1\n", 1, 12, ""),
         ("prefix = \"C-a\"\nprefix = \"C-b\"\n", 2, 1, "duplicate"),
         ("history-limit = -5\n", 1, 17, ""),
+        // Values that parse but cannot work: every session would exit at
+        // once, every --host would fail.
+        ("mouse = true\ndefault-command = \"\"\n", 2, 1, "default-command is empty"),
+        ("remote-command = \"\"\n", 1, 1, "remote-command is empty"),
     ];
     for (text, line, col, mention) in cases {
         let env = Env::with_config(text);
