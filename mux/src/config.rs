@@ -304,11 +304,42 @@ impl Config {
     /// what it does. `qmux config` prints it; the example file is it for
     /// the defaults.
     pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (k, value) in KEYS.iter().zip(self.values()) {
+            out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
+            match value {
+                Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
+                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
+            }
+        }
+        out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
+        out.push_str("# [programs.aider]\n");
+        for k in PROGRAM_KEYS {
+            out.push_str(&format!("# {} = ...   {}\n", k.key, k.help));
+        }
+        out
+    }
+
+    /// How many keys and rule sets (a rule file, or a `[programs.NAME]`
+    /// table's tuning) differ from `before`'s: what `qmux reload` reports.
+    pub fn changes_from(&self, before: &Config) -> usize {
+        let keys = self.values().into_iter().zip(before.values()).filter(|(a, b)| a != b).count();
+        // A rule set's every field, its source text and tuning included.
+        let sets = |c: &Config| -> std::collections::BTreeMap<String, String> {
+            c.rules.all().map(|r| (r.name.clone(), format!("{r:?}"))).collect()
+        };
+        let (now, then) = (sets(self), sets(before));
+        let names: std::collections::BTreeSet<&String> = now.keys().chain(then.keys()).collect();
+        keys + names.into_iter().filter(|n| now.get(*n) != then.get(*n)).count()
+    }
+
+    /// Each of [`KEYS`]' values as the config file writes it, in order
+    /// (`None`: not set, for a key whose default is worked out at run time).
+    fn values(&self) -> Vec<Option<String>> {
         let quoted = |s: &str| format!("{s:?}");
         let array = |v: &[String]| format!("[{}]", v.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", "));
-        let mut out = String::new();
-        for k in KEYS {
-            let value = match k.key {
+        KEYS.iter()
+            .map(|k| match k.key {
                 "prefix" => Some(quoted(&key_name(&self.prefix))),
                 "default-command" => self.default_command.as_deref().map(array),
                 "notify" => Some(quoted(self.notify.name())),
@@ -323,19 +354,8 @@ impl Config {
                 "ssh-command" => Some(array(&self.ssh_command)),
                 "remote-command" => Some(quoted(&self.remote_command)),
                 _ => None,
-            };
-            out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
-            match value {
-                Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
-                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
-            }
-        }
-        out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
-        out.push_str("# [programs.aider]\n");
-        for k in PROGRAM_KEYS {
-            out.push_str(&format!("# {} = ...   {}\n", k.key, k.help));
-        }
-        out
+            })
+            .collect()
     }
 
     /// Loads the file and the agent rule files in `agents/` beside it; a

@@ -260,8 +260,8 @@ impl Server {
             Action::SwapPrevious | Action::SwapNext => self.swap_pane(cid, action == Action::SwapNext),
             Action::Reload => match crate::config::Config::load(self.config_path.as_deref()) {
                 Ok(config) => {
-                    self.reload(config);
-                    self.show_message(cid, "config reloaded");
+                    let said = self.reload(config);
+                    self.show_message(cid, &said);
                 }
                 Err(e) => self.show_message(cid, &format!("config not reloaded: {e}")),
             },
