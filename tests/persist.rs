@@ -560,3 +560,18 @@ fn sessions_already_restored_are_not_announced_as_waiting_for_restore() {
         out.stderr_text()
     );
 }
+
+/// `qmux restore` with nothing saved says so, and the server it started for
+/// that ends with it instead of lingering (it waited ten seconds).
+#[test]
+fn restore_with_nothing_saved_leaves_no_server_running() {
+    let env = Env::new();
+    let out = env.qmux(&["restore"]);
+    assert!(out.status.success() && out.stderr_text().contains("no saved sessions"), "qmux restore: {out:?}");
+    poll_until(
+        Duration::from_secs(2),
+        "the server started for the restore to end",
+        || env.server_pids().is_empty().then_some(()),
+        || format!("still running: {:?}", env.server_pids()),
+    );
+}
