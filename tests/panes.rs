@@ -45,8 +45,11 @@ fn split_type_zoom_cycle_and_kill() {
     assert!(env.capture("a").contains("to the left"));
     term.prefix(b'z');
     size_is(&env, "a", "[101x30]");
+    // The bar says so, as tmux's window list flags a zoomed pane with Z.
+    term.wait_status(|row| row.contains(":a*Z"), "the zoomed pane flagged");
     term.prefix(b'z');
     size_is(&env, "a", "[50x29]");
+    term.wait_status(|row| row.contains(":a*") && !row.contains('Z'), "the flag gone with the zoom");
     term.prefix(b' ');
     term.wait_status(|row| row.contains("layout even-vertical"), "the next layout");
     size_is(&env, "a", "[101x13]");

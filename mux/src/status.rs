@@ -13,6 +13,9 @@ pub struct Entry {
     pub name: String,
     /// Shown in this client.
     pub focused: bool,
+    /// Shown in this client's focused pane, zoomed to fill the view over
+    /// the other panes.
+    pub zoomed: bool,
     /// The one this client showed before (prefix `l` goes back to it).
     pub last: bool,
     pub attention: Attention,
@@ -34,7 +37,8 @@ pub fn state_mark(state: State) -> &'static str {
 
 impl Entry {
     /// `1:review…*` (busy, shown here), `2:tests?✓` (asks for approval, new),
-    /// `3:docs-✓+` (shown before; finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`.
+    /// `3:docs-✓+` (shown before; finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`,
+    /// `6:api*Z` (shown in a zoomed pane, as tmux flags a zoomed window).
     pub fn label(&self) -> String {
         let mut s = format!("{}:{}", self.index, self.name);
         s.push_str(state_mark(self.state));
@@ -46,6 +50,9 @@ impl Entry {
         }
         if self.focused {
             s.push('*');
+            if self.zoomed {
+                s.push('Z');
+            }
         } else if self.last {
             s.push('-');
         }
@@ -200,6 +207,7 @@ mod tests {
             index,
             name: name.into(),
             focused: false,
+            zoomed: false,
             last: false,
             attention: Attention::default(),
             exit_code: None,
@@ -236,6 +244,8 @@ mod tests {
         e.state = State::Busy;
         e.focused = true;
         assert_eq!(e.label(), "5:review…*");
+        e.zoomed = true;
+        assert_eq!(e.label(), "5:review…*Z");
     }
 
     #[test]
