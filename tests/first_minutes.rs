@@ -193,7 +193,7 @@ fn the_same_directory_warning_comes_at_creation_not_at_each_attach() {
     assert!(!text.contains("also runs"), "not again at attach:\n{text}");
     // C-b c in the same directory says it in the status line.
     term.prefix(b'c');
-    term.wait_status(|row| row.contains("also runs"), "the warning for C-b c");
+    term.wait_status(|row| row.contains("runs qmux-chat here too: only one resumes"), "the warning for C-b c");
 }
 
 // ---- 13. small things ----

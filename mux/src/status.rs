@@ -109,9 +109,12 @@ struct Layout {
 fn layout(entries: &[Entry], message: Option<&str>, cols: usize) -> Layout {
     let labels: Vec<String> = entries.iter().map(Entry::label).collect();
     let widths: Vec<usize> = labels.iter().map(|l| l.width() + 1).collect();
-    // A message takes what the sessions leave, but never more than half a
-    // full bar: a long one must not hide them.
-    let message_room = (cols / 2).max(cols.saturating_sub(widths.iter().sum::<usize>() + 1));
+    // A message takes what the sessions leave, and a long one (a warning)
+    // what it needs of the rest, but never the focused session's place or
+    // those that need the user: the others are cut, marked `<`/`>`, while
+    // it is up.
+    let kept: usize = entries.iter().zip(&widths).filter(|(e, _)| e.focused || e.needs_you()).map(|(_, w)| w).sum();
+    let message_room = (cols / 2).max(cols.saturating_sub(kept + 5));
     let right = message.map(|m| format!(" {} ", truncate(m, message_room.saturating_sub(2)))).unwrap_or_default();
     let room = cols.saturating_sub(right.width());
     let visible = visible(entries, &widths, room);
@@ -283,6 +286,16 @@ mod tests {
         let row = plain(&render(&entries, Some(&long), 60));
         assert!(row.contains("0:session0*") && row.contains("5:session5?"), "a long message hides no one: {row}");
         assert_eq!(row.chars().count(), 60, "{row:?}");
+    }
+
+    #[test]
+    fn a_warning_is_shown_whole_beside_the_focused_session() {
+        let mut entries: Vec<Entry> = (0..6).map(|i| entry(i, &format!("chat{i}"))).collect();
+        entries[4].focused = true;
+        let warning = "0:chat0 runs claude here too: only one resumes after a restart";
+        let row = plain(&render(&entries, Some(warning), 80));
+        assert!(row.contains(warning) && row.contains("4:chat4*"), "{row}");
+        assert_eq!(row.chars().count(), 80, "{row:?}");
     }
 
     #[test]
