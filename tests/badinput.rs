@@ -502,6 +502,41 @@ fn a_terminal_bridge_with_a_token_nobody_gave_or_the_wrong_descriptors_is_refuse
     witness.check();
 }
 
+// ---- a reader that goes away ----
+
+/// `qmux ls | true`, `qmux capture -S - | head`: every verb that prints,
+/// its reader gone before it writes, ends as a Unix tool does (killed by
+/// SIGPIPE, or exit 0), with nothing on stderr.
+#[test]
+fn a_closed_pipe_ends_every_printing_verb_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = Env::new();
+    env.start_detached("s", &["sh", "-c", "seq 3000; exec cat"]);
+    env.wait_ls("s to run", |s| !s.is_empty());
+    let verbs: [&[&str]; 8] = [
+        &["ls"],
+        &["ls", "--json"],
+        &["capture", "-S", "-", "-t", "s"],
+        &["config"],
+        &["agents"],
+        &["explain", "-t", "s"],
+        &["completions", "bash"],
+        &["help"],
+    ];
+    for args in verbs {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let mut cmd = env.cmd(args);
+        cmd.stdout(writer);
+        let err = env.root().join("stderr");
+        cmd.stderr(fs::File::create(&err).expect("a stderr file"));
+        let status = cmd.status().expect("qmux runs");
+        let stderr = fs::read_to_string(&err).unwrap_or_default();
+        let quiet = status.code() == Some(0) || status.signal() == Some(nix::sys::signal::Signal::SIGPIPE as i32);
+        assert!(quiet && stderr.is_empty(), "qmux {}: {status}, stderr: {stderr}", args.join(" "));
+    }
+}
+
 // ---- a broken config ----
 
 #[test]
@@ -513,6 +548,10 @@ fn a_malformed_config_is_one_line_with_its_line_and_column() {
         ("[programs.q\nsettle-ms = 1\n", 1, 12, ""),
         ("prefix = \"C-a\"\nprefix = \"C-b\"\n", 2, 1, "duplicate"),
         ("history-limit = -5\n", 1, 17, ""),
+        // Values that parse but cannot work: every session would exit at
+        // once, every --host would fail.
+        ("mouse = true\ndefault-command = \"\"\n", 2, 1, "default-command is empty"),
+        ("remote-command = \"\"\n", 1, 1, "remote-command is empty"),
     ];
     for (text, line, col, mention) in cases {
         let env = Env::with_config(text);

@@ -193,7 +193,7 @@ fn the_same_directory_warning_comes_at_creation_not_at_each_attach() {
     assert!(!text.contains("also runs"), "not again at attach:\n{text}");
     // C-b c in the same directory says it in the status line.
     term.prefix(b'c');
-    term.wait_status(|row| row.contains("also runs"), "the warning for C-b c");
+    term.wait_status(|row| row.contains("runs qmux-chat here too: only one resumes"), "the warning for C-b c");
 }
 
 // ---- 13. small things ----
@@ -250,11 +250,29 @@ fn a_meta_prefix_and_a_reload_from_a_key() {
     term.wait_status(|row| row.contains("config not reloaded"), "the broken file is reported");
     std::fs::write(env.config_path(), "prefix = \"C-a\"\n").expect("write the config");
     term.send(b"\x1bar");
-    term.wait_status(|row| row.contains("config reloaded"), "the good file is taken");
+    term.wait_status(|row| row.contains("reloaded (1 change)"), "the good file is taken");
     term.send(b"\x01p");
     term.wait_marker("a", "*");
     let shown = env.qmux_ok(&["config"]);
     assert!(shown.contains("prefix = \"C-a\""), "qmux config prints the file in force:\n{shown}");
+}
+
+/// `qmux reload` says what it did in one line; a value that cannot work
+/// (an empty default command, which every new session would exit at) is
+/// refused with its line and column, by reload and by the verbs that read
+/// the file.
+#[test]
+fn reload_says_how_much_changed_and_refuses_a_value_that_cannot_work() {
+    let mut env = Env::with_config("default-command = [\"cat\"]\n");
+    env.start_detached("a", &["cat"]);
+    assert_eq!(env.qmux_ok(&["reload"]), "reloaded (no changes)\n");
+    env.set_config("default-command = [\"cat\"]\nmouse = false\nhistory-limit = 500\n[programs.cat]\nsettle-ms = 10\n");
+    assert_eq!(env.qmux_ok(&["reload"]), "reloaded (3 changes)\n");
+    env.set_config("\ndefault-command = \"\"\n");
+    let at = format!("{}:2:1: default-command is empty", env.config_path().display());
+    assert_error(&env.qmux(&["reload"]), &[&at]);
+    assert_error(&env.qmux(&["new", "-d", "-s", "b"]), &[&at]);
+    assert_eq!(env.sessions().len(), 1, "nothing was started: {}", env.ls());
 }
 
 // ---- 13. restore brings back exited sessions as they ended ----

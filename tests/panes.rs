@@ -45,8 +45,11 @@ fn split_type_zoom_cycle_and_kill() {
     assert!(env.capture("a").contains("to the left"));
     term.prefix(b'z');
     size_is(&env, "a", "[101x30]");
+    // The bar says so, as tmux's window list flags a zoomed pane with Z.
+    term.wait_status(|row| row.contains(":a*Z"), "the zoomed pane flagged");
     term.prefix(b'z');
     size_is(&env, "a", "[50x29]");
+    term.wait_status(|row| row.contains(":a*") && !row.contains('Z'), "the flag gone with the zoom");
     term.prefix(b' ');
     term.wait_status(|row| row.contains("layout even-vertical"), "the next layout");
     size_is(&env, "a", "[101x13]");
@@ -296,4 +299,20 @@ fn a_larger_client_keeps_its_dots_beside_rows_the_program_redraws() {
         |s| qmux_e2e::session_rows(s) == want,
         &format!("the larger client to show the session's rows, dots beside and below:\n{}", want.join("\n")),
     );
+}
+
+/// A pane opened beside a chat, in its directory and running the same
+/// chat, warns on the bar that only one can be resumed: whole, and for
+/// longer than a passing message (it was cut at the edge and gone in 3 s).
+#[test]
+fn a_second_chat_in_one_directory_is_warned_about_whole_on_the_bar() {
+    let env = Env::new();
+    env.qmux_ok(&["new", "-d", "-s", "one"]);
+    let mut term = env.attach(&["attach", "-t", "one"], COLS, ROWS);
+    term.wait_marker("one", "*");
+    term.prefix(b'%');
+    let warning = "0:one runs qmux-chat here too: only one resumes after a restart";
+    term.wait_status(|row| row.contains(warning), "the warning, whole");
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert!(term.status_row().contains(warning), "still up after 5 s: {}", term.status_row());
 }

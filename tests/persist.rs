@@ -612,3 +612,18 @@ fn a_new_session_after_a_restart_takes_no_saved_sessions_name_or_index() {
     let line = line.unwrap_or_else(|| panic!("the rename is said: {out:?}"));
     assert!(line.contains(&format!("{}:{dir_name} has its name", newcomer.index)), "and why: {line:?}");
 }
+
+/// `qmux restore` with nothing saved says so, and the server it started for
+/// that ends with it instead of lingering (it waited ten seconds).
+#[test]
+fn restore_with_nothing_saved_leaves_no_server_running() {
+    let env = Env::new();
+    let out = env.qmux(&["restore"]);
+    assert!(out.status.success() && out.stderr_text().contains("no saved sessions"), "qmux restore: {out:?}");
+    poll_until(
+        Duration::from_secs(2),
+        "the server started for the restore to end",
+        || env.server_pids().is_empty().then_some(()),
+        || format!("still running: {:?}", env.server_pids()),
+    );
+}

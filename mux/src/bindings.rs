@@ -146,6 +146,26 @@ pub const SCROLL_KEYS: &[(&str, &str)] = &[
     ("`q` or Esc", "leave"),
 ];
 
+/// The chooser's keys (prefix `w`), for its title, help, the manual and
+/// the README: each as (keys, what they do, the title's short words).
+pub const CHOOSER_KEYS: &[(&str, &str, &str)] = &[
+    ("↑ / ↓ (`k` / `j`)", "move", "up/down or j/k"),
+    ("Enter", "show the session (a saved one is restored first)", "Enter to show"),
+    ("`v`", "show it in a new pane beside the focused one", "v beside this one"),
+    ("`0`-`9`", "show the session of that index", "a digit picks"),
+    ("Esc or `q`", "leave", "Esc to cancel"),
+];
+
+/// What the status bar's marks mean, for help and the manual.
+pub const STATUS_MARKS: &str = "`*` shown here (`*Z`: in a zoomed pane), `-` shown before, `…` busy, no mark: \
+     waiting at its prompt, `?` asks for approval, `[exit N]` ended, `✓` finished while you were away, `+` unseen \
+     output, `!` bell or notification, `[q:N]` queued messages";
+
+/// The chooser's keys in the short words of its title.
+pub fn chooser_hint() -> String {
+    CHOOSER_KEYS.iter().map(|(_, _, short)| *short).collect::<Vec<_>>().join(", ")
+}
+
 /// The action of a key pressed after the prefix.
 pub fn action(key: u8) -> Option<Action> {
     let key = char::from(key);
@@ -171,12 +191,13 @@ pub fn help(prefix: &[u8]) -> String {
     for (keys, help) in SCROLL_KEYS {
         text.push_str(&format!("  {:<12} {help}\n", keys.replace('`', "")));
     }
-    text.push_str(
-        "\nStatus bar: `*` shown here, `-` shown before, `…` busy, no mark: waiting at its
-prompt, `?` asks for approval, `[exit N]` ended, `✓` finished while you were away,
-`+` unseen output, `!` bell or notification, `[q:N]` queued messages.
-When two clients show one session, it takes the size of the smaller terminal.",
-    );
+    text.push_str("\nChooser keys (prefix w):\n");
+    for (keys, help, _) in CHOOSER_KEYS {
+        text.push_str(&format!("  {:<12} {help}\n", keys.replace('`', "")));
+    }
+    text.push_str(&format!(
+        "\nStatus bar: {STATUS_MARKS}.\nWhen two clients show one session, it takes the size of the smaller terminal."
+    ));
     text
 }
 

@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// CLI, `q chat`, aider, or any other program) in its own pseudo-terminal. A
 /// server keeps every session running and fully read while you work in
 /// another, and knows what each agent is doing: busy, waiting at its prompt,
-/// asking for approval, or exited. The client shows one session at a time with
-/// a status bar, and a prefix key (C-b) switches.
+/// asking for approval, or exited. The client shows a session, or several side
+/// by side in panes, with a status bar; a prefix key (C-b by default, the
+/// config's prefix) switches, splits and opens the chooser.
 ///
 /// With no command, qmux attaches to the most recent session, or starts one
 /// running the default command.

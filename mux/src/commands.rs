@@ -342,13 +342,17 @@ fn simple(ctx: &Context, req: Request) -> Result<i32> {
     Ok(0)
 }
 
-/// Prints what a successful answer has to say: notices (warnings, news)
-/// go to stderr.
+/// Prints what a successful answer has to say (`reloaded (2 changes)`);
+/// notices (warnings, news) go to stderr.
 fn print_response(response: Response) {
-    if let Response::Notice(lines) = response {
-        for line in lines {
-            eprintln!("qmux: {line}");
+    match response {
+        Response::Text(text) => print!("{text}"),
+        Response::Notice(lines) => {
+            for line in lines {
+                eprintln!("qmux: {line}");
+            }
         }
+        _ => {}
     }
 }
 

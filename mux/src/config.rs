@@ -308,11 +308,42 @@ impl Config {
     /// what it does. `qmux config` prints it; the example file is it for
     /// the defaults.
     pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (k, value) in KEYS.iter().zip(self.values()) {
+            out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
+            match value {
+                Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
+                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
+            }
+        }
+        out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
+        out.push_str("# [programs.aider]\n");
+        for k in PROGRAM_KEYS {
+            out.push_str(&format!("# {} = ...   {}\n", k.key, k.help));
+        }
+        out
+    }
+
+    /// How many keys and rule sets (a rule file, or a `[programs.NAME]`
+    /// table's tuning) differ from `before`'s: what `qmux reload` reports.
+    pub fn changes_from(&self, before: &Config) -> usize {
+        let keys = self.values().into_iter().zip(before.values()).filter(|(a, b)| a != b).count();
+        // A rule set's every field, its source text and tuning included.
+        let sets = |c: &Config| -> std::collections::BTreeMap<String, String> {
+            c.rules.all().map(|r| (r.name.clone(), format!("{r:?}"))).collect()
+        };
+        let (now, then) = (sets(self), sets(before));
+        let names: std::collections::BTreeSet<&String> = now.keys().chain(then.keys()).collect();
+        keys + names.into_iter().filter(|n| now.get(*n) != then.get(*n)).count()
+    }
+
+    /// Each of [`KEYS`]' values as the config file writes it, in order
+    /// (`None`: not set, for a key whose default is worked out at run time).
+    fn values(&self) -> Vec<Option<String>> {
         let quoted = |s: &str| format!("{s:?}");
         let array = |v: &[String]| format!("[{}]", v.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", "));
-        let mut out = String::new();
-        for k in KEYS {
-            let value = match k.key {
+        KEYS.iter()
+            .map(|k| match k.key {
                 "prefix" => Some(quoted(&key_name(&self.prefix))),
                 "default-command" => self.default_command.as_deref().map(array),
                 "notify" => Some(quoted(self.notify.name())),
@@ -327,19 +358,8 @@ impl Config {
                 "ssh-command" => Some(array(&self.ssh_command)),
                 "remote-command" => Some(quoted(&self.remote_command)),
                 _ => None,
-            };
-            out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
-            match value {
-                Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
-                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
-            }
-        }
-        out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
-        out.push_str("# [programs.aider]\n");
-        for k in PROGRAM_KEYS {
-            out.push_str(&format!("# {} = ...   {}\n", k.key, k.help));
-        }
-        out
+            })
+            .collect()
     }
 
     /// Loads the file and the agent rule files in `agents/` beside it; a
@@ -375,11 +395,22 @@ impl Config {
                 format!("{line}:{col}: prefix {p:?} is not a key qmux can use; write it like \"C-b\", \"C-Space\" or \"M-a\"")
             })?;
         }
+        // A value that cannot work is refused here, not found out by the
+        // first session that exits at once or the first ssh that fails.
+        let refuse = |key: &str, why: &str| {
+            let (line, col) = find_key(text, key);
+            format!("{line}:{col}: {key} {why}")
+        };
         config.default_command = match file.default_command {
             None => None,
-            Some(CommandSpec::Argv(v)) if v.is_empty() => {
-                let (line, col) = find_key(text, "default-command");
-                return Err(format!("{line}:{col}: default-command is empty"));
+            Some(CommandSpec::Argv(v)) if v.first().is_none_or(|p| p.trim().is_empty()) => {
+                return Err(refuse(
+                    "default-command",
+                    "names no program; write it like [\"q\", \"chat\"] or \"exec bash\"",
+                ));
+            }
+            Some(CommandSpec::Shell(s)) if s.trim().is_empty() => {
+                return Err(refuse("default-command", "is empty; write it like [\"q\", \"chat\"] or \"exec bash\""));
             }
             Some(CommandSpec::Argv(v)) => Some(v),
             Some(CommandSpec::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s]),
@@ -399,14 +430,19 @@ impl Config {
         config.set_clipboard = file.set_clipboard.unwrap_or(true);
         config.set_titles = file.set_titles.unwrap_or(true);
         config.hosts = file.hosts.unwrap_or_default();
+        if config.hosts.iter().any(|h| h.trim().is_empty()) {
+            return Err(refuse("hosts", "names an empty host; write it like [\"devbox\", \"me@10.0.0.2\"]"));
+        }
         if let Some(ssh) = file.ssh_command {
-            if ssh.is_empty() {
-                let (line, col) = find_key(text, "ssh-command");
-                return Err(format!("{line}:{col}: ssh-command is empty; write it like [\"ssh\"]"));
+            if ssh.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(refuse("ssh-command", "names no program; write it like [\"ssh\"]"));
             }
             config.ssh_command = ssh;
         }
         if let Some(remote) = file.remote_command {
+            if remote.trim().is_empty() {
+                return Err(refuse("remote-command", "is empty; write it like \"qmux\" or \"~/.cargo/bin/qmux\""));
+            }
             config.remote_command = remote;
         }
         if let Some(size) = file.default_size {
@@ -416,8 +452,17 @@ impl Config {
             })?;
         }
         for (name, p) in file.programs {
+            if p.quiet_ms == Some(0) {
+                return Err(refuse("quiet-ms", &format!("for {name:?} is 0: every pause would read as waiting")));
+            }
             let approval = match &p.approval {
                 None => None,
+                Some(pattern) if pattern.is_empty() => {
+                    return Err(refuse(
+                        "approval",
+                        &format!("pattern for {name:?} is empty: it would match every screen"),
+                    ));
+                }
                 Some(pattern) => Some(regex::Regex::new(pattern).map_err(|e| {
                     let (line, col) = find_key(text, "approval");
                     format!("{line}:{col}: approval pattern for {name:?} is not a valid regex: {e}")
@@ -529,88 +574,4 @@ fn find_key(text: &str, key: &str) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_config_means_no_agent_rule_files_either() {
-        assert_eq!(agents_dir(Path::new("/dev/null")), None);
-        assert_eq!(
-            agents_dir(Path::new("/home/u/.config/qmux/config.toml")),
-            Some("/home/u/.config/qmux/agents".into())
-        );
-    }
-
-    #[test]
-    fn prefix_and_command() {
-        let c = Config::parse("prefix = \"C-a\"\ndefault-command = [\"q\", \"chat\"]\n").unwrap();
-        assert_eq!(c.prefix, [1]);
-        assert_eq!(c.default_command.unwrap(), vec!["q", "chat"]);
-        let c = Config::parse("default-command = \"exec bash\"").unwrap();
-        assert_eq!(c.default_command.unwrap(), vec!["/bin/sh", "-c", "exec bash"]);
-    }
-
-    #[test]
-    fn errors_name_line_and_column() {
-        let e = Config::parse("prefix = \"C-a\"\nbogus = 1\n").unwrap_err();
-        assert!(e.starts_with("2:1:"), "{e}");
-        let e = Config::parse("prefix = \"C-a\"\nprefix = \n").unwrap_err();
-        assert!(e.starts_with("2:"), "{e}");
-        let e = Config::parse("\n  prefix = \"x\"\n").unwrap_err();
-        assert!(e.starts_with("2:3:"), "{e}");
-    }
-
-    #[test]
-    fn history_bytes_reads_sizes_and_refuses_the_rest() {
-        assert_eq!(Config::parse("").unwrap().history_bytes, 8 << 20);
-        assert_eq!(Config::parse("history-bytes = \"512K\"").unwrap().history_bytes, 512 << 10);
-        assert_eq!(Config::parse("history-bytes = \"2g\"").unwrap().history_bytes, 2 << 30);
-        assert_eq!(Config::parse("history-bytes = \"100000\"").unwrap().history_bytes, 100000);
-        for bad in ["\"8X\"", "\"lots\"", "\"1K\"", "\"\""] {
-            let e = Config::parse(&format!("\nhistory-bytes = {bad}")).unwrap_err();
-            assert!(e.starts_with("2:1: history-bytes") && e.contains("\"8M\""), "{bad}: {e}");
-        }
-        assert!(Config::default().describe().contains("history-bytes = \"8M\""));
-    }
-
-    #[test]
-    fn program_detection_settings() {
-        let c = Config::parse("notify = \"osc9\"\n[programs.make]\ndetect = \"quiet\"\nquiet-ms = 300\n").unwrap();
-        assert_eq!(c.notify, Notify::Osc9);
-        let d = &c.rules_for(&["/usr/bin/make".into()]).detector;
-        assert_eq!(d.detect, Detect::Quiet);
-        assert_eq!(d.quiet, Duration::from_millis(300));
-        assert_eq!(c.rules_for(&["q".into(), "chat".into()]).detector.detect, Detect::Prompt);
-        assert_eq!(c.rules_for(&["bash".into()]).detector.detect, Detect::Auto);
-        // Tuning a known agent keeps the rest of its rules.
-        let c = Config::parse(
-            "[programs.claude]
-settle-ms = 50
-",
-        )
-        .unwrap();
-        let claude = c.rules_for(&["claude".into()]);
-        assert_eq!(claude.detector.settle, Duration::from_millis(50));
-        assert!(claude.detector.busy.is_some() && claude.tuned);
-        let e = Config::parse("[programs.x]\napproval = \"(\"\n").unwrap_err();
-        assert!(e.starts_with("2:1:"), "{e}");
-        let e = Config::parse("notify = \"loud\"\n").unwrap_err();
-        assert!(e.starts_with("1:"), "{e}");
-    }
-
-    #[test]
-    fn key_names_round_trip() {
-        for k in 0..=26u8 {
-            assert_eq!(parse_key(&key_name(&[k])), Some(vec![k]));
-        }
-        for spec in ["C-Space", "M-a", "M-Space", "M-C-a", "C-]"] {
-            let key = parse_key(spec).expect(spec);
-            assert_eq!(parse_key(&key_name(&key)), Some(key), "{spec}");
-        }
-        assert_eq!(parse_key("M-a"), Some(b"\x1ba".to_vec()));
-        assert_eq!(key_name(b"\x1b[A"), "Up");
-        assert_eq!(key_name(b"\x1b[5~"), "PageUp");
-        assert_eq!(parse_key("b"), None);
-        assert_eq!(parse_key("C-bb"), None);
-    }
-}
+mod tests;

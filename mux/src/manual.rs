@@ -6,7 +6,7 @@
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
-use crate::bindings::{self, BINDINGS, SCROLL_KEYS};
+use crate::bindings::{BINDINGS, CHOOSER_KEYS, SCROLL_KEYS, STATUS_MARKS};
 use crate::config::{key_name, DEFAULT_PREFIX, KEYS, PROGRAM_KEYS};
 
 /// Every page, as (file name, contents).
@@ -72,7 +72,8 @@ fn targets(roff: &mut Roff) {
     entry(
         roff,
         "2",
-        "digits are an index, the number the status bar and C-b 2 show; names of digits alone are refused",
+        "digits are an index, the number the status bar shows and the prefix then 2 shows; names of digits alone \
+         are refused",
     );
     entry(roff, "=NAME", "exactly that name");
     entry(roff, "NAME", "a name, else the one session whose name starts with it");
@@ -89,15 +90,20 @@ fn keys(roff: &mut Roff) {
     paragraph(
         roff,
         &format!(
-            "Keys are read after the prefix, {} by default (the prefix config key). The prefix is never taken from \
-             inside a bracketed paste. Any other key after the prefix says it is not bound.",
+            "Keys are read after the prefix, {} by default (the prefix config key; prefix ? lists the keys with the \
+             prefix in use). The prefix is never taken from inside a bracketed paste. Any other key after the \
+             prefix says it is not bound.",
             key_name(DEFAULT_PREFIX)
         ),
     );
     for b in BINDINGS {
-        entry(roff, &bindings::shown(b, DEFAULT_PREFIX), b.help);
+        entry(roff, if b.keys.is_empty() { "prefix" } else { b.shown }, b.help);
     }
-    paragraph(roff, "In the chooser: up/down or j/k move, Enter shows the session, a digit picks one, Esc leaves.");
+    roff.control("SH", ["CHOOSER"]);
+    paragraph(roff, "Prefix w or s lists the sessions (saved ones and other machines' too), with a live preview:");
+    for (keys, help, _) in CHOOSER_KEYS {
+        entry(roff, &keys.replace('`', ""), help);
+    }
     roff.control("SH", ["SCROLL MODE"]);
     paragraph(
         roff,
@@ -110,10 +116,11 @@ fn keys(roff: &mut Roff) {
     roff.control("SH", ["STATUS BAR"]);
     paragraph(
         roff,
-        "Each session is INDEX:NAME with marks: * shown here, - shown before, … busy, no mark: waiting at its \
-         prompt, ? asks for approval, [exit N] ended, ✓ finished while you were away, + unseen output, ! bell or \
-         notification, [q:N] queued messages. < and > say sessions are cut on that side; the one shown and those \
-         that need you stay visible.",
+        &format!(
+            "Each session is INDEX:NAME with marks: {}. < and > say sessions are cut on that side; the one shown and \
+             those that need you stay visible.",
+            STATUS_MARKS.replace('`', "")
+        ),
     );
 }
 

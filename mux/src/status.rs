@@ -13,6 +13,9 @@ pub struct Entry {
     pub name: String,
     /// Shown in this client.
     pub focused: bool,
+    /// Shown in this client's focused pane, zoomed to fill the view over
+    /// the other panes.
+    pub zoomed: bool,
     /// The one this client showed before (prefix `l` goes back to it).
     pub last: bool,
     pub attention: Attention,
@@ -34,7 +37,8 @@ pub fn state_mark(state: State) -> &'static str {
 
 impl Entry {
     /// `1:review…*` (busy, shown here), `2:tests?✓` (asks for approval, new),
-    /// `3:docs-✓+` (shown before; finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`.
+    /// `3:docs-✓+` (shown before; finished, unseen output), `4:old[exit 1]`, `5:ci[q:2]`,
+    /// `6:api*Z` (shown in a zoomed pane, as tmux flags a zoomed window).
     pub fn label(&self) -> String {
         let mut s = format!("{}:{}", self.index, self.name);
         s.push_str(state_mark(self.state));
@@ -46,6 +50,9 @@ impl Entry {
         }
         if self.focused {
             s.push('*');
+            if self.zoomed {
+                s.push('Z');
+            }
         } else if self.last {
             s.push('-');
         }
@@ -102,9 +109,12 @@ struct Layout {
 fn layout(entries: &[Entry], message: Option<&str>, cols: usize) -> Layout {
     let labels: Vec<String> = entries.iter().map(Entry::label).collect();
     let widths: Vec<usize> = labels.iter().map(|l| l.width() + 1).collect();
-    // A message takes what the sessions leave, but never more than half a
-    // full bar: a long one must not hide them.
-    let message_room = (cols / 2).max(cols.saturating_sub(widths.iter().sum::<usize>() + 1));
+    // A message takes what the sessions leave, and a long one (a warning)
+    // what it needs of the rest, but never the focused session's place or
+    // those that need the user: the others are cut, marked `<`/`>`, while
+    // it is up.
+    let kept: usize = entries.iter().zip(&widths).filter(|(e, _)| e.focused || e.needs_you()).map(|(_, w)| w).sum();
+    let message_room = (cols / 2).max(cols.saturating_sub(kept + 5));
     let right = message.map(|m| format!(" {} ", truncate(m, message_room.saturating_sub(2)))).unwrap_or_default();
     let room = cols.saturating_sub(right.width());
     let visible = visible(entries, &widths, room);
@@ -200,6 +210,7 @@ mod tests {
             index,
             name: name.into(),
             focused: false,
+            zoomed: false,
             last: false,
             attention: Attention::default(),
             exit_code: None,
@@ -236,6 +247,8 @@ mod tests {
         e.state = State::Busy;
         e.focused = true;
         assert_eq!(e.label(), "5:review…*");
+        e.zoomed = true;
+        assert_eq!(e.label(), "5:review…*Z");
     }
 
     #[test]
@@ -273,6 +286,16 @@ mod tests {
         let row = plain(&render(&entries, Some(&long), 60));
         assert!(row.contains("0:session0*") && row.contains("5:session5?"), "a long message hides no one: {row}");
         assert_eq!(row.chars().count(), 60, "{row:?}");
+    }
+
+    #[test]
+    fn a_warning_is_shown_whole_beside_the_focused_session() {
+        let mut entries: Vec<Entry> = (0..6).map(|i| entry(i, &format!("chat{i}"))).collect();
+        entries[4].focused = true;
+        let warning = "0:chat0 runs claude here too: only one resumes after a restart";
+        let row = plain(&render(&entries, Some(warning), 80));
+        assert!(row.contains(warning) && row.contains("4:chat4*"), "{row}");
+        assert_eq!(row.chars().count(), 80, "{row:?}");
     }
 
     #[test]

@@ -110,3 +110,52 @@ fn every_stream_looks_as_it_did_in_a_real_terminal() {
         failures.join("\n")
     );
 }
+
+/// The rows of a screen as text, each cut to the screen's width.
+fn rows(terminal: &Terminal) -> Vec<String> {
+    let screen = terminal.screen();
+    screen.rows(0, screen.size().1.get()).collect()
+}
+
+/// Every character of the DEC special graphics set, as xterm draws it and
+/// as tmux writes it to a UTF-8 terminal (tmux's `tty-acs.c`): the arrows
+/// and the block of the VT100's set (`+ , - . 0`) too, and `_` blank.
+/// Other characters are themselves.
+#[test]
+fn the_dec_special_graphics_set_draws_what_xterm_and_tmux_draw() {
+    let mut terminal = Terminal::new(4, 80);
+    terminal.process(b"\x1b(0+,-.0_`abcdefghijklmnopqrstuvwxyz{|}~ 1A\x1b(B+,-.0_q\r\n");
+    terminal.process(b"\x1b)0\x0e+,-.0_q\x0f+q\r\n");
+    let rows = rows(&terminal);
+    assert_eq!(rows[0], "→←↑↓▮ ◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£· 1A+,-.0_q");
+    assert_eq!(rows[1], "→←↑↓▮ ─+q");
+}
+
+/// CHT (`CSI Ps I`) is HT done Ps times, as xterm documents it: vttest's CHT
+/// screen, whose lines of stars must look the same whether drawn by CHT or by
+/// tabs. tmux 3.3a has no CHT; the tabs are checked against it in the corpus
+/// (`tabs-at-the-right-margin`): a tab after a character in the last column
+/// leaves the wrap pending, so each line of stars wraps once.
+#[test]
+fn cursor_forward_tabulation_lands_where_tabs_land() {
+    // vttest's tst_CHT at 80 columns: 20 stops, twice the width.
+    let last = (80usize * 2).div_ceil(8);
+    let mut stream = String::from("\x1b[2J\x1b[1;1HCHT with param == 1:\r\n");
+    stream += &"\x1b[1I*".repeat(last);
+    stream += "\x1b[4;1HCHT with param != 1:\r\n";
+    for n in 0..last {
+        stream += &format!("\x1b[5;1H\x1b[{n}I+");
+    }
+    stream += "\x1b[7;1HNormal tabs:\r\n";
+    stream += &"\t*".repeat(last);
+    let mut terminal = Terminal::new(24, 80);
+    terminal.process(stream.as_bytes());
+    let rows = rows(&terminal);
+    assert_eq!(rows[1], rows[7], "CHT 1 and a tab land alike");
+    assert_eq!(rows[2], rows[8], "both wrap once");
+    assert_eq!(rows[2].matches('*').count(), 10, "{rows:#?}");
+    // CHT n from the first column: the nth stop, or the last column.
+    let plus: Vec<usize> = rows[4].match_indices('+').map(|(i, _)| i).collect();
+    assert_eq!(plus, [8, 16, 24, 32, 40, 48, 56, 64, 72, 79]);
+    assert_eq!(terminal.screen().cursor_position(), (8, 73), "the wrap went to the next line");
+}

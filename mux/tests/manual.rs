@@ -43,6 +43,16 @@ fn the_manual_documents_everything() {
     for b in qmux::bindings::BINDINGS {
         assert!(main.contains(b.help), "key {}", b.shown);
     }
+    // The chooser's every key, `v` among them, from the table its title
+    // is made from.
+    for (keys, help, _) in qmux::bindings::CHOOSER_KEYS {
+        assert!(main.contains(&keys.replace('`', "")) && main.contains(help), "chooser key {keys}");
+    }
+    assert!(!main.contains("one session at a time"), "panes show several");
+    // The prefix is the config's: C-b is named only as the default.
+    let named = main.matches("C-b").count();
+    let as_default = main.matches("C-b by default").count() + main.matches("default: \"C-b\"").count();
+    assert_eq!(named, as_default, "C-b written as if it were always the prefix");
     for var in ["QMUX_SESSION", "QMUX_TMPDIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME"] {
         assert!(main.contains(var), "{var}");
     }

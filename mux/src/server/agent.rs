@@ -318,8 +318,13 @@ impl Server {
     }
 
     /// Puts a new config in force; every session finds its agent again
-    /// under the new rules.
-    pub(super) fn reload(&mut self, config: Config) {
+    /// under the new rules. Says how many keys and rule sets changed.
+    pub(super) fn reload(&mut self, config: Config) -> String {
+        let said = match config.changes_from(&self.config) {
+            0 => "reloaded (no changes)".to_string(),
+            1 => "reloaded (1 change)".to_string(),
+            n => format!("reloaded ({n} changes)"),
+        };
         self.config = config;
         for s in self.sessions.iter_mut() {
             s.watch.rules = self.config.rules.for_command(&s.command);
@@ -335,6 +340,7 @@ impl Server {
             self.evaluate_state(sid);
         }
         self.repaint_all();
+        said
     }
 
     /// Learns which conversation the agent is on from the files its last

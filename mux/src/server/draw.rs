@@ -50,6 +50,7 @@ impl Server {
                 index: s.index,
                 name: s.name.clone(),
                 focused: s.id == view.focused(),
+                zoomed: s.id == view.focused() && view.zoomed && view.panes.len() > 1,
                 last: Some(s.id) == view.last,
                 attention: s.attention,
                 exit_code: s.exit_code(),
@@ -281,7 +282,8 @@ impl Server {
         let mut caches = Vec::with_capacity(view.panes.len());
         for (i, ((pane, rect), before)) in view.panes.iter().zip(&rects).zip(rows_drawn).enumerate() {
             let entry = self.sessions.position(pane.session).and_then(|at| entries.get(at));
-            let label = entry.map(|e| status::Entry { focused: false, last: false, ..e.clone() }.label());
+            let label =
+                entry.map(|e| status::Entry { focused: false, zoomed: false, last: false, ..e.clone() }.label());
             let header = render::pane_header(label.as_deref().unwrap_or("gone"), rect.w, i == view.focus);
             if full || pane.header_drawn.as_deref() != Some(header.as_str()) {
                 out.push_str(&render::move_to(rect.y, rect.x));

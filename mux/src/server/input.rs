@@ -197,9 +197,7 @@ impl Server {
             Action::NewSession => match self.new_session_here(cid) {
                 Ok(sid) => {
                     self.focus(cid, sid);
-                    if let Some(warning) = self.shared_resume_slot(sid, false) {
-                        self.show_message(cid, &warning);
-                    }
+                    self.warn_of_shared_resume_slot(cid, sid);
                 }
                 Err(e) => self.show_message(cid, &e),
             },
@@ -239,8 +237,10 @@ impl Server {
                 Ok(sid) => {
                     self.split(cid, sid, action == Action::SplitVertical);
                     let started = self.sessions.get(sid).map(|s| format!("split: started {}", s.label()));
-                    if let Some(text) = self.shared_resume_slot(sid, false).or(started) {
-                        self.show_message(cid, &text);
+                    if !self.warn_of_shared_resume_slot(cid, sid) {
+                        if let Some(text) = started {
+                            self.show_message(cid, &text);
+                        }
                     }
                 }
                 Err(e) => self.show_message(cid, &e),
@@ -260,8 +260,8 @@ impl Server {
             Action::SwapPrevious | Action::SwapNext => self.swap_pane(cid, action == Action::SwapNext),
             Action::Reload => match crate::config::Config::load(self.config_path.as_deref()) {
                 Ok(config) => {
-                    self.reload(config);
-                    self.show_message(cid, "config reloaded");
+                    let said = self.reload(config);
+                    self.show_message(cid, &said);
                 }
                 Err(e) => self.show_message(cid, &format!("config not reloaded: {e}")),
             },

@@ -227,6 +227,11 @@ pub fn run(
         // If whoever started us never connects, don't linger.
         server.after(Duration::from_secs(10), Event::Tick);
         let started = Instant::now();
+        // Whether anyone has connected: a server left with no sessions by
+        // the clients it served (`qmux restore` with nothing saved, the
+        // last session killed) ends when the last of them goes. Until
+        // then only the first moments are its starter's to connect in.
+        let mut served = false;
         loop {
             let next = server.timers.peek().map(|t| t.0.at);
             let wake =
@@ -238,8 +243,12 @@ pub fn run(
                 },
                 _ = tokio::time::sleep_until(wake), if next.is_some() => server.fire_timers(),
             }
+            served |= !server.connections.is_empty();
             let idle = server.sessions.is_empty() && server.connections.is_empty();
-            if server.shutting_down || server.handed_off || (idle && started.elapsed() > Duration::from_millis(100)) {
+            if server.shutting_down
+                || server.handed_off
+                || (idle && (served || started.elapsed() > Duration::from_millis(100)))
+            {
                 break;
             }
         }

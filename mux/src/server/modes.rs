@@ -203,10 +203,8 @@ impl Server {
         let start = selected.saturating_sub(list_room - 1).min(count.saturating_sub(list_room));
         let end = (start + list_room).min(count);
         let range = if end - start < count { format!("{}-{} of {count}, ", start + 1, end) } else { String::new() };
-        let mut lines = vec![
-            format!("\x1b[1mChoose a session\x1b[0m ({range}up/down or j/k, Enter to show, v beside this one, Esc to cancel)"),
-            String::new(),
-        ];
+        let mut lines =
+            vec![format!("\x1b[1mChoose a session\x1b[0m ({range}{})", crate::bindings::chooser_hint()), String::new()];
         let live = self.sessions.iter().map(|s| {
             let state = match s.exit_code() {
                 Some(code) => format!("exited {code}"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::layout::{Layout, Tree};
 use super::panes::SavedLayout;
 use super::session::from_epoch;
-use super::{Event, Server};
+use super::{ClientId, Event, Server};
 use crate::config::Restore;
 use crate::persist::{read_row, saved_row, Saved, SavedSession, Store};
 use crate::protocol::{NewSession, SessionId};
@@ -359,6 +359,30 @@ impl Server {
     /// whose conversation ids qmux learns come back to their own, unless a
     /// restore had no id to go by.
     pub(super) fn shared_resume_slot(&self, sid: SessionId, restored: bool) -> Option<String> {
+        let (other, program, by_id) = self.resume_rival(sid, restored)?;
+        let why = if by_id {
+            "qmux learnt no conversation id for it, so it resumed the newest one there"
+        } else {
+            "it keeps one conversation per directory, so only one of them can be resumed after a restart"
+        };
+        let cwd = self.sessions.get(sid)?.cwd.display();
+        Some(format!("warning: {other} also runs {program} in {cwd}; {why}"))
+    }
+
+    /// The same warning on a client's status bar, for a session just
+    /// opened there: short enough to read whole beside the focused
+    /// session, and up long enough to read. Says whether there was one.
+    pub(super) fn warn_of_shared_resume_slot(&mut self, cid: ClientId, sid: SessionId) -> bool {
+        let Some((other, program, _)) = self.resume_rival(sid, false) else { return false };
+        let text = format!("{other} runs {program} here too: only one resumes after a restart");
+        self.show_warning(cid, &text);
+        true
+    }
+
+    /// The running session that resumes the same conversation as `sid`
+    /// would (its label), the program, and whether the program's
+    /// conversations have ids.
+    fn resume_rival(&self, sid: SessionId, restored: bool) -> Option<(String, String, bool)> {
         let s = self.sessions.get(sid)?;
         let rules = &s.watch.rules;
         rules.resume.latest.as_ref()?;
@@ -371,11 +395,6 @@ impl Server {
             .sessions
             .iter()
             .find(|o| o.id != sid && o.running() && o.cwd == s.cwd && o.watch.rules.name == program)?;
-        let why = if by_id {
-            "qmux learnt no conversation id for it, so it resumed the newest one there"
-        } else {
-            "it keeps one conversation per directory, so only one of them can be resumed after a restart"
-        };
-        Some(format!("warning: {} also runs {program} in {}; {why}", other.label(), s.cwd.display()))
+        Some((other.label(), program.to_string(), by_id))
     }
 }

@@ -96,10 +96,9 @@ impl Server {
                     Response::Ok
                 })
             }
-            Request::Reload { config } => Config::load(config.as_deref()).map_err(|e| e.to_string()).map(|config| {
-                self.reload(config);
-                Response::Ok
-            }),
+            Request::Reload { config } => Config::load(config.as_deref())
+                .map_err(|e| e.to_string())
+                .map(|config| Response::Text(format!("{}\n", self.reload(config)))),
         };
         self.respond(cid, answer);
     }

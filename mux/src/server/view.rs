@@ -14,6 +14,8 @@ use crate::protocol::{Caller, SessionId, ToClient};
 
 /// How long a status message stays up.
 const MESSAGE_TIME: Duration = Duration::from_secs(3);
+/// How long a warning stays up: a sentence to read, not a word.
+const WARNING_TIME: Duration = Duration::from_secs(10);
 /// The largest terminal a client may claim (cols, rows). Sizes come from
 /// the wire: unchecked, one client asking for 65535x65535 (4 billion cells)
 /// would take the server down, and every session with it.
@@ -393,12 +395,21 @@ impl Server {
     }
 
     pub(super) fn show_message(&mut self, cid: ClientId, text: &str) {
-        let until = self.os.now() + MESSAGE_TIME;
+        self.show_message_for(cid, text, MESSAGE_TIME);
+    }
+
+    /// A message that says something went or may go wrong, up longer.
+    pub(super) fn show_warning(&mut self, cid: ClientId, text: &str) {
+        self.show_message_for(cid, text, WARNING_TIME);
+    }
+
+    fn show_message_for(&mut self, cid: ClientId, text: &str, time: Duration) {
+        let until = self.os.now() + time;
         if let Some(view) = self.view_mut(cid) {
             view.message = Some((text.to_string(), until));
             view.dirty = true;
         }
-        self.after(MESSAGE_TIME + Duration::from_millis(10), Event::Tick);
+        self.after(time + Duration::from_millis(10), Event::Tick);
     }
 
     pub(super) fn show_message_everywhere(&mut self, text: &str) {

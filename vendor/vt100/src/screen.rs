@@ -101,6 +101,9 @@ pub struct Screen {
     /// the one in use.
     charsets: [Charset; 2],
     shifted_out: bool,
+    /// What DECSC saved of them, with the cursor and the attributes.
+    saved_charsets: [Charset; 2],
+    saved_shifted_out: bool,
 
     /// The tab stops, once a program has set or cleared one (HTS, TBC),
     /// in column order; `None`: a stop every eighth column.
@@ -128,6 +131,8 @@ impl Clone for Screen {
             last_char: self.last_char,
             charsets: self.charsets,
             shifted_out: self.shifted_out,
+            saved_charsets: self.saved_charsets,
+            saved_shifted_out: self.saved_shifted_out,
             tab_stops: self.tab_stops.clone(),
             links: self.links.clone(),
             link: self.link,
@@ -150,6 +155,8 @@ impl Clone for Screen {
             last_char,
             charsets,
             shifted_out,
+            saved_charsets,
+            saved_shifted_out,
             tab_stops,
             links,
             link,
@@ -165,6 +172,8 @@ impl Clone for Screen {
         self.last_char = *last_char;
         self.charsets = *charsets;
         self.shifted_out = *shifted_out;
+        self.saved_charsets = *saved_charsets;
+        self.saved_shifted_out = *saved_shifted_out;
         self.tab_stops.clone_from(tab_stops);
         self.links.clone_from(links);
         self.link = *link;
@@ -189,6 +198,13 @@ impl Charset {
             '≤', '≥', 'π', '≠', '£', '·',
         ];
         match (self, c) {
+            // The arrows and the block of the VT100's set, as xterm and
+            // tmux draw them (terminfo's acsc: `+,-.0`).
+            (Self::DecSpecialGraphics, '+') => '→',
+            (Self::DecSpecialGraphics, ',') => '←',
+            (Self::DecSpecialGraphics, '-') => '↑',
+            (Self::DecSpecialGraphics, '.') => '↓',
+            (Self::DecSpecialGraphics, '0') => '▮',
             (Self::DecSpecialGraphics, '\x5f'..='\x7e') => {
                 let i = usize::try_from(u32::from(c) - 0x5f).unwrap_or(0);
                 GRAPHICS[i]
@@ -229,6 +245,8 @@ impl Screen {
 
             charsets: [Charset::Ascii; 2],
             shifted_out: false,
+            saved_charsets: [Charset::Ascii; 2],
+            saved_shifted_out: false,
 
             tab_stops: None,
 
@@ -1111,14 +1129,21 @@ impl Screen {
         self.grid_mut().move_to(pos);
     }
 
+    // DECSC saves the character sets and the shift with the cursor, as in
+    // xterm and tmux: vttest's save/restore screen draws half a line in
+    // the line drawing set, saves, prints in ASCII elsewhere and restores.
     fn save_cursor(&mut self) {
         self.grid_mut().save_cursor();
         self.saved_attrs = self.attrs;
+        self.saved_charsets = self.charsets;
+        self.saved_shifted_out = self.shifted_out;
     }
 
     fn restore_cursor(&mut self) {
         self.grid_mut().restore_cursor();
         self.attrs = self.saved_attrs;
+        self.charsets = self.saved_charsets;
+        self.shifted_out = self.saved_shifted_out;
     }
 
     fn set_mode(&mut self, mode: u8) {
@@ -1560,6 +1585,13 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     // CSI I
     pub fn cht(&mut self, count: u16) {
         let last = self.screen.grid().size().cols() - 1;
+        // Past the last column, waiting to wrap, the cursor stays there:
+        // the next character goes on to the next line, as in xterm and
+        // tmux (vttest's CHT screen: tabs after a character in the last
+        // column wrap once).
+        if self.screen.grid().pos().col > last {
+            return;
+        }
         for _ in 0..count {
             let col = self.screen.grid().pos().col;
             let next = self.screen.next_tab_stop(col).unwrap_or(last);
@@ -2452,8 +2484,25 @@ mod charset_tests {
     fn dec_line_drawing_through_g0() {
         assert_eq!(screen_of(b"\x1b(0lqqk\x1b(Bx"), "┌──┐x");
         assert_eq!(screen_of(b"\x1b(0x `afg~\x1b(B"), "│ ◆▒°±·");
-        // Characters outside 0x5f..=0x7e are themselves.
-        assert_eq!(screen_of(b"\x1b(0AZ 1\x1b(B"), "AZ 1");
+        // The arrows and the block, as xterm and tmux draw them; other
+        // characters outside 0x5f..=0x7e are themselves.
+        assert_eq!(screen_of(b"\x1b(0+,-.0_q\x1b(B"), "→←↑↓▮ ─");
+        assert_eq!(screen_of(b"\x1b(0AZ 1/\x1b(B"), "AZ 1/");
+    }
+
+    #[test]
+    fn decsc_and_decrc_save_and_restore_the_character_sets() {
+        // vttest's save/restore screen: half a line drawn in the line
+        // drawing set, saved, ASCII printed elsewhere, restored.
+        assert_eq!(
+            screen_of(b"\x1b(0qq\x1b7\x1b[3;1H\x1b(BA\x1b8qq"),
+            "────\n\nA"
+        );
+        // The shift too, and CSI s / CSI u alike.
+        assert_eq!(
+            screen_of(b"\x1b)0\x0eq\x1b[s\x0f\x1b)B\x1b[uq\x0fq"),
+            "──q"
+        );
     }
 
     #[test]
@@ -2558,6 +2607,21 @@ mod index_tests {
         // A reset brings the default back.
         p.process(b"\x1bc");
         assert!(p.screen().tab_stops_formatted().is_empty());
+    }
+
+    #[test]
+    fn a_tab_waiting_to_wrap_leaves_the_wrap_pending() {
+        // As in xterm and tmux: after a character in the last column, HT
+        // and CHT stay there and the next character wraps.
+        let mut p = parser(3, 20);
+        p.process(b"\t\t\t*\tA\x1b[2IB\x1b[IC");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 20).collect();
+        assert_eq!(rows[0], "                   *");
+        assert_eq!(rows[1], "A               B  C");
+        // Without autowrap, the cursor is in the last column and stays.
+        p.process(b"\x1b[?7l\r\n\x1b[20G\tD\x1b[IE");
+        let rows: alloc::vec::Vec<String> = p.screen().rows(0, 20).collect();
+        assert_eq!(rows[2], "                   E");
     }
 
     #[test]

@@ -562,7 +562,7 @@ fn the_chooser_keeps_the_selected_session_on_a_small_screen() {
 }
 
 #[test]
-fn help_scrolls_on_a_small_terminal_and_lists_scroll_mode_keys() {
+fn help_scrolls_on_a_small_terminal_and_lists_scroll_mode_and_chooser_keys() {
     let mut h = Harness::new();
     h.session("a");
     let cid = h.attach("a", 70, 10);
@@ -572,11 +572,13 @@ fn help_scrolls_on_a_small_terminal_and_lists_scroll_mode_keys() {
     let shown = h.screen(cid, &mut screen);
     assert!(shown.contains("j/k or PageUp/PageDown scroll"), "{shown}");
     assert!(!shown.contains("C-b ? help"), "taught once used: {shown}");
+    let mut pages = String::new();
     for _ in 0..10 {
         h.keys(cid, b"\x1b[6~");
+        pages += &h.screen(cid, &mut screen);
     }
-    let shown = h.screen(cid, &mut screen);
-    assert!(shown.contains("q or Esc     leave"), "scroll mode's keys are listed: {shown}");
+    assert!(pages.contains("q or Esc     leave"), "scroll mode's keys are listed: {pages}");
+    assert!(pages.contains("v            show it in a new pane"), "the chooser's too: {pages}");
     h.keys(cid, b"x");
     assert!(!h.screen(cid, &mut screen).contains("qmux keys"), "any other key closes it");
 }
