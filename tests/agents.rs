@@ -1,5 +1,6 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
-//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex and Gemini CLI,
+//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI and
+//! Qwen Code,
 //! as pinned in tests/agents/package.json. The mock's request log is the
 //! ground truth for "the message reached the model, once".
 //!
@@ -487,7 +488,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
