@@ -29,6 +29,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("claude", include_str!("../agents/claude.toml")),
     ("codex", include_str!("../agents/codex.toml")),
     ("gemini", include_str!("../agents/gemini.toml")),
+    ("qwen", include_str!("../agents/qwen.toml")),
     ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
     ("q", include_str!("../agents/q.toml")),
     ("aider", include_str!("../agents/aider.toml")),

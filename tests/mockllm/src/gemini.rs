@@ -195,7 +195,7 @@ fn side_answer(body: &Value) -> Value {
 
 /// A value that fits `schema`. Known side-call fields get the answer that
 /// keeps the CLI quiet: the user speaks next, no loop, the cheap model.
-fn example(schema: &Value, field: Option<&str>) -> Value {
+pub(crate) fn example(schema: &Value, field: Option<&str>) -> Value {
     match field {
         Some("next_speaker") => return json!("user"),
         Some("model_choice") => return json!("flash"),

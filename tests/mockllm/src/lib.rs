@@ -1,9 +1,10 @@
 //! A small LLM server for qmux's tests, on 127.0.0.1 only.
 //!
-//! It speaks enough of three wire protocols for the real agent CLIs to run
+//! It speaks enough of four wire protocols for the real agent CLIs to run
 //! offline against it, unmodified:
 //! - the Anthropic Messages API, streaming (Claude Code): [`anthropic`];
 //! - the OpenAI Responses API, streaming (Codex): [`openai`];
+//! - the OpenAI Chat Completions API (Qwen Code, opencode): [`chat`];
 //! - the Gemini API, `streamGenerateContent` (Gemini CLI): [`gemini`].
 //!
 //! What it answers is decided by [`script`] from the conversation: a plain
@@ -16,6 +17,7 @@
 
 pub mod agents;
 pub mod anthropic;
+pub mod chat;
 pub mod gemini;
 pub mod openai;
 pub mod script;
@@ -49,6 +51,8 @@ impl Default for Config {
 pub enum Api {
     Anthropic,
     OpenAi,
+    /// OpenAI Chat Completions.
+    Chat,
     Gemini,
     /// Anything else: answered 404 and logged, so a new agent version's
     /// extra calls show up in the log.
@@ -228,6 +232,7 @@ fn serve(conn: TcpStream, config: &Config, log: &Mutex<Vec<Logged>>) -> io::Resu
         let convo = match api {
             Api::Anthropic => anthropic::conversation(&body),
             Api::OpenAi => openai::conversation(&body),
+            Api::Chat => chat::conversation(&body),
             Api::Gemini => gemini::conversation(&body),
             Api::Other => script::Conversation::default(),
         };
@@ -242,7 +247,7 @@ fn serve(conn: TcpStream, config: &Config, log: &Mutex<Vec<Logged>>) -> io::Resu
                 user_texts: convo.user_texts.clone(),
                 last_user_text: convo.last_user_text.clone(),
                 tool_result: convo.tool_result,
-                side: api == Api::Gemini && gemini::is_side(&req),
+                side: (api == Api::Gemini && gemini::is_side(&req)) || (api == Api::Chat && chat::is_side(&body)),
                 finished: None,
             });
             log.len() - 1
@@ -251,6 +256,7 @@ fn serve(conn: TcpStream, config: &Config, log: &Mutex<Vec<Logged>>) -> io::Resu
         let result = match api {
             Api::Anthropic => anthropic::handle(&req, &body, &convo, &mut reply),
             Api::OpenAi => openai::handle(&req, &body, &convo, &mut reply),
+            Api::Chat => chat::handle(&req, &body, &convo, &mut reply),
             Api::Gemini => gemini::handle(&req, &body, &convo, &mut reply),
             Api::Other => {
                 reply.json(404, &serde_json::json!({"error": {"message": "not in the mock", "path": req.path}}))
@@ -272,7 +278,9 @@ fn route(req: &Request) -> Api {
     let p = req.path.as_str();
     if p.ends_with("/messages") || p.ends_with("/messages/count_tokens") {
         Api::Anthropic
-    } else if p.ends_with("/responses") || p.ends_with("/chat/completions") || p.ends_with("/models") {
+    } else if p.ends_with("/chat/completions") {
+        Api::Chat
+    } else if p.ends_with("/responses") || p.ends_with("/models") {
         Api::OpenAi
     } else if p.contains("/models/") && p.contains(':') {
         Api::Gemini
@@ -321,6 +329,12 @@ impl Reply<'_> {
             writeln!(self.out, "event: {name}")?;
         }
         write!(self.out, "data: {data}\n\n")?;
+        self.out.flush()
+    }
+
+    /// `data: [DONE]`, which ends an OpenAI event stream.
+    pub fn done(&mut self) -> io::Result<()> {
+        write!(self.out, "data: [DONE]\n\n")?;
         self.out.flush()
     }
 

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::script::{self, Conversation, Turn};
 use crate::{Reply, Request};
 
-/// The conversation in a Responses `input` (or Chat Completions `messages`).
+/// The conversation in a Responses `input`.
 ///
 /// User messages that Codex writes itself — `<environment_context>`,
 /// `<user_instructions>`, AGENTS.md text and the like — are not the user's:
