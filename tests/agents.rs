@@ -543,7 +543,7 @@ fn generic(agent: Agent) {
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
