@@ -895,7 +895,13 @@ fn explain_reads_a_saved_screen() {
     let path = screen.to_string_lossy().into_owned();
     let out = env.qmux_ok(&["explain", "--screen", &path, "--agent", "claude", "--size", "80x10"]);
     assert!(out.contains("state      approval: approval question \"Do you want to proceed?\""), "{out}");
+    // The generic rules know the question by its shape, and a bare prompt
+    // as waiting.
     let generic = env.qmux_ok(&["explain", "--screen", &path]);
+    assert!(generic.contains("state      approval: approval question \"Do you want to proceed?\""), "{generic}");
+    let prompt = env.work_dir().join("prompt.txt");
+    std::fs::write(&prompt, "a reply\n\n> ").expect("a screen file");
+    let generic = env.qmux_ok(&["explain", "--screen", &prompt.to_string_lossy()]);
     assert!(generic.contains("state      waiting"), "{generic}");
     assert_one_line_error(&env.qmux(&["explain", "--screen", &path, "--agent", "nope"]), "unknown agent");
     assert_one_line_error(&env.qmux(&["explain", "--screen", "/nonexistent"]), "missing screen file");
