@@ -339,8 +339,14 @@ fn terminal_queries_are_answered_with_no_client_attached() {
         assert!(report.contains(expected), "expected {expected:?} in the probe's report:\n{report}");
     }
 
-    let screen = env.capture("probe");
-    assert!(screen.contains("cpr=\\e[5;10R"), "capture shows the probe's report:\n{screen}");
+    // The report reaches the screen on the reader's next batch, which may
+    // come after the file.
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "capture to show the probe's report",
+        || env.capture("probe").contains("cpr=\\e[5;10R").then_some(()),
+        || env.capture("probe"),
+    );
 
     let mut term = attach(&env, &["attach", "-t", "probe"]);
     term.wait_session_text("replies=4");
