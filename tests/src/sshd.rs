@@ -78,12 +78,17 @@ impl Sshd {
             .expect("cannot find this user's name");
         let port = free_port();
         let d = dir.display();
+        // The login shell sshd starts reads its dotfiles from HOME: the far
+        // side's home, not this user's, whose ~/.bashrc may do anything (a
+        // stale `pyenv rehash` lock there hangs every login for a minute).
+        let home = remote.join("home");
+        let home = home.display();
         fs::write(
             dir.join("sshd_config"),
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
                  PidFile none\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PermitRootLogin prohibit-password\nLogLevel ERROR\n"
+                 PermitRootLogin prohibit-password\nLogLevel ERROR\nSetEnv HOME={home}\n"
             ),
         )
         .expect("cannot write sshd_config");
