@@ -346,6 +346,31 @@ pub enum AgentsAction {
         /// The agent (see `qmux agents`).
         name: String,
     },
+    /// Run an agent on this terminal and record it, with the states you
+    /// mark: Ctrl-] then w (now it waits), b (now it works), a (now it asks).
+    Record {
+        /// The agent's name, for the file's name and title.
+        name: String,
+        /// The recording to write (asciicast v2). Default: NAME.cast here.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The agent's command.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Replay recordings through a rule set: each marker's detected state
+    /// and its delay. Exits 1 when a state is missed or late, or it says
+    /// waiting while the agent works.
+    Check {
+        /// A rule file (NAME.toml), an agent's name, or `generic`.
+        rules: String,
+        /// Recordings (asciicast v2, with markers).
+        #[arg(required = true, value_name = "RECORDING")]
+        recordings: Vec<PathBuf>,
+        /// The longest a state may take to show, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        max_delay: u64,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 //! them, [`render`] and [`status`] draw, [`keys`] reads keystrokes.
 
 pub mod bindings;
+pub mod casts;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -15,9 +15,9 @@
 //! checked by what their source says each shows.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use qmux::detect::{Cursor, Signals, State};
+use qmux::casts::{replay, Cast};
+use qmux::detect::{Signals, State};
 use qmux::explain::screen_signals;
 use qmux::rules::{RuleSet, Rules};
 use qmux::terminal::Terminal;
@@ -29,166 +29,8 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/agents")
 }
 
-enum Event {
-    Output(String),
-    Input(String),
-    Expect(State),
-    End,
-}
-
-struct Cast {
-    cols: u16,
-    rows: u16,
-    events: Vec<(f64, Event)>,
-}
-
 fn load(path: &Path) -> Cast {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header: serde_json::Value = serde_json::from_str(lines.next().expect("a header")).expect("header JSON");
-    let size = |k: &str| header[k].as_u64().and_then(|v| u16::try_from(v).ok()).expect("width and height");
-    let events = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
-            let t = v[0].as_f64().expect("a time");
-            let data = v[2].as_str().unwrap_or_default().to_string();
-            let event = match (v[1].as_str(), data.strip_prefix("expect ")) {
-                (Some("o"), _) => Event::Output(data),
-                (Some("i"), _) => Event::Input(data),
-                (Some("m"), Some("busy")) => Event::Expect(State::Busy),
-                (Some("m"), Some("waiting")) => Event::Expect(State::Waiting),
-                (Some("m"), Some("approval")) => Event::Expect(State::Approval),
-                (Some("m"), Some("exited")) => Event::End,
-                other => panic!("unknown event {other:?} in {}", path.display()),
-            };
-            (t, event)
-        })
-        .collect();
-    Cast { cols: size("width"), rows: size("height"), events }
-}
-
-/// What one replay found: for each marker, how long the state took.
-struct Replay {
-    /// (expected state, marker time, delay to reach it)
-    delays: Vec<(State, f64, Option<f64>)>,
-    /// Samples that contradicted the expected state, as text.
-    wrong: Vec<String>,
-    /// Samples taken under a marker, and how many of them had its state.
-    samples: usize,
-    right: usize,
-    /// Samples that said waiting where the recording expects busy.
-    false_waiting: usize,
-}
-
-/// What the server would know of a session at one moment of a replay.
-struct Session<'a> {
-    rules: &'a RuleSet,
-    terminal: Terminal,
-    last_output: f64,
-    awaiting: bool,
-    state: State,
-    has_waited: bool,
-    /// The state expected since the marker at that time.
-    expected: Option<(State, f64)>,
-    out: Replay,
-}
-
-impl Session<'_> {
-    /// Works the state out at time `t` and checks it against the marker.
-    fn sample(&mut self, t: f64) {
-        let screen = self.terminal.screen();
-        let signals = Signals {
-            // These TUIs keep the terminal raw for their whole life.
-            raw_mode: true,
-            bracketed_paste: screen.bracketed_paste(),
-            uses_bracketed_paste: true,
-            cursor_hidden: screen.hide_cursor(),
-            quiet_for: Duration::from_secs_f64((t - self.last_output).max(0.0)),
-            awaiting_reaction: self.awaiting,
-            title: self.terminal.title().to_string(),
-            progress: self.terminal.progress(),
-            was_waiting: self.state == State::Waiting,
-            has_waited: self.has_waited,
-            ..Signals::default()
-        };
-        self.state = self.rules.detector.classify(&signals, screen).state;
-        self.has_waited |= self.state == State::Waiting;
-        let Some((want, since)) = self.expected else { return };
-        let state = self.state;
-        self.out.samples += 1;
-        self.out.right += usize::from(state == want);
-        self.out.false_waiting += usize::from(want == State::Busy && state == State::Waiting);
-        if let Some(d) = self.out.delays.last_mut().filter(|d| d.2.is_none() && state == want) {
-            d.2 = Some(t - since);
-        }
-        let reached = self.out.delays.last().is_some_and(|d| d.2.is_some());
-        let bad = match want {
-            // Never waiting while the program works.
-            State::Busy => state == State::Waiting,
-            // Once reached, it holds until the next marker.
-            _ => reached && state != want,
-        };
-        if bad {
-            self.out.wrong.push(format!("at {t:.3}s: {} where the recording expects {}", state.name(), want.name()));
-        }
-    }
-
-    /// When output settles enough for the next verdict.
-    fn settles_at(&self) -> f64 {
-        let d = &self.rules.detector;
-        let settle = if self.has_waited { d.settle } else { d.first_settle.unwrap_or(d.settle) };
-        let hidden = d.cursor == Cursor::Quiet && self.terminal.screen().hide_cursor();
-        let settle = if hidden { d.quiet } else { settle };
-        self.last_output + settle.as_secs_f64() + 0.001
-    }
-}
-
-/// Replays a recording through `rules` on a virtual clock.
-fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
-    let mut s = Session {
-        rules,
-        terminal: Terminal::new(cast.rows, cast.cols),
-        last_output: 0.0,
-        awaiting: false,
-        state: State::Busy,
-        has_waited: false,
-        expected: None,
-        out: Replay { delays: Vec::new(), wrong: Vec::new(), samples: 0, right: 0, false_waiting: 0 },
-    };
-    for (i, (t, event)) in cast.events.iter().enumerate() {
-        let t = *t;
-        match event {
-            Event::Output(bytes) => {
-                s.terminal.process(bytes.as_bytes());
-                s.last_output = t;
-                s.awaiting = false;
-            }
-            // The user acted before the next marker (answered, typed, quit):
-            // what follows is the next marker's to judge.
-            Event::Input(keys) => {
-                s.awaiting |= keys.contains('\r');
-                if s.expected.is_some_and(|(want, _)| want != State::Busy) {
-                    s.expected = None;
-                }
-            }
-            Event::Expect(want) => {
-                s.expected = Some((*want, t));
-                s.out.delays.push((*want, t, None));
-            }
-            Event::End => break,
-        }
-        s.sample(t);
-        let next = cast.events.get(i + 1).map_or(t + 2.0, |(n, _)| *n);
-        let settled = s.settles_at();
-        if settled > t && settled < next {
-            s.sample(settled);
-        }
-        if next - 0.001 > t {
-            s.sample(next - 0.001);
-        }
-    }
-    s.out
+    Cast::load(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// An agent's recordings, in name order.
@@ -215,21 +57,11 @@ fn check_recordings(agent: &str) {
     for path in &casts {
         let result = replay(&rules, &load(path));
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        for (i, (state, at, delay)) in result.delays.iter().enumerate() {
-            let shown = delay.map_or("never".to_string(), |d| format!("{:.0} ms", d * 1000.0));
-            println!("{agent} {name}: {} at {at:.3}s -> {shown}", state.name());
-            // The first prompt may need the rule set's longer first settle.
-            let first = rules.detector.first_settle.filter(|_| i == 0).unwrap_or_default();
-            let bound = MAX_DELAY + first.as_secs_f64();
-            match delay {
-                None => failures.push(format!("{name}: never {} after the marker at {at:.3}s", state.name())),
-                Some(d) if *d > bound => {
-                    failures.push(format!("{name}: {} {:.0} ms after the marker at {at:.3}s", state.name(), d * 1000.0))
-                }
-                Some(_) => {}
-            }
+        for m in &result.marks {
+            let shown = m.delay.map_or("never".to_string(), |d| format!("{:.0} ms", d * 1000.0));
+            println!("{agent} {name}: {} at {:.3}s -> {shown}", m.state.name(), m.at);
         }
-        failures.extend(result.wrong.iter().take(3).map(|w| format!("{name}: {w}")));
+        failures.extend(result.failures(&rules, MAX_DELAY).into_iter().map(|f| format!("{name}: {f}")));
     }
     assert!(failures.is_empty(), "{agent}:\n{}", failures.join("\n"));
 }
@@ -267,17 +99,21 @@ fn the_generic_rules_on_every_recording() {
             let result = replay(&rules, &load(&path));
             let name = format!("{agent}/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
             let delays: Vec<String> = result
-                .delays
+                .marks
                 .iter()
-                .map(|(s, _, d)| {
-                    format!("{} {}", s.name(), d.map_or("never".into(), |d| format!("{:.0} ms", d * 1000.0)))
+                .map(|m| {
+                    format!(
+                        "{} {}",
+                        m.state.name(),
+                        m.delay.map_or("never".into(), |d| format!("{:.0} ms", d * 1000.0))
+                    )
                 })
                 .collect();
             println!(
                 "generic {name}: {}/{} samples right ({:.0}%), {} false waiting; {}",
                 result.right,
                 result.samples,
-                100.0 * result.right as f64 / result.samples.max(1) as f64,
+                result.share_right(),
                 result.false_waiting,
                 delays.join(", ")
             );
@@ -287,10 +123,13 @@ fn the_generic_rules_on_every_recording() {
             }
             // The first prompt: Claude Code redraws its start screen until
             // the recording's user types, less than the quiet apart.
-            for (state, at, delay) in result.delays.iter().skip(1) {
-                if delay.is_none_or(|d| d > GENERIC_MAX_DELAY) {
-                    failures
-                        .push(format!("{name}: {} not seen within {GENERIC_MAX_DELAY} s of {at:.3}s", state.name()));
+            for m in result.marks.iter().skip(1) {
+                if m.delay.is_none_or(|d| d > GENERIC_MAX_DELAY) {
+                    failures.push(format!(
+                        "{name}: {} not seen within {GENERIC_MAX_DELAY} s of {:.3}s",
+                        m.state.name(),
+                        m.at
+                    ));
                 }
             }
         }
@@ -394,14 +233,7 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
     for agent in ["claude", "codex", "gemini", "qwen"] {
         for path in recordings(agent) {
             let cast = load(&path);
-            let outputs: Vec<&str> = cast
-                .events
-                .iter()
-                .filter_map(|(_, e)| match e {
-                    Event::Output(o) => Some(o.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let outputs: Vec<&str> = cast.outputs().collect();
             let mut whole = Terminal::with_history_limit(cast.rows, cast.cols, 200);
             for out in &outputs {
                 whole.process(out.as_bytes());

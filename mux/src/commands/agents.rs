@@ -91,8 +91,49 @@ pub(super) fn agents(ctx: &Context, action: AgentsAction) -> Result<i32> {
                 print!("{}", r.text);
             }
         }
+        AgentsAction::Record { name, output, command } => {
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("{name}.cast")));
+            return crate::casts::record(&name, &command, &out);
+        }
+        AgentsAction::Check { rules: which, recordings, max_delay } => {
+            return check(&rules, &which, &recordings, max_delay);
+        }
     }
     Ok(0)
+}
+
+/// `qmux agents check`: each recording replayed through the rule set.
+fn check(rules: &crate::rules::Rules, which: &str, recordings: &[PathBuf], max_delay_ms: u64) -> Result<i32> {
+    use crate::rules::{RuleSet, Source};
+    let set = if which == "generic" {
+        std::sync::Arc::new(RuleSet::generic("generic"))
+    } else if which.ends_with(".toml") || Path::new(which).is_file() {
+        let path = Path::new(which);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("cannot read {which}: {e}")))?;
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("agent");
+        let set = RuleSet::parse(name, &text, Source::File(path.to_path_buf()))
+            .map_err(|e| Error::msg(format!("{which}:{e}")))?;
+        std::sync::Arc::new(set)
+    } else {
+        rule_set(rules, which)?
+    };
+    let mut failed = false;
+    for path in recordings {
+        let cast = crate::casts::Cast::load(path).map_err(Error::msg)?;
+        let replay = crate::casts::replay(&set, &cast);
+        println!("{} under {} ({}):", path.display(), set.name, set.source);
+        if replay.marks.is_empty() {
+            println!("  no markers: record with Ctrl-] w / b / a where the screen shows each state");
+            failed = true;
+            continue;
+        }
+        print!("{}", replay.report());
+        for failure in replay.failures(&set, max_delay_ms as f64 / 1000.0) {
+            println!("  FAIL {failure}");
+            failed = true;
+        }
+    }
+    Ok(i32::from(failed))
 }
 
 /// HOME and the agent's own variables, for finding its settings file.
