@@ -1,12 +1,13 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
-//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI and
-//! Qwen Code,
+//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI,
+//! Qwen Code and pi,
 //! as pinned in tests/agents/package.json. The mock's request log is the
 //! ground truth for "the message reached the model, once".
 //!
 //! For each agent: the state timeline through a reply (never waiting while
 //! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
-//! exactly once and never into an approval dialog, `wait --until approval`,
+//! exactly once and never into an approval dialog, `wait --until approval`
+//! (pi, which never asks, instead runs a tool and is never taken to ask),
 //! the done mark after a background reply, `kill` leaving no process, two
 //! sessions in one directory each resumed into its own conversation after
 //! `kill-server` and `restore`, the agent typed into a shell found in the
@@ -40,6 +41,7 @@ enum Agent {
     Codex,
     Gemini,
     Qwen,
+    Pi,
 }
 
 impl Agent {
@@ -49,6 +51,7 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Pi => "pi",
         }
     }
 
@@ -58,6 +61,7 @@ impl Agent {
             Agent::Codex => agents::codex::prepare(home, cwd, url),
             Agent::Gemini => agents::gemini::prepare(home, cwd, url),
             Agent::Qwen => agents::qwen::prepare(home, cwd, url),
+            Agent::Pi => agents::pi::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -68,13 +72,23 @@ impl Agent {
         matches!(self, Agent::Gemini)
     }
 
-    /// Its approval question, as the screen shows it.
-    fn question(self) -> &'static str {
+    /// Its approval question, as the screen shows it; none for pi, which
+    /// runs every tool call unasked ("No permission popups", its README).
+    fn question(self) -> Option<&'static str> {
         match self {
-            Agent::Claude => "Do you want to proceed?",
-            Agent::Codex => "Would you like to run the following command?",
-            Agent::Gemini => "Allow execution of",
-            Agent::Qwen => "Allow execution of:",
+            Agent::Claude => Some("Do you want to proceed?"),
+            Agent::Codex => Some("Would you like to run the following command?"),
+            Agent::Gemini => Some("Allow execution of"),
+            Agent::Qwen => Some("Allow execution of:"),
+            Agent::Pi => None,
+        }
+    }
+
+    /// A word of the command line that resumes a conversation.
+    fn resumes_with(self) -> &'static str {
+        match self {
+            Agent::Pi => "--session",
+            _ => "resume",
         }
     }
 }
@@ -338,7 +352,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -378,7 +392,7 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send);
 
 // ---- approval --------------------------------------------------------------
 
@@ -417,6 +431,9 @@ fn approval(agent: Agent) {
     assert!(err.contains("0:a is not asking anything (state: waiting)"), "{err}");
 }
 
+// Not pi: it never asks before a tool runs (its README: "No permission
+// popups"; a confirmation is left to extensions), so it has no approval,
+// deny or "always" to test. `tool_run` checks it runs one unasked.
 agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
@@ -429,7 +446,8 @@ fn deny(agent: Agent) {
     w.answer("a", "deny");
     assert_ne!(w.state("a"), "approval");
     w.wait("a", "waiting");
-    assert!(!w.env.capture("a").contains(agent.question()), "{}", w.env.capture("a"));
+    let question = agent.question().expect("an agent that asks");
+    assert!(!w.env.capture("a").contains(question), "{}", w.env.capture("a"));
     w.send("a", &["after the denial"]);
     // Claude Code tells the model of the denial in the same message. (The
     // mock may ask for the command again: the conversation still wants it.)
@@ -466,6 +484,31 @@ fn always(agent: Agent) {
 
 agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always);
 
+/// An agent that never asks (pi) runs the tool call at once: the session
+/// goes busy, the command runs, and it is back waiting after the closing
+/// reply, never once taken to be asking.
+fn tool_run(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let ask = format!("please run `{TOOL_COMMAND}`");
+    w.send("a", &[&ask]);
+    let samples = sample_states(&w.env, "a", |samples| {
+        let closed = w.mock.requests().iter().any(|r| r.tool_result && r.finished.is_some());
+        closed && samples.last().is_some_and(|(_, _, s)| s == "waiting")
+    });
+    assert!(w.tool_ran(), "the command ran: {:#?}\n{}", w.user_texts(), w.env.capture("a"));
+    assert!(samples.iter().any(|(_, _, s)| s == "busy"), "busy while the tool ran: {samples:?}");
+    assert!(samples.iter().all(|(_, _, s)| s != "approval"), "never asking: {samples:?}");
+    assert_eq!(samples.last().map(|(_, _, s)| s.as_str()), Some("waiting"), "{}", w.explain("a"));
+    assert_eq!(w.mock.deliveries(&ask), 1);
+    let out = w.env.qmux(&["approve", "-t", "a"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("0:a is not asking anything (state: waiting)"), "{err}");
+}
+
+agent_tests!(tool_run: Pi => pi_tool_run);
+
 /// Shown in a small pane (a client of 79x20 is the smallest), then left:
 /// the agent redraws at each size and is still known to wait, and takes a
 /// message.
@@ -488,14 +531,15 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
 /// With its rule set replaced by one that matches nothing, the agent gets
 /// the generic rules, as an agent qmux has never seen would: never waiting
 /// while it streams, waiting after its reply, and its question seen by its
-/// shape. The delays are printed for the README's table.
+/// shape (pi, which never asks, is never taken to ask while its tool runs).
+/// The delays are printed for the README's table.
 fn generic(agent: Agent) {
     let mut w = World::new(agent);
     w.env.set_config("");
@@ -538,12 +582,25 @@ fn generic(agent: Agent) {
     );
     w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
     let asked = Instant::now();
+    if agent.question().is_none() {
+        // It runs the tool unasked: no question to see, and none seen.
+        let samples = sample_states(&w.env, "a", |samples| {
+            let closed = w.mock.requests().iter().any(|r| r.tool_result && r.finished.is_some());
+            closed && samples.last().is_some_and(|(_, _, s)| s == "waiting")
+        });
+        assert!(w.tool_ran() && samples.iter().all(|(_, _, s)| s != "approval"), "{samples:?}");
+        println!(
+            "{agent:?} generic: the tool ran and it waits again {} ms after the send",
+            asked.elapsed().as_millis()
+        );
+        return;
+    }
     w.wait("a", "approval");
     println!("{agent:?} generic: approval seen {} ms after the send", asked.elapsed().as_millis());
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -561,7 +618,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -642,7 +699,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -676,7 +733,7 @@ fn restore(agent: Agent) {
     for name in ["one", "two"] {
         w.wait(name, "waiting");
         let command = w.env.session_json(name).expect("restored")["command"].to_string();
-        assert!(command.contains("resume"), "{name} is resumed: {command}");
+        assert!(command.contains(agent.resumes_with()), "{name} is resumed: {command}");
     }
     for (name, own, other) in [("one", "remember alpha", "remember bravo"), ("two", "remember bravo", "remember alpha")]
     {
@@ -703,7 +760,7 @@ fn restore(agent: Agent) {
     }
 }
 
-agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore);
+agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore, Pi => pi_restore);
 
 // ---- hooks -------------------------------------------------------------------
 
@@ -763,4 +820,4 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell);
