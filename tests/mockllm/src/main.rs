@@ -2,7 +2,7 @@
 //! Prints its base URL, then one line per request.
 //!
 //! `mockllm prepare AGENT HOME CWD URL`: set up HOME for `claude`, `codex`,
-//! `gemini` or `qwen` against the mock at URL, and print the command line and
+//! `copilot`, `gemini` or `qwen` against the mock at URL, and print the command line and
 //! environment (as `env` arguments) to start it with.
 
 use std::path::Path;
@@ -40,17 +40,18 @@ fn main() {
 
 fn prepare(args: &[String]) -> i32 {
     let [agent, home, cwd, url] = args else {
-        eprintln!("usage: mockllm prepare claude|codex|gemini|qwen HOME CWD URL");
+        eprintln!("usage: mockllm prepare claude|codex|copilot|gemini|qwen HOME CWD URL");
         return 2;
     };
     let (home, cwd) = (Path::new(home), Path::new(cwd));
     let prepared = match agent.as_str() {
         "claude" => qmux_mockllm::agents::claude::prepare(home, cwd, url),
         "codex" => qmux_mockllm::agents::codex::prepare(home, cwd, url),
+        "copilot" => qmux_mockllm::agents::copilot::prepare(home, cwd, url),
         "gemini" => qmux_mockllm::agents::gemini::prepare(home, cwd, url),
         "qwen" => qmux_mockllm::agents::qwen::prepare(home, cwd, url),
         other => {
-            eprintln!("mockllm: no agent {other:?}: use claude, codex, gemini or qwen");
+            eprintln!("mockllm: no agent {other:?}: use claude, codex, copilot, gemini or qwen");
             return 2;
         }
     };

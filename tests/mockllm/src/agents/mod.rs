@@ -4,6 +4,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod gemini;
 pub mod qwen;
 
@@ -28,7 +29,8 @@ pub fn install_dir() -> PathBuf {
     home.join(".cache/qmux/agents")
 }
 
-/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`), if it is there.
+/// The installed program `name` (`claude`, `codex`, `copilot`, `gemini`,
+/// `qwen`), if it is there.
 pub fn program(name: &str) -> Option<PathBuf> {
     let path = install_dir().join("node_modules/.bin").join(name);
     path.exists().then_some(path)
