@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("codex", include_str!("../agents/codex.toml")),
     ("gemini", include_str!("../agents/gemini.toml")),
     ("qwen", include_str!("../agents/qwen.toml")),
+    ("copilot", include_str!("../agents/copilot.toml")),
     ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
     ("q", include_str!("../agents/q.toml")),
     ("aider", include_str!("../agents/aider.toml")),
