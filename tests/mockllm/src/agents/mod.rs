@@ -5,6 +5,7 @@
 pub mod claude;
 pub mod codex;
 pub mod copilot;
+pub mod crush;
 pub mod gemini;
 pub mod qwen;
 
