@@ -10,7 +10,8 @@
 //! the done mark after a background reply, `kill` leaving no process, two
 //! sessions in one directory each resumed into its own conversation after
 //! `kill-server` and `restore`, the agent typed into a shell found in the
-//! foreground, and (Claude Code, Gemini CLI) state reported through hooks.
+//! foreground, (Claude Code, Gemini CLI) state reported through hooks, and
+//! (GitHub Copilot CLI) its question whether to trust a new folder.
 //!
 //! The agents are installed by tests/agents/install (CI runs it first; a
 //! test runs it itself when they are missing).
@@ -768,3 +769,26 @@ fn typed_in_a_shell(agent: Agent) {
 }
 
 agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Copilot => copilot_typed_in_a_shell);
+
+// ---- GitHub Copilot CLI's folder trust ---------------------------------------
+
+/// In a folder it was not told to trust, Copilot CLI asks first whether to:
+/// a question, which `qmux approve` answers (trusted for this session), and
+/// then its prompt.
+#[test]
+fn copilot_folder_trust() {
+    let w = World::new(Agent::Copilot);
+    // Not below the work directory, which is trusted, and its folders with it.
+    let dir = w.env.home().join("untrusted");
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let mut args = vec!["new", "-d", "-s", "a", "-c", &dir_text, "--"];
+    args.extend(w.argv.iter().map(String::as_str));
+    w.env.qmux_ok(&args);
+    w.wait("a", "approval");
+    assert!(w.env.capture("a").contains("Do you trust the files in this folder?"), "{}", w.env.capture("a"));
+    w.answer("a", "approve");
+    w.wait("a", "waiting");
+    w.send("a", &["hello in a new folder"]);
+    w.wait_delivered("hello in a new folder", 1);
+}
