@@ -1,8 +1,8 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
 //! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI,
-//! Qwen Code and pi,
-//! as pinned in tests/agents/package.json. The mock's request log is the
-//! ground truth for "the message reached the model, once".
+//! Qwen Code, pi and GitHub Copilot CLI, as pinned in tests/agents/package.json.
+//! The mock's request log is the ground truth for "the message reached the
+//! model, once".
 //!
 //! For each agent: the state timeline through a reply (never waiting while
 //! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
@@ -11,7 +11,8 @@
 //! the done mark after a background reply, `kill` leaving no process, two
 //! sessions in one directory each resumed into its own conversation after
 //! `kill-server` and `restore`, the agent typed into a shell found in the
-//! foreground, and (Claude Code, Gemini CLI) state reported through hooks.
+//! foreground, (Claude Code, Gemini CLI) state reported through hooks, and
+//! (GitHub Copilot CLI) its question whether to trust a new folder.
 //!
 //! The agents are installed by tests/agents/install (CI runs it first; a
 //! test runs it itself when they are missing).
@@ -42,6 +43,7 @@ enum Agent {
     Gemini,
     Qwen,
     Pi,
+    Copilot,
 }
 
 impl Agent {
@@ -52,6 +54,7 @@ impl Agent {
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
             Agent::Pi => "pi",
+            Agent::Copilot => "copilot",
         }
     }
 
@@ -62,6 +65,7 @@ impl Agent {
             Agent::Gemini => agents::gemini::prepare(home, cwd, url),
             Agent::Qwen => agents::qwen::prepare(home, cwd, url),
             Agent::Pi => agents::pi::prepare(home, cwd, url),
+            Agent::Copilot => agents::copilot::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -69,7 +73,7 @@ impl Agent {
     /// Whether its question for a shell command offers "don't ask again"
     /// (as run here, against the mock).
     fn offers_always(self) -> bool {
-        matches!(self, Agent::Gemini)
+        matches!(self, Agent::Gemini | Agent::Copilot)
     }
 
     /// Its approval question, as the screen shows it; none for pi, which
@@ -81,6 +85,7 @@ impl Agent {
             Agent::Gemini => Some("Allow execution of"),
             Agent::Qwen => Some("Allow execution of:"),
             Agent::Pi => None,
+            Agent::Copilot => Some("Do you want to run this command?"),
         }
     }
 
@@ -352,7 +357,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline, Copilot => copilot_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -392,7 +397,7 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send, Copilot => copilot_send);
 
 // ---- approval --------------------------------------------------------------
 
@@ -434,7 +439,7 @@ fn approval(agent: Agent) {
 // Not pi: it never asks before a tool runs (its README: "No permission
 // popups"; a confirmation is left to extensions), so it has no approval,
 // deny or "always" to test. `tool_run` checks it runs one unasked.
-agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval);
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Copilot => copilot_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
 /// never runs.
@@ -460,7 +465,7 @@ fn deny(agent: Agent) {
     assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
 }
 
-agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny);
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Copilot => copilot_deny);
 
 /// `qmux approve --always` picks the agent's "don't ask again" where the
 /// question offers one, and refuses, pressing nothing, where it does not.
@@ -482,7 +487,7 @@ fn always(agent: Agent) {
     }
 }
 
-agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always);
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Copilot => copilot_always);
 
 /// An agent that never asks (pi) runs the tool call at once: the session
 /// goes busy, the command runs, and it is back waiting after the closing
@@ -531,7 +536,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane, Copilot => copilot_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
@@ -600,7 +605,7 @@ fn generic(agent: Agent) {
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic, Copilot => copilot_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -618,7 +623,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark, Copilot => copilot_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -699,7 +704,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill, Copilot => copilot_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -760,7 +765,7 @@ fn restore(agent: Agent) {
     }
 }
 
-agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore, Pi => pi_restore);
+agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore, Pi => pi_restore, Copilot => copilot_restore);
 
 // ---- hooks -------------------------------------------------------------------
 
@@ -820,4 +825,27 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell, Copilot => copilot_typed_in_a_shell);
+
+// ---- GitHub Copilot CLI's folder trust ---------------------------------------
+
+/// In a folder it was not told to trust, Copilot CLI asks first whether to:
+/// a question, which `qmux approve` answers (trusted for this session), and
+/// then its prompt.
+#[test]
+fn copilot_folder_trust() {
+    let w = World::new(Agent::Copilot);
+    // Not below the work directory, which is trusted, and its folders with it.
+    let dir = w.env.home().join("untrusted");
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let mut args = vec!["new", "-d", "-s", "a", "-c", &dir_text, "--"];
+    args.extend(w.argv.iter().map(String::as_str));
+    w.env.qmux_ok(&args);
+    w.wait("a", "approval");
+    assert!(w.env.capture("a").contains("Do you trust the files in this folder?"), "{}", w.env.capture("a"));
+    w.answer("a", "approve");
+    w.wait("a", "waiting");
+    w.send("a", &["hello in a new folder"]);
+    w.wait_delivered("hello in a new folder", 1);
+}

@@ -211,9 +211,11 @@ pub struct Detector {
 }
 
 /// Busy hints that agents show while they work, and what a window title
-/// spinner starts with: what the generic rules look for.
-pub const GENERIC_BUSY: &str =
-    r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) to (?:interrupt|cancel|stop)\b|\(esc to cancel";
+/// spinner starts with: what the generic rules look for. GitHub Copilot
+/// CLI's footer says `esc esc edit prompt` until the reply starts, then
+/// `esc esc interrupt`, and pauses longer than the generic settle while it
+/// streams.
+pub const GENERIC_BUSY: &str = r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) to (?:interrupt|cancel|stop)\b|\(esc to cancel|\besc esc (?:interrupt|edit prompt)\b";
 pub const GENERIC_BUSY_TITLE: &str = "^[⠁-⣿◐◑◒◓◴◵◶◷]";
 
 static GENERIC_BUSY_PATTERN: std::sync::LazyLock<Pattern> = std::sync::LazyLock::new(|| {

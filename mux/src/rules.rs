@@ -31,6 +31,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("gemini", include_str!("../agents/gemini.toml")),
     ("qwen", include_str!("../agents/qwen.toml")),
     ("pi", include_str!("../agents/pi.toml")),
+    ("copilot", include_str!("../agents/copilot.toml")),
+    ("crush", include_str!("../agents/crush.toml")),
     ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
     ("q", include_str!("../agents/q.toml")),
     ("aider", include_str!("../agents/aider.toml")),

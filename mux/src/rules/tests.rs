@@ -71,3 +71,57 @@ fn resume_args() {
     assert_eq!(r.args(Some("abc")), Some(vec!["--resume".to_string(), "abc".to_string()]));
     assert_eq!(r.args(None), Some(vec!["--continue".to_string()]));
 }
+
+/// A screen just tall enough for `text`, as a full-screen program fills
+/// it, the cursor at its end.
+fn screen_of(text: &str) -> crate::terminal::Terminal {
+    let rows = u16::try_from(text.lines().count()).unwrap_or(u16::MAX).max(1);
+    let mut t = crate::terminal::Terminal::new(rows, 120);
+    t.process(text.replace('\n', "\r\n").as_bytes());
+    t
+}
+
+/// A raw-mode program with bracketed paste on, quiet for a second.
+fn settled() -> crate::detect::Signals {
+    crate::detect::Signals {
+        raw_mode: true,
+        bracketed_paste: true,
+        uses_bracketed_paste: true,
+        quiet_for: std::time::Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn copilot_knows_an_older_builds_question_and_its_always() {
+    use crate::detect::State;
+    let copilot = Rules::builtin().get("copilot").expect("built in");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/screens/other/copilot_confirmation_box.txt");
+    let text = std::fs::read_to_string(path).expect("the capture");
+    let t = screen_of(&text);
+    assert_eq!(copilot.detector.classify(&settled(), t.screen()).state, State::Approval);
+    let answers = &copilot.answers;
+    assert_eq!(answers.keys(Choice::Always, &text).expect("always offered"), b"2");
+}
+
+/// Crush cannot be installed here: its screens as its source lays them
+/// out (internal/ui/model/ui.go, internal/ui/dialog/permissions.go).
+#[test]
+fn crush_as_its_source_draws_it() {
+    use crate::detect::State;
+    let crush = Rules::builtin().get("crush").expect("built in");
+    let classify = |text: &str| crush.detector.classify(&settled(), screen_of(text).screen()).state;
+    let chat = "\n\n  hello\n\n  Reply 1: hello\n\n";
+    let ready = format!("{chat}  > Ready for instructions\n\n  / or ctrl+p commands • tab focus chat • ctrl+c quit");
+    assert_eq!(classify(&ready), State::Waiting);
+    let working = format!("{chat}  > Thinking...\n\n  esc cancel • / or ctrl+p commands • tab focus chat");
+    assert_eq!(classify(&working), State::Busy);
+    let asking = format!(
+        "{chat}      Permission Required ////////\n      Tool  bash\n      Path  ~/proj\n\n      printf qmux-ok\n\n        Allow    Allow for Session    Deny\n{}",
+        "  esc cancel"
+    );
+    assert_eq!(classify(&asking), State::Approval);
+    let answers = &crush.answers;
+    assert_eq!(answers.keys(Choice::Always, &asking).expect("always offered"), b"s");
+    assert_eq!(answers.keys(Choice::No, &asking).expect("no"), b"d");
+}

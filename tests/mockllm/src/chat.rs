@@ -53,17 +53,33 @@ pub fn conversation(body: &Value) -> Conversation {
 
 /// A message's text: a string, or its text parts joined, without the
 /// context parts an agent adds (Qwen Code puts `<system-reminder>` parts
-/// before the user's text in the same message).
+/// before the user's text in the same message, GitHub Copilot CLI a
+/// `<current_datetime>` line).
 fn text_of(message: &Value) -> String {
     match message.get("content") {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => without_datetime(s).to_string(),
         Some(Value::Array(parts)) => parts
             .iter()
             .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(without_datetime)
             .filter(|t| is_typed(t))
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
+    }
+}
+
+/// `text` after the `<current_datetime>…</current_datetime>` GitHub Copilot
+/// CLI puts before what the user typed.
+fn without_datetime(text: &str) -> &str {
+    let end = "</current_datetime>";
+    match text
+        .trim_start()
+        .strip_prefix("<current_datetime>")
+        .and_then(|rest| rest.find(end).map(|i| &rest[i + end.len()..]))
+    {
+        Some(rest) => rest.trim_start(),
+        None => text,
     }
 }
 
@@ -268,6 +284,11 @@ mod tests {
         let c = conversation(&body);
         assert!(c.tool_result && c.last_user_text.is_none());
         assert_eq!(c.user_texts.len(), 1);
+
+        // GitHub Copilot CLI's date before the typed text.
+        let copilot = json!({"tools": shell_tool(), "messages": [{"role": "user",
+            "content": "<current_datetime>2026-12-07T20:57:27.092+00:00</current_datetime>\n\nhello"}]});
+        assert_eq!(conversation(&copilot).last_user_text.as_deref(), Some("hello"));
 
         // A title with no tools: no turn of the conversation.
         let side = json!({"messages": [{"role": "user", "content": "Title for: hello"}]});

@@ -2,8 +2,8 @@
 //! Prints its base URL, then one line per request.
 //!
 //! `mockllm prepare AGENT HOME CWD URL`: set up HOME for `claude`, `codex`,
-//! `gemini`, `qwen` or `pi` against the mock at URL, and print the command line and
-//! environment (as `env` arguments) to start it with.
+//! `copilot`, `crush`, `gemini`, `qwen` or `pi` against the mock at URL, and print
+//! the command line and environment (as `env` arguments) to start it with.
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,18 +40,20 @@ fn main() {
 
 fn prepare(args: &[String]) -> i32 {
     let [agent, home, cwd, url] = args else {
-        eprintln!("usage: mockllm prepare claude|codex|gemini|qwen|pi HOME CWD URL");
+        eprintln!("usage: mockllm prepare claude|codex|copilot|crush|gemini|qwen|pi HOME CWD URL");
         return 2;
     };
     let (home, cwd) = (Path::new(home), Path::new(cwd));
     let prepared = match agent.as_str() {
         "claude" => qmux_mockllm::agents::claude::prepare(home, cwd, url),
         "codex" => qmux_mockllm::agents::codex::prepare(home, cwd, url),
+        "copilot" => qmux_mockllm::agents::copilot::prepare(home, cwd, url),
+        "crush" => qmux_mockllm::agents::crush::prepare(home, cwd, url),
         "gemini" => qmux_mockllm::agents::gemini::prepare(home, cwd, url),
         "qwen" => qmux_mockllm::agents::qwen::prepare(home, cwd, url),
         "pi" => qmux_mockllm::agents::pi::prepare(home, cwd, url),
         other => {
-            eprintln!("mockllm: no agent {other:?}: use claude, codex, gemini, qwen or pi");
+            eprintln!("mockllm: no agent {other:?}: use claude, codex, copilot, crush, gemini, qwen or pi");
             return 2;
         }
     };

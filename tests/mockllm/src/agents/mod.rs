@@ -4,6 +4,8 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
+pub mod crush;
 pub mod gemini;
 pub mod pi;
 pub mod qwen;
@@ -29,7 +31,8 @@ pub fn install_dir() -> PathBuf {
     home.join(".cache/qmux/agents")
 }
 
-/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`, `pi`), if it is there.
+/// The installed program `name` (`claude`, `codex`, `copilot`, `gemini`,
+/// `qwen`, `pi`), if it is there.
 pub fn program(name: &str) -> Option<PathBuf> {
     let path = install_dir().join("node_modules/.bin").join(name);
     path.exists().then_some(path)
