@@ -259,6 +259,17 @@ fn colon_form_colours_look_the_same_through_qmux() {
     first_rows_match(r"printf '\033[38:2::10:20:30mfg\033[48:2::200:100:0mbg\033[38:5:99mix\033[m done\n'", "done");
 }
 
+/// The first 16 colours in the 256-colour form and in the 16-colour one:
+/// the same palette entries, kept apart as tmux keeps them (opencode draws
+/// its logo in `38;5;8`).
+#[test]
+fn low_colours_in_the_256_colour_form_look_the_same_through_qmux() {
+    first_rows_match(
+        r"printf '\033[38;5;8mgrey\033[90mbright\033[48;5;15mwhite\033[107mtoo\033[38;5;1;48;5;2mlow\033[m done\n'",
+        "done",
+    );
+}
+
 /// Strikethrough, blink and concealed text, as markdown and diagnostics use
 /// them.
 #[test]

@@ -38,6 +38,11 @@ const FLAGS: [(u8, u16, u16); 5] = [
 /// The underline style (`extra`'s low bits) while the underline bit is set.
 const EXTRA_UNDERLINE_STYLE: u8 = 0b0000_0111;
 const EXTRA_OVERLINE: u8 = 0b0000_1000;
+/// The text or background colour, an index below 16, was set in the
+/// 256-colour form (`38;5;N`, `48;5;N`), which is written back the same way:
+/// some terminals draw it otherwise than `30+N` / `90+N` (bold as bright).
+const EXTRA_FG_256: u8 = 0b0001_0000;
+const EXTRA_BG_256: u8 = 0b0010_0000;
 
 /// How text is underlined: `CSI 4 m` (or `4:1`) single, `4:2` or `21`
 /// double, `4:3` curly, `4:4` dotted, `4:5` dashed.
@@ -220,11 +225,48 @@ impl Attrs {
     /// Sets the colour an SGR code names: `38` the text's, `48` the
     /// background's, `58` the underline's.
     pub fn set_color(&mut self, code: u16, color: Color) {
+        let low = matches!(color, Color::Idx(i) if i < 16);
         match code {
-            38 => self.fgcolor = color,
-            48 => self.bgcolor = color,
+            38 => {
+                self.fgcolor = color;
+                self.set_extra(EXTRA_FG_256, low);
+            }
+            48 => {
+                self.bgcolor = color;
+                self.set_extra(EXTRA_BG_256, low);
+            }
             58 => self.ulcolor = color,
             _ => {}
+        }
+    }
+
+    /// Sets the text colour as `30`–`37`, `39` or `90`–`97` name it.
+    pub fn set_fgcolor(&mut self, color: Color) {
+        self.fgcolor = color;
+        self.set_extra(EXTRA_FG_256, false);
+    }
+
+    /// Sets the background as `40`–`47`, `49` or `100`–`107` name it.
+    pub fn set_bgcolor(&mut self, color: Color) {
+        self.bgcolor = color;
+        self.set_extra(EXTRA_BG_256, false);
+    }
+
+    /// Whether the text colour, an index below 16, was set as `38;5;N`.
+    pub const fn fgcolor_256(&self) -> bool {
+        self.extra & EXTRA_FG_256 != 0
+    }
+
+    /// Whether the background, an index below 16, was set as `48;5;N`.
+    pub const fn bgcolor_256(&self) -> bool {
+        self.extra & EXTRA_BG_256 != 0
+    }
+
+    fn set_extra(&mut self, bit: u8, on: bool) {
+        if on {
+            self.extra |= bit;
+        } else {
+            self.extra &= !bit;
         }
     }
 
@@ -304,15 +346,19 @@ impl Attrs {
 
         let attrs = crate::term::Attrs::default();
 
-        let attrs = if self.fgcolor == other.fgcolor {
+        let attrs = if self.fgcolor == other.fgcolor
+            && self.fgcolor_256() == other.fgcolor_256()
+        {
             attrs
         } else {
-            attrs.fgcolor(self.fgcolor)
+            attrs.fgcolor(self.fgcolor).fgcolor_256(self.fgcolor_256())
         };
-        let attrs = if self.bgcolor == other.bgcolor {
+        let attrs = if self.bgcolor == other.bgcolor
+            && self.bgcolor_256() == other.bgcolor_256()
+        {
             attrs
         } else {
-            attrs.bgcolor(self.bgcolor)
+            attrs.bgcolor(self.bgcolor).bgcolor_256(self.bgcolor_256())
         };
         let attrs = if self.intensity() == other.intensity() {
             attrs

@@ -2058,7 +2058,9 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 [4, 0] | [24] => screen.attrs.set_underline(false),
                 [27] => screen.attrs.set_inverse(false),
                 [n] if (30..=37).contains(n) => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
+                    screen
+                        .attrs
+                        .set_fgcolor(crate::Color::Idx(to_u8!(*n) - 30));
                 }
                 // Text (38), background (48) and underline (58) colours:
                 // `38:2:r:g:b`, and `38:2:ID:r:g:b` with a colour space
@@ -2092,19 +2094,25 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 }
                 [59] => screen.attrs.ulcolor = crate::Color::Default,
                 [39] => {
-                    screen.attrs.fgcolor = crate::Color::Default;
+                    screen.attrs.set_fgcolor(crate::Color::Default);
                 }
                 [n] if (40..=47).contains(n) => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 40);
+                    screen
+                        .attrs
+                        .set_bgcolor(crate::Color::Idx(to_u8!(*n) - 40));
                 }
                 [49] => {
-                    screen.attrs.bgcolor = crate::Color::Default;
+                    screen.attrs.set_bgcolor(crate::Color::Default);
                 }
                 [n] if (90..=97).contains(n) => {
-                    screen.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 82);
+                    screen
+                        .attrs
+                        .set_fgcolor(crate::Color::Idx(to_u8!(*n) - 82));
                 }
                 [n] if (100..=107).contains(n) => {
-                    screen.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 92);
+                    screen
+                        .attrs
+                        .set_bgcolor(crate::Color::Idx(to_u8!(*n) - 92));
                 }
                 _ => unhandled(self),
             }
@@ -2352,6 +2360,37 @@ mod sgr_tests {
     }
 
     #[test]
+    fn a_low_index_in_the_256_colour_form_is_written_back_in_it() {
+        let formatted = |bytes: &[u8]| {
+            let size = |n| core::num::NonZeroU16::new(n).unwrap();
+            let mut parser = crate::Parser::new(size(2), size(40), 0);
+            parser.process(bytes);
+            String::from_utf8(parser.screen().contents_formatted().into()).unwrap()
+        };
+        // The same palette entry, two forms: each kept as it came.
+        let both =
+            formatted(b"\x1b[38;5;8ma\x1b[90mb\x1b[48;5;15mc\x1b[107md");
+        assert!(
+            both.contains("\x1b[38;5;8ma\x1b[90mb\x1b[48;5;15mc\x1b[107md"),
+            "{both:?}"
+        );
+        let low = formatted(b"\x1b[38:5:1;48;5;2mx\x1b[39;49my");
+        assert!(low.contains("\x1b[38;5;1;48;5;2mx\x1b[my"), "{low:?}");
+        // A later 3x / 9x / 39 takes the 256-colour form away again.
+        let cell = cell_of(b"\x1b[38;5;8m\x1b[90mx");
+        assert_eq!(cell.fgcolor(), crate::Color::Idx(8));
+        assert_eq!(
+            formatted(b"\x1b[38;5;8m\x1b[90mx"),
+            formatted(b"\x1b[90mx")
+        );
+        assert_eq!(
+            formatted(b"\x1b[38;5;200mx"),
+            formatted(b"\x1b[38:5:200mx"),
+            "from 16 up there is only one form"
+        );
+    }
+
+    #[test]
     fn strikethrough_blink_and_conceal_are_kept_and_written_back() {
         let cell = cell_of(b"\x1b[9;5;8mx");
         assert!(cell.strikethrough() && cell.blink() && cell.conceal());
@@ -2548,12 +2587,21 @@ mod index_tests {
         #[derive(Default)]
         struct Erased(alloc::vec::Vec<(u16, bool)>);
         impl crate::Callbacks for Erased {
-            fn erased_in_display(&mut self, screen: &mut crate::Screen, mode: u16) {
+            fn erased_in_display(
+                &mut self,
+                screen: &mut crate::Screen,
+                mode: u16,
+            ) {
                 self.0.push((mode, screen.alternate_screen()));
             }
         }
         let size = |n| core::num::NonZeroU16::new(n).unwrap();
-        let mut p = crate::Parser::new_with_callbacks(size(3), size(10), 0, Erased::default());
+        let mut p = crate::Parser::new_with_callbacks(
+            size(3),
+            size(10),
+            0,
+            Erased::default(),
+        );
         p.process(b"a\x1b[J\x1b[1J\x1b[2J\x1b[3J\x1b[?1049h\x1b[2J");
         assert_eq!(p.callbacks().0, [(2, false), (3, false), (2, true)]);
     }

@@ -151,6 +151,9 @@ pub struct Intensity {
 pub struct Attrs {
     fgcolor: Option<crate::Color>,
     bgcolor: Option<crate::Color>,
+    /// Write an index below 16 in the 256-colour form (`38;5;N`).
+    fgcolor_256: bool,
+    bgcolor_256: bool,
     intensity: Option<Intensity>,
     /// The underline style's number: `24` for 0, `4` for 1, else `4:n`.
     underline: Option<u8>,
@@ -169,6 +172,16 @@ impl Attrs {
 
     pub fn bgcolor(mut self, bgcolor: crate::Color) -> Self {
         self.bgcolor = Some(bgcolor);
+        self
+    }
+
+    pub fn fgcolor_256(mut self, on: bool) -> Self {
+        self.fgcolor_256 = on;
+        self
+    }
+
+    pub fn bgcolor_256(mut self, on: bool) -> Self {
+        self.bgcolor_256 = on;
         self
     }
 
@@ -234,9 +247,9 @@ impl BufWrite for Attrs {
                     write_param!(39);
                 }
                 crate::Color::Idx(i) => {
-                    if i < 8 {
+                    if i < 8 && !self.fgcolor_256 {
                         write_param!(i + 30);
-                    } else if i < 16 {
+                    } else if i < 16 && !self.fgcolor_256 {
                         write_param!(i + 82);
                     } else {
                         write_param!(38);
@@ -260,9 +273,9 @@ impl BufWrite for Attrs {
                     write_param!(49);
                 }
                 crate::Color::Idx(i) => {
-                    if i < 8 {
+                    if i < 8 && !self.bgcolor_256 {
                         write_param!(i + 40);
-                    } else if i < 16 {
+                    } else if i < 16 && !self.bgcolor_256 {
                         write_param!(i + 92);
                     } else {
                         write_param!(48);
