@@ -2,6 +2,7 @@
 //! installed program is, and the HOME files and environment that skip login
 //! and onboarding and point it at the mock.
 
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod gemini;
@@ -28,9 +29,13 @@ pub fn install_dir() -> PathBuf {
     home.join(".cache/qmux/agents")
 }
 
-/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`), if it is there.
+/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`,
+/// `aider`), if it is there: aider in its Python venv, the others from npm.
 pub fn program(name: &str) -> Option<PathBuf> {
-    let path = install_dir().join("node_modules/.bin").join(name);
+    let path = match name {
+        "aider" => install_dir().join("aider-venv/bin/aider"),
+        _ => install_dir().join("node_modules/.bin").join(name),
+    };
     path.exists().then_some(path)
 }
 
