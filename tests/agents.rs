@@ -1,7 +1,7 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
 //! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI and
-//! Qwen Code,
-//! as pinned in tests/agents/package.json. The mock's request log is the
+//! Qwen Code, as pinned in tests/agents/package.json, and aider, as pinned
+//! in tests/agents/aider-requirements.txt. The mock's request log is the
 //! ground truth for "the message reached the model, once".
 //!
 //! For each agent: the state timeline through a reply (never waiting while
@@ -33,6 +33,11 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// the mock sees it only if the command ran.
 const TOOL_COMMAND: &str = "printf 'qmux-%s' ran";
 const TOOL_OUTPUT: &str = "qmux-ran";
+/// aider keeps a command's output only if the command is still running
+/// when it starts reading it (pexpect's `interact` loops `while
+/// isalive()`): a bare `printf` is often done by then, its output lost, and
+/// aider never asks to add it to the chat.
+const AIDER_TOOL_COMMAND: &str = "sleep 0.5; printf 'qmux-%s' ran";
 
 #[derive(Clone, Copy, Debug)]
 enum Agent {
@@ -40,6 +45,7 @@ enum Agent {
     Codex,
     Gemini,
     Qwen,
+    Aider,
 }
 
 impl Agent {
@@ -49,6 +55,7 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Aider => "aider",
         }
     }
 
@@ -58,6 +65,7 @@ impl Agent {
             Agent::Codex => agents::codex::prepare(home, cwd, url),
             Agent::Gemini => agents::gemini::prepare(home, cwd, url),
             Agent::Qwen => agents::qwen::prepare(home, cwd, url),
+            Agent::Aider => agents::aider::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -75,7 +83,34 @@ impl Agent {
             Agent::Codex => "Would you like to run the following command?",
             Agent::Gemini => "Allow execution of",
             Agent::Qwen => "Allow execution of:",
+            Agent::Aider => "Run shell command?",
         }
+    }
+
+    /// The command it is asked to run, which prints [`TOOL_OUTPUT`].
+    fn tool_command(self) -> &'static str {
+        match self {
+            Agent::Aider => AIDER_TOOL_COMMAND,
+            _ => TOOL_COMMAND,
+        }
+    }
+
+    /// The message that makes the mock ask to run [`Agent::tool_command`].
+    fn tool_request(self) -> String {
+        format!("please run `{}`", self.tool_command())
+    }
+
+    /// The prompt of an agent that writes inline, below its transcript (its
+    /// answered questions stay above it).
+    fn inline_prompt(self) -> Option<&'static str> {
+        matches!(self, Agent::Aider).then_some("diff>")
+    }
+
+    /// Once its command ran, it asks a second question: aider's "Add
+    /// command output to the chat?" (answered yes, the output goes with
+    /// the next message).
+    fn asks_to_keep_the_output(self) -> bool {
+        matches!(self, Agent::Aider)
     }
 }
 
@@ -100,7 +135,10 @@ fn ensure_installed(agent: Agent) {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/install");
     let status = Command::new("bash").arg(&script).status().expect("bash runs tests/agents/install");
-    assert!(status.success(), "tests/agents/install failed: the agents' tests need npm and the npm registry");
+    assert!(
+        status.success(),
+        "tests/agents/install failed: the agents' tests need npm, python3 with venv, and their registries"
+    );
     *done = true;
     assert!(
         agents::program(agent.program()).is_some(),
@@ -247,10 +285,15 @@ impl World {
         }
     }
 
-    /// Approves the question, and waits until the command ran (its output
-    /// reached the model).
+    /// Approves the question (and aider's second one, to keep the output),
+    /// and waits until the command ran (its output reached the model: for
+    /// aider, with the next message).
     fn approve(&self, name: &str) {
         self.answer(name, "approve");
+        if self.agent.asks_to_keep_the_output() {
+            self.wait(name, "approval");
+            self.answer(name, "approve");
+        }
         poll_until(
             scaled(AGENT_TIMEOUT),
             "the approved command's output to reach the model",
@@ -338,7 +381,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Aider => aider_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -378,15 +421,14 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Aider => aider_send);
 
 // ---- approval --------------------------------------------------------------
 
 fn approval(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    let ask = format!("please run `{TOOL_COMMAND}`");
-    w.send("a", &[&ask]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
     // A plain send while it asks is queued, and says so: its Enter would
@@ -417,19 +459,26 @@ fn approval(agent: Agent) {
     assert!(err.contains("0:a is not asking anything (state: waiting)"), "{err}");
 }
 
-agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval);
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Aider => aider_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
 /// never runs.
 fn deny(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     w.answer("a", "deny");
     assert_ne!(w.state("a"), "approval");
     w.wait("a", "waiting");
-    assert!(!w.env.capture("a").contains(agent.question()), "{}", w.env.capture("a"));
+    let screen = w.env.capture("a");
+    match (screen.rfind(agent.question()), agent.inline_prompt()) {
+        // An inline chat's question stays in its transcript, answered: its
+        // prompt is back below it.
+        (Some(at), Some(prompt)) => assert!(screen[at..].contains(&format!("\n{prompt}")), "{screen}"),
+        (Some(_), None) => panic!("the question is still on screen:\n{screen}"),
+        (None, _) => {}
+    }
     w.send("a", &["after the denial"]);
     // Claude Code tells the model of the denial in the same message. (The
     // mock may ask for the command again: the conversation still wants it.)
@@ -442,14 +491,14 @@ fn deny(agent: Agent) {
     assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
 }
 
-agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny);
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Aider => aider_deny);
 
 /// `qmux approve --always` picks the agent's "don't ask again" where the
 /// question offers one, and refuses, pressing nothing, where it does not.
 fn always(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     let out = w.env.qmux(&["approve", "--always", "-t", "a"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -458,13 +507,61 @@ fn always(agent: Agent) {
         poll_until(scaled(AGENT_TIMEOUT), "the command to run", || w.tool_ran().then_some(()), || w.env.capture("a"));
     } else {
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains("the question on screen offers no \"always\""), "{err}");
+        assert!(
+            err.contains("the question on screen offers no \"always\"") || err.contains("names no \"always\" answer"),
+            "{err}"
+        );
         assert_eq!(w.state("a"), "approval", "nothing pressed");
         assert!(!w.tool_ran());
     }
 }
 
-agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always);
+/// The question answered by keys a user types in an attached client (`n`,
+/// then Enter once it shows): waiting as soon as the prompt is back, not
+/// taken for a new turn that has yet to show a busy sign.
+fn answered_by_keys(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let term = w.env.attach(&["attach", "-t", "a"], 100, 31);
+    w.send("a", &[&agent.tool_request()]);
+    w.wait("a", "approval");
+    term.send(b"n");
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the typed answer to show",
+        || w.env.capture("a").trim_end().ends_with("[Yes]: n").then_some(()),
+        || w.env.capture("a"),
+    );
+    term.send(b"\r");
+    let prompt = agent.inline_prompt().expect("an inline chat");
+    let prompt_back =
+        |screen: &str| screen.rfind(agent.question()).is_some_and(|at| screen[at..].contains(&format!("\n{prompt}")));
+    let (mut back, mut waiting, mut busy_why) = (None, None, None);
+    let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
+    while waiting.is_none() && Instant::now() < deadline {
+        let screen = w.env.capture("a");
+        let state = w.state("a");
+        let at = Instant::now();
+        if back.is_none() && prompt_back(&screen) {
+            back = Some(at);
+        }
+        if back.is_some() && state == "waiting" {
+            waiting = Some(at);
+        } else if back.is_some() && busy_why.is_none() {
+            busy_why = Some(w.explain("a"));
+        }
+    }
+    let (back, waiting) = (back.expect("the prompt came back"), waiting.expect("waiting after the answer"));
+    let delay = waiting - back;
+    println!("{agent:?}: waiting {} ms after its prompt came back from a typed answer", delay.as_millis());
+    let why = busy_why.unwrap_or_default();
+    assert!(delay < Duration::from_secs(1), "{agent:?} was busy for {delay:?} at its prompt:\n{why}");
+    assert!(!w.tool_ran());
+}
+
+agent_tests!(answered_by_keys: Aider => aider_answered_by_keys);
+
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Aider => aider_always);
 
 /// Shown in a small pane (a client of 79x20 is the smallest), then left:
 /// the agent redraws at each size and is still known to wait, and takes a
@@ -488,7 +585,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Aider => aider_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
@@ -536,14 +633,14 @@ fn generic(agent: Agent) {
         streaming.count(),
         back
     );
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     let asked = Instant::now();
     w.wait("a", "approval");
     println!("{agent:?} generic: approval seen {} ms after the send", asked.elapsed().as_millis());
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Aider => aider_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -561,7 +658,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Aider => aider_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -642,7 +739,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Aider => aider_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -705,6 +802,57 @@ fn restore(agent: Agent) {
 
 agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore);
 
+/// An agent with no conversation ids, which keeps one conversation per
+/// directory and brings it back with an argument (aider's
+/// `--restore-chat-history`): two sessions in two directories, each
+/// restored into its own after `kill-server` and `restore`, as the next
+/// request to the model shows.
+fn restore_by_directory(agent: Agent) {
+    let w = World::new(agent);
+    let texts = [("one", "remember alpha"), ("two", "remember bravo")];
+    for (name, text) in texts {
+        let dir = w.env.work_dir().join(name);
+        std::fs::create_dir_all(&dir).expect("a directory for each");
+        w.start(name, Some(&dir));
+        w.send(name, &[text]);
+        w.wait_delivered(text, 1);
+        w.wait(name, "waiting");
+    }
+    let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
+    let server = w.env.server_pid();
+    w.env.qmux_ok(&["kill-server"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the server and the agents to end",
+        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    w.env.qmux_ok(&["restore"]);
+    for (name, own) in texts {
+        w.wait(name, "waiting");
+        let command = w.env.session_json(name).expect("restored")["command"].to_string();
+        assert!(command.contains("--restore-chat-history"), "{name} is restored with its history: {command}");
+        let other = texts.iter().map(|(_, t)| *t).find(|t| *t != own).expect("the other text");
+        let next = format!("next for {name}");
+        w.send(name, &[&next]);
+        let request = poll_until(
+            scaled(AGENT_TIMEOUT),
+            &format!("{next:?} to reach the model"),
+            || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some(next.as_str())),
+            || format!("{:#?}\n{}", w.user_texts(), w.env.capture(name)),
+        );
+        assert!(
+            request.user_texts.iter().any(|t| t.contains(own)),
+            "{name} came back to its own conversation: {:?}",
+            request.user_texts
+        );
+        assert!(!request.user_texts.iter().any(|t| t.contains(other)), "{name}: {:?}", request.user_texts);
+        w.wait(name, "waiting");
+    }
+}
+
+agent_tests!(restore_by_directory: Aider => aider_restore);
+
 // ---- hooks -------------------------------------------------------------------
 
 /// With `qmux hooks install`, the agent reports its state and conversation
@@ -714,7 +862,7 @@ fn hooks(agent: Agent) {
     let installed = w.env.qmux_ok(&["hooks", "install", agent.program()]);
     assert!(installed.contains("adding to") && installed.contains("report --hook"), "{installed}");
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     poll_until(
         scaled(AGENT_TIMEOUT),
@@ -763,4 +911,4 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Aider => aider_typed_in_a_shell);
