@@ -1,6 +1,6 @@
 //! The built-in agent rule sets against recorded output of the real agents.
 //!
-//! `tests/fixtures/agents/{claude,codex,gemini,qwen}/*.cast` are asciicast v2
+//! `tests/fixtures/agents/{claude,codex,gemini,qwen,aider}/*.cast` are asciicast v2
 //! recordings of the real programs (made against tests/mockllm; each
 //! folder's README says how), with marker events `expect STATE` placed where
 //! the screen shows the state begin. Each recording is replayed through the
@@ -89,6 +89,9 @@ struct Session<'a> {
     awaiting: bool,
     state: State,
     has_waited: bool,
+    /// The absolute line the cursor was on at the last Enter, as the
+    /// server keeps it: a line editor's question there or above is answered.
+    input_line: Option<u64>,
     /// The state expected since the marker at that time.
     expected: Option<(State, f64)>,
     out: Replay,
@@ -99,7 +102,9 @@ impl Session<'_> {
     fn sample(&mut self, t: f64) {
         let screen = self.terminal.screen();
         let signals = Signals {
-            // These TUIs keep the terminal raw for their whole life.
+            // These TUIs keep the terminal raw for their whole life. (aider's
+            // prompt_toolkit does only while it reads; bracketed paste,
+            // which the recording shows, goes off and on with it.)
             raw_mode: true,
             bracketed_paste: screen.bracketed_paste(),
             uses_bracketed_paste: true,
@@ -110,6 +115,10 @@ impl Session<'_> {
             progress: self.terminal.progress(),
             was_waiting: self.state == State::Waiting,
             has_waited: self.has_waited,
+            input_row: self.input_line.and_then(|line| {
+                let row = line.checked_sub(self.terminal.history().total_pushed())?;
+                u16::try_from(row).ok().filter(|r| *r < screen.size().0.get())
+            }),
             ..Signals::default()
         };
         self.state = self.rules.detector.classify(&signals, screen).state;
@@ -153,6 +162,7 @@ fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
         awaiting: false,
         state: State::Busy,
         has_waited: false,
+        input_line: None,
         expected: None,
         out: Replay { delays: Vec::new(), wrong: Vec::new(), samples: 0, right: 0, false_waiting: 0 },
     };
@@ -168,6 +178,10 @@ fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
             // what follows is the next marker's to judge.
             Event::Input(keys) => {
                 s.awaiting |= keys.contains('\r');
+                if keys.contains('\r') {
+                    let row = s.terminal.screen().cursor_position().0;
+                    s.input_line = Some(s.terminal.history().total_pushed() + u64::from(row));
+                }
                 if s.expected.is_some_and(|(want, _)| want != State::Busy) {
                     s.expected = None;
                 }
@@ -254,6 +268,11 @@ fn qwen_code_recordings() {
     check_recordings("qwen");
 }
 
+#[test]
+fn aider_recordings() {
+    check_recordings("aider");
+}
+
 /// The generic rules alone, on every recording: how often they are right,
 /// never waiting while an agent works, and how long they take to see
 /// waiting and a question (printed with `--nocapture`: the figures in the
@@ -261,7 +280,7 @@ fn qwen_code_recordings() {
 #[test]
 fn the_generic_rules_on_every_recording() {
     let mut failures = Vec::new();
-    for agent in ["claude", "codex", "gemini", "qwen"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "aider"] {
         let rules = RuleSet::generic(agent);
         for path in recordings(agent) {
             let result = replay(&rules, &load(&path));
@@ -391,7 +410,7 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
         (s.contents_formatted(), s.cursor_position(), s.input_mode_formatted(), history, t.title().to_string())
     };
     let mut checked = 0;
-    for agent in ["claude", "codex", "gemini", "qwen"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "aider"] {
         for path in recordings(agent) {
             let cast = load(&path);
             let outputs: Vec<&str> = cast
