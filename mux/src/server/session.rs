@@ -161,8 +161,7 @@ impl Watch {
     /// Enter goes to the program's question, answering it: the question is
     /// above the line it answered. No turn starts, so no grace for a busy
     /// sign either: a line editor's prompt that comes back after the
-    /// answer is a new one (aider said busy for 2 s at its prompt after a
-    /// typed `n` and Enter).
+    /// answer is a new one, not the old one still standing.
     pub fn answered(&mut self, terminal: &Mutex<Terminal>) {
         self.input_line = cursor_line(terminal).or(self.input_line);
     }

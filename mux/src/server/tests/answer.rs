@@ -188,13 +188,12 @@ fn y_in_the_chooser_and_prefix_n_answer_the_question() {
 
 /// An Enter typed into a question answers it, and starts no turn: the
 /// prompt that comes back is waiting once it settles, not busy for the
-/// grace a new turn gets to show its busy sign (aider said busy for 2 s at
-/// its prompt after a typed `n` and Enter).
+/// grace a new turn gets to show its busy sign.
 #[test]
 fn an_enter_typed_into_the_question_is_its_answer_not_a_turn() {
     let mut h = harness();
     // A line editor's rules (its prompt known once output settles) with a
-    // busy sign, as aider's.
+    // busy sign, which gives a new turn its grace.
     h.server.config.rules.tune("fake", |r| {
         let d = &mut r.detector;
         (d.detect, d.raw_mode, d.bracketed_paste) = (crate::detect::Detect::Prompt, false, false);
