@@ -1,8 +1,8 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
 //! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI,
-//! Qwen Code, pi and GitHub Copilot CLI, as pinned in tests/agents/package.json.
-//! The mock's request log is the ground truth for "the message reached the
-//! model, once".
+//! Qwen Code, pi and GitHub Copilot CLI, as pinned in tests/agents/package.json,
+//! and aider, as pinned in tests/agents/aider-requirements.txt. The mock's
+//! request log is the ground truth for "the message reached the model, once".
 //!
 //! For each agent: the state timeline through a reply (never waiting while
 //! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
@@ -35,6 +35,11 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// the mock sees it only if the command ran.
 const TOOL_COMMAND: &str = "printf 'qmux-%s' ran";
 const TOOL_OUTPUT: &str = "qmux-ran";
+/// aider keeps a command's output only if the command is still running
+/// when it starts reading it (pexpect's `interact` loops `while
+/// isalive()`): a bare `printf` is often done by then, its output lost, and
+/// aider never asks to add it to the chat.
+const AIDER_TOOL_COMMAND: &str = "sleep 0.5; printf 'qmux-%s' ran";
 
 #[derive(Clone, Copy, Debug)]
 enum Agent {
@@ -44,6 +49,7 @@ enum Agent {
     Qwen,
     Pi,
     Copilot,
+    Aider,
 }
 
 impl Agent {
@@ -55,6 +61,7 @@ impl Agent {
             Agent::Qwen => "qwen",
             Agent::Pi => "pi",
             Agent::Copilot => "copilot",
+            Agent::Aider => "aider",
         }
     }
 
@@ -66,6 +73,7 @@ impl Agent {
             Agent::Qwen => agents::qwen::prepare(home, cwd, url),
             Agent::Pi => agents::pi::prepare(home, cwd, url),
             Agent::Copilot => agents::copilot::prepare(home, cwd, url),
+            Agent::Aider => agents::aider::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -86,6 +94,7 @@ impl Agent {
             Agent::Qwen => Some("Allow execution of:"),
             Agent::Pi => None,
             Agent::Copilot => Some("Do you want to run this command?"),
+            Agent::Aider => Some("Run shell command?"),
         }
     }
 
@@ -93,8 +102,35 @@ impl Agent {
     fn resumes_with(self) -> &'static str {
         match self {
             Agent::Pi => "--session",
+            Agent::Aider => "--restore-chat-history",
             _ => "resume",
         }
+    }
+
+    /// The command it is asked to run, which prints [`TOOL_OUTPUT`].
+    fn tool_command(self) -> &'static str {
+        match self {
+            Agent::Aider => AIDER_TOOL_COMMAND,
+            _ => TOOL_COMMAND,
+        }
+    }
+
+    /// The message that makes the mock ask to run [`Agent::tool_command`].
+    fn tool_request(self) -> String {
+        format!("please run `{}`", self.tool_command())
+    }
+
+    /// The prompt of an agent that writes inline, below its transcript (its
+    /// answered questions stay above it).
+    fn inline_prompt(self) -> Option<&'static str> {
+        matches!(self, Agent::Aider).then_some("diff>")
+    }
+
+    /// Once its command ran, it asks a second question: aider's "Add
+    /// command output to the chat?" (answered yes, the output goes with
+    /// the next message).
+    fn asks_to_keep_the_output(self) -> bool {
+        matches!(self, Agent::Aider)
     }
 }
 
@@ -119,7 +155,10 @@ fn ensure_installed(agent: Agent) {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/install");
     let status = Command::new("bash").arg(&script).status().expect("bash runs tests/agents/install");
-    assert!(status.success(), "tests/agents/install failed: the agents' tests need npm and the npm registry");
+    assert!(
+        status.success(),
+        "tests/agents/install failed: the agents' tests need npm, python3 with venv, and their registries"
+    );
     *done = true;
     assert!(
         agents::program(agent.program()).is_some(),
@@ -266,10 +305,15 @@ impl World {
         }
     }
 
-    /// Approves the question, and waits until the command ran (its output
-    /// reached the model).
+    /// Approves the question (and aider's second one, to keep the output),
+    /// and waits until the command ran (its output reached the model: for
+    /// aider, with the next message).
     fn approve(&self, name: &str) {
         self.answer(name, "approve");
+        if self.agent.asks_to_keep_the_output() {
+            self.wait(name, "approval");
+            self.answer(name, "approve");
+        }
         poll_until(
             scaled(AGENT_TIMEOUT),
             "the approved command's output to reach the model",
@@ -357,7 +401,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline, Copilot => copilot_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline, Copilot => copilot_timeline, Aider => aider_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -397,15 +441,14 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send, Copilot => copilot_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send, Copilot => copilot_send, Aider => aider_send);
 
 // ---- approval --------------------------------------------------------------
 
 fn approval(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    let ask = format!("please run `{TOOL_COMMAND}`");
-    w.send("a", &[&ask]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
     // A plain send while it asks is queued, and says so: its Enter would
@@ -439,20 +482,27 @@ fn approval(agent: Agent) {
 // Not pi: it never asks before a tool runs (its README: "No permission
 // popups"; a confirmation is left to extensions), so it has no approval,
 // deny or "always" to test. `tool_run` checks it runs one unasked.
-agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Copilot => copilot_approval);
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Copilot => copilot_approval, Aider => aider_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
 /// never runs.
 fn deny(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     w.answer("a", "deny");
     assert_ne!(w.state("a"), "approval");
     w.wait("a", "waiting");
     let question = agent.question().expect("an agent that asks");
-    assert!(!w.env.capture("a").contains(question), "{}", w.env.capture("a"));
+    let screen = w.env.capture("a");
+    match (screen.rfind(question), agent.inline_prompt()) {
+        // An inline chat's question stays in its transcript, answered: its
+        // prompt is back below it.
+        (Some(at), Some(prompt)) => assert!(screen[at..].contains(&format!("\n{prompt}")), "{screen}"),
+        (Some(_), None) => panic!("the question is still on screen:\n{screen}"),
+        (None, _) => {}
+    }
     w.send("a", &["after the denial"]);
     // Claude Code tells the model of the denial in the same message. (The
     // mock may ask for the command again: the conversation still wants it.)
@@ -465,14 +515,14 @@ fn deny(agent: Agent) {
     assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
 }
 
-agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Copilot => copilot_deny);
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Copilot => copilot_deny, Aider => aider_deny);
 
 /// `qmux approve --always` picks the agent's "don't ask again" where the
 /// question offers one, and refuses, pressing nothing, where it does not.
 fn always(agent: Agent) {
     let w = World::new(agent);
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     let out = w.env.qmux(&["approve", "--always", "-t", "a"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -481,13 +531,16 @@ fn always(agent: Agent) {
         poll_until(scaled(AGENT_TIMEOUT), "the command to run", || w.tool_ran().then_some(()), || w.env.capture("a"));
     } else {
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains("the question on screen offers no \"always\""), "{err}");
+        assert!(
+            err.contains("the question on screen offers no \"always\"") || err.contains("names no \"always\" answer"),
+            "{err}"
+        );
         assert_eq!(w.state("a"), "approval", "nothing pressed");
         assert!(!w.tool_ran());
     }
 }
 
-agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Copilot => copilot_always);
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Copilot => copilot_always, Aider => aider_always);
 
 /// An agent that never asks (pi) runs the tool call at once: the session
 /// goes busy, the command runs, and it is back waiting after the closing
@@ -514,6 +567,52 @@ fn tool_run(agent: Agent) {
 
 agent_tests!(tool_run: Pi => pi_tool_run);
 
+/// The question answered by keys a user types in an attached client (`n`,
+/// then Enter once it shows): waiting as soon as the prompt is back, not
+/// taken for a new turn that has yet to show a busy sign.
+fn answered_by_keys(agent: Agent) {
+    let w = World::new(agent);
+    w.start("a", None);
+    let term = w.env.attach(&["attach", "-t", "a"], 100, 31);
+    w.send("a", &[&agent.tool_request()]);
+    w.wait("a", "approval");
+    term.send(b"n");
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the typed answer to show",
+        || w.env.capture("a").trim_end().ends_with("[Yes]: n").then_some(()),
+        || w.env.capture("a"),
+    );
+    term.send(b"\r");
+    let prompt = agent.inline_prompt().expect("an inline chat");
+    let question = agent.question().expect("an agent that asks");
+    let prompt_back =
+        |screen: &str| screen.rfind(question).is_some_and(|at| screen[at..].contains(&format!("\n{prompt}")));
+    let (mut back, mut waiting, mut busy_why) = (None, None, None);
+    let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
+    while waiting.is_none() && Instant::now() < deadline {
+        let screen = w.env.capture("a");
+        let state = w.state("a");
+        let at = Instant::now();
+        if back.is_none() && prompt_back(&screen) {
+            back = Some(at);
+        }
+        if back.is_some() && state == "waiting" {
+            waiting = Some(at);
+        } else if back.is_some() && busy_why.is_none() {
+            busy_why = Some(w.explain("a"));
+        }
+    }
+    let (back, waiting) = (back.expect("the prompt came back"), waiting.expect("waiting after the answer"));
+    let delay = waiting - back;
+    println!("{agent:?}: waiting {} ms after its prompt came back from a typed answer", delay.as_millis());
+    let why = busy_why.unwrap_or_default();
+    assert!(delay < Duration::from_secs(1), "{agent:?} was busy for {delay:?} at its prompt:\n{why}");
+    assert!(!w.tool_ran());
+}
+
+agent_tests!(answered_by_keys: Aider => aider_answered_by_keys);
+
 /// Shown in a small pane (a client of 79x20 is the smallest), then left:
 /// the agent redraws at each size and is still known to wait, and takes a
 /// message.
@@ -536,7 +635,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane, Copilot => copilot_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane, Copilot => copilot_small_pane, Aider => aider_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
@@ -585,7 +684,7 @@ fn generic(agent: Agent) {
         streaming.count(),
         back
     );
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     let asked = Instant::now();
     if agent.question().is_none() {
         // It runs the tool unasked: no question to see, and none seen.
@@ -605,7 +704,7 @@ fn generic(agent: Agent) {
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic, Copilot => copilot_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic, Copilot => copilot_generic, Aider => aider_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -623,7 +722,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark, Copilot => copilot_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark, Copilot => copilot_done_mark, Aider => aider_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -704,7 +803,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill, Copilot => copilot_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill, Copilot => copilot_kill, Aider => aider_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -767,6 +866,57 @@ fn restore(agent: Agent) {
 
 agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore, Pi => pi_restore, Copilot => copilot_restore);
 
+/// An agent with no conversation ids, which keeps one conversation per
+/// directory and brings it back with an argument (aider's
+/// `--restore-chat-history`): two sessions in two directories, each
+/// restored into its own after `kill-server` and `restore`, as the next
+/// request to the model shows.
+fn restore_by_directory(agent: Agent) {
+    let w = World::new(agent);
+    let texts = [("one", "remember alpha"), ("two", "remember bravo")];
+    for (name, text) in texts {
+        let dir = w.env.work_dir().join(name);
+        std::fs::create_dir_all(&dir).expect("a directory for each");
+        w.start(name, Some(&dir));
+        w.send(name, &[text]);
+        w.wait_delivered(text, 1);
+        w.wait(name, "waiting");
+    }
+    let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
+    let server = w.env.server_pid();
+    w.env.qmux_ok(&["kill-server"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the server and the agents to end",
+        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    w.env.qmux_ok(&["restore"]);
+    for (name, own) in texts {
+        w.wait(name, "waiting");
+        let command = w.env.session_json(name).expect("restored")["command"].to_string();
+        assert!(command.contains("--restore-chat-history"), "{name} is restored with its history: {command}");
+        let other = texts.iter().map(|(_, t)| *t).find(|t| *t != own).expect("the other text");
+        let next = format!("next for {name}");
+        w.send(name, &[&next]);
+        let request = poll_until(
+            scaled(AGENT_TIMEOUT),
+            &format!("{next:?} to reach the model"),
+            || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some(next.as_str())),
+            || format!("{:#?}\n{}", w.user_texts(), w.env.capture(name)),
+        );
+        assert!(
+            request.user_texts.iter().any(|t| t.contains(own)),
+            "{name} came back to its own conversation: {:?}",
+            request.user_texts
+        );
+        assert!(!request.user_texts.iter().any(|t| t.contains(other)), "{name}: {:?}", request.user_texts);
+        w.wait(name, "waiting");
+    }
+}
+
+agent_tests!(restore_by_directory: Aider => aider_restore);
+
 // ---- hooks -------------------------------------------------------------------
 
 /// With `qmux hooks install`, the agent reports its state and conversation
@@ -776,7 +926,7 @@ fn hooks(agent: Agent) {
     let installed = w.env.qmux_ok(&["hooks", "install", agent.program()]);
     assert!(installed.contains("adding to") && installed.contains("report --hook"), "{installed}");
     w.start("a", None);
-    w.send("a", &[&format!("please run `{TOOL_COMMAND}`")]);
+    w.send("a", &[&agent.tool_request()]);
     w.wait("a", "approval");
     poll_until(
         scaled(AGENT_TIMEOUT),
@@ -825,7 +975,7 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell, Copilot => copilot_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell, Copilot => copilot_typed_in_a_shell, Aider => aider_typed_in_a_shell);
 
 // ---- GitHub Copilot CLI's folder trust ---------------------------------------
 

@@ -529,7 +529,7 @@ impl Detector {
     fn question(&self, screen: &vt100::Screen, input_row: Option<u16>) -> Option<Found> {
         let found = match self.approval.find(screen) {
             Some(found) => found,
-            None if self.menu_questions => return menu_question(screen),
+            None if self.menu_questions => return menu_question(screen, input_row),
             None => return None,
         };
         let inline = matches!(self.approval.region, Region::AboveCursor(_));
@@ -574,11 +574,15 @@ mod tests;
 /// A question by its shape, in the last rows drawn: a line ending in `?`
 /// at most 8 rows above the first choice of a numbered menu that is itself
 /// among the last 8 rows with no input prompt below it, or a `y/n` choice
-/// among the last 4.
-fn menu_question(screen: &vt100::Screen) -> Option<Found> {
+/// among the last 4. A line editor's `y/n` question (the cursor shown) on or
+/// above the row where it last took a line was answered there (aider's
+/// stays just above its next prompt).
+fn menu_question(screen: &vt100::Screen, input_row: Option<u16>) -> Option<Found> {
     let rows = Region::LastLines(16).rows(screen);
     let last = |n: usize| rows.len().saturating_sub(n);
-    if let Some((row, text)) = rows[last(4)..].iter().rev().find(|(_, t)| YES_NO_CHOICE.is_match(t)) {
+    let answered = |row: u16| !screen.hide_cursor() && input_row.is_some_and(|input| row <= input);
+    let yes_no = rows[last(4)..].iter().rev().find(|(row, t)| YES_NO_CHOICE.is_match(t) && !answered(*row));
+    if let Some((row, text)) = yes_no {
         return Some(Found { row: *row, text: text.trim().to_string() });
     }
     let choice = rows[last(8)..].iter().rposition(|(_, t)| MENU_FIRST_CHOICE.is_match(t))? + last(8);

@@ -1,6 +1,6 @@
 //! The built-in agent rule sets against recorded output of the real agents.
 //!
-//! `tests/fixtures/agents/{claude,codex,gemini,qwen,pi,copilot}/*.cast` are asciicast v2
+//! `tests/fixtures/agents/{claude,codex,gemini,qwen,pi,copilot,aider}/*.cast` are asciicast v2
 //! recordings of the real programs (made against tests/mockllm; each
 //! folder's README says how), with marker events `expect STATE` placed where
 //! the screen shows the state begin. Each recording is replayed through the
@@ -96,6 +96,11 @@ fn copilot_recordings() {
     check_recordings("copilot");
 }
 
+#[test]
+fn aider_recordings() {
+    check_recordings("aider");
+}
+
 /// The generic rules alone, on every recording: how often they are right,
 /// never waiting while an agent works, and how long they take to see
 /// waiting and a question (printed with `--nocapture`: the figures in the
@@ -103,7 +108,7 @@ fn copilot_recordings() {
 #[test]
 fn the_generic_rules_on_every_recording() {
     let mut failures = Vec::new();
-    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider"] {
         let rules = RuleSet::generic(agent);
         for path in recordings(agent) {
             let result = replay(&rules, &load(&path));
@@ -240,7 +245,7 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
         (s.contents_formatted(), s.cursor_position(), s.input_mode_formatted(), history, t.title().to_string())
     };
     let mut checked = 0;
-    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider"] {
         for path in recordings(agent) {
             let cast = load(&path);
             let outputs: Vec<&str> = cast.outputs().collect();

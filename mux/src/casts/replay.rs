@@ -101,6 +101,9 @@ struct Session<'a> {
     awaiting: bool,
     state: State,
     has_waited: bool,
+    /// The absolute line the cursor was on at the last Enter, as the
+    /// server keeps it: a line editor's question there or above is answered.
+    input_line: Option<u64>,
     /// The state expected since the marker at that time.
     expected: Option<(State, f64)>,
     out: Replay,
@@ -111,7 +114,9 @@ impl Session<'_> {
     fn sample(&mut self, t: f64) {
         let screen = self.terminal.screen();
         let signals = Signals {
-            // Agents keep the terminal raw for their whole life.
+            // Agents keep the terminal raw for their whole life. (aider's
+            // prompt_toolkit does only while it reads; bracketed paste,
+            // which the recording shows, goes off and on with it.)
             raw_mode: true,
             bracketed_paste: screen.bracketed_paste(),
             uses_bracketed_paste: true,
@@ -122,6 +127,10 @@ impl Session<'_> {
             progress: self.terminal.progress(),
             was_waiting: self.state == State::Waiting,
             has_waited: self.has_waited,
+            input_row: self.input_line.and_then(|line| {
+                let row = line.checked_sub(self.terminal.history().total_pushed())?;
+                u16::try_from(row).ok().filter(|r| *r < screen.size().0.get())
+            }),
             ..Signals::default()
         };
         self.state = self.rules.detector.classify(&signals, screen).state;
@@ -168,6 +177,7 @@ pub fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
         awaiting: false,
         state: State::Busy,
         has_waited: false,
+        input_line: None,
         expected: None,
         out: Replay::default(),
     };
@@ -183,6 +193,10 @@ pub fn replay(rules: &RuleSet, cast: &Cast) -> Replay {
             // what follows is the next marker's to judge.
             Event::Input(keys) => {
                 s.awaiting |= keys.contains('\r');
+                if keys.contains('\r') {
+                    let row = s.terminal.screen().cursor_position().0;
+                    s.input_line = Some(s.terminal.history().total_pushed() + u64::from(row));
+                }
                 if s.expected.is_some_and(|(want, _)| want != State::Busy) {
                     s.expected = None;
                 }

@@ -274,3 +274,19 @@ fn the_generic_rules_know_a_question_by_its_shape() {
     let tips = "Tips for getting started:\n1. Create GEMINI.md files\n2. /help for more information\n > ";
     assert_ne!(d.classify(&s, sized(20, tips).screen()).state, State::Approval);
 }
+
+/// aider's question stays just above its next prompt once answered: a line
+/// editor's y/n question on or above the row it took its answer on is no
+/// longer asked. A TUI's cursor (hidden) says nothing of where it took input.
+#[test]
+fn the_generic_rules_know_an_answered_y_n_question() {
+    let d = Detector::generic();
+    let answered = "Add command output to the chat? (Y)es/(N)o [Yes]: y\nAdded 2 lines of output.\n───\ndiff> ";
+    let s = Signals { input_row: Some(0), ..at_prompt() };
+    assert_eq!(d.classify(&s, sized(20, answered).screen()).state, State::Waiting);
+    let hidden = Signals { cursor_hidden: true, quiet_for: Duration::from_secs(2), ..s.clone() };
+    let tui = format!("\x1b[?25l{answered}");
+    assert_eq!(d.classify(&hidden, sized(20, &tui).screen()).state, State::Approval);
+    let asked_below = Signals { input_row: None, ..s };
+    assert_eq!(d.classify(&asked_below, sized(20, answered).screen()).state, State::Approval);
+}

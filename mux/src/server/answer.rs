@@ -107,7 +107,7 @@ impl Server {
             // A line editor's answer ends with Enter: the question is above
             // the line it answered, as after a typed message.
             if keys.ends_with(b"\r") {
-                s.watch.input_line = super::session::cursor_line(&s.terminal).or(s.watch.input_line);
+                s.watch.answered(&s.terminal);
             }
             s.child.write(keys);
             if let Some(p) = self.answering.get_mut(&sid) {

@@ -158,6 +158,14 @@ impl Watch {
         self.busy_since_submit = false;
     }
 
+    /// Enter goes to the program's question, answering it: the question is
+    /// above the line it answered. No turn starts, so no grace for a busy
+    /// sign either: a line editor's prompt that comes back after the
+    /// answer is a new one, not the old one still standing.
+    pub fn answered(&mut self, terminal: &Mutex<Terminal>) {
+        self.input_line = cursor_line(terminal).or(self.input_line);
+    }
+
     /// The rule set's name if it is an agent's, not the generic one.
     pub fn agent_name(&self) -> Option<String> {
         (self.rules.source != Source::Generic).then(|| self.rules.name.clone())
@@ -240,9 +248,13 @@ impl Session {
     }
 
     /// Sends Enter (or a line) to the program, and marks where its cursor
-    /// was: the line it answers is above.
+    /// was: the line it answers is above. Into a question, it is the answer.
     pub fn write_line(&mut self, bytes: Vec<u8>, now: Instant) {
-        self.watch.submitted(&self.terminal, now);
+        if self.asks(now) {
+            self.watch.answered(&self.terminal);
+        } else {
+            self.watch.submitted(&self.terminal, now);
+        }
         self.child.write(bytes);
     }
 

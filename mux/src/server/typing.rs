@@ -152,7 +152,12 @@ impl Server {
             Phase::Typed { at, echoed } if t.enter => {
                 let delay = if echoed { input.submit_delay } else { input.echo_timeout };
                 if now >= at + delay {
-                    s.watch.submitted(&s.terminal, now);
+                    // `send --now` into a question answers it.
+                    if asks {
+                        s.watch.answered(&s.terminal);
+                    } else {
+                        s.watch.submitted(&s.terminal, now);
+                    }
                     s.child.write(b"\r".to_vec());
                     t.phase = Phase::Entered { at: now, reacted: false };
                     next_check = Some(REACTION_TIMEOUT);

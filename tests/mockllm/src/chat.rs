@@ -12,7 +12,9 @@
 //! `tool_choice`, or asks for JSON with `response_format`, is a side call (a
 //! title, a next-speaker check), not a turn: its conversation is left empty
 //! so the log never counts it as a delivery, and it is answered in the shape
-//! it asks for.
+//! it asks for. aider's requests are the exception: it offers no tools at
+//! all, so its turns are known by its system prompt, and a shell command is
+//! proposed to it as it reads one, a fenced ```bash block in the text.
 
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,6 +36,15 @@ pub fn conversation(body: &Value) -> Conversation {
     let mut tool = false;
     for message in messages {
         match message.get("role").and_then(Value::as_str) {
+            // aider's example conversation ends here: what came before was
+            // its examples, not the user's.
+            Some("user") if text_of(message).starts_with(AIDER_EXAMPLES_END) => {
+                (convo.user_texts, last_user, tool) = (Vec::new(), None, false);
+            }
+            // A command's output aider adds to the chat: a tool's result.
+            Some("user") if text_of(message).starts_with("Output from ") && is_aider(body) => {
+                (last_user, tool) = (None, true);
+            }
             Some("user") => {
                 let text = text_of(message);
                 if is_typed(&text) {
@@ -54,10 +65,11 @@ pub fn conversation(body: &Value) -> Conversation {
 /// A message's text: a string, or its text parts joined, without the
 /// context parts an agent adds (Qwen Code puts `<system-reminder>` parts
 /// before the user's text in the same message, GitHub Copilot CLI a
-/// `<current_datetime>` line).
+/// `<current_datetime>` line; aider appends its rules for edits to the
+/// newest one).
 fn text_of(message: &Value) -> String {
     match message.get("content") {
-        Some(Value::String(s)) => without_datetime(s).to_string(),
+        Some(Value::String(s)) => without_datetime(s.split(AIDER_REMINDER).next().unwrap_or_default()).to_string(),
         Some(Value::Array(parts)) => parts
             .iter()
             .filter_map(|p| p.get("text").and_then(Value::as_str))
@@ -95,12 +107,36 @@ fn is_typed(text: &str) -> bool {
         || t.starts_with("This is the Qwen Code. We are setting up the context")
         || t.starts_with("This is the Gemini CLI. We are setting up the context")
         || t.starts_with("Managed memory has TWO directories")
-        || t.starts_with("[SUGGESTION MODE"))
+        || t.starts_with("[SUGGESTION MODE")
+        || t.starts_with(AIDER_NO_FILES))
+}
+
+/// How aider's system prompt for its coders begins (its summaries of a long
+/// chat, side calls, have another).
+const AIDER_SYSTEM: &str = "Act as an expert software developer.";
+/// The user message that closes aider's example conversation (few-shot
+/// edits it sends before the real one).
+const AIDER_EXAMPLES_END: &str = "I switched to a new code base.";
+/// What aider says in place of the files in the chat when there are none.
+const AIDER_NO_FILES: &str = "I am not sharing any files that you can edit yet.";
+/// The start of the rules aider (its "diff" edit format) appends to the
+/// newest user message.
+const AIDER_REMINDER: &str = "\n\n# *SEARCH/REPLACE block* Rules:";
+
+/// A turn of aider's, which offers no tools.
+fn is_aider(body: &Value) -> bool {
+    let first = body.pointer("/messages/0").filter(|m| m.get("role").and_then(Value::as_str) == Some("system"));
+    first.and_then(|m| m.get("content")).and_then(Value::as_str).is_some_and(|t| t.starts_with(AIDER_SYSTEM))
+}
+
+/// Whether the request offers tools to call.
+fn offers_tools(body: &Value) -> bool {
+    body.get("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty())
 }
 
 /// A call the agent makes on its own rather than for the user's turn.
 pub fn is_side(body: &Value) -> bool {
-    let no_tools = body.get("tools").and_then(Value::as_array).is_none_or(Vec::is_empty);
+    let no_tools = !offers_tools(body) && !is_aider(body);
     let forced = body.pointer("/tool_choice/function/name").is_some();
     let json_format = body.pointer("/response_format/type").and_then(Value::as_str).is_some_and(|t| t != "text");
     no_tools || forced || json_format
@@ -110,8 +146,7 @@ pub fn handle(req: &Request, body: &Value, convo: &Conversation, reply: &mut Rep
     if req.method != "POST" || !req.path.ends_with("/chat/completions") {
         return reply.json(404, &json!({"error": {"message": "not in the mock", "path": req.path}}));
     }
-    let answer =
-        if is_side(body) { side_answer(body) } else { Answer::Turn(script::decide(convo, reply.config().reply_words)) };
+    let answer = answer(body, convo, reply.config().reply_words);
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         stream(body, &answer, reply)
     } else {
@@ -125,6 +160,20 @@ enum Answer {
     Turn(Turn),
     /// A call of the function the request forced, with these arguments.
     Forced(String, Value),
+}
+
+/// The answer to a request: a side call's, or the script's turn (a shell
+/// command proposed in a fenced block when there is no tool to call).
+fn answer(body: &Value, convo: &Conversation, words: usize) -> Answer {
+    if is_side(body) {
+        return side_answer(body);
+    }
+    match script::decide(convo, words) {
+        Turn::Shell(cmd) if !offers_tools(body) => {
+            Answer::Turn(Turn::Text(script::split(&format!("To run it:\n\n```bash\n{cmd}\n```\n"))))
+        }
+        turn => Answer::Turn(turn),
+    }
 }
 
 fn side_answer(body: &Value) -> Answer {
@@ -313,6 +362,56 @@ mod tests {
         assert_eq!(call["name"], "run_shell_command");
         let args: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
         assert_eq!(args["command"], "echo hi");
+    }
+
+    /// aider's turn as it sends it: its system prompt, an example
+    /// conversation, no files, then the user's message with its edit rules
+    /// appended; no tools.
+    fn aider_body(typed: &[&str]) -> Value {
+        let mut messages = vec![
+            json!({"role": "system", "content": "Act as an expert software developer.\nAlways use best practices."}),
+            json!({"role": "user", "content": "Change get_factorial() to use math.factorial"}),
+            json!({"role": "assistant", "content": "To make this change..."}),
+            json!({"role": "user", "content": "I switched to a new code base. Please don't consider the above files."}),
+            json!({"role": "assistant", "content": "Ok."}),
+            json!({"role": "user", "content": "I am not sharing any files that you can edit yet."}),
+            json!({"role": "assistant", "content": "Ok."}),
+        ];
+        for (i, t) in typed.iter().enumerate() {
+            let last = i + 1 == typed.len();
+            let text =
+                if last { format!("{t}\n\n# *SEARCH/REPLACE block* Rules:\n\nEvery block...") } else { t.to_string() };
+            messages.push(json!({"role": "user", "content": text}));
+            if !last {
+                messages.push(json!({"role": "assistant", "content": "Reply."}));
+            }
+        }
+        json!({"model": "mock", "stream": true, "messages": messages})
+    }
+
+    #[test]
+    fn reads_aiders_turns_and_proposes_a_fenced_command() {
+        let body = aider_body(&["hello", "please run `printf hi`"]);
+        assert!(!is_side(&body));
+        let c = conversation(&body);
+        assert_eq!(c.user_texts, vec!["hello", "please run `printf hi`"]);
+        assert_eq!(c.last_user_text.as_deref(), Some("please run `printf hi`"));
+        let Answer::Turn(Turn::Text(words)) = answer(&body, &c, 3) else { panic!("a text turn") };
+        assert!(words.concat().ends_with("\n\n```bash\nprintf hi\n```\n"), "{words:?}");
+
+        // The command's output aider adds is a tool's result, not typed.
+        let mut body = aider_body(&["please run `printf hi`", "next"]);
+        let messages = body["messages"].as_array_mut().unwrap();
+        messages.insert(9, json!({"role": "user", "content": "Output from printf hi\nhi\n"}));
+        messages.insert(10, json!({"role": "assistant", "content": "Ok"}));
+        let c = conversation(&body);
+        assert_eq!(c.user_texts, vec!["please run `printf hi`", "next"]);
+        assert!(!c.tool_result);
+
+        // Its summary of a long chat is a side call.
+        let summary = json!({"messages": [{"role": "system", "content": "*Briefly* summarize this partial conversation"},
+            {"role": "user", "content": "# USER\nhello"}]});
+        assert!(is_side(&summary));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! offline against it, unmodified:
 //! - the Anthropic Messages API, streaming (Claude Code): [`anthropic`];
 //! - the OpenAI Responses API, streaming (Codex): [`openai`];
-//! - the OpenAI Chat Completions API (Qwen Code, pi, opencode): [`chat`];
+//! - the OpenAI Chat Completions API (Qwen Code, pi, opencode, aider, GitHub
+//!   Copilot CLI): [`chat`];
 //! - the Gemini API, `streamGenerateContent` (Gemini CLI): [`gemini`].
 //!
 //! What it answers is decided by [`script`] from the conversation: a plain

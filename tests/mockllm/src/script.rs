@@ -51,7 +51,7 @@ pub fn shell_request(text: &str) -> Option<String> {
 }
 
 /// Words with their following space kept, so streamed pieces join back.
-fn split(text: &str) -> Vec<String> {
+pub fn split(text: &str) -> Vec<String> {
     text.split_inclusive(' ').map(str::to_string).collect()
 }
 

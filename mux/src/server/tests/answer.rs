@@ -185,3 +185,35 @@ fn y_in_the_chooser_and_prefix_n_answer_the_question() {
     h.advance(Duration::from_millis(500));
     assert_eq!(written(&h, sid), "y\r\x1b");
 }
+
+/// An Enter typed into a question answers it, and starts no turn: the
+/// prompt that comes back is waiting once it settles, not busy for the
+/// grace a new turn gets to show its busy sign.
+#[test]
+fn an_enter_typed_into_the_question_is_its_answer_not_a_turn() {
+    let mut h = harness();
+    // A line editor's rules (its prompt known once output settles) with a
+    // busy sign, which gives a new turn its grace.
+    h.server.config.rules.tune("fake", |r| {
+        let d = &mut r.detector;
+        (d.detect, d.raw_mode, d.bracketed_paste) = (crate::detect::Detect::Prompt, false, false);
+        d.busy = crate::detect::Pattern::new("Waiting for ", crate::detect::Region::Bottom(3)).ok();
+    });
+    let sid = asking(&mut h);
+    let cid = h.attach("a", 80, 24);
+    h.keys(cid, b"n");
+    h.output(sid, b"n");
+    h.advance(Duration::from_millis(50));
+    h.keys(cid, b"\r");
+    assert_eq!(written(&h, sid), "n\r");
+    h.output(sid, b"\r\n> ");
+    h.advance(Duration::from_millis(300));
+    assert_eq!(h.state(sid), State::Waiting, "at its prompt once it settled");
+
+    // A message typed at the prompt is a turn: busy until it shows a sign
+    // or the grace is over.
+    h.keys(cid, b"hello\r");
+    h.output(sid, b"hello\r\n> ");
+    h.advance(Duration::from_millis(300));
+    assert_eq!(h.state(sid), State::Busy, "a turn starting");
+}

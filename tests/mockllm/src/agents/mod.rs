@@ -2,6 +2,7 @@
 //! installed program is, and the HOME files and environment that skip login
 //! and onboarding and point it at the mock.
 
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
@@ -32,9 +33,13 @@ pub fn install_dir() -> PathBuf {
 }
 
 /// The installed program `name` (`claude`, `codex`, `copilot`, `gemini`,
-/// `qwen`, `pi`), if it is there.
+/// `qwen`, `pi`, `aider`), if it is there: aider in its Python venv, the
+/// others from npm.
 pub fn program(name: &str) -> Option<PathBuf> {
-    let path = install_dir().join("node_modules/.bin").join(name);
+    let path = match name {
+        "aider" => install_dir().join("aider-venv/bin/aider"),
+        _ => install_dir().join("node_modules/.bin").join(name),
+    };
     path.exists().then_some(path)
 }
 
