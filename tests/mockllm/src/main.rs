@@ -2,7 +2,7 @@
 //! Prints its base URL, then one line per request.
 //!
 //! `mockllm prepare AGENT HOME CWD URL`: set up HOME for `claude`, `codex`,
-//! `gemini` or `qwen` against the mock at URL, and print the command line and
+//! `gemini`, `qwen` or `opencode` against the mock at URL, and print the command line and
 //! environment (as `env` arguments) to start it with.
 
 use std::path::Path;
@@ -40,7 +40,7 @@ fn main() {
 
 fn prepare(args: &[String]) -> i32 {
     let [agent, home, cwd, url] = args else {
-        eprintln!("usage: mockllm prepare claude|codex|gemini|qwen HOME CWD URL");
+        eprintln!("usage: mockllm prepare claude|codex|gemini|qwen|opencode HOME CWD URL");
         return 2;
     };
     let (home, cwd) = (Path::new(home), Path::new(cwd));
@@ -49,8 +49,9 @@ fn prepare(args: &[String]) -> i32 {
         "codex" => qmux_mockllm::agents::codex::prepare(home, cwd, url),
         "gemini" => qmux_mockllm::agents::gemini::prepare(home, cwd, url),
         "qwen" => qmux_mockllm::agents::qwen::prepare(home, cwd, url),
+        "opencode" => qmux_mockllm::agents::opencode::prepare(home, cwd, url),
         other => {
-            eprintln!("mockllm: no agent {other:?}: use claude, codex, gemini or qwen");
+            eprintln!("mockllm: no agent {other:?}: use claude, codex, gemini, qwen or opencode");
             return 2;
         }
     };

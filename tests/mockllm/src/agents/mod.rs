@@ -5,6 +5,7 @@
 pub mod claude;
 pub mod codex;
 pub mod gemini;
+pub mod opencode;
 pub mod qwen;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ pub fn install_dir() -> PathBuf {
     home.join(".cache/qmux/agents")
 }
 
-/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`), if it is there.
+/// The installed program `name` (`claude`, `codex`, `gemini`, `qwen`, `opencode`), if it is there.
 pub fn program(name: &str) -> Option<PathBuf> {
     let path = install_dir().join("node_modules/.bin").join(name);
     path.exists().then_some(path)
