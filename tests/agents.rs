@@ -1,6 +1,6 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
-//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI and
-//! Qwen Code,
+//! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI,
+//! Qwen Code and opencode,
 //! as pinned in tests/agents/package.json. The mock's request log is the
 //! ground truth for "the message reached the model, once".
 //!
@@ -40,6 +40,7 @@ enum Agent {
     Codex,
     Gemini,
     Qwen,
+    Opencode,
 }
 
 impl Agent {
@@ -49,6 +50,7 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Opencode => "opencode",
         }
     }
 
@@ -58,6 +60,7 @@ impl Agent {
             Agent::Codex => agents::codex::prepare(home, cwd, url),
             Agent::Gemini => agents::gemini::prepare(home, cwd, url),
             Agent::Qwen => agents::qwen::prepare(home, cwd, url),
+            Agent::Opencode => agents::opencode::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -65,7 +68,7 @@ impl Agent {
     /// Whether its question for a shell command offers "don't ask again"
     /// (as run here, against the mock).
     fn offers_always(self) -> bool {
-        matches!(self, Agent::Gemini)
+        matches!(self, Agent::Gemini | Agent::Opencode)
     }
 
     /// Its approval question, as the screen shows it.
@@ -75,6 +78,7 @@ impl Agent {
             Agent::Codex => "Would you like to run the following command?",
             Agent::Gemini => "Allow execution of",
             Agent::Qwen => "Allow execution of:",
+            Agent::Opencode => "Permission required",
         }
     }
 }
@@ -338,7 +342,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Opencode => opencode_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -378,7 +382,7 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Opencode => opencode_send);
 
 // ---- approval --------------------------------------------------------------
 
@@ -417,7 +421,7 @@ fn approval(agent: Agent) {
     assert!(err.contains("0:a is not asking anything (state: waiting)"), "{err}");
 }
 
-agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval);
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Opencode => opencode_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
 /// never runs.
@@ -442,7 +446,7 @@ fn deny(agent: Agent) {
     assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
 }
 
-agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny);
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Opencode => opencode_deny);
 
 /// `qmux approve --always` picks the agent's "don't ask again" where the
 /// question offers one, and refuses, pressing nothing, where it does not.
@@ -464,7 +468,7 @@ fn always(agent: Agent) {
     }
 }
 
-agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always);
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Opencode => opencode_always);
 
 /// Shown in a small pane (a client of 79x20 is the smallest), then left:
 /// the agent redraws at each size and is still known to wait, and takes a
@@ -488,7 +492,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Opencode => opencode_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
@@ -543,7 +547,7 @@ fn generic(agent: Agent) {
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
-agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic);
+agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Opencode => opencode_generic);
 
 // ---- the done mark for a background reply ----------------------------------
 
@@ -561,7 +565,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Opencode => opencode_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -642,7 +646,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Opencode => opencode_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -705,6 +709,46 @@ fn restore(agent: Agent) {
 
 agent_tests!(restore: Claude => claude_code_restore, Codex => codex_restore, Gemini => gemini_cli_restore, Qwen => qwen_code_restore);
 
+/// An agent whose conversation id qmux cannot learn (opencode keeps its
+/// conversations in one SQLite database, no file each): a restore
+/// continues the newest conversation in the directory, which is the
+/// session's own when it is the only one there.
+fn restore_latest(agent: Agent) {
+    let w = World::new(agent);
+    w.start("one", None);
+    w.send("one", &["remember alpha"]);
+    w.wait_delivered("remember alpha", 1);
+    w.wait("one", "waiting");
+    let processes = w.processes("one");
+    let server = w.env.server_pid();
+    w.env.qmux_ok(&["kill-server"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the server and the agent to end",
+        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    w.env.qmux_ok(&["restore"]);
+    w.wait("one", "waiting");
+    let command = w.env.session_json("one").expect("restored")["command"].to_string();
+    assert!(command.contains("--continue"), "continued: {command}");
+    w.send("one", &["next for one"]);
+    let request = poll_until(
+        scaled(AGENT_TIMEOUT),
+        "\"next for one\" to reach the model",
+        || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some("next for one")),
+        || format!("{:#?}\n{}", w.user_texts(), w.env.capture("one")),
+    );
+    assert!(
+        request.user_texts.iter().any(|t| t.contains("remember alpha")),
+        "came back to its conversation: {:?}",
+        request.user_texts
+    );
+    w.wait("one", "waiting");
+}
+
+agent_tests!(restore_latest: Opencode => opencode_restore_latest);
+
 // ---- hooks -------------------------------------------------------------------
 
 /// With `qmux hooks install`, the agent reports its state and conversation
@@ -763,4 +807,4 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Opencode => opencode_typed_in_a_shell);

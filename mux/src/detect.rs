@@ -208,6 +208,10 @@ pub struct Detector {
     /// Also a question by its shape: a line ending in `?` above a numbered
     /// menu, or a `y/n` choice, in the last rows drawn (the generic rules).
     pub menu_questions: bool,
+    /// How long after Enter a program with busy signs is taken to be
+    /// starting its turn until it shows one ([`TURN_GRACE`] unless its
+    /// rules say).
+    pub turn_grace: Duration,
 }
 
 /// Busy hints that agents show while they work, and what a window title
@@ -266,6 +270,7 @@ impl Default for Detector {
             answered_after: None,
             hints_hold_waiting: true,
             menu_questions: false,
+            turn_grace: TURN_GRACE,
         }
     }
 }
@@ -480,10 +485,10 @@ impl Detector {
         // A turn just submitted: a program with busy signs shows one soon;
         // until it has, or the grace is over, its prompt is the old one.
         let has_busy_signs = self.busy.is_some() || self.busy_title.is_some();
-        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < TURN_GRACE) {
+        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < self.turn_grace) {
             return Verdict {
                 state: State::Busy,
-                recheck_after: Some(TURN_GRACE - since),
+                recheck_after: Some(self.turn_grace - since),
                 reason: Reason::TurnStarting,
             };
         }

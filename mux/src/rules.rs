@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("codex", include_str!("../agents/codex.toml")),
     ("gemini", include_str!("../agents/gemini.toml")),
     ("qwen", include_str!("../agents/qwen.toml")),
+    ("opencode", include_str!("../agents/opencode.toml")),
     ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
     ("q", include_str!("../agents/q.toml")),
     ("aider", include_str!("../agents/aider.toml")),
@@ -265,6 +266,7 @@ struct BusyFile {
     region: Option<String>,
     title: Option<String>,
     progress: Option<bool>,
+    turn_grace_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -356,6 +358,7 @@ impl RuleSet {
             })?),
         };
         d.progress = b.progress.unwrap_or(true);
+        d.turn_grace = b.turn_grace_ms.map_or(defaults.turn_grace, Duration::from_millis);
         let a = &file.approval;
         let approval_region = region(&a.region, Region::AboveCursor(4), "approval")?;
         if let Some(p) = pattern(&a.patterns, approval_region, "approval")? {
