@@ -217,7 +217,7 @@ pub struct Detector {
 /// Busy hints that agents show while they work, and what a window title
 /// spinner starts with: what the generic rules look for.
 pub const GENERIC_BUSY: &str =
-    r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) to (?:interrupt|cancel|stop)\b|\(esc to cancel";
+    r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) (?:to (?:interrupt|cancel|stop)|interrupt)\b|\(esc to cancel";
 pub const GENERIC_BUSY_TITLE: &str = "^[⠁-⣿◐◑◒◓◴◵◶◷]";
 
 static GENERIC_BUSY_PATTERN: std::sync::LazyLock<Pattern> = std::sync::LazyLock::new(|| {
@@ -236,9 +236,11 @@ static MENU_FIRST_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(
 static PROMPT_ROW: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
     Regex::new(r"^[\s│┃║|]*[>❯›]\s*(?:$|[^\d\s])").unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
 });
-/// A yes/no choice written out.
+/// A yes/no choice written out: `[y/n]`, `(Y)es/(N)o`, or a row of
+/// buttons from "Allow" to "Reject" / "Deny" (opencode's
+/// `Allow once   Allow always   Reject`).
 static YES_NO_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-    Regex::new(r"(?i)[\[(]y/n(?:/[a-z])*[\])]|\(Y\)es/\(N\)o")
+    Regex::new(r"(?i)[\[(]y/n(?:/[a-z])*[\])]|\(Y\)es/\(N\)o|^[\s│┃║|]*Allow(?: once)?\s{2,}.*\s(?:Reject|Deny)\b")
         .unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
 });
 
