@@ -1,8 +1,9 @@
 //! The real agents, unmodified, inside the real qmux, driven offline by the
 //! mock LLM (tests/mockllm) on 127.0.0.1: Claude Code, Codex, Gemini CLI,
-//! Qwen Code, pi and GitHub Copilot CLI, as pinned in tests/agents/package.json,
-//! and aider, as pinned in tests/agents/aider-requirements.txt. The mock's
-//! request log is the ground truth for "the message reached the model, once".
+//! Qwen Code, pi, GitHub Copilot CLI and opencode, as pinned in
+//! tests/agents/package.json, and aider, as pinned in
+//! tests/agents/aider-requirements.txt. The mock's request log is the ground
+//! truth for "the message reached the model, once".
 //!
 //! For each agent: the state timeline through a reply (never waiting while
 //! it streams), `send` and multi-line `send -`, `--when-waiting` delivered
@@ -50,6 +51,7 @@ enum Agent {
     Pi,
     Copilot,
     Aider,
+    Opencode,
 }
 
 impl Agent {
@@ -62,6 +64,7 @@ impl Agent {
             Agent::Pi => "pi",
             Agent::Copilot => "copilot",
             Agent::Aider => "aider",
+            Agent::Opencode => "opencode",
         }
     }
 
@@ -74,6 +77,7 @@ impl Agent {
             Agent::Pi => agents::pi::prepare(home, cwd, url),
             Agent::Copilot => agents::copilot::prepare(home, cwd, url),
             Agent::Aider => agents::aider::prepare(home, cwd, url),
+            Agent::Opencode => agents::opencode::prepare(home, cwd, url),
         };
         prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
     }
@@ -81,7 +85,7 @@ impl Agent {
     /// Whether its question for a shell command offers "don't ask again"
     /// (as run here, against the mock).
     fn offers_always(self) -> bool {
-        matches!(self, Agent::Gemini | Agent::Copilot)
+        matches!(self, Agent::Gemini | Agent::Copilot | Agent::Opencode)
     }
 
     /// Its approval question, as the screen shows it; none for pi, which
@@ -95,6 +99,7 @@ impl Agent {
             Agent::Pi => None,
             Agent::Copilot => Some("Do you want to run this command?"),
             Agent::Aider => Some("Run shell command?"),
+            Agent::Opencode => Some("Permission required"),
         }
     }
 
@@ -401,7 +406,7 @@ fn timeline(agent: Agent) {
     assert!(screen.contains("Reply 1"), "the reply is on screen:\n{screen}");
 }
 
-agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline, Copilot => copilot_timeline, Aider => aider_timeline);
+agent_tests!(timeline: Claude => claude_code_timeline, Codex => codex_timeline, Gemini => gemini_cli_timeline, Qwen => qwen_code_timeline, Pi => pi_timeline, Copilot => copilot_timeline, Aider => aider_timeline, Opencode => opencode_timeline);
 
 // ---- send, multi-line send, and queued messages ----------------------------
 
@@ -441,7 +446,7 @@ fn sending(agent: Agent) {
     assert_eq!(w.mock.deliveries("first message"), 1);
 }
 
-agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send, Copilot => copilot_send, Aider => aider_send);
+agent_tests!(sending: Claude => claude_code_send, Codex => codex_send, Gemini => gemini_cli_send, Qwen => qwen_code_send, Pi => pi_send, Copilot => copilot_send, Aider => aider_send, Opencode => opencode_send);
 
 // ---- approval --------------------------------------------------------------
 
@@ -482,7 +487,7 @@ fn approval(agent: Agent) {
 // Not pi: it never asks before a tool runs (its README: "No permission
 // popups"; a confirmation is left to extensions), so it has no approval,
 // deny or "always" to test. `tool_run` checks it runs one unasked.
-agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Copilot => copilot_approval, Aider => aider_approval);
+agent_tests!(approval: Claude => claude_code_approval, Codex => codex_approval, Gemini => gemini_cli_approval, Qwen => qwen_code_approval, Copilot => copilot_approval, Aider => aider_approval, Opencode => opencode_approval);
 
 /// `qmux deny` answers "no": the agent leaves the question and the tool
 /// never runs.
@@ -515,7 +520,7 @@ fn deny(agent: Agent) {
     assert!(!w.tool_ran(), "the denied tool ran: {:#?}", w.user_texts());
 }
 
-agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Copilot => copilot_deny, Aider => aider_deny);
+agent_tests!(deny: Claude => claude_code_deny, Codex => codex_deny, Gemini => gemini_cli_deny, Qwen => qwen_code_deny, Copilot => copilot_deny, Aider => aider_deny, Opencode => opencode_deny);
 
 /// `qmux approve --always` picks the agent's "don't ask again" where the
 /// question offers one, and refuses, pressing nothing, where it does not.
@@ -540,7 +545,7 @@ fn always(agent: Agent) {
     }
 }
 
-agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Copilot => copilot_always, Aider => aider_always);
+agent_tests!(always: Claude => claude_code_always, Codex => codex_always, Gemini => gemini_cli_always, Qwen => qwen_code_always, Copilot => copilot_always, Aider => aider_always, Opencode => opencode_always);
 
 /// An agent that never asks (pi) runs the tool call at once: the session
 /// goes busy, the command runs, and it is back waiting after the closing
@@ -635,7 +640,7 @@ fn small_pane(agent: Agent) {
     w.wait("a", "waiting");
 }
 
-agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane, Copilot => copilot_small_pane, Aider => aider_small_pane);
+agent_tests!(small_pane: Claude => claude_code_small_pane, Gemini => gemini_cli_small_pane, Qwen => qwen_code_small_pane, Pi => pi_small_pane, Copilot => copilot_small_pane, Aider => aider_small_pane, Opencode => opencode_small_pane);
 
 // ---- the generic rules alone -------------------------------------------------
 
@@ -704,6 +709,10 @@ fn generic(agent: Agent) {
     assert!(w.explain("a").contains("approval question"), "{}", w.explain("a"));
 }
 
+// Not opencode: after Enter it shows the conversation without its footer
+// spinner for up to 2.4 s under load, longer than the generic rules give a
+// turn to show a busy sign (its rule set waits 5 s); its recordings are
+// checked under the generic rules in mux/tests/agent_fixtures.rs.
 agent_tests!(generic: Claude => claude_code_generic, Codex => codex_generic, Gemini => gemini_cli_generic, Qwen => qwen_code_generic, Pi => pi_generic, Copilot => copilot_generic, Aider => aider_generic);
 
 // ---- the done mark for a background reply ----------------------------------
@@ -722,7 +731,7 @@ fn done_mark(agent: Agent) {
     assert_eq!(json["done"], true, "{json}");
 }
 
-agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark, Copilot => copilot_done_mark, Aider => aider_done_mark);
+agent_tests!(done_mark: Claude => claude_code_done_mark, Codex => codex_done_mark, Gemini => gemini_cli_done_mark, Qwen => qwen_code_done_mark, Pi => pi_done_mark, Copilot => copilot_done_mark, Aider => aider_done_mark, Opencode => opencode_done_mark);
 
 // ---- kill ------------------------------------------------------------------
 
@@ -803,7 +812,7 @@ fn terminal_session(pids: &[i32]) -> Vec<i32> {
     pids.iter().copied().filter(|p| session(*p) == Some(pids[0])).collect()
 }
 
-agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill, Copilot => copilot_kill, Aider => aider_kill);
+agent_tests!(kill: Claude => claude_code_kill, Codex => codex_kill, Gemini => gemini_cli_kill, Qwen => qwen_code_kill, Pi => pi_kill, Copilot => copilot_kill, Aider => aider_kill, Opencode => opencode_kill);
 
 // ---- restore: two conversations in one directory ---------------------------
 
@@ -917,6 +926,46 @@ fn restore_by_directory(agent: Agent) {
 
 agent_tests!(restore_by_directory: Aider => aider_restore);
 
+/// An agent whose conversation id qmux cannot learn (opencode keeps its
+/// conversations in one SQLite database, no file each): a restore
+/// continues the newest conversation in the directory, which is the
+/// session's own when it is the only one there.
+fn restore_latest(agent: Agent) {
+    let w = World::new(agent);
+    w.start("one", None);
+    w.send("one", &["remember alpha"]);
+    w.wait_delivered("remember alpha", 1);
+    w.wait("one", "waiting");
+    let processes = w.processes("one");
+    let server = w.env.server_pid();
+    w.env.qmux_ok(&["kill-server"]);
+    poll_until(
+        scaled(Duration::from_secs(10)),
+        "the server and the agent to end",
+        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
+        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
+    );
+    w.env.qmux_ok(&["restore"]);
+    w.wait("one", "waiting");
+    let command = w.env.session_json("one").expect("restored")["command"].to_string();
+    assert!(command.contains("--continue"), "continued: {command}");
+    w.send("one", &["next for one"]);
+    let request = poll_until(
+        scaled(AGENT_TIMEOUT),
+        "\"next for one\" to reach the model",
+        || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some("next for one")),
+        || format!("{:#?}\n{}", w.user_texts(), w.env.capture("one")),
+    );
+    assert!(
+        request.user_texts.iter().any(|t| t.contains("remember alpha")),
+        "came back to its conversation: {:?}",
+        request.user_texts
+    );
+    w.wait("one", "waiting");
+}
+
+agent_tests!(restore_latest: Opencode => opencode_restore_latest);
+
 // ---- hooks -------------------------------------------------------------------
 
 /// With `qmux hooks install`, the agent reports its state and conversation
@@ -975,7 +1024,7 @@ fn typed_in_a_shell(agent: Agent) {
     assert!(w.explain("shell").contains("program    pid "), "{}", w.explain("shell"));
 }
 
-agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell, Copilot => copilot_typed_in_a_shell, Aider => aider_typed_in_a_shell);
+agent_tests!(typed_in_a_shell: Claude => claude_code_typed_in_a_shell, Codex => codex_typed_in_a_shell, Gemini => gemini_cli_typed_in_a_shell, Qwen => qwen_code_typed_in_a_shell, Pi => pi_typed_in_a_shell, Copilot => copilot_typed_in_a_shell, Aider => aider_typed_in_a_shell, Opencode => opencode_typed_in_a_shell);
 
 // ---- GitHub Copilot CLI's folder trust ---------------------------------------
 

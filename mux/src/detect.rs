@@ -208,14 +208,18 @@ pub struct Detector {
     /// Also a question by its shape: a line ending in `?` above a numbered
     /// menu, or a `y/n` choice, in the last rows drawn (the generic rules).
     pub menu_questions: bool,
+    /// How long after Enter a program with busy signs is taken to be
+    /// starting its turn until it shows one ([`TURN_GRACE`] unless its
+    /// rules say).
+    pub turn_grace: Duration,
 }
 
 /// Busy hints that agents show while they work, and what a window title
 /// spinner starts with: what the generic rules look for. GitHub Copilot
 /// CLI's footer says `esc esc edit prompt` until the reply starts, then
 /// `esc esc interrupt`, and pauses longer than the generic settle while it
-/// streams.
-pub const GENERIC_BUSY: &str = r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) to (?:interrupt|cancel|stop)\b|\(esc to cancel|\besc esc (?:interrupt|edit prompt)\b";
+/// streams; opencode's says `esc interrupt`.
+pub const GENERIC_BUSY: &str = r"(?i)\b(?:esc|escape|ctrl\+c|ctrl-c|\^c) (?:to (?:interrupt|cancel|stop)|interrupt)\b|\(esc to cancel|\besc esc edit prompt\b";
 pub const GENERIC_BUSY_TITLE: &str = "^[⠁-⣿◐◑◒◓◴◵◶◷]";
 
 static GENERIC_BUSY_PATTERN: std::sync::LazyLock<Pattern> = std::sync::LazyLock::new(|| {
@@ -234,9 +238,11 @@ static MENU_FIRST_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(
 static PROMPT_ROW: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
     Regex::new(r"^[\s│┃║|]*[>❯›]\s*(?:$|[^\d\s])").unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
 });
-/// A yes/no choice written out.
+/// A yes/no choice written out: `[y/n]`, `(Y)es/(N)o`, or a row of
+/// buttons from "Allow" to "Reject" / "Deny" (opencode's
+/// `Allow once   Allow always   Reject`).
 static YES_NO_CHOICE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-    Regex::new(r"(?i)[\[(]y/n(?:/[a-z])*[\])]|\(Y\)es/\(N\)o")
+    Regex::new(r"(?i)[\[(]y/n(?:/[a-z])*[\])]|\(Y\)es/\(N\)o|^[\s│┃║|]*Allow(?: once)?\s{2,}.*\s(?:Reject|Deny)\b")
         .unwrap_or_else(|_| Regex::new("$^").expect("empty regex"))
 });
 
@@ -268,6 +274,7 @@ impl Default for Detector {
             answered_after: None,
             hints_hold_waiting: true,
             menu_questions: false,
+            turn_grace: TURN_GRACE,
         }
     }
 }
@@ -482,10 +489,10 @@ impl Detector {
         // A turn just submitted: a program with busy signs shows one soon;
         // until it has, or the grace is over, its prompt is the old one.
         let has_busy_signs = self.busy.is_some() || self.busy_title.is_some();
-        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < TURN_GRACE) {
+        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < self.turn_grace) {
             return Verdict {
                 state: State::Busy,
-                recheck_after: Some(TURN_GRACE - since),
+                recheck_after: Some(self.turn_grace - since),
                 reason: Reason::TurnStarting,
             };
         }

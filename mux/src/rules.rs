@@ -33,6 +33,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("pi", include_str!("../agents/pi.toml")),
     ("copilot", include_str!("../agents/copilot.toml")),
     ("crush", include_str!("../agents/crush.toml")),
+    ("opencode", include_str!("../agents/opencode.toml")),
     ("kiro-cli", include_str!("../agents/kiro-cli.toml")),
     ("q", include_str!("../agents/q.toml")),
     ("aider", include_str!("../agents/aider.toml")),
@@ -268,6 +269,7 @@ struct BusyFile {
     region: Option<String>,
     title: Option<String>,
     progress: Option<bool>,
+    turn_grace_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -359,6 +361,7 @@ impl RuleSet {
             })?),
         };
         d.progress = b.progress.unwrap_or(true);
+        d.turn_grace = b.turn_grace_ms.map_or(defaults.turn_grace, Duration::from_millis);
         let a = &file.approval;
         let approval_region = region(&a.region, Region::AboveCursor(4), "approval")?;
         if let Some(p) = pattern(&a.patterns, approval_region, "approval")? {

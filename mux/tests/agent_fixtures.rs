@@ -1,6 +1,6 @@
 //! The built-in agent rule sets against recorded output of the real agents.
 //!
-//! `tests/fixtures/agents/{claude,codex,gemini,qwen,pi,copilot,aider}/*.cast` are asciicast v2
+//! `tests/fixtures/agents/{claude,codex,gemini,qwen,pi,copilot,aider,opencode}/*.cast` are asciicast v2
 //! recordings of the real programs (made against tests/mockllm; each
 //! folder's README says how), with marker events `expect STATE` placed where
 //! the screen shows the state begin. Each recording is replayed through the
@@ -101,6 +101,11 @@ fn aider_recordings() {
     check_recordings("aider");
 }
 
+#[test]
+fn opencode_recordings() {
+    check_recordings("opencode");
+}
+
 /// The generic rules alone, on every recording: how often they are right,
 /// never waiting while an agent works, and how long they take to see
 /// waiting and a question (printed with `--nocapture`: the figures in the
@@ -108,7 +113,7 @@ fn aider_recordings() {
 #[test]
 fn the_generic_rules_on_every_recording() {
     let mut failures = Vec::new();
-    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider", "opencode"] {
         let rules = RuleSet::generic(agent);
         for path in recordings(agent) {
             let result = replay(&rules, &load(&path));
@@ -245,7 +250,7 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
         (s.contents_formatted(), s.cursor_position(), s.input_mode_formatted(), history, t.title().to_string())
     };
     let mut checked = 0;
-    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider"] {
+    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider", "opencode"] {
         for path in recordings(agent) {
             let cast = load(&path);
             let outputs: Vec<&str> = cast.outputs().collect();

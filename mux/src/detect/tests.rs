@@ -263,6 +263,10 @@ fn the_generic_rules_know_a_question_by_its_shape() {
         ),
         ("Would you like to run the following command?\n\n  $ make\n\n› 1. Yes, proceed (y)\n  2. No (esc)", "Would you like to run the following command?"),
         ("Run shell command? (Y)es/(N)o [Yes]:", "Run shell command? (Y)es/(N)o [Yes]:"),
+        (
+            "  ┃  △ Permission required\n  ┃  $ make\n  ┃\n  ┃   Allow once   Allow always   Reject     ⇆ select\n  ┃",
+            "┃   Allow once   Allow always   Reject     ⇆ select",
+        ),
     ] {
         let v = d.classify(&s, sized(20, menu).screen());
         assert!(matches!(&v.reason, Reason::Question(f) if f.text == question), "{menu}: {v:?}");
@@ -270,6 +274,9 @@ fn the_generic_rules_know_a_question_by_its_shape() {
     // A numbered list in a reply, with the prompt below it, is no question.
     let reply = "Which do you want?\n1. Red\n2. Blue\n\n\n\n\n\n\n\n\n > ";
     assert_ne!(d.classify(&s, sized(20, reply).screen()).state, State::Approval);
+    // Nor a sentence that allows and rejects.
+    let prose = "Allow the change, or reject it? I would allow it.\n > ";
+    assert_ne!(d.classify(&s, sized(20, prose).screen()).state, State::Approval);
     // Nor a list with no question above it.
     let tips = "Tips for getting started:\n1. Create GEMINI.md files\n2. /help for more information\n > ";
     assert_ne!(d.classify(&s, sized(20, tips).screen()).state, State::Approval);
@@ -289,4 +296,12 @@ fn the_generic_rules_know_an_answered_y_n_question() {
     assert_eq!(d.classify(&hidden, sized(20, &tui).screen()).state, State::Approval);
     let asked_below = Signals { input_row: None, ..s };
     assert_eq!(d.classify(&asked_below, sized(20, answered).screen()).state, State::Approval);
+}
+
+#[test]
+fn the_generic_rules_know_opencodes_busy_hint() {
+    let d = Detector::generic();
+    let s = Signals { quiet_for: Duration::from_millis(300), ..at_prompt() };
+    let screen = sized(6, "  ┃  hello\n  ╹▀▀▀▀▀▀▀▀\n   ■■⬝⬝⬝⬝⬝⬝  esc interrupt     ctrl+p commands");
+    assert_eq!(d.classify(&s, screen.screen()).state, State::Busy);
 }

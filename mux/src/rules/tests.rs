@@ -24,6 +24,14 @@ fn matching_by_name_or_script() {
 }
 
 #[test]
+fn a_rule_set_may_wait_longer_for_a_turn_to_show() {
+    let opencode = Rules::builtin().get("opencode").unwrap();
+    assert_eq!(opencode.detector.turn_grace, std::time::Duration::from_secs(5));
+    let claude = Rules::builtin().get("claude").unwrap();
+    assert_eq!(claude.detector.turn_grace, crate::detect::TURN_GRACE);
+}
+
+#[test]
 fn bad_files_say_where() {
     let e = RuleSet::parse("x", "[busy]\npatterns = ['(']\n", Source::Builtin).unwrap_err();
     assert!(e.starts_with("2:1: a busy pattern is not a valid regex"), "{e}");

@@ -2,8 +2,8 @@
 //! Prints its base URL, then one line per request.
 //!
 //! `mockllm prepare AGENT HOME CWD URL`: set up HOME for `claude`, `codex`,
-//! `copilot`, `crush`, `gemini`, `qwen`, `pi` or `aider` against the mock at URL, and
-//! print the command line and environment (as `env` arguments) to start it with.
+//! `copilot`, `crush`, `gemini`, `qwen`, `pi`, `opencode` or `aider` against the mock at
+//! URL, and print the command line and environment (as `env` arguments) to start it with.
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,7 +40,7 @@ fn main() {
 
 fn prepare(args: &[String]) -> i32 {
     let [agent, home, cwd, url] = args else {
-        eprintln!("usage: mockllm prepare claude|codex|copilot|crush|gemini|qwen|pi|aider HOME CWD URL");
+        eprintln!("usage: mockllm prepare claude|codex|copilot|crush|gemini|qwen|pi|opencode|aider HOME CWD URL");
         return 2;
     };
     let (home, cwd) = (Path::new(home), Path::new(cwd));
@@ -53,8 +53,11 @@ fn prepare(args: &[String]) -> i32 {
         "qwen" => qmux_mockllm::agents::qwen::prepare(home, cwd, url),
         "pi" => qmux_mockllm::agents::pi::prepare(home, cwd, url),
         "aider" => qmux_mockllm::agents::aider::prepare(home, cwd, url),
+        "opencode" => qmux_mockllm::agents::opencode::prepare(home, cwd, url),
         other => {
-            eprintln!("mockllm: no agent {other:?}: use claude, codex, copilot, crush, gemini, qwen, pi or aider");
+            eprintln!(
+                "mockllm: no agent {other:?}: use claude, codex, copilot, crush, gemini, qwen, pi, opencode or aider"
+            );
             return 2;
         }
     };

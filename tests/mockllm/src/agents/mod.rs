@@ -8,6 +8,7 @@ pub mod codex;
 pub mod copilot;
 pub mod crush;
 pub mod gemini;
+pub mod opencode;
 pub mod pi;
 pub mod qwen;
 
@@ -33,8 +34,8 @@ pub fn install_dir() -> PathBuf {
 }
 
 /// The installed program `name` (`claude`, `codex`, `copilot`, `gemini`,
-/// `qwen`, `pi`, `aider`), if it is there: aider in its Python venv, the
-/// others from npm.
+/// `qwen`, `pi`, `opencode`, `aider`), if it is there: aider in its Python
+/// venv, the others from npm.
 pub fn program(name: &str) -> Option<PathBuf> {
     let path = match name {
         "aider" => install_dir().join("aider-venv/bin/aider"),
