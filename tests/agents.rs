@@ -258,8 +258,22 @@ impl World {
             scaled(AGENT_TIMEOUT),
             &format!("{text:?} to reach the model {count} time(s)"),
             || (self.mock.deliveries(text) >= count).then_some(()),
-            || format!("deliveries: {}\nrequests: {:#?}", self.mock.deliveries(text), self.user_texts()),
+            || {
+                let deliveries = self.mock.deliveries(text);
+                format!("deliveries: {deliveries}\nrequests: {:#?}\n{}", self.user_texts(), self.sessions_explained())
+            },
         );
+    }
+
+    /// Every session's `qmux explain` and screen, for a failure that names
+    /// none (tests/agents/drift shows them as the rule that no longer matches).
+    fn sessions_explained(&self) -> String {
+        let ls = self.env.qmux(&["ls"]);
+        let names: Vec<String> =
+            String::from_utf8_lossy(&ls.stdout).lines().filter_map(qmux_e2e::LsLine::parse).map(|s| s.name).collect();
+        let screen = |n: &str| String::from_utf8_lossy(&self.env.qmux(&["capture", "-t", n]).stdout).into_owned();
+        let each = names.iter().map(|n| format!("session {n}:\nexplain:\n{}\nscreen:\n{}", self.explain(n), screen(n)));
+        each.collect::<Vec<_>>().join("\n")
     }
 
     fn user_texts(&self) -> Vec<Vec<String>> {
@@ -377,13 +391,21 @@ fn timeline(agent: Agent) {
         });
         sampler.join().expect("the sampler")
     });
-    let request = w
-        .mock
-        .requests()
-        .into_iter()
-        .find(|r| r.last_user_text.as_deref() == Some("hello there"))
-        .expect("the message reached the model");
-    let finished = request.finished.expect("the reply was streamed");
+    let request = w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some("hello there"));
+    // The states seen, each with how many samples in a row.
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for (_, _, state) in &samples {
+        match runs.last_mut() {
+            Some((last, n)) if *last == state.as_str() => *n += 1,
+            _ => runs.push((state, 1)),
+        }
+    }
+    let request = request.unwrap_or_else(|| {
+        panic!("{agent:?}: the message never reached the model; states {runs:?}\n{}", w.sessions_explained())
+    });
+    let finished = request.finished.unwrap_or_else(|| {
+        panic!("{agent:?}: the reply was never streamed; states {runs:?}\n{}", w.sessions_explained())
+    });
     assert!(request.at >= sent, "the request came after the send");
     // While the reply streams, never waiting.
     let false_waiting: Vec<&(Instant, Instant, String)> =
