@@ -159,11 +159,12 @@ fn ensure_installed(agent: Agent) {
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/install");
+    qmux_e2e::preflight();
     let status = Command::new("bash").arg(&script).status().expect("bash runs tests/agents/install");
-    assert!(
-        status.success(),
-        "tests/agents/install failed: the agents' tests need npm, python3 with venv, and their registries"
-    );
+    if !status.success() {
+        // Every agent test would fail the same way: one line, and stop.
+        qmux_e2e::stop("tests/agents/install failed (above): the agents' tests need the npm and PyPI registries");
+    }
     *done = true;
     assert!(
         agents::program(agent.program()).is_some(),

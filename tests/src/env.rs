@@ -74,6 +74,7 @@ impl Default for Env {
 impl Env {
     /// A fresh world with no config (`-f /dev/null`).
     pub fn new() -> Env {
+        crate::preflight();
         let bins = bins_dir();
         // Under /tmp, not $TMPDIR: a Unix socket path must fit in 108 bytes.
         let root = tempfile::Builder::new()

@@ -24,6 +24,7 @@
 pub mod chat;
 mod env;
 mod inspect;
+mod preflight;
 mod procs;
 pub mod sshd;
 pub mod status;
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 
 pub use env::{Background, Env, LsLine};
 pub use inspect::{alive, children_of, cmdline, ProcStats};
+pub use preflight::{preflight, stop};
 pub use status::StatusEntry;
 pub use term::{screen_rows, session_rows, Term};
 pub use witness::{quantile, Witness};
