@@ -18,127 +18,19 @@
 //! The agents are installed by tests/agents/install (CI runs it first; a
 //! test runs it itself when they are missing).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+// Beside the install scripts: the agents, and one test's world.
+#[path = "agents/agent.rs"]
+mod agent;
+#[path = "agents/world.rs"]
+mod world;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use qmux_e2e::{alive, cmdline, poll_until, scaled, Env};
-use qmux_mockllm::agents::{self, Prepared};
-use qmux_mockllm::{Config, Mock};
+use qmux_e2e::{alive, cmdline, poll_until, scaled};
 
-/// How long an agent may take to start, or to answer: node programs start
-/// slowly on a loaded machine.
-const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A command the agents ask to run (Gemini CLI and Claude Code run `echo`
-/// without asking). What it prints, [`TOOL_OUTPUT`], is not in its text, so
-/// the mock sees it only if the command ran.
-const TOOL_COMMAND: &str = "printf 'qmux-%s' ran";
-const TOOL_OUTPUT: &str = "qmux-ran";
-/// aider keeps a command's output only if the command is still running
-/// when it starts reading it (pexpect's `interact` loops `while
-/// isalive()`): a bare `printf` is often done by then, its output lost, and
-/// aider never asks to add it to the chat.
-const AIDER_TOOL_COMMAND: &str = "sleep 0.5; printf 'qmux-%s' ran";
-
-#[derive(Clone, Copy, Debug)]
-enum Agent {
-    Claude,
-    Codex,
-    Gemini,
-    Qwen,
-    Pi,
-    Copilot,
-    Aider,
-    Opencode,
-}
-
-impl Agent {
-    fn program(self) -> &'static str {
-        match self {
-            Agent::Claude => "claude",
-            Agent::Codex => "codex",
-            Agent::Gemini => "gemini",
-            Agent::Qwen => "qwen",
-            Agent::Pi => "pi",
-            Agent::Copilot => "copilot",
-            Agent::Aider => "aider",
-            Agent::Opencode => "opencode",
-        }
-    }
-
-    fn prepare(self, home: &Path, cwd: &Path, url: &str) -> Prepared {
-        let prepared = match self {
-            Agent::Claude => agents::claude::prepare(home, cwd, url),
-            Agent::Codex => agents::codex::prepare(home, cwd, url),
-            Agent::Gemini => agents::gemini::prepare(home, cwd, url),
-            Agent::Qwen => agents::qwen::prepare(home, cwd, url),
-            Agent::Pi => agents::pi::prepare(home, cwd, url),
-            Agent::Copilot => agents::copilot::prepare(home, cwd, url),
-            Agent::Aider => agents::aider::prepare(home, cwd, url),
-            Agent::Opencode => agents::opencode::prepare(home, cwd, url),
-        };
-        prepared.unwrap_or_else(|e| panic!("cannot set up {}: {e}", self.program()))
-    }
-
-    /// Whether its question for a shell command offers "don't ask again"
-    /// (as run here, against the mock).
-    fn offers_always(self) -> bool {
-        matches!(self, Agent::Gemini | Agent::Copilot | Agent::Opencode)
-    }
-
-    /// Its approval question, as the screen shows it; none for pi, which
-    /// runs every tool call unasked ("No permission popups", its README).
-    fn question(self) -> Option<&'static str> {
-        match self {
-            Agent::Claude => Some("Do you want to proceed?"),
-            Agent::Codex => Some("Would you like to run the following command?"),
-            Agent::Gemini => Some("Allow execution of"),
-            Agent::Qwen => Some("Allow execution of:"),
-            Agent::Pi => None,
-            Agent::Copilot => Some("Do you want to run this command?"),
-            Agent::Aider => Some("Run shell command?"),
-            Agent::Opencode => Some("Permission required"),
-        }
-    }
-
-    /// A word of the command line that resumes a conversation.
-    fn resumes_with(self) -> &'static str {
-        match self {
-            Agent::Pi => "--session",
-            Agent::Aider => "--restore-chat-history",
-            _ => "resume",
-        }
-    }
-
-    /// The command it is asked to run, which prints [`TOOL_OUTPUT`].
-    fn tool_command(self) -> &'static str {
-        match self {
-            Agent::Aider => AIDER_TOOL_COMMAND,
-            _ => TOOL_COMMAND,
-        }
-    }
-
-    /// The message that makes the mock ask to run [`Agent::tool_command`].
-    fn tool_request(self) -> String {
-        format!("please run `{}`", self.tool_command())
-    }
-
-    /// The prompt of an agent that writes inline, below its transcript (its
-    /// answered questions stay above it).
-    fn inline_prompt(self) -> Option<&'static str> {
-        matches!(self, Agent::Aider).then_some("diff>")
-    }
-
-    /// Once its command ran, it asks a second question: aider's "Add
-    /// command output to the chat?" (answered yes, the output goes with
-    /// the next message).
-    fn asks_to_keep_the_output(self) -> bool {
-        matches!(self, Agent::Aider)
-    }
-}
-
+use agent::*;
+use world::*;
 /// One `#[test]` per agent for a scenario: `agent_tests!(timeline: Claude => claude_code_timeline, …)`.
 macro_rules! agent_tests {
     ($scenario:ident: $($agent:ident => $name:ident),+) => {
@@ -149,222 +41,6 @@ macro_rules! agent_tests {
             }
         )+
     };
-}
-
-/// Runs tests/agents/install once per test binary when an agent is missing.
-fn ensure_installed(agent: Agent) {
-    static INSTALL: Mutex<bool> = Mutex::new(false);
-    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if agents::program(agent.program()).is_some() || *done {
-        return;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/install");
-    qmux_e2e::preflight();
-    let status = Command::new("bash").arg(&script).status().expect("bash runs tests/agents/install");
-    if !status.success() {
-        // Every agent test would fail the same way: one line, and stop.
-        qmux_e2e::stop("tests/agents/install failed (above): the agents' tests need the npm and PyPI registries");
-    }
-    *done = true;
-    assert!(
-        agents::program(agent.program()).is_some(),
-        "{} is not installed after tests/agents/install",
-        agent.program()
-    );
-}
-
-/// One test's world: qmux, the mock, and the agent's home set up.
-struct World {
-    env: Env,
-    mock: Mock,
-    agent: Agent,
-    argv: Vec<String>,
-}
-
-impl World {
-    fn new(agent: Agent) -> World {
-        ensure_installed(agent);
-        let mock = Mock::start(Config { token_delay: Duration::from_millis(40), ..Config::default() })
-            .expect("the mock LLM listens on 127.0.0.1");
-        let mut env = Env::new();
-        let home = env.home();
-        let prepared = agent.prepare(&home, &env.work_dir(), &mock.url());
-        for (key, value) in &prepared.env {
-            env = match key.as_str() {
-                // The agents need node 22 first; qmux and its tools stay on PATH.
-                "PATH" => {
-                    let ours = env.vars().get("PATH").cloned().unwrap_or_default();
-                    env.with_var("PATH", &format!("{value}:{ours}"))
-                }
-                _ => env.with_var(key, value),
-            };
-        }
-        World { env, mock, agent, argv: prepared.argv }
-    }
-
-    /// Starts the agent in a background session in `dir` (default: the
-    /// work directory) and waits for its prompt.
-    fn start(&self, name: &str, dir: Option<&Path>) {
-        let dir = dir.map_or_else(|| self.env.work_dir(), Path::to_path_buf);
-        let mut args = vec!["new", "-d", "-s", name, "-c"];
-        let dir_text = dir.to_string_lossy().into_owned();
-        args.push(&dir_text);
-        args.push("--");
-        args.extend(self.argv.iter().map(String::as_str));
-        self.env.qmux_ok(&args);
-        self.wait(name, "waiting");
-    }
-
-    /// `qmux wait --until STATE`, which must hold within the agent timeout
-    /// (asked in rounds shorter than the harness's bound on one command).
-    fn wait(&self, name: &str, state: &str) {
-        let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
-        loop {
-            let out = self.env.qmux(&["wait", "-t", name, "--until", state, "--timeout", "10"]);
-            if out.status.success() {
-                return;
-            }
-            assert!(
-                out.status.code() == Some(3) && Instant::now() < deadline,
-                "{:?} {name} never got to {state}: {}\nexplain:\n{}\nscreen:\n{}",
-                self.agent,
-                String::from_utf8_lossy(&out.stderr),
-                self.explain(name),
-                self.env.capture(name)
-            );
-        }
-    }
-
-    fn explain(&self, name: &str) -> String {
-        String::from_utf8_lossy(&self.env.qmux(&["explain", "-t", name]).stdout).into_owned()
-    }
-
-    fn send(&self, name: &str, args: &[&str]) {
-        let mut all = vec!["send", "-t", name];
-        all.extend(args);
-        let out = self.env.qmux(&all);
-        assert!(
-            out.status.success(),
-            "{:?}: send {args:?} failed: {}\nscreen:\n{}",
-            self.agent,
-            String::from_utf8_lossy(&out.stderr),
-            self.env.capture(name)
-        );
-    }
-
-    /// Waits until the mock has had `text` as the newest user message of
-    /// `count` requests.
-    fn wait_delivered(&self, text: &str, count: usize) {
-        poll_until(
-            scaled(AGENT_TIMEOUT),
-            &format!("{text:?} to reach the model {count} time(s)"),
-            || (self.mock.deliveries(text) >= count).then_some(()),
-            || {
-                let deliveries = self.mock.deliveries(text);
-                format!("deliveries: {deliveries}\nrequests: {:#?}\n{}", self.user_texts(), self.sessions_explained())
-            },
-        );
-    }
-
-    /// Every session's `qmux explain` and screen, for a failure that names
-    /// none (tests/agents/drift shows them as the rule that no longer matches).
-    fn sessions_explained(&self) -> String {
-        let ls = self.env.qmux(&["ls"]);
-        let names: Vec<String> =
-            String::from_utf8_lossy(&ls.stdout).lines().filter_map(qmux_e2e::LsLine::parse).map(|s| s.name).collect();
-        let screen = |n: &str| String::from_utf8_lossy(&self.env.qmux(&["capture", "-t", n]).stdout).into_owned();
-        let each = names.iter().map(|n| format!("session {n}:\nexplain:\n{}\nscreen:\n{}", self.explain(n), screen(n)));
-        each.collect::<Vec<_>>().join("\n")
-    }
-
-    fn user_texts(&self) -> Vec<Vec<String>> {
-        self.mock.requests().into_iter().filter(|r| !r.user_texts.is_empty()).map(|r| r.user_texts).collect()
-    }
-
-    fn state(&self, name: &str) -> String {
-        self.env.state(name)
-    }
-
-    /// The session's processes: its program and every descendant.
-    fn processes(&self, name: &str) -> Vec<i32> {
-        let pid = self.env.session_pid(name).expect("the session's pid") as i32;
-        let mut all = vec![pid];
-        let mut i = 0;
-        while i < all.len() {
-            let children = qmux_e2e::children_of(all[i]);
-            all.extend(children);
-            i += 1;
-        }
-        all
-    }
-
-    /// Whether the tool's output reached the model: it ran.
-    fn tool_ran(&self) -> bool {
-        self.mock.requests().iter().any(|r| r.body.to_string().contains(TOOL_OUTPUT))
-    }
-
-    /// `qmux approve` (or `deny`): answered once the agent left the
-    /// question. Claude Code, under load and with its hooks installed, has
-    /// been seen to ignore every key for over half a minute, so a "still
-    /// there" is asked again, as a user would, up to the usual timeout.
-    fn answer(&self, name: &str, verb: &str) {
-        let give_up = Instant::now() + scaled(AGENT_TIMEOUT);
-        loop {
-            let out = self.env.qmux(&[verb, "-t", name]);
-            let err = String::from_utf8_lossy(&out.stderr);
-            if out.status.success() {
-                return;
-            }
-            assert!(
-                err.contains("still there") && Instant::now() < give_up,
-                "{:?}: {verb} failed: {err}\nexplain:\n{}\nscreen:\n{}",
-                self.agent,
-                self.explain(name),
-                self.env.capture(name)
-            );
-        }
-    }
-
-    /// Approves the question (and aider's second one, to keep the output),
-    /// and waits until the command ran (its output reached the model: for
-    /// aider, with the next message).
-    fn approve(&self, name: &str) {
-        self.answer(name, "approve");
-        if self.agent.asks_to_keep_the_output() {
-            self.wait(name, "approval");
-            self.answer(name, "approve");
-        }
-        poll_until(
-            scaled(AGENT_TIMEOUT),
-            "the approved command's output to reach the model",
-            || self.tool_ran().then_some(()),
-            || format!("{}\n{}", self.explain(name), self.env.capture(name)),
-        );
-    }
-}
-
-/// Every file under `dir` with its size and modification time, for
-/// failure messages.
-fn files_under(dir: &Path) -> String {
-    let out = Command::new("find").arg(dir).args(["-type", "f", "-printf", "%T+ %s %p\\n"]).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
-}
-
-/// Samples a session's state with `qmux ls --json` until `stop` holds for
-/// the samples so far: (when the sample began, when it ended, the state).
-fn sample_states(
-    env: &Env,
-    name: &str,
-    stop: impl Fn(&[(Instant, Instant, String)]) -> bool,
-) -> Vec<(Instant, Instant, String)> {
-    let mut samples = Vec::new();
-    let deadline = Instant::now() + scaled(AGENT_TIMEOUT);
-    while !stop(&samples) && Instant::now() < deadline {
-        let began = Instant::now();
-        let state = env.state(name);
-        samples.push((began, Instant::now(), state));
-    }
-    samples
 }
 
 // ---- the state timeline ----------------------------------------------------
@@ -854,17 +530,9 @@ fn restore(agent: Agent) {
     let ids: Vec<serde_json::Value> =
         ["one", "two"].iter().map(|n| w.env.session_json(n).expect("listed")["conversation"].clone()).collect();
     assert!(ids[0].is_string() && ids[1].is_string() && ids[0] != ids[1], "each has its own conversation id: {ids:?}");
-    let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
     let mut before: Vec<String> = ["one", "two"].iter().map(|n| w.explain(n)).collect();
     before.push(files_under(&w.env.home()));
-    let server = w.env.server_pid();
-    w.env.qmux_ok(&["kill-server"]);
-    poll_until(
-        scaled(Duration::from_secs(10)),
-        "the server and the agents to end",
-        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
-        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
-    );
+    w.kill_server(&["one", "two"]);
     w.env.qmux_ok(&["restore"]);
     for name in ["one", "two"] {
         w.wait(name, "waiting");
@@ -873,14 +541,7 @@ fn restore(agent: Agent) {
     }
     for (name, own, other) in [("one", "remember alpha", "remember bravo"), ("two", "remember bravo", "remember alpha")]
     {
-        let next = format!("next for {name}");
-        w.send(name, &[&next]);
-        let request = poll_until(
-            scaled(AGENT_TIMEOUT),
-            &format!("{next:?} to reach the model"),
-            || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some(next.as_str())),
-            || format!("{:#?}\n{}", w.user_texts(), w.env.capture(name)),
-        );
+        let request = w.next_request(name, &format!("next for {name}"));
         assert!(
             request.user_texts.iter().any(|t| t.contains(own)),
             "{name} came back to its own conversation: {:?}\nbefore kill-server:\n{}",
@@ -914,29 +575,14 @@ fn restore_by_directory(agent: Agent) {
         w.wait_delivered(text, 1);
         w.wait(name, "waiting");
     }
-    let processes: Vec<i32> = ["one", "two"].iter().flat_map(|n| w.processes(n)).collect();
-    let server = w.env.server_pid();
-    w.env.qmux_ok(&["kill-server"]);
-    poll_until(
-        scaled(Duration::from_secs(10)),
-        "the server and the agents to end",
-        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
-        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
-    );
+    w.kill_server(&["one", "two"]);
     w.env.qmux_ok(&["restore"]);
     for (name, own) in texts {
         w.wait(name, "waiting");
         let command = w.env.session_json(name).expect("restored")["command"].to_string();
         assert!(command.contains("--restore-chat-history"), "{name} is restored with its history: {command}");
         let other = texts.iter().map(|(_, t)| *t).find(|t| *t != own).expect("the other text");
-        let next = format!("next for {name}");
-        w.send(name, &[&next]);
-        let request = poll_until(
-            scaled(AGENT_TIMEOUT),
-            &format!("{next:?} to reach the model"),
-            || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some(next.as_str())),
-            || format!("{:#?}\n{}", w.user_texts(), w.env.capture(name)),
-        );
+        let request = w.next_request(name, &format!("next for {name}"));
         assert!(
             request.user_texts.iter().any(|t| t.contains(own)),
             "{name} came back to its own conversation: {:?}",
@@ -959,26 +605,12 @@ fn restore_latest(agent: Agent) {
     w.send("one", &["remember alpha"]);
     w.wait_delivered("remember alpha", 1);
     w.wait("one", "waiting");
-    let processes = w.processes("one");
-    let server = w.env.server_pid();
-    w.env.qmux_ok(&["kill-server"]);
-    poll_until(
-        scaled(Duration::from_secs(10)),
-        "the server and the agent to end",
-        || (!alive(server) && processes.iter().all(|p| !alive(*p))).then_some(()),
-        || format!("alive: {:?}", processes.iter().filter(|p| alive(**p)).collect::<Vec<_>>()),
-    );
+    w.kill_server(&["one"]);
     w.env.qmux_ok(&["restore"]);
     w.wait("one", "waiting");
     let command = w.env.session_json("one").expect("restored")["command"].to_string();
     assert!(command.contains("--continue"), "continued: {command}");
-    w.send("one", &["next for one"]);
-    let request = poll_until(
-        scaled(AGENT_TIMEOUT),
-        "\"next for one\" to reach the model",
-        || w.mock.requests().into_iter().find(|r| r.last_user_text.as_deref() == Some("next for one")),
-        || format!("{:#?}\n{}", w.user_texts(), w.env.capture("one")),
-    );
+    let request = w.next_request("one", "next for one");
     assert!(
         request.user_texts.iter().any(|t| t.contains("remember alpha")),
         "came back to its conversation: {:?}",
