@@ -121,11 +121,19 @@ pub struct Input {
     /// How long to wait for the program to echo the text before pressing
     /// Enter anyway.
     pub echo_timeout: Duration,
+    /// How long the program may take to react to the input (its Enter)
+    /// before `send` says it did not.
+    pub reaction_timeout: Duration,
 }
 
 impl Default for Input {
     fn default() -> Self {
-        Input { paste: Paste::MultiLine, submit_delay: Duration::ZERO, echo_timeout: Duration::from_millis(500) }
+        Input {
+            paste: Paste::MultiLine,
+            submit_delay: Duration::ZERO,
+            echo_timeout: Duration::from_millis(500),
+            reaction_timeout: Duration::from_secs(3),
+        }
     }
 }
 
@@ -291,6 +299,7 @@ struct InputFile {
     paste: Option<Paste>,
     submit_delay_ms: Option<u64>,
     echo_timeout_ms: Option<u64>,
+    reaction_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -390,6 +399,7 @@ impl RuleSet {
             paste: i.paste.unwrap_or(base.paste),
             submit_delay: i.submit_delay_ms.map_or(base.submit_delay, Duration::from_millis),
             echo_timeout: i.echo_timeout_ms.map_or(base.echo_timeout, Duration::from_millis),
+            reaction_timeout: i.reaction_timeout_ms.map_or(base.reaction_timeout, Duration::from_millis),
         };
 
         let r = &file.resume;

@@ -133,3 +133,13 @@ fn crush_as_its_source_draws_it() {
     assert_eq!(answers.keys(Choice::Always, &asking).expect("always offered"), b"s");
     assert_eq!(answers.keys(Choice::No, &asking).expect("no"), b"d");
 }
+
+#[test]
+fn a_rule_set_may_give_its_program_longer_to_react_to_a_message() {
+    let set = RuleSet::parse("slow", "[input]\nreaction-timeout-ms = 10000\n", Source::Builtin).expect("parses");
+    assert_eq!(set.input.reaction_timeout, Duration::from_secs(10));
+    let plain = RuleSet::parse("plain", "", Source::Builtin).expect("parses");
+    assert_eq!(plain.input.reaction_timeout, Duration::from_secs(3), "the default");
+    let opencode = Rules::builtin().get("opencode").expect("built in");
+    assert_eq!(opencode.input.reaction_timeout, Duration::from_secs(10));
+}

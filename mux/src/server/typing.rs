@@ -1,16 +1,12 @@
 //! Messages on their way into a program (`qmux send`, queued messages):
 //! typed, echoed, entered, and answered once the program reacts.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{ClientId, Event, Server};
 use crate::detect::State;
 use crate::protocol::{Response, SessionId};
 use crate::rules::Paste;
-
-/// How long a program may take to react to typed input before `send`
-/// reports that it did not.
-const REACTION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A message on its way into a program (see `Server::advance_typing`).
 pub(super) struct Typing {
@@ -147,7 +143,7 @@ impl Server {
                     s.child.write(bytes);
                 }
                 t.phase = Phase::Typed { at: now, echoed: t.text.is_empty() };
-                next_check = Some(if t.enter { input.echo_timeout } else { REACTION_TIMEOUT });
+                next_check = Some(if t.enter { input.echo_timeout } else { input.reaction_timeout });
             }
             Phase::Typed { at, echoed } if t.enter => {
                 let delay = if echoed { input.submit_delay } else { input.echo_timeout };
@@ -160,22 +156,22 @@ impl Server {
                     }
                     s.child.write(b"\r".to_vec());
                     t.phase = Phase::Entered { at: now, reacted: false };
-                    next_check = Some(REACTION_TIMEOUT);
+                    next_check = Some(input.reaction_timeout);
                 } else {
                     next_check = Some(at + delay - now);
                 }
             }
             Phase::Typed { echoed: true, .. } | Phase::Entered { reacted: true, .. } => finished = Some(Ok(())),
             Phase::Typed { at, .. } | Phase::Entered { at, .. } => {
-                if now >= at + REACTION_TIMEOUT {
+                if now >= at + input.reaction_timeout {
                     finished = Some(Err(format!(
                         "{} did not react to the input within {}s; `qmux explain -t {}` shows what it is doing",
                         s.label(),
-                        REACTION_TIMEOUT.as_secs(),
+                        input.reaction_timeout.as_secs(),
                         s.name
                     )));
                 } else {
-                    next_check = Some(at + REACTION_TIMEOUT - now);
+                    next_check = Some(at + input.reaction_timeout - now);
                 }
             }
         }
