@@ -9,9 +9,8 @@
 //! tmux's event loop does: an echoed keystroke goes from the program to the
 //! client's frame without waking another thread.
 
-use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +26,11 @@ use crate::terminal::Terminal;
 
 mod ending;
 mod reader;
+mod writer;
 use ending::escalate;
 pub use ending::{end_processes, finish_terminations, KILL_GRACE};
+pub(crate) use writer::WriteEnd;
+use writer::{Input, Watched};
 
 /// What a PTY tells the server.
 pub enum PtyEvent {
@@ -161,82 +163,6 @@ const READ_BATCH: usize = 256 * 1024;
 
 /// How much of a flood is parsed under one hold of the terminal's lock.
 const LOCK_PIECE: usize = 16 * 1024;
-
-/// The way into a program's input. A keystroke is written at once when
-/// nothing is queued ahead of it (one system call); what the program does
-/// not take waits in the queue for the writer task. Query answers from the
-/// reader take the same way, so the two never overtake each other.
-struct Input {
-    master: WriteEnd,
-    queue: Mutex<VecDeque<Vec<u8>>>,
-    /// Wakes the writer task when the queue gains something.
-    queued: tokio::sync::Notify,
-}
-
-impl Input {
-    fn write(&self, mut bytes: Vec<u8>) {
-        let Ok(mut queue) = self.queue.lock() else { return };
-        if queue.is_empty() {
-            match self.master.file().write(&bytes) {
-                Ok(n) if n == bytes.len() => return,
-                Ok(n) => {
-                    bytes.drain(..n);
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
-                Err(_) => return, // the program is gone
-            }
-        }
-        queue.push_back(bytes);
-        self.queued.notify_one();
-    }
-
-    fn pending(&self) -> bool {
-        self.queue.lock().is_ok_and(|q| !q.is_empty())
-    }
-
-    /// Writes what it can of the queue now, without waiting; false once
-    /// the program is gone.
-    fn write_queued(&self) -> io::Result<()> {
-        let Ok(mut queue) = self.queue.lock() else { return Ok(()) };
-        while let Some(front) = queue.front_mut() {
-            match self.master.file().write(front) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) if n == front.len() => {
-                    queue.pop_front();
-                }
-                Ok(n) => {
-                    front.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if e.kind() != io::ErrorKind::WouldBlock {
-                        queue.clear();
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The writer task: writes queued input as the program takes it.
-    async fn run(self: Arc<Self>) {
-        loop {
-            self.queued.notified().await;
-            while self.pending() {
-                match self.write_queued() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        if self.master.writable().await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => return, // the program is gone
-                }
-            }
-        }
-    }
-}
 
 /// Set by the reader when it has news; cleared by the server when it
 /// looks. Keeps the event channel at one message per batch of output.
@@ -443,45 +369,6 @@ impl Pty {
     }
 }
 
-/// A descriptor as the reactor sees it, not owned: registering it (the
-/// reader's master, a write end waiting for room) opens nothing.
-pub(crate) struct Watched(std::os::fd::RawFd);
-
-impl AsRawFd for Watched {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0
-    }
-}
-
-/// A descriptor written to without blocking (a PTY master, a client's
-/// terminal), registered with the reactor only while a write waits for
-/// room. Registered for good, it would wake the server each time the
-/// other side reads: the program taking a key, the terminal taking a
-/// frame. That is twice per keystroke, for nothing.
-pub(crate) struct WriteEnd(File);
-
-impl WriteEnd {
-    /// `file` is non-blocking.
-    pub fn new(file: File) -> WriteEnd {
-        WriteEnd(file)
-    }
-
-    pub fn file(&self) -> &File {
-        &self.0
-    }
-
-    /// Waits until a write may take something: registered for as long as
-    /// that takes (the reactor says at once if there is room already).
-    pub async fn writable(&self) -> io::Result<()> {
-        // SAFETY: the descriptor is `self.0`'s, open for as long as this
-        // borrow of `self`, which outlives the registration dropped here.
-        let watch = unsafe { AsyncFd::register_with_interest(Watched(self.0.as_raw_fd()), Interest::WRITABLE) }
-            .map_err(io::Error::from)?;
-        let ready = watch.writable().await;
-        ready.map(drop)
-    }
-}
-
 impl Drop for Pty {
     fn drop(&mut self) {
         self.terminate(Vec::new());
@@ -662,200 +549,4 @@ pub fn child_term() -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_signal_is_read_back_from_its_description() {
-        assert_eq!(signal_number(Some("Segmentation fault")), 11);
-        assert_eq!(signal_number(Some("Hangup")), 1);
-        assert_eq!(signal_number(Some("Killed")), 9);
-        assert_eq!(signal_number(Some("SIGTERM")), 15);
-        assert_eq!(signal_number(Some("Signal 40")), 40);
-        assert_eq!(signal_number(None), 0);
-    }
-
-    /// The number on the row above the cursor, and what the cursor's row
-    /// holds of the next one.
-    fn last_lines(terminal: &Mutex<Terminal>) -> (u64, String) {
-        let mut t = terminal.lock().expect("the terminal");
-        // What waits for its line's end, as a handoff's snapshot takes it.
-        t.process(&[]);
-        let screen = t.screen();
-        let (row, _) = screen.cursor_position();
-        let rows: Vec<String> = screen.rows(0, 80).collect();
-        let above = rows[usize::from(row).saturating_sub(1)].trim();
-        let full = above.parse().unwrap_or_else(|_| panic!("a whole number above the cursor: {rows:#?}"));
-        (full, rows[usize::from(row)].trim().to_string())
-    }
-
-    /// Starts `argv` in a new pseudo-terminal of `rows` rows and 80
-    /// columns: the child, and our own descriptor for the master.
-    fn spawn_in_pty(argv: &[&str], rows: u16) -> (Box<dyn portable_pty::Child + Send + Sync>, OwnedFd) {
-        let pair = portable_pty::native_pty_system()
-            .openpty(PtySize { rows, cols: 80, pixel_width: 0, pixel_height: 0 })
-            .expect("a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(argv[0]);
-        cmd.args(&argv[1..]);
-        let child = pair.slave.spawn_command(cmd).expect("the program runs");
-        drop(pair.slave);
-        (child, dup_master(&*pair.master).expect("the master"))
-    }
-
-    /// Runs `sh -c script` in a PTY, shown or not, until it ends: the
-    /// output events it caused, how long it ran, and the screen.
-    fn output_events(script: &str, shown: bool) -> (usize, std::time::Duration, String) {
-        use std::sync::atomic::AtomicUsize;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        runtime.block_on(async {
-            let (child, master) = spawn_in_pty(&["sh", "-c", script], 120);
-            let terminal = Arc::new(Mutex::new(Terminal::new(120, 80)));
-            // The server's part: it takes each event, so the next output
-            // is news again.
-            let pending: OutputPending = Arc::default();
-            let (events, ended) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
-            let notify: Notify = {
-                let (pending, events, ended) = (pending.clone(), events.clone(), ended.clone());
-                Box::new(move |event| match event {
-                    PtyEvent::Output => {
-                        pending.store(false, Ordering::Release);
-                        events.fetch_add(1, Ordering::Relaxed);
-                    }
-                    PtyEvent::Exited(_) => ended.notify_one(),
-                })
-            };
-            let start = Instant::now();
-            let pty =
-                Pty::adopt(master, child.process_id(), terminal.clone(), pending, notify).expect("the reader starts");
-            pty.set_shown(shown);
-            tokio::time::timeout(std::time::Duration::from_secs(30), ended.notified()).await.expect("sh ends");
-            let screen = terminal.lock().expect("the terminal").screen().contents();
-            (events.load(Ordering::Relaxed), start.elapsed(), screen)
-        })
-    }
-
-    /// A program nobody sees that keeps writing is read on the background
-    /// ticks, a few writes a time, with nothing lost; shown, each write is
-    /// read as it comes.
-    #[test]
-    fn an_unseen_program_is_read_on_the_ticks_and_a_shown_one_at_once() {
-        let script = "i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); sleep 0.005; done";
-        let ticks = |ran: std::time::Duration| (ran.as_millis() / BACKGROUND_TICK.as_millis()) as usize;
-        let (events, ran, screen) = output_events(script, false);
-        for i in 0..100 {
-            assert!(screen.lines().any(|l| l == format!("line{i}")), "line{i} is missing:\n{screen}");
-        }
-        // One event for the first write, one each tick after (and the last
-        // read, of the end), at most.
-        assert!(events <= ticks(ran) + 3, "{events} events in {ran:?} unseen");
-        let (events, ran, _) = output_events(script, true);
-        assert!(events > ticks(ran) + 3, "only {events} events in {ran:?} shown");
-    }
-
-    /// A flood's buffer is freed when it ends, and counted, so the server
-    /// knows the heap has pages to hand back.
-    #[test]
-    fn the_end_of_a_flood_is_counted() {
-        let before = floods_ended();
-        let (_, _, screen) = output_events("seq 1 200000", true);
-        assert!(screen.contains("200000"), "{screen}");
-        assert!(floods_ended() > before, "no flood ended");
-    }
-
-    #[test]
-    fn a_pause_mid_flood_leaves_each_byte_parsed_or_in_the_kernel() {
-        const ROUNDS: usize = 20;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        runtime.block_on(async {
-            let (mut child, master) = spawn_in_pty(&["seq", "1", "5000000"], 24);
-            let terminal = Arc::new(Mutex::new(Terminal::new(24, 80)));
-            let mut pty = Pty::adopt(master, child.process_id(), terminal.clone(), Arc::default(), Box::new(|_| {}))
-                .expect("the reader starts");
-
-            // Pauses mid-flood, round after round, handing what the kernel
-            // held back to the terminal before reading again.
-            let deadline = Instant::now() + std::time::Duration::from_secs(30);
-            let mut file = File::from(pty.master().try_clone_to_owned().expect("the master"));
-            for _ in 0..ROUNDS {
-                // Until a flood is being parsed on the blocking pool.
-                while pty.reading.parsing.count.lock().map(|c| *c == 0).expect("the count") {
-                    assert!(Instant::now() < deadline, "seq's output was never parsed as a flood");
-                    tokio::task::yield_now().await;
-                }
-                pty.pause();
-
-                // What the terminal holds and what the kernel still holds
-                // meet with nothing between them.
-                let (full, partial) = last_lines(&terminal);
-                let mut rest = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !rest.contains(&b'\n') {
-                    assert!(Instant::now() < deadline, "seq wrote nothing more: {rest:?}");
-                    match file.read(&mut buf) {
-                        Ok(n) => rest.extend_from_slice(&buf[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
-                        Err(e) => panic!("reading the rest: {e}"),
-                    }
-                }
-                let end = rest.iter().position(|b| *b == b'\n').unwrap_or(0);
-                let next = String::from_utf8_lossy(&rest[..end]);
-                assert_eq!(format!("{partial}{}", next.trim_end_matches('\r')), (full + 1).to_string());
-                terminal.lock().expect("the terminal").process(&rest);
-                pty.resume();
-            }
-            child.kill().expect("seq is stopped");
-        });
-    }
-
-    /// Whether any epoll instance of this process watches `fd`.
-    fn watched_anywhere(fd: std::os::fd::RawFd) -> bool {
-        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return false };
-        dir.flatten()
-            .filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[eventpoll]"))
-            .filter_map(|e| {
-                std::fs::read_to_string(format!("/proc/self/fdinfo/{}", e.file_name().to_string_lossy())).ok()
-            })
-            .any(|info| {
-                info.lines().any(|l| {
-                    l.split_whitespace().nth(1).and_then(|n| n.parse().ok()) == Some(fd) && l.starts_with("tfd:")
-                })
-            })
-    }
-
-    /// A write end is on the reactor only while a write waits for room:
-    /// a pipe filled, then drained by its reader.
-    #[test]
-    fn a_write_end_is_watched_only_while_a_write_waits_for_room() {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        runtime.block_on(async {
-            let (read_end, write_end) = nix::unistd::pipe().expect("a pipe");
-            let end = Arc::new(WriteEnd::new(nonblocking_handle(&write_end).expect("a non-blocking write end")));
-            drop(write_end);
-            let fd = end.file().as_raw_fd();
-            let chunk = [b'x'; 4096];
-            while end.file().write(&chunk).is_ok() {}
-            assert!(!watched_anywhere(fd), "nothing waits: not on the reactor");
-            let waiting = tokio::spawn({
-                let end = end.clone();
-                async move { end.writable().await }
-            });
-            let deadline = Instant::now() + std::time::Duration::from_secs(10);
-            while !watched_anywhere(fd) {
-                assert!(Instant::now() < deadline, "the wait registers the write end");
-                tokio::task::yield_now().await;
-            }
-            assert!(!waiting.is_finished(), "a full pipe has no room");
-            // The reader takes it all: the wait ends, and lets go.
-            let mut reader = File::from(read_end);
-            let mut buf = vec![0u8; 1 << 20];
-            let _ = reader.read(&mut buf).expect("the pipe's contents");
-            tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
-                .await
-                .expect("room, once the reader took the contents")
-                .expect("the waiting task")
-                .expect("writable");
-            assert!(!watched_anywhere(fd), "off the reactor again");
-            assert!(end.file().write(b"more").is_ok());
-        });
-    }
-}
+mod tests;
