@@ -472,6 +472,17 @@ impl RuleSet {
     }
 
     /// The rule set for a program qmux has no rules for.
+    /// A rule file, named by its file name (`NAME.toml`); an error names
+    /// the file, with line and column.
+    pub fn load(path: &Path) -> Result<RuleSet, String> {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("{}: a rule file is named NAME.toml", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        RuleSet::parse(name, &text, Source::File(path.to_path_buf())).map_err(|e| format!("{}:{e}", path.display()))
+    }
+
     pub fn generic(name: &str) -> RuleSet {
         RuleSet {
             name: name.to_string(),
@@ -534,11 +545,8 @@ impl Rules {
             .collect();
         paths.sort();
         for path in paths {
-            let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let set = RuleSet::parse(&name, &text, Source::File(path.clone()))
-                .map_err(|e| format!("{}:{e}", path.display()))?;
-            rules.sets.insert(name, Arc::new(set));
+            let set = RuleSet::load(&path)?;
+            rules.sets.insert(set.name.clone(), Arc::new(set));
         }
         Ok(rules)
     }

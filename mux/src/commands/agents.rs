@@ -38,10 +38,7 @@ fn explain_screen(ctx: &Context, file: &Path, agent: Option<&str>, size: &str) -
     }
     let config = Config::load(ctx.config.as_deref())?;
     let rules = match agent {
-        Some(name) => config.rules.get(name).ok_or_else(|| {
-            let known: Vec<&str> = config.rules.all().map(|r| r.name.as_str()).collect();
-            Error::msg(format!("no rule set named {name:?} (known: {})", known.join(", ")))
-        })?,
+        Some(name) => rule_set(&config.rules, name)?,
         None => std::sync::Arc::new(crate::rules::RuleSet::generic("generic")),
     };
     let bytes = std::fs::read(file).map_err(|e| Error::msg(format!("cannot read {}: {e}", file.display())))?;
@@ -104,16 +101,11 @@ pub(super) fn agents(ctx: &Context, action: AgentsAction) -> Result<i32> {
 
 /// `qmux agents check`: each recording replayed through the rule set.
 fn check(rules: &crate::rules::Rules, which: &str, recordings: &[PathBuf], max_delay_ms: u64) -> Result<i32> {
-    use crate::rules::{RuleSet, Source};
+    use crate::rules::RuleSet;
     let set = if which == "generic" {
         std::sync::Arc::new(RuleSet::generic("generic"))
     } else if which.ends_with(".toml") || Path::new(which).is_file() {
-        let path = Path::new(which);
-        let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("cannot read {which}: {e}")))?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("agent");
-        let set = RuleSet::parse(name, &text, Source::File(path.to_path_buf()))
-            .map_err(|e| Error::msg(format!("{which}:{e}")))?;
-        std::sync::Arc::new(set)
+        std::sync::Arc::new(RuleSet::load(Path::new(which)).map_err(Error::msg)?)
     } else {
         rule_set(rules, which)?
     };
