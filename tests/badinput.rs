@@ -552,6 +552,9 @@ fn a_malformed_config_is_one_line_with_its_line_and_column() {
         // once, every --host would fail.
         ("mouse = true\ndefault-command = \"\"\n", 2, 1, "default-command is empty"),
         ("remote-command = \"\"\n", 1, 1, "remote-command is empty"),
+        ("mouse = true\nnotify = [\"pager\"]\n", 2, 1, "\"pager\" is not a channel"),
+        ("notify = [\"command\"]\n", 1, 1, "notify-command is not set"),
+        ("notify-on = [\"lunch\"]\n", 1, 1, "\"lunch\" is not an event"),
     ];
     for (text, line, col, mention) in cases {
         let env = Env::with_config(text);

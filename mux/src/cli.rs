@@ -108,6 +108,10 @@ pub enum Command {
     /// Show why a session is busy, waiting or asking: the program found, its rule set, every signal.
     Explain(ExplainArgs),
 
+    /// Show the attention log: each session's state changes and notifications, with their times; --summary: how long each worked and waited for you.
+    #[command(after_long_help = LOG_HELP)]
+    Log(LogArgs),
+
     /// List the agents qmux knows, or show one's rule set (built in, or your file that replaces it).
     Agents(AgentsArgs),
 
@@ -216,6 +220,31 @@ pub struct LsArgs {
     #[arg(long)]
     pub saved: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this session: an index, a name, or index:name as the log shows it.
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Only what happened since: a duration ago ("1h", "30m", "2days") or a time ("2026-12-08T09:00:00Z").
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Per session: its state, how long it worked, how long it waited for you, its longest wait, approvals and notices.
+    #[arg(long)]
+    pub summary: bool,
+    /// Print JSON: one object per line (the log's own lines), or with --summary one array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const LOG_HELP: &str = "The log is kept in the state directory (attention.log, then attention.log.1: about 2 MB in all).
+
+Each line of --json is one object: \"at\" (RFC 3339, UTC), \"session\" (\"3:codex\"), \"agent\", and either
+  \"state\" and \"was\": busy, waiting, approval, exited, closed;
+  \"event\" (approval, finished, exited) and \"text\": a notice, with \"sent\" (its channels) or \"skipped\" (why not);
+  \"failed\": a channel that could not deliver one, and why.
+--summary --json: [{\"session\", \"agent\", \"state\", \"worked_ms\", \"waited_ms\", \"longest_wait_ms\", \"approvals\", \"notices\"}].
+Waiting counts from the prompt (or question) to the next busy; a session's clock stops when it exits or is killed.";
 
 #[derive(Debug, Args)]
 pub struct NextArgs {

@@ -12,6 +12,7 @@ use crate::remote::{Host, Remote};
 use crate::rules::Choice;
 
 mod agents;
+mod log;
 mod messages;
 
 /// What every verb needs to know: where the server is, and who is asking.
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Capture(args)) => messages::capture(&ctx, args),
         Some(Command::Wait(args)) => messages::wait(&ctx, args),
         Some(Command::Explain(args)) => agents::explain(&ctx, args),
+        Some(Command::Log(args)) => log::log(&ctx, args),
         Some(Command::Agents(args)) => agents::agents(&ctx, args.action.unwrap_or(AgentsAction::List)),
         Some(Command::Config) => config(&ctx),
         Some(Command::Reload) => simple(&ctx, Request::Reload { config: ctx.config.clone() }),

@@ -4,7 +4,7 @@
 //! ```toml
 //! prefix = "C-a"
 //! default-command = ["q", "chat"]   # or a string, run with /bin/sh -c
-//! notify = "osc9"                    # none | bell | osc9
+//! notify = ["terminal", "desktop"]   # terminal | desktop | command
 //! history-limit = 10000              # rows of history per session
 //! mouse = true                       # the wheel opens the history
 //! restore = "ask"                    # ask | auto | never: sessions saved by the last server
@@ -33,7 +33,8 @@ pub struct Config {
     /// The prefix key as the bytes the terminal sends for it.
     pub prefix: Vec<u8>,
     pub default_command: Option<Vec<String>>,
-    pub notify: Notify,
+    /// Which channels tell the user a session needs them, and when.
+    pub notify: crate::notify::Settings,
     /// Rows of history kept per session.
     pub history_limit: usize,
     /// The most bytes one session's history may hold.
@@ -72,16 +73,6 @@ pub enum Restore {
     Never,
 }
 
-/// How to tell the user's terminal that a background session needs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Notify {
-    #[default]
-    None,
-    Bell,
-    Osc9,
-}
-
 /// C-b, as in tmux.
 pub const DEFAULT_PREFIX: &[u8] = b"\x02";
 
@@ -106,9 +97,32 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         key: "notify",
-        default: "\"none\"",
-        help: "how a background session that finished or asks is announced: \"none\", \"bell\", \"osc9\" (a desktop notification)",
+        default: "[]",
+        help: "where a session that asks, finishes or exits is announced: any of \"terminal\" (your terminal's own notification escape), \"desktop\" (D-Bus), \"command\" (notify-command)",
     },
+    KeyDoc {
+        key: "notify-on",
+        default: "[\"approval\", \"finished\", \"exited\"]",
+        help: "the events that notify (all of them go into qmux log)",
+    },
+    KeyDoc {
+        key: "notify-terminal",
+        default: "\"auto\"",
+        help: "the terminal channel's escape: \"auto\" (by TERM_PROGRAM, TERM), \"osc9\", \"osc777\", \"osc99\" (kitty), \"bell\"",
+    },
+    KeyDoc {
+        key: "notify-command",
+        default: "[]",
+        help: "the command channel's program, e.g. [\"ntfy\", \"publish\", \"mytopic\"]: the notice as JSON on stdin and in QMUX_* variables",
+    },
+    KeyDoc { key: "notify-command-timeout-ms", default: "10000", help: "how long notify-command may run before it is killed" },
+    KeyDoc {
+        key: "notify-settle-ms",
+        default: "1000",
+        help: "how long a state must hold before it notifies: one that flaps back sooner says nothing",
+    },
+    KeyDoc { key: "notify-quiet-ms", default: "5000", help: "after a session's notice, how long its next ones are held back" },
+    KeyDoc { key: "notify-focused", default: "false", help: "notify of sessions a client is showing too" },
     KeyDoc { key: "history-limit", default: "10000", help: "rows of history kept per session" },
     KeyDoc {
         key: "history-bytes",
@@ -180,7 +194,7 @@ impl Default for Config {
         Config {
             prefix: DEFAULT_PREFIX.to_vec(),
             default_command: None,
-            notify: Notify::None,
+            notify: crate::notify::Settings::default(),
             history_limit: crate::history::DEFAULT_LIMIT,
             history_bytes: crate::history::DEFAULT_BYTE_LIMIT,
             mouse: true,
@@ -251,7 +265,14 @@ pub fn program_name(command: &[String]) -> &str {
 struct File {
     prefix: Option<String>,
     default_command: Option<CommandSpec>,
-    notify: Option<Notify>,
+    notify: Option<crate::notify::ChannelsSpec>,
+    notify_on: Option<Vec<String>>,
+    notify_terminal: Option<String>,
+    notify_command: Option<Vec<String>>,
+    notify_command_timeout_ms: Option<u64>,
+    notify_settle_ms: Option<u64>,
+    notify_quiet_ms: Option<u64>,
+    notify_focused: Option<bool>,
     history_limit: Option<usize>,
     history_bytes: Option<String>,
     mouse: Option<bool>,
@@ -281,16 +302,6 @@ struct ProgramFile {
 enum CommandSpec {
     Shell(String),
     Argv(Vec<String>),
-}
-
-impl Notify {
-    pub fn name(self) -> &'static str {
-        match self {
-            Notify::None => "none",
-            Notify::Bell => "bell",
-            Notify::Osc9 => "osc9",
-        }
-    }
 }
 
 impl Restore {
@@ -346,7 +357,14 @@ impl Config {
             .map(|k| match k.key {
                 "prefix" => Some(quoted(&key_name(&self.prefix))),
                 "default-command" => self.default_command.as_deref().map(array),
-                "notify" => Some(quoted(self.notify.name())),
+                "notify" => Some(self.notify.channels_value()),
+                "notify-on" => Some(self.notify.on_value()),
+                "notify-terminal" => Some(quoted(self.notify.terminal.map_or("auto", |t| t.name()))),
+                "notify-command" => Some(array(&self.notify.command)),
+                "notify-command-timeout-ms" => Some(self.notify.command_timeout.as_millis().to_string()),
+                "notify-settle-ms" => Some(self.notify.settle.as_millis().to_string()),
+                "notify-quiet-ms" => Some(self.notify.quiet.as_millis().to_string()),
+                "notify-focused" => Some(self.notify.focused.to_string()),
                 "history-limit" => Some(self.history_limit.to_string()),
                 "history-bytes" => Some(quoted(&bytes_name(self.history_bytes))),
                 "mouse" => Some(self.mouse.to_string()),
@@ -415,7 +433,17 @@ impl Config {
             Some(CommandSpec::Argv(v)) => Some(v),
             Some(CommandSpec::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s]),
         };
-        config.notify = file.notify.unwrap_or_default();
+        config.notify = crate::notify::Settings::from_file(crate::notify::SettingsFile {
+            notify: file.notify,
+            notify_on: file.notify_on,
+            notify_terminal: file.notify_terminal,
+            notify_command: file.notify_command,
+            notify_command_timeout_ms: file.notify_command_timeout_ms,
+            notify_settle_ms: file.notify_settle_ms,
+            notify_quiet_ms: file.notify_quiet_ms,
+            notify_focused: file.notify_focused,
+        })
+        .map_err(|(key, why)| refuse(key, &why))?;
         if let Some(limit) = file.history_limit {
             config.history_limit = limit;
         }

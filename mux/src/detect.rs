@@ -529,6 +529,24 @@ impl Detector {
         self.question(screen, None).is_some()
     }
 
+    /// The approval question on screen, if any, and its row.
+    pub fn live_question(&self, screen: &vt100::Screen) -> Option<Found> {
+        self.question(screen, None)
+    }
+
+    /// The row where the program takes its input: its prompt's, or the
+    /// cursor's if that is shown and higher. What is above it is the
+    /// conversation.
+    pub fn input_row(&self, screen: &vt100::Screen) -> u16 {
+        let prompt = self.prompt.as_ref().and_then(|p| p.find(screen)).map(|f| f.row);
+        let cursor = (!screen.hide_cursor()).then(|| screen.cursor_position().0);
+        match (prompt, cursor) {
+            (Some(p), Some(c)) => p.min(c),
+            (Some(row), None) | (None, Some(row)) => row,
+            (None, None) => screen.size().0.get(),
+        }
+    }
+
     /// The live approval question on screen, if any: found in its region,
     /// not followed by the prompts that show it was answered and, for a
     /// line editor's question above its cursor, not on or above the row

@@ -6,6 +6,7 @@
 //! with no I/O, [`pty`] runs programs, [`protocol`] frames messages between
 //! them, [`render`] and [`status`] draw, [`keys`] reads keystrokes.
 
+pub mod attention_log;
 pub mod bindings;
 pub mod casts;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod history;
 pub mod hooks;
 pub mod keys;
 pub mod manual;
+pub mod notify;
 pub mod paths;
 pub mod persist;
 pub mod protocol;

@@ -22,7 +22,9 @@ use serde::Deserialize;
 use crate::detect::{Cursor, Detect, Detector, Pattern, Region};
 
 mod answers;
+mod notices;
 pub use answers::{Answers, Choice};
+pub use notices::Notices;
 
 /// The rule sets shipped in the binary: (name, TOML).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -74,6 +76,8 @@ pub struct RuleSet {
     pub resume: Resume,
     /// The keys that answer its approval question.
     pub answers: Answers,
+    /// What a notification quotes from its screen.
+    pub notices: Notices,
     /// Lifecycle hooks the agent offers, which `qmux hooks install` uses to
     /// make it report its state.
     pub hooks: Option<Hooks>,
@@ -242,6 +246,8 @@ struct RuleFile {
     resume: ResumeFile,
     #[serde(default)]
     answers: answers::AnswersFile,
+    #[serde(default)]
+    notify: notices::NoticesFile,
     hooks: Option<HooksFile>,
 }
 
@@ -456,6 +462,7 @@ impl RuleSet {
             }
         };
         let answers = file.answers.build().map_err(|e| located(text, key_at(text, "[answers]"), &e))?;
+        let notices = file.notify.build().map_err(|e| located(text, key_at(text, "[notify]"), &e))?;
         Ok(RuleSet {
             name: name.to_string(),
             description: file.description.clone().unwrap_or_else(|| name.to_string()),
@@ -466,6 +473,7 @@ impl RuleSet {
             input,
             resume,
             answers,
+            notices,
             hooks,
             text: text.to_string(),
         })
@@ -496,6 +504,7 @@ impl RuleSet {
             input: Input { paste: Paste::Always, submit_delay: Duration::from_millis(100), ..Input::default() },
             resume: Resume::default(),
             answers: Answers::default(),
+            notices: Notices::default(),
             hooks: None,
             text: String::new(),
         }

@@ -24,6 +24,7 @@
 pub mod chat;
 mod env;
 mod inspect;
+pub mod notifyd;
 mod preflight;
 mod procs;
 pub mod sshd;

@@ -10,8 +10,9 @@ use std::sync::Once;
 
 /// Stops this test binary, with one line on stderr, unless the programs the
 /// tests drive are here: tmux (the reference terminal), OpenSSH's server and
-/// client (the far machine), npm (which installs the pinned agents) and a
-/// python3 that makes venvs (aider's).
+/// client (the far machine), npm (which installs the pinned agents), a
+/// python3 that makes venvs (aider's) and dbus-daemon (a private session
+/// bus for desktop notifications).
 pub fn preflight() {
     static CHECKED: Once = Once::new();
     CHECKED.call_once(|| {
@@ -55,6 +56,9 @@ fn missing() -> Vec<&'static str> {
         .status();
     if !venv.is_ok_and(|s| s.success()) {
         missing.push("python3-venv");
+    }
+    if !on_path("dbus-daemon") {
+        missing.push("dbus-daemon");
     }
     missing
 }

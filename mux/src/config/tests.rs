@@ -43,7 +43,9 @@ fn history_bytes_reads_sizes_and_refuses_the_rest() {
 #[test]
 fn program_detection_settings() {
     let c = Config::parse("notify = \"osc9\"\n[programs.make]\ndetect = \"quiet\"\nquiet-ms = 300\n").unwrap();
-    assert_eq!(c.notify, Notify::Osc9);
+    // The old single value still works: the terminal channel, OSC 9.
+    assert_eq!(c.notify.channels, vec![crate::notify::Channel::Terminal]);
+    assert_eq!(c.notify.terminal, Some(crate::notify::TermKind::Osc9));
     let d = &c.rules_for(&["/usr/bin/make".into()]).detector;
     assert_eq!(d.detect, Detect::Quiet);
     assert_eq!(d.quiet, Duration::from_millis(300));

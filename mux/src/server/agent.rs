@@ -222,7 +222,9 @@ impl Server {
         s.watch.has_waited |= new == State::Waiting;
         let turn_ended =
             matches!(new, State::Waiting | State::Approval) && std::mem::take(&mut s.watch.input_since_prompt);
+        let submitted = new == State::Waiting && std::mem::take(&mut s.watch.submitted_since_prompt);
         let label = s.label();
+        self.note_state(sid, old, new, submitted);
         if turn_ended {
             // Some agents write the turn's file a moment after they show
             // their prompt: look again a little later.
@@ -399,7 +401,10 @@ impl Server {
             w.input_since_prompt = true;
             w.turn_started = Some(SystemTime::now());
             if let Life::Running(state) = &mut s.life {
-                *state = State::Busy;
+                let old = std::mem::replace(state, State::Busy);
+                if old != State::Busy {
+                    self.note_state(sid, old, State::Busy, false);
+                }
             }
         }
     }

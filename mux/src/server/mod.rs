@@ -17,6 +17,7 @@
 //! - [`sessions`]: the registry: create, resolve, names, indexes, remove;
 //! - [`verbs`]: the server half of each CLI verb, and the waiters;
 //! - [`agent`]: what each program is doing, and which agent it is;
+//! - [`notices`]: the attention log, and notifications of what needs the user;
 //! - [`typing`]: messages on their way into a program, and the queue;
 //! - [`answer`]: approval questions answered with the agent's own keys;
 //! - [`view`]: an attached client's focus, size, messages and alerts;
@@ -37,6 +38,7 @@ mod hosts;
 mod input;
 pub mod layout;
 mod modes;
+mod notices;
 pub mod os;
 mod panes;
 mod persist;
@@ -105,6 +107,12 @@ enum Event {
     FindConversation(SessionId),
     /// Time to write new history and screens to the state directory.
     Flush,
+    /// A session's notice has waited out the settle time.
+    NoticeDue(SessionId),
+    /// How a notice fared on a channel that answers later.
+    NoticeOutcome(SessionId, crate::notify::Channel, notices::Outcome),
+    /// The user clicked a session's desktop notification.
+    NoticeClicked(SessionId),
     /// What another machine's server said its sessions are.
     HostSessions(usize, Result<Vec<crate::protocol::SessionInfo>, String>),
     Shutdown,
@@ -175,6 +183,8 @@ struct Server {
     acceptor: Option<tokio::task::JoinHandle<()>>,
     /// The other machines' sessions.
     hosts: hosts::Hosts,
+    /// The attention log and the notices on their way.
+    notices: notices::Notices,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -223,6 +233,7 @@ pub fn run(
         };
         server.acceptor = Some(spawn_acceptor(listener, events.clone()));
         spawn_signal_watch(events);
+        server.notices = notices::Notices::new(crate::attention_log::Writer::open(state_dir.as_deref()));
         server.saving_open(state_dir, &live, fallback);
         // If whoever started us never connects, don't linger.
         server.after(Duration::from_secs(10), Event::Tick);
@@ -327,6 +338,7 @@ impl Server {
             succeeded: false,
             acceptor: None,
             hosts: hosts::Hosts::default(),
+            notices: notices::Notices::default(),
         }
     }
 
@@ -346,6 +358,9 @@ impl Server {
             Event::Tick => self.expire_messages(),
             Event::Flush => self.save_due(),
             Event::HostSessions(i, sessions) => self.host_sessions(i, sessions),
+            Event::NoticeDue(sid) => self.notice_due(sid),
+            Event::NoticeOutcome(sid, channel, outcome) => self.notice_outcome(sid, channel, outcome),
+            Event::NoticeClicked(sid) => self.notice_clicked(sid),
             Event::Typing(sid) => self.advance_typing(sid),
             Event::Answer(sid) => self.advance_answer(sid),
             Event::FindConversation(sid) => {

@@ -119,6 +119,10 @@ pub(super) struct Watch {
     /// sign or ends.
     pub submitted_at: Option<Instant>,
     pub busy_since_submit: bool,
+    /// Enter went to the program (not into a question) since it last
+    /// waited at its prompt: its next prompt ends a turn the user asked
+    /// for, questions on the way included. Keystrokes alone are no turn.
+    pub submitted_since_prompt: bool,
     pub state_timer_armed: bool,
     /// A timer will give back the screen's blank rows once the output
     /// stops (see [`crate::terminal::Terminal::forget_blank_rows`]).
@@ -146,6 +150,7 @@ impl Watch {
             input_line: None,
             submitted_at: None,
             busy_since_submit: false,
+            submitted_since_prompt: false,
             state_timer_armed: false,
             blank_rows_timer_armed: false,
         }
@@ -156,6 +161,7 @@ impl Watch {
         self.input_line = cursor_line(terminal).or(self.input_line);
         self.submitted_at = Some(now);
         self.busy_since_submit = false;
+        self.submitted_since_prompt = true;
     }
 
     /// Enter goes to the program's question, answering it: the question is

@@ -300,6 +300,7 @@ impl Server {
             needs_you_since: None,
         };
         self.sessions.insert(session);
+        self.note_started(id);
         self.save_meta(id);
         self.arm_flush();
         self.evaluate_state(id);
@@ -340,6 +341,7 @@ impl Server {
             return;
         };
         let label = removed.label();
+        self.note_closed(label.clone(), removed.watch.agent_name(), sid);
         for t in std::mem::take(&mut removed.typing) {
             if let Some(client) = t.client {
                 self.respond(client, Err(format!("{label} was killed before it took the input")));

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use super::layout::{Border, Layout, Rect, Split, Tree};
 use super::modes::Mode;
 use super::{ClientId, Event, Server};
-use crate::config::Notify;
 use crate::keys::InputState;
 use crate::protocol::{Caller, SessionId, ToClient};
 
@@ -430,23 +429,11 @@ impl Server {
         }
     }
 
-    /// Tells every client not showing `sid`: a status message, and the
-    /// outer-terminal notification the config asks for.
+    /// Tells every client not showing `sid`, in its status bar (the
+    /// notifications are `notices.rs`').
     pub(super) fn alert_others(&mut self, sid: SessionId, text: &str) {
-        let notify = self.config.notify;
         let others: Vec<ClientId> = self.views().filter(|(_, v)| !v.shows(sid)).map(|(id, _)| id).collect();
         for cid in others {
-            if let Some(v) = self.view_mut(cid) {
-                match notify {
-                    Notify::None => {}
-                    Notify::Bell => v.alerts.push(0x07),
-                    Notify::Osc9 => {
-                        let text: String = text.chars().filter(|c| !c.is_control()).collect();
-                        v.alerts.extend_from_slice(format!("\x1b]9;qmux: {text}\x07").as_bytes());
-                        v.alerts.extend_from_slice(format!("\x1b]777;notify;qmux;{text}\x07").as_bytes());
-                    }
-                }
-            }
             self.show_message(cid, text);
         }
     }
