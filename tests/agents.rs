@@ -21,6 +21,8 @@
 // Beside the install scripts: the agents, and one test's world.
 #[path = "agents/agent.rs"]
 mod agent;
+#[path = "agents/notices.rs"]
+mod notices;
 #[path = "agents/world.rs"]
 mod world;
 
@@ -703,3 +705,9 @@ fn copilot_folder_trust() {
     w.send("a", &["hello in a new folder"]);
     w.wait_delivered("hello in a new folder", 1);
 }
+
+// ---- notifications ----------------------------------------------------------
+
+use notices::notifications;
+
+agent_tests!(notifications: Claude => claude_code_notifications, Codex => codex_notifications, Gemini => gemini_cli_notifications);

@@ -112,7 +112,7 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         key: "notify-command",
-        default: "[]",
+        default: "none",
         help: "the command channel's program, e.g. [\"ntfy\", \"publish\", \"mytopic\"]: the notice as JSON on stdin and in QMUX_* variables",
     },
     KeyDoc { key: "notify-command-timeout-ms", default: "10000", help: "how long notify-command may run before it is killed" },
@@ -324,7 +324,14 @@ impl Config {
             out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
             match value {
                 Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
-                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
+                None => {
+                    let example = if k.key == "notify-command" {
+                        "[\"ntfy\", \"publish\", \"mytopic\"]"
+                    } else {
+                        "[\"q\", \"chat\"]"
+                    };
+                    out.push_str(&format!("# {} = {example}\n\n", k.key));
+                }
             }
         }
         out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
@@ -360,7 +367,7 @@ impl Config {
                 "notify" => Some(self.notify.channels_value()),
                 "notify-on" => Some(self.notify.on_value()),
                 "notify-terminal" => Some(quoted(self.notify.terminal.map_or("auto", |t| t.name()))),
-                "notify-command" => Some(array(&self.notify.command)),
+                "notify-command" => Some(array(&self.notify.command)).filter(|_| !self.notify.command.is_empty()),
                 "notify-command-timeout-ms" => Some(self.notify.command_timeout.as_millis().to_string()),
                 "notify-settle-ms" => Some(self.notify.settle.as_millis().to_string()),
                 "notify-quiet-ms" => Some(self.notify.quiet.as_millis().to_string()),

@@ -335,8 +335,20 @@ impl Drop for Ssh {
 pub fn terminal_env() -> Vec<(String, String)> {
     std::env::vars()
         .filter(|(k, _)| {
-            matches!(k.as_str(), "TERM" | "COLORTERM" | "LANG" | "TERM_PROGRAM" | "TERM_PROGRAM_VERSION")
-                || k.starts_with("LC_")
+            matches!(
+                k.as_str(),
+                "TERM"
+                    | "COLORTERM"
+                    | "LANG"
+                    | "TERM_PROGRAM"
+                    | "TERM_PROGRAM_VERSION"
+                    // What picks the terminal's notification escape.
+                    | "KITTY_WINDOW_ID"
+                    | "WT_SESSION"
+                    | "VTE_VERSION"
+                    | "WEZTERM_PANE"
+                    | "GHOSTTY_RESOURCES_DIR"
+            ) || k.starts_with("LC_")
         })
         .collect()
 }

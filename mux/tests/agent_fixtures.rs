@@ -277,3 +277,58 @@ fn a_snapshot_rebuilds_the_terminal_at_every_point_of_every_recording() {
     }
     assert!(checked > 50, "recordings were found and cut ({checked})");
 }
+
+/// The screen of a recording as it stood when the user acted on the first
+/// `want` marker after the first busy one (answered the question, typed the
+/// next message): what a notification of that moment quotes.
+fn screen_at(cast: &Cast, want: State) -> Option<Terminal> {
+    let mut t = Terminal::new(cast.rows, cast.cols);
+    let mut busy_seen = false;
+    let mut marked = false;
+    for (_, event) in &cast.events {
+        match event {
+            qmux::casts::Event::Output(bytes) => {
+                t.process(bytes.as_bytes());
+            }
+            qmux::casts::Event::Resize(cols, rows) => t.resize(*cols, *rows),
+            qmux::casts::Event::Expect(State::Busy) => busy_seen = true,
+            qmux::casts::Event::Expect(state) => marked |= busy_seen && *state == want,
+            qmux::casts::Event::Input(_) | qmux::casts::Event::End if marked => return Some(t),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What a notification says, from every recording: an approval quotes the
+/// question and the command it asks about, a finished reply its last line
+/// (the mock's replies end "End of reply."), not the chrome around it.
+#[test]
+fn a_notice_quotes_the_question_and_the_reply_from_every_recording() {
+    let mut failures = Vec::new();
+    for agent in ["claude", "codex", "gemini", "qwen", "pi", "copilot", "aider", "opencode"] {
+        let rules = Rules::builtin().get(agent).expect("a built-in rule set");
+        for path in recordings(agent) {
+            let cast = load(&path);
+            let name = format!("{agent} {}", path.file_name().unwrap().to_string_lossy());
+            if let Some(t) = screen_at(&cast, State::Approval) {
+                let found = rules.detector.live_question(t.screen());
+                let text = found.map(|f| qmux::notify::screen::question(t.screen(), f.row, &rules.notices));
+                println!("{name}: approval quotes {text:?}");
+                if !text.as_deref().is_some_and(|q| q.contains("qmux-")) {
+                    failures.push(format!("{name}: the question {text:?} does not name the command"));
+                }
+            }
+            if let Some(t) = screen_at(&cast, State::Waiting) {
+                let row = rules.detector.input_row(t.screen());
+                let last = qmux::notify::screen::reply_last_line(t.screen(), row, &rules.notices);
+                println!("{name}: finished quotes {last:?}");
+                // A line editor's reply wraps: its last row ends the reply.
+                if !last.as_deref().is_some_and(|l| l.ends_with("End of reply.")) && name.ends_with("hello.cast") {
+                    failures.push(format!("{name}: the reply's last line is {last:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -90,6 +90,7 @@ fn example_config_is_current_and_valid() {
     for k in qmux::config::KEYS {
         let value = match k.key {
             "default-command" => "[\"sh\"]",
+            "notify-command" => "[\"ntfy\", \"publish\", \"mytopic\"]",
             _ => k.default,
         };
         let text = format!("{} = {value}\n", k.key);

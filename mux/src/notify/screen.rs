@@ -11,16 +11,22 @@ use crate::rules::Notices;
 /// `detail` pattern finds in the rows around it (the command to run).
 pub fn question(screen: &vt100::Screen, row: u16, rules: &Notices) -> String {
     let rows = rows(screen);
-    let line = rows.get(usize::from(row)).map(|r| strip_chrome(r)).unwrap_or_default();
-    let detail = rules.detail.as_ref().and_then(|re| {
-        // The dialog's rows: the question's, and a dozen either side.
-        let from = usize::from(row).saturating_sub(12);
-        let to = (usize::from(row) + 12).min(rows.len());
-        let text = rows[from..to].join("\n");
-        let caps = re.captures_iter(&text).last()?;
+    // The dialog's rows: the question's, and a dozen either side.
+    let from = usize::from(row).saturating_sub(12);
+    let to = (usize::from(row) + 12).min(rows.len());
+    let dialog = rows.get(from..to).map(|r| r.join("\n")).unwrap_or_default();
+    let find = |re: &Regex| {
+        let caps = re.captures_iter(&dialog).last()?;
         let m = caps.get(1).or_else(|| caps.get(0))?;
         Some(strip_chrome(m.as_str()))
-    });
+    };
+    let line = rules
+        .question
+        .as_ref()
+        .and_then(find)
+        .or_else(|| rows.get(usize::from(row)).map(|r| strip_chrome(r)))
+        .unwrap_or_default();
+    let detail = rules.detail.as_ref().and_then(find);
     match detail.filter(|d| !d.is_empty() && !line.contains(d.as_str())) {
         Some(d) => format!("{line} {d}"),
         None => line,
@@ -45,11 +51,21 @@ fn rows(screen: &vt100::Screen) -> Vec<String> {
     screen.rows(0, cols.get()).collect()
 }
 
-/// A row without the box it is drawn in: `│ text │` → `text`.
+/// A row without the box it is drawn in and the bullet it starts with:
+/// `│ ● text │` → `text`.
 fn strip_chrome(row: &str) -> String {
-    let boxes =
-        |c: char| c.is_whitespace() || ('\u{2500}'..='\u{259f}').contains(&c) || matches!(c, '┃' | '╹' | '▐' | '▌');
-    crate::notify::clean(row.trim_matches(boxes))
+    let boxes = |c: char| c.is_whitespace() || ('\u{2500}'..='\u{259f}').contains(&c);
+    let text = row.trim_matches(boxes);
+    // A glyph before the words (● ✦ • △ ⠏), and the variation selector
+    // some draw after it.
+    let mut chars = text.chars();
+    let text = match (chars.next(), chars.clone().next()) {
+        (Some(c), Some(' ' | '\u{fe0e}' | '\u{fe0f}')) if !c.is_ascii() && !c.is_alphanumeric() => {
+            chars.as_str().trim_start_matches(['\u{fe0e}', '\u{fe0f}'])
+        }
+        _ => text,
+    };
+    crate::notify::clean(text.trim_matches(boxes))
 }
 
 /// Rows most agents draw around their input that are not a reply.

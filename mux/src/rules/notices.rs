@@ -8,6 +8,10 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Notices {
+    /// Finds the question's own words in the rows around the row its
+    /// approval pattern matched, when that row is not the question (a
+    /// spinner under it): group 1, or the whole match.
+    pub question: Option<Regex>,
     /// Finds the question's detail in the rows around it (joined with
     /// newlines, so a pattern may span rows): group 1, or the whole match.
     pub detail: Option<Regex>,
@@ -20,6 +24,7 @@ pub struct Notices {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct NoticesFile {
+    question: Option<String>,
     detail: Option<String>,
     #[serde(default)]
     reply_skip: Vec<String>,
@@ -35,6 +40,7 @@ impl NoticesFile {
             Regex::new(p).map_err(|e| format!("notify.{key} is not a valid regex: {e}"))
         };
         Ok(Notices {
+            question: self.question.as_deref().map(|p| regex(p, "question")).transpose()?,
             detail: self.detail.as_deref().map(|p| regex(p, "detail")).transpose()?,
             reply_skip: self.reply_skip.iter().map(|p| regex(p, "reply-skip")).collect::<Result<_, _>>()?,
         })
