@@ -336,3 +336,33 @@ fn a_client_ended_by_a_signal_takes_its_terminal_back_from_the_ssh_carrying_it()
     );
     assert!(env.qmux_ok(&on_host(&["ls"])).contains("0: busy"), "the session lives on over there");
 }
+
+/// A question on another machine of the config's `hosts` is told through
+/// this machine's channels, while a client is attached here.
+#[test]
+fn a_far_sessions_question_is_told_here_through_this_machines_channels() {
+    let mut env = Env::new();
+    let sshd = Sshd::start(&env);
+    let told = env.root().join("told");
+    let script = format!("cat >> {}", told.display());
+    env.set_config(&format!(
+        "{}hosts = [\"{HOST}\"]\nnotify = [\"command\"]\nnotify-command = [\"sh\", \"-c\", {script:?}]\n",
+        sshd.config(&env)
+    ));
+    env.start_detached("near", &["cat"]);
+    let mut term = env.attach(&["attach", "-t", "near"], 110, 30);
+    term.wait_marker("near", "*");
+    env.qmux_ok(&on_host(&["new", "-d", "-s", "far", "--", "qmux-chat"]));
+    env.qmux_ok(&on_host(&["wait", "-t", "far", "--until", "waiting", "--timeout", "20"]));
+    env.qmux_ok(&on_host(&["send", "-t", "far", "please use the tool"]));
+    let notice: serde_json::Value = poll_until(
+        DEFAULT_TIMEOUT,
+        "the far question, told by this machine's command",
+        || serde_json::from_str(std::fs::read_to_string(&told).ok()?.lines().next()?).ok(),
+        || env.qmux_ok(&["log"]),
+    );
+    assert_eq!(notice["event"], "approval", "{notice}");
+    assert_eq!(notice["session"], "box/0:far");
+    assert_eq!(notice["title"], "box/0:far (qmux-chat) needs approval");
+    assert_eq!(notice["host"], "box");
+}

@@ -154,8 +154,16 @@ fn poll(i: usize, remote: Remote, wanted: &AtomicBool, events: &mpsc::UnboundedS
 impl Server {
     /// A host's news: redraw the choosers.
     pub(super) fn host_sessions(&mut self, i: usize, sessions: Result<Vec<SessionInfo>, String>) {
+        let mut notices = Vec::new();
         if let Some(h) = self.hosts.list.get_mut(i) {
+            if let (Some(Ok(before)), Ok(now)) = (&h.sessions, &sessions) {
+                notices = remote_notices(&h.name, before, now);
+            }
             h.sessions = Some(sessions);
+        }
+        // A session someone is attached to over there is being looked at.
+        for (notice, shown) in notices {
+            self.dispatch(None, notice, shown);
         }
         let choosing: Vec<ClientId> = self
             .views()
@@ -176,4 +184,43 @@ impl Server {
         self.send(cid, ToClient::Hop { host, session, from });
         self.close(cid);
     }
+}
+
+/// What changed on another machine that the user should hear of, through
+/// this machine's channels: a question, a finished turn nobody saw, an
+/// exit. Each with whether a client over there shows the session.
+fn remote_notices(host: &str, before: &[SessionInfo], now: &[SessionInfo]) -> Vec<(crate::notify::Notice, bool)> {
+    use crate::notify::{Facts, Kind, Notice};
+    let mut out = Vec::new();
+    for s in now {
+        let Some(old) = before.iter().find(|o| o.id == s.id) else { continue };
+        let kind = match (old.state, s.state) {
+            (o, State::Approval) if o != State::Approval => Kind::Approval,
+            (State::Busy, State::Waiting) if s.done => Kind::Finished,
+            (o, State::Exited) if o != State::Exited => Kind::Exited,
+            _ => continue,
+        };
+        let code = s.exit_code.map(crate::pty::exit_text);
+        let notice = Notice::new(Facts {
+            index: s.index,
+            name: &s.name,
+            agent: s.agent.as_deref(),
+            kind,
+            detail: None,
+            took: None,
+            code: code.as_deref(),
+        });
+        // Named as the chooser names it: box/3:codex.
+        let label = format!("{host}/{}", notice.session);
+        let on = |t: &str| t.replacen(&notice.session, &label, 1);
+        let notice = Notice {
+            title: on(&notice.title),
+            text: on(&notice.text),
+            session: label,
+            host: host.to_string(),
+            ..notice
+        };
+        out.push((notice, s.attached_clients > 0));
+    }
+    out
 }

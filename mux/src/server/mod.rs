@@ -110,7 +110,7 @@ enum Event {
     /// A session's notice has waited out the settle time.
     NoticeDue(SessionId),
     /// How a notice fared on a channel that answers later.
-    NoticeOutcome(SessionId, crate::notify::Channel, notices::Outcome),
+    NoticeOutcome(Option<SessionId>, crate::notify::Channel, notices::Outcome),
     /// The user clicked a session's desktop notification.
     NoticeClicked(SessionId),
     /// What another machine's server said its sessions are.

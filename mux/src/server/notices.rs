@@ -18,8 +18,9 @@ pub(super) struct Notices {
     pub log: Writer,
     /// A notice waiting out the settle time.
     pending: HashMap<SessionId, Pending>,
-    /// When each session last sent one.
-    last_sent: HashMap<SessionId, Instant>,
+    /// When each session (by its label, a remote one's with its host)
+    /// last sent one.
+    last_sent: HashMap<String, Instant>,
     /// When each session's current turn started.
     turn_started: HashMap<SessionId, Instant>,
     /// Each session's last desktop notification, which its next replaces.
@@ -54,7 +55,7 @@ impl Default for Notices {
 
 /// A notice's outcome on a channel that answers later.
 pub(super) enum Outcome {
-    Failed(String),
+    Failed { session: String, agent: Option<String>, why: String },
     DesktopShown(u32),
 }
 
@@ -145,14 +146,12 @@ impl Server {
         self.notices.log.write(entry);
         self.notices.pending.remove(&sid);
         self.notices.turn_started.remove(&sid);
-        self.notices.last_sent.remove(&sid);
         self.notices.desktop_ids.remove(&sid);
     }
 
     /// The settle time of a session's notice is over: send it if its state
     /// still holds and nothing says to keep quiet.
     pub(super) fn notice_due(&mut self, sid: SessionId) {
-        let now = self.os.now();
         let Some(pending) = self.notices.pending.remove(&sid) else { return };
         let Some(s) = self.sessions.get(sid) else { return };
         let holds = match pending.kind {
@@ -163,15 +162,25 @@ impl Server {
         if !holds {
             return;
         }
+        let shown = !self.views_showing(sid).is_empty();
+        self.dispatch(Some(sid), pending.notice, shown);
+    }
+
+    /// Sends a notice that is due on the config's channels, unless nothing
+    /// should be said; logs it and what became of it either way. `sid` is
+    /// the local session's (a remote one has none here).
+    pub(super) fn dispatch(&mut self, sid: Option<SessionId>, notice: Notice, shown: bool) {
+        let now = self.os.now();
         let settings = self.config.notify.clone();
-        let notice = pending.notice;
         let mut entry = Entry::new(notice.session.clone(), notice.agent.clone());
         entry.event = Some(notice.event.name().into());
         entry.text = Some(notice.text.clone());
-        let shown = !self.views_showing(sid).is_empty();
-        let quiet =
-            self.notices.last_sent.get(&sid).is_some_and(|t| now.saturating_duration_since(*t) < settings.quiet);
-        entry.skipped = if !settings.on.contains(&pending.kind) {
+        let quiet = self
+            .notices
+            .last_sent
+            .get(&notice.session)
+            .is_some_and(|t| now.saturating_duration_since(*t) < settings.quiet);
+        entry.skipped = if !settings.on.contains(&notice.event) {
             Some("not in notify-on".into())
         } else if settings.channels.is_empty() {
             Some("no channels in notify".into())
@@ -183,7 +192,7 @@ impl Server {
             None
         };
         if entry.skipped.is_none() {
-            self.notices.last_sent.insert(sid, now);
+            self.notices.last_sent.insert(notice.session.clone(), now);
             for channel in &settings.channels {
                 match self.send_notice(sid, *channel, &notice) {
                     Ok(()) => entry.sent.push(channel.name().into()),
@@ -196,7 +205,7 @@ impl Server {
 
     /// Sends a notice on one channel; the channels that answer later tell
     /// the event loop how it went ([`Event::NoticeOutcome`]).
-    fn send_notice(&mut self, sid: SessionId, channel: Channel, notice: &Notice) -> Result<(), String> {
+    fn send_notice(&mut self, sid: Option<SessionId>, channel: Channel, notice: &Notice) -> Result<(), String> {
         match channel {
             Channel::Terminal => {
                 let forced = self.config.notify.terminal;
@@ -215,18 +224,21 @@ impl Server {
             }
             Channel::Desktop => {
                 let (done, clicked) = (self.events.clone(), self.events.clone());
+                let (session, agent) = (notice.session.clone(), notice.agent.clone());
                 notify::desktop::show(
                     notice.clone(),
-                    self.notices.desktop_ids.get(&sid).copied(),
+                    sid.and_then(|sid| self.notices.desktop_ids.get(&sid).copied()),
                     move |shown| {
                         let outcome = match shown {
                             Ok(id) => Outcome::DesktopShown(id),
-                            Err(why) => Outcome::Failed(why),
+                            Err(why) => Outcome::Failed { session, agent, why },
                         };
                         let _ = done.send(Event::NoticeOutcome(sid, Channel::Desktop, outcome));
                     },
                     move || {
-                        let _ = clicked.send(Event::NoticeClicked(sid));
+                        if let Some(sid) = sid {
+                            let _ = clicked.send(Event::NoticeClicked(sid));
+                        }
                     },
                 );
             }
@@ -235,7 +247,9 @@ impl Server {
                 let (notice, events) = (notice.clone(), self.events.clone());
                 tokio::spawn(async move {
                     if let Err(why) = notify::command::run(&argv, &notice, timeout).await {
-                        let _ = events.send(Event::NoticeOutcome(sid, Channel::Command, Outcome::Failed(why)));
+                        let (session, agent) = (notice.session, notice.agent);
+                        let failed = Outcome::Failed { session, agent, why };
+                        let _ = events.send(Event::NoticeOutcome(sid, Channel::Command, failed));
                     }
                 });
             }
@@ -244,18 +258,14 @@ impl Server {
     }
 
     /// How a notice fared on a channel that answers later.
-    pub(super) fn notice_outcome(&mut self, sid: SessionId, channel: Channel, outcome: Outcome) {
+    pub(super) fn notice_outcome(&mut self, sid: Option<SessionId>, channel: Channel, outcome: Outcome) {
         match outcome {
             Outcome::DesktopShown(id) => {
-                if self.sessions.get(sid).is_some() {
+                if let Some(sid) = sid.filter(|sid| self.sessions.get(*sid).is_some()) {
                     self.notices.desktop_ids.insert(sid, id);
                 }
             }
-            Outcome::Failed(why) => {
-                let (label, agent) =
-                    self.sessions.get(sid).map(|s| (s.label(), s.watch.agent_name())).unwrap_or_default();
-                self.notice_failed(label, agent, channel, why);
-            }
+            Outcome::Failed { session, agent, why } => self.notice_failed(session, agent, channel, why),
         }
     }
 
