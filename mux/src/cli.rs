@@ -126,6 +126,10 @@ pub enum Command {
     /// Make an agent report its state to qmux through its own hooks (Claude Code, Gemini CLI).
     Hooks(HooksArgs),
 
+    /// Serve qmux's verbs as MCP tools over stdio, for agents that drive agents; install adds it to an agent's MCP config.
+    #[command(after_long_help = MCP_HELP)]
+    Mcp(McpArgs),
+
     /// Tell qmux a session's state or conversation id (what the installed hooks run).
     Report(ReportArgs),
 
@@ -401,6 +405,46 @@ pub enum AgentsAction {
         max_delay: u64,
     },
 }
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(subcommand)]
+    pub action: Option<McpAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpAction {
+    /// Add qmux's MCP server to the agent's own MCP configuration, showing the change.
+    Install {
+        /// The agent: claude, codex or gemini.
+        agent: String,
+        /// Show the change without making it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Take qmux's MCP server out of the agent's configuration again.
+    Remove {
+        /// The agent: claude, codex or gemini.
+        agent: String,
+        /// Show the change without making it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+const MCP_HELP: &str =
+    "With no subcommand, qmux mcp speaks the Model Context Protocol on stdin and stdout (the agent starts it).
+Its tools, with the same argument names throughout:
+  list_sessions                                   the sessions, as qmux ls --json
+  start_session  command, directory, name, prompt  a new background session; the prompt goes in once it waits
+  send_message   session, text, when_waiting       as qmux send: queued while the session asks
+  approve        session, always                   as qmux approve
+  deny           session                           as qmux deny
+  wait_for       session, until, timeout_seconds   until: waiting, approval, exited, busy or output:REGEX
+  read_screen    session, lines                    the screen, with LINES rows of history above it
+  explain        session                           as qmux explain
+session is any -t target. Run inside a qmux session, the calling agent cannot wait_for, approve or deny its own.
+qmux mcp install claude|codex|gemini writes it into ~/.claude.json, ~/.codex/config.toml or ~/.gemini/settings.json.";
 
 #[derive(Debug, Args)]
 pub struct HooksArgs {

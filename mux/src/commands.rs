@@ -13,6 +13,7 @@ use crate::rules::Choice;
 
 mod agents;
 mod log;
+mod mcp;
 mod messages;
 
 /// What every verb needs to know: where the server is, and who is asking.
@@ -138,6 +139,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Config) => config(&ctx),
         Some(Command::Reload) => simple(&ctx, Request::Reload { config: ctx.config.clone() }),
         Some(Command::Hooks(args)) => agents::hooks(&ctx, args.action.unwrap_or(HooksAction::Status)),
+        Some(Command::Mcp(args)) => mcp::mcp(&ctx, args.action),
         Some(Command::Report(args)) => agents::report(&ctx, args),
         Some(Command::Restore(t)) => restore(&ctx, t.target),
         Some(Command::Forget(t)) => forget(&ctx, t.target),

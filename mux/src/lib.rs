@@ -23,6 +23,7 @@ pub mod history;
 pub mod hooks;
 pub mod keys;
 pub mod manual;
+pub mod mcp;
 pub mod notify;
 pub mod paths;
 pub mod persist;

@@ -129,7 +129,7 @@ fn check(rules: &crate::rules::Rules, which: &str, recordings: &[PathBuf], max_d
 }
 
 /// HOME and the agent's own variables, for finding its settings file.
-fn home_dir() -> Result<PathBuf> {
+pub(super) fn home_dir() -> Result<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .ok_or_else(|| Error::msg("HOME is not set: qmux cannot find the agent's settings"))
@@ -191,7 +191,7 @@ pub(super) fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
     Ok(0)
 }
 
-fn read_settings(path: &Path) -> Result<serde_json::Value> {
+pub(super) fn read_settings(path: &Path) -> Result<serde_json::Value> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(serde_json::json!({})),
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
@@ -203,7 +203,7 @@ fn read_settings(path: &Path) -> Result<serde_json::Value> {
 }
 
 /// Writes the settings through a temporary file, keeping the old mode.
-fn write_settings(path: &Path, value: &serde_json::Value) -> Result<()> {
+pub(super) fn write_settings(path: &Path, value: &serde_json::Value) -> Result<()> {
     let fail = |e: std::io::Error| Error::msg(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
