@@ -53,6 +53,9 @@ pub struct SavedSession {
     /// else that started it (a shell): a restore runs the agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_argv: Option<Vec<String>>,
+    /// Its worktree (`qmux new -w`), which a restore starts it in again.
+    #[serde(default)]
+    pub worktree: Option<crate::worktree::Worktree>,
 }
 
 /// A saved session with its history and last screen, as loaded.
@@ -421,6 +424,7 @@ mod tests {
             agent: None,
             conversation: None,
             agent_argv: None,
+            worktree: None,
         }
     }
 

@@ -50,6 +50,7 @@ fn new_session() -> NewSession {
         command: vec!["q".into(), "chat".into()],
         env: vec![("TERM".into(), "xterm-256color".into())],
         size: Some((120, 40)),
+        worktree: None,
     }
 }
 

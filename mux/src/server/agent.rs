@@ -229,6 +229,9 @@ impl Server {
             self.find_conversation(sid);
             self.after(Duration::from_secs(1), Event::FindConversation(sid));
             self.after(Duration::from_secs(3), Event::FindConversation(sid));
+            if self.sessions.get(sid).is_some_and(|s| s.worktree.is_some()) {
+                self.survey_worktrees();
+            }
         }
         // Saved with the next flush, not here: a state flips with every
         // echo, and a synchronous write would hold up the next key.

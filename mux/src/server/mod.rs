@@ -25,6 +25,7 @@
 //! - [`panes`] and [`layout`]: a view split between sessions;
 //! - [`draw`]: the frame for each view;
 //! - [`persist`]: saving and restoring sessions over [`crate::persist::Store`];
+//! - [`worktrees`]: worktree sessions' git numbers and conflict radar;
 //! - [`os`]: the seam around PTYs and the clock.
 
 mod agent;
@@ -45,6 +46,7 @@ mod sessions;
 mod typing;
 mod verbs;
 mod view;
+mod worktrees;
 
 #[cfg(test)]
 mod tests;
@@ -107,6 +109,13 @@ enum Event {
     Flush,
     /// What another machine's server said its sessions are.
     HostSessions(usize, Result<Vec<crate::protocol::SessionInfo>, String>),
+    /// Time to ask git about the worktree sessions again.
+    SurveyDue,
+    /// What git said of the worktree sessions.
+    Surveyed(crate::worktree::Survey<SessionId>),
+    /// What a killed session left of its worktree, for the client that
+    /// killed it (or the status bars).
+    WorktreeLeft(Option<ClientId>, String),
     Shutdown,
 }
 
@@ -175,6 +184,8 @@ struct Server {
     acceptor: Option<tokio::task::JoinHandle<()>>,
     /// The other machines' sessions.
     hosts: hosts::Hosts,
+    /// What git last said of the worktree sessions.
+    radar: worktrees::Radar,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -327,6 +338,7 @@ impl Server {
             succeeded: false,
             acceptor: None,
             hosts: hosts::Hosts::default(),
+            radar: worktrees::Radar::default(),
         }
     }
 
@@ -359,6 +371,9 @@ impl Server {
                 self.evaluate_state(sid);
             }
             Event::ForgetBlankRows(sid) => self.forget_blank_rows(sid),
+            Event::SurveyDue => self.survey_due(),
+            Event::Surveyed(survey) => self.surveyed(survey),
+            Event::WorktreeLeft(reply, line) => self.worktree_left(reply, line),
             Event::Shutdown => self.shutting_down = true,
         }
         self.settle();

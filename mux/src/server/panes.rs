@@ -177,7 +177,7 @@ impl Server {
             .unwrap_or_else(|| PathBuf::from("/"));
         let command = self.default_command(&env, &cwd)?;
         let name = Some(self.sessions.unique_name(crate::config::program_name(&command)));
-        self.create_session(NewSession { name, cwd, command: Vec::new(), env, size })
+        self.create_session(NewSession { name, cwd, command: Vec::new(), env, size, worktree: None })
     }
 
     /// Shows `sid` in a new pane after the focused one, in half of its

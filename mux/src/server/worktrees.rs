@@ -1,0 +1,136 @@
+//! Worktree sessions in the server (`qmux new -w`): their numbers against
+//! their base and the conflict radar, asked of git on a thread of its own
+//! and never on the event loop; and what a kill leaves of a worktree.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::session::Session;
+use super::{ClientId, Event, Server};
+use crate::protocol::{Response, SessionId, SessionInfo};
+use crate::worktree::{self, Conflict, Numbers, Survey, Worktree};
+
+/// How often the worktrees are looked at while any session has one.
+pub(super) const SURVEY_INTERVAL: Duration = Duration::from_secs(3);
+
+/// What git last said of each worktree session.
+#[derive(Default)]
+pub(super) struct Radar {
+    /// A survey is on its way.
+    running: bool,
+    /// Another was asked for meanwhile.
+    again: bool,
+    /// The periodic survey's timer is set.
+    armed: bool,
+    numbers: HashMap<SessionId, Result<Numbers, String>>,
+    conflicts: HashMap<SessionId, Vec<Conflict>>,
+}
+
+impl Server {
+    /// Asks git for fresh numbers for every worktree session (a session
+    /// came, a turn ended, the timer): on a thread, answered by
+    /// `Event::Surveyed`.
+    pub(super) fn survey_worktrees(&mut self) {
+        if self.radar.running {
+            self.radar.again = true;
+            return;
+        }
+        let list: Vec<(SessionId, String, Worktree)> =
+            self.sessions.iter().filter_map(|s| Some((s.id, s.label(), s.worktree.clone()?))).collect();
+        if list.is_empty() {
+            self.radar.numbers.clear();
+            self.radar.conflicts.clear();
+            return;
+        }
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let _ = events.send(Event::Surveyed(worktree::survey(&list)));
+        });
+        self.radar.running = spawned.is_ok();
+        self.arm_survey();
+    }
+
+    fn arm_survey(&mut self) {
+        if !self.radar.armed {
+            self.radar.armed = true;
+            self.after(SURVEY_INTERVAL, Event::SurveyDue);
+        }
+    }
+
+    /// The periodic survey, while any session has a worktree.
+    pub(super) fn survey_due(&mut self) {
+        self.radar.armed = false;
+        if self.sessions.iter().any(|s| s.worktree.is_some()) {
+            self.survey_worktrees();
+        }
+    }
+
+    /// A survey's answer. A worktree that went from under its session is
+    /// said once, in the status bars.
+    pub(super) fn surveyed(&mut self, survey: Survey<SessionId>) {
+        self.radar.running = false;
+        for (sid, numbers) in &survey.numbers {
+            let was_fine = !matches!(self.radar.numbers.get(sid), Some(Err(_)));
+            if let (Err(why), true, Some(s)) = (numbers, was_fine, self.sessions.get(*sid)) {
+                let line = format!("{}: {why}", s.label());
+                self.show_message_everywhere(&line);
+            }
+        }
+        let marks_changed = self.radar.conflicts != survey.conflicts;
+        self.radar.numbers = survey.numbers;
+        self.radar.conflicts = survey.conflicts;
+        if marks_changed {
+            self.mark_all();
+        }
+        if std::mem::take(&mut self.radar.again) {
+            self.survey_worktrees();
+        }
+    }
+
+    /// The worktree fields of a session's `ls` row.
+    pub(super) fn describe_worktree(&self, s: &Session, info: &mut SessionInfo) {
+        let Some(wt) = &s.worktree else { return };
+        info.repo = Some(wt.repo.clone());
+        info.worktree = Some(wt.path.clone());
+        info.branch = Some(wt.branch.clone());
+        info.base = Some(wt.base.clone());
+        match self.radar.numbers.get(&s.id) {
+            Some(Ok(n)) => {
+                (info.ahead, info.behind, info.changed) = (Some(n.ahead), Some(n.behind), Some(n.changed));
+                (info.lines_added, info.lines_removed) = (Some(n.added), Some(n.removed));
+            }
+            Some(Err(why)) => info.worktree_error = Some(why.clone()),
+            None => {}
+        }
+        info.conflicts = self.radar.conflicts.get(&s.id).cloned().unwrap_or_default();
+    }
+
+    /// The conflicts of a session, for its status bar and `explain`.
+    pub(super) fn conflicts_of(&self, sid: SessionId) -> &[Conflict] {
+        self.radar.conflicts.get(&sid).map_or(&[], Vec::as_slice)
+    }
+
+    /// A killed session's worktree: git decides, on a thread, whether it
+    /// goes (clean and merged) or stays; the line saying which goes to
+    /// `reply`, else to the status bars.
+    pub(super) fn worktree_after_kill(&mut self, wt: Worktree, reply: Option<ClientId>) {
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let _ = events.send(Event::WorktreeLeft(reply, worktree::after_kill(&wt)));
+        });
+        if spawned.is_err() {
+            self.worktree_left(reply, "could not look at the worktree: it is kept".into());
+        }
+        let sessions = &self.sessions;
+        self.radar.numbers.retain(|sid, _| sessions.get(*sid).is_some());
+        self.radar.conflicts.retain(|sid, _| sessions.get(*sid).is_some());
+    }
+
+    pub(super) fn worktree_left(&mut self, reply: Option<ClientId>, line: String) {
+        match reply {
+            Some(cid) => self.respond(cid, Ok(Response::Notice(vec![line]))),
+            None => self.show_message_everywhere(&line),
+        }
+        self.survey_worktrees();
+    }
+}
