@@ -309,7 +309,13 @@ pub fn after_kill(wt: &Worktree) -> String {
     let path = wt.path.display();
     if !wt.path.is_dir() {
         let _ = git(&wt.repo, &["worktree", "prune"]);
-        return format!("worktree {path} was gone already; branch {} kept", wt.branch);
+        if merged(wt) && git(&wt.repo, &["branch", "-d", &wt.branch]).is_ok() {
+            return format!("worktree {path} was gone already; removed branch {} (merged into {})", wt.branch, wt.base);
+        }
+        return format!(
+            "worktree {path} was gone already; kept branch {}: it is not merged into {}",
+            wt.branch, wt.base
+        );
     }
     let dirty = dirty_files(&wt.path, true).map(|f| f.len());
     match (dirty, merged(wt)) {
@@ -390,12 +396,8 @@ pub fn diff(wt: &Worktree, stat: bool) -> Result<i32, String> {
         args.push("--stat");
     }
     args.extend([from.as_str(), to.as_str()]);
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(&wt.path)
-        .args(&args)
-        .status()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+    let status =
+        Command::new("git").arg("-C").arg(&wt.path).args(&args).status().map_err(|e| format!("cannot run git: {e}"))?;
     Ok(status.code().unwrap_or(1))
 }
 

@@ -14,25 +14,21 @@ use crate::worktree::{self, How, Worktree};
 
 /// `qmux new -w NAME`: makes the branch and worktree, copies what
 /// `.worktreeinclude` names, and points the session there, its setup
-/// with it. Anything refused leaves nothing made.
+/// with it. Anything refused leaves nothing made. Returns the worktree
+/// and a line saying what was made.
 pub(super) fn make(
     ctx: &Context,
     name: &str,
     base: Option<&str>,
     reuse: bool,
     spec: &mut NewSession,
-) -> Result<Worktree> {
+) -> Result<(Worktree, String)> {
     if ctx.remote.is_some() {
         return Err(Error::msg("-w makes the worktree on this machine: it cannot go with --host"));
     }
     let config = Config::load(ctx.config.as_deref())?;
-    let req = worktree::Request {
-        name,
-        base,
-        reuse,
-        prefix: &config.worktree_branch_prefix,
-        dir: &config.worktree_dir,
-    };
+    let req =
+        worktree::Request { name, base, reuse, prefix: &config.worktree_branch_prefix, dir: &config.worktree_dir };
     let mut wt = worktree::create(&spec.cwd, &req).map_err(Error::msg)?;
     let prepared = worktree::copy_includes(&wt)
         .and_then(|copied| Ok((copied, worktree::setup_command(&wt.repo, config.worktree_setup.as_deref())?)));
@@ -45,7 +41,8 @@ pub(super) fn make(
     };
     wt.setup = setup;
     // From a subdirectory of the repository, the same one in the worktree.
-    let within = spec.cwd.strip_prefix(&wt.repo).ok().map(|rel| wt.path.join(rel));
+    let within =
+        spec.cwd.strip_prefix(&wt.repo).ok().filter(|rel| !rel.as_os_str().is_empty()).map(|rel| wt.path.join(rel));
     spec.cwd = within.filter(|d| d.is_dir()).unwrap_or_else(|| wt.path.clone());
     spec.name.get_or_insert_with(|| name.to_string());
     spec.worktree = Some(wt.clone());
@@ -53,8 +50,8 @@ pub(super) fn make(
         0 => String::new(),
         n => format!(", {n} file{} copied from .worktreeinclude", if n == 1 { "" } else { "s" }),
     };
-    eprintln!("qmux: worktree {} on branch {} from {}{copied}", wt.path.display(), wt.branch, wt.base);
-    Ok(wt)
+    let made = format!("worktree {} on branch {} from {}{copied}", wt.path.display(), wt.branch, wt.base);
+    Ok((wt, made))
 }
 
 /// Takes back a worktree whose session could not start; a branch that
@@ -78,7 +75,9 @@ fn session_worktree(ctx: &Context, target: Option<String>, verb: &str) -> Result
     let (Some(repo), Some(path), Some(branch), Some(base)) =
         (info.repo.clone(), info.worktree.clone(), info.branch.clone(), info.base.clone())
     else {
-        return Err(Error::msg(format!("{label} has no worktree: {verb} works on sessions made with qmux new -w NAME")));
+        return Err(Error::msg(format!(
+            "{label} has no worktree: {verb} works on sessions made with qmux new -w NAME"
+        )));
     };
     let name = info.name.clone();
     Ok((info, Worktree { name, repo, path, branch, base, setup: None }))
@@ -123,9 +122,7 @@ pub(super) fn worktree(ctx: &Context, action: WorktreeAction) -> Result<i32> {
     };
     let live_in = |wt: &Worktree| live.iter().find(|s| s.worktree.as_deref().is_some_and(|p| same(p, &wt.path)));
     let saved = saved_sessions(ctx)?;
-    let saved_in = |wt: &Worktree| {
-        saved.iter().find(|s| s.worktree.as_ref().is_some_and(|w| same(&w.path, &wt.path)))
-    };
+    let saved_in = |wt: &Worktree| saved.iter().find(|s| s.worktree.as_ref().is_some_and(|w| same(&w.path, &wt.path)));
     match action {
         WorktreeAction::Ls => {
             for wt in &ours {

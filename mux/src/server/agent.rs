@@ -387,6 +387,7 @@ impl Server {
         e.process = w.agent.as_ref().map(|p| (p.pid, p.argv.clone()));
         e.conversation = w.conversation.clone();
         e.resume = Some(resume).filter(|cmd| *cmd != s.origin);
+        e.conflicts = self.conflicts_of(sid).to_vec();
         Some(e)
     }
 

@@ -39,7 +39,8 @@ impl Server {
     /// keys.
     pub(super) fn status_line(&self, view: &View) -> (Vec<status::Entry>, Option<String>) {
         let hint = || (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(self.prefix(view))));
-        let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(hint);
+        let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(|| self.conflict_mark(view.focused()));
+        let message = message.or_else(hint);
         (self.status_entries(view), message)
     }
 

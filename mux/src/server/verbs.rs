@@ -63,9 +63,10 @@ impl Server {
             Request::New { session, caller, switch_caller } => self.new_session(session, caller, switch_caller),
             Request::List => Ok(Response::Sessions(self.session_infos())),
             Request::Kill { target } => return self.kill(cid, &target),
-            Request::Info { target } => self.sessions.resolve(&target).map(|sid| {
-                Response::Sessions(self.session_infos().into_iter().filter(|s| s.id == sid).collect())
-            }),
+            Request::Info { target } => self
+                .sessions
+                .resolve(&target)
+                .map(|sid| Response::Sessions(self.session_infos().into_iter().filter(|s| s.id == sid).collect())),
             Request::Handoff { exe } => self.hand_off(exe),
             Request::KillServer => {
                 self.shutting_down = true;

@@ -110,6 +110,14 @@ impl Server {
         self.radar.conflicts.get(&sid).map_or(&[], Vec::as_slice)
     }
 
+    /// `⚠ 3:codex src/lib.rs`: what the status bar of a client showing a
+    /// session with would-be conflicts says while it has nothing else to.
+    pub(super) fn conflict_mark(&self, sid: SessionId) -> Option<String> {
+        let marks: Vec<String> =
+            self.conflicts_of(sid).iter().map(|c| format!("⚠ {} {}", c.session, c.files.join(" "))).collect();
+        (!marks.is_empty()).then(|| marks.join("  "))
+    }
+
     /// A killed session's worktree: git decides, on a thread, whether it
     /// goes (clean and merged) or stays; the line saying which goes to
     /// `reply`, else to the status bars.

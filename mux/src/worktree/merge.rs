@@ -31,7 +31,10 @@ pub fn merge(wt: &Worktree, how: How, label: &str) -> Result<String, String> {
     match current_branch(repo) {
         Some(b) if b == wt.base => {}
         Some(b) => {
-            return Err(format!("the main checkout is on {b}, not {}: check out {} there to merge into it", wt.base, wt.base))
+            return Err(format!(
+                "the main checkout is on {b}, not {}: check out {} there to merge into it",
+                wt.base, wt.base
+            ))
         }
         None => return Err(format!("the main checkout has no branch checked out: check out {} there first", wt.base)),
     }
@@ -55,18 +58,25 @@ pub fn merge(wt: &Worktree, how: How, label: &str) -> Result<String, String> {
         How::Merge => attempt(repo, &["merge", "--no-edit", "--quiet", &wt.branch], &["merge", "--abort"]),
         How::Squash => attempt(repo, &["merge", "--squash", "--quiet", &wt.branch], &["reset", "--merge"])
             .and_then(|()| git(repo, &["commit", "--quiet", "--no-edit"]).map(|_| ()).map_err(Conflicted::Failed)),
-        How::Rebase => attempt(&wt.path, &["rebase", "--quiet", &wt.base], &["rebase", "--abort"])
-            .and_then(|()| git(repo, &["merge", "--ff-only", "--quiet", &wt.branch]).map(|_| ()).map_err(Conflicted::Failed)),
+        How::Rebase => attempt(&wt.path, &["rebase", "--quiet", &wt.base], &["rebase", "--abort"]).and_then(|()| {
+            git(repo, &["merge", "--ff-only", "--quiet", &wt.branch]).map(|_| ()).map_err(Conflicted::Failed)
+        }),
     };
     match result {
         Ok(()) => {
-            let files = git(repo, &["diff", "--name-only", head.trim(), "HEAD"]).map(|f| f.lines().count()).unwrap_or(0);
+            let files =
+                git(repo, &["diff", "--name-only", head.trim(), "HEAD"]).map(|f| f.lines().count()).unwrap_or(0);
             let way = match how {
                 How::Merge => "merged",
                 How::Squash => "squashed",
                 How::Rebase => "rebased and merged",
             };
-            Ok(format!("{way} {} into {} ({files} file{} changed)", wt.branch, wt.base, if files == 1 { "" } else { "s" }))
+            Ok(format!(
+                "{way} {} into {} ({files} file{} changed)",
+                wt.branch,
+                wt.base,
+                if files == 1 { "" } else { "s" }
+            ))
         }
         Err(Conflicted::Files(files)) => Err(format!(
             "merging {} into {} conflicts in {}: nothing was merged (qmux diff -t {label} shows its changes)",

@@ -75,7 +75,8 @@ pub fn survey<K: Copy + Eq + std::hash::Hash>(sessions: &[(K, String, Worktree)]
             if files.is_empty() {
                 continue;
             }
-            let conflict = |other: &String| Conflict { session: other.clone(), files: files.clone(), overlap: overlap.clone() };
+            let conflict =
+                |other: &String| Conflict { session: other.clone(), files: files.clone(), overlap: overlap.clone() };
             survey.conflicts.entry(a.0).or_default().push(conflict(&b.1));
             survey.conflicts.entry(b.0).or_default().push(conflict(&a.1));
         }
@@ -159,7 +160,8 @@ fn would_conflict(repo: &Path, a: &str, b: &str) -> Vec<String> {
         // Exit 1 is "conflicts": the tree's id, then the files.
         Ok(out) if out.status.code() == Some(1) => {
             let text = String::from_utf8_lossy(&out.stdout);
-            let files: BTreeSet<String> = text.split('\0').skip(1).filter(|f| !f.is_empty()).map(String::from).collect();
+            let files: BTreeSet<String> =
+                text.split('\0').skip(1).filter(|f| !f.is_empty()).map(String::from).collect();
             files.into_iter().collect()
         }
         _ => Vec::new(),
