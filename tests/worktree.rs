@@ -322,6 +322,10 @@ fn restore_brings_a_session_back_in_its_worktree() {
 
     let (listed, _) = ok_in(&env, &repo, &["worktree", "ls"]);
     assert!(listed.contains("back: qmux/back") && listed.contains("saved session 0:back"), "{listed}");
+    // And from a server that runs (the saved list comes over the socket).
+    env.start_detached("plain", &["sleep", "1000"]);
+    let (listed, _) = ok_in(&env, &repo, &["worktree", "ls"]);
+    assert!(listed.contains("saved session 0:back"), "{listed}");
     env.qmux_ok(&["restore"]);
     let s = wait_json(&env, "back", "the restored session's worktree", |s| s["branch"] == "qmux/back");
     let wt = worktree_path(&env, "back");
