@@ -565,30 +565,11 @@ fn ls_line(s: &SessionInfo) -> String {
         line.push(' ');
         line.push_str(&marks);
     }
-    line.push_str(&worktree_note(s));
+    line.push_str(&worktrees::note(s));
     if s.attached_clients > 0 {
         line.push_str(" (attached)");
     }
     line
-}
-
-/// ` [qmux/fix ↑2 ↓0, 3 files +40 −7] ⚠ 1:other src/lib.rs`: a worktree
-/// session's branch, its numbers and its would-be conflicts.
-fn worktree_note(s: &SessionInfo) -> String {
-    let Some(branch) = &s.branch else { return String::new() };
-    let mut note = match (&s.worktree_error, s.ahead, s.behind, s.changed) {
-        (Some(why), ..) => format!(" [{branch}: {why}]"),
-        (None, Some(ahead), Some(behind), Some(changed)) => {
-            let (plus, minus) = (s.lines_added.unwrap_or(0), s.lines_removed.unwrap_or(0));
-            let files = if changed == 1 { "file" } else { "files" };
-            format!(" [{branch} ↑{ahead} ↓{behind}, {changed} {files} +{plus} −{minus}]")
-        }
-        _ => format!(" [{branch}]"),
-    };
-    for c in &s.conflicts {
-        note.push_str(&format!(" ⚠ {} {}", c.session, c.files.join(" ")));
-    }
-    note
 }
 
 /// `qmux config`: the config in force, as a file you could write.

@@ -171,8 +171,8 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         key: "worktree-setup",
-        default: "none",
-        help: "a shell command run in a new worktree session before its program (a repository's .qmux.toml [worktree] setup wins)",
+        default: "\"\"",
+        help: "a shell command run in a new worktree session before its program, e.g. \"npm ci\" (a repository's .qmux.toml [worktree] setup wins; \"\": none)",
     },
 ];
 
@@ -342,10 +342,7 @@ impl Config {
             out.push_str(&format!("# {} [default: {}]\n", k.help, k.default));
             match value {
                 Some(v) => out.push_str(&format!("{} = {v}\n\n", k.key)),
-                None => {
-                    let example = if k.key == "worktree-setup" { "\"npm ci\"" } else { "[\"q\", \"chat\"]" };
-                    out.push_str(&format!("# {} = {example}\n\n", k.key))
-                }
+                None => out.push_str(&format!("# {} = [\"q\", \"chat\"]\n\n", k.key)),
             }
         }
         out.push_str("# [programs.NAME] tunes the rule set NAME (see qmux agents, qmux agents show NAME):\n");
@@ -391,7 +388,7 @@ impl Config {
                 "remote-command" => Some(quoted(&self.remote_command)),
                 "worktree-dir" => Some(quoted(&self.worktree_dir)),
                 "worktree-branch-prefix" => Some(quoted(&self.worktree_branch_prefix)),
-                "worktree-setup" => self.worktree_setup.as_deref().map(quoted),
+                "worktree-setup" => Some(quoted(self.worktree_setup.as_deref().unwrap_or(""))),
                 _ => None,
             })
             .collect()

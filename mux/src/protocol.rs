@@ -52,7 +52,7 @@ pub struct NewSession {
     /// Terminal size (cols, rows) of the creating terminal, if it has one.
     pub size: Option<(u16, u16)>,
     /// The worktree made for it (`qmux new -w`), which it starts in.
-    pub worktree: Option<crate::worktree::Worktree>,
+    pub worktree: Option<Box<crate::worktree::Worktree>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

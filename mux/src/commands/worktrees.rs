@@ -45,7 +45,7 @@ pub(super) fn make(
         spec.cwd.strip_prefix(&wt.repo).ok().filter(|rel| !rel.as_os_str().is_empty()).map(|rel| wt.path.join(rel));
     spec.cwd = within.filter(|d| d.is_dir()).unwrap_or_else(|| wt.path.clone());
     spec.name.get_or_insert_with(|| name.to_string());
-    spec.worktree = Some(wt.clone());
+    spec.worktree = Some(Box::new(wt.clone()));
     let copied = match copied.len() {
         0 => String::new(),
         n => format!(", {n} file{} copied from .worktreeinclude", if n == 1 { "" } else { "s" }),
@@ -157,6 +157,25 @@ pub(super) fn worktree(ctx: &Context, action: WorktreeAction) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// ` [qmux/fix ↑2 ↓0, 3 files +40 −7] ⚠ 1:other src/lib.rs`: a worktree
+/// session's branch, its numbers and its would-be conflicts.
+pub(super) fn note(s: &SessionInfo) -> String {
+    let Some(branch) = &s.branch else { return String::new() };
+    let mut note = match (&s.worktree_error, s.ahead, s.behind, s.changed) {
+        (Some(why), ..) => format!(" [{branch}: {why}]"),
+        (None, Some(ahead), Some(behind), Some(changed)) => {
+            let (plus, minus) = (s.lines_added.unwrap_or(0), s.lines_removed.unwrap_or(0));
+            let files = if changed == 1 { "file" } else { "files" };
+            format!(" [{branch} ↑{ahead} ↓{behind}, {changed} {files} +{plus} −{minus}]")
+        }
+        _ => format!(" [{branch}]"),
+    };
+    for c in &s.conflicts {
+        note.push_str(&format!(" ⚠ {} {}", c.session, c.files.join(" ")));
+    }
+    note
 }
 
 /// Whether two paths are the same directory, however written.

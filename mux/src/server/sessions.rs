@@ -227,7 +227,7 @@ impl Server {
                 ));
             }
         }
-        let mut worktree = spec.worktree;
+        let mut worktree = spec.worktree.map(|wt| *wt);
         if let Some(wt) = worktree.as_ref().filter(|wt| !wt.path.is_dir()) {
             return Err(format!("its worktree {} is gone (qmux forget drops a saved session)", wt.path.display()));
         }
