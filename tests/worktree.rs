@@ -332,3 +332,24 @@ fn restore_brings_a_session_back_in_its_worktree() {
     assert_eq!(s["worktree"], wt.to_string_lossy().as_ref());
     assert_eq!(s["cwd"], wt.to_string_lossy().as_ref());
 }
+
+#[test]
+fn the_status_bar_marks_a_conflict_and_prefix_shift_c_makes_a_worktree_session() {
+    let env = Env::with_config("default-command = [\"cat\"]\n");
+    let repo = repo(&env);
+    start(&env, &repo, "a", &agent_writing("alpha"));
+    start(&env, &repo, "b", &agent_writing("beta"));
+    wait_json(&env, "a", "a's conflict", |s| s["conflicts"].as_array().is_some_and(|c| !c.is_empty()));
+
+    let mut term = env.attach(&["attach", "-t", "a"], 100, 30);
+    term.wait_status(|s| s.contains("⚠ 1:b f"), "the conflict mark in a's status bar");
+
+    term.prefix(b'C');
+    term.wait_status(|s| s.contains("new session in worktree"), "prefix C's question");
+    term.type_str("side\r");
+    let s = wait_json(&env, "side", "the session prefix C made", |s| s["branch"] == "qmux/side");
+    assert_eq!(s["base"], "main");
+    assert_eq!(s["worktree"], worktree_path(&env, "side").to_string_lossy().as_ref());
+    term.wait_marker("side", "*");
+    assert_eq!(branches(&env, &repo), ["main", "qmux/a", "qmux/b", "qmux/side"]);
+}

@@ -297,7 +297,7 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
     }
     let started = start(ctx, detached, spec);
     match &started {
-        Err(_) => worktrees::undo(&wt, args.reuse),
+        Err(_) => crate::worktree::undo(&wt, args.reuse),
         Ok(_) if !attaching => eprintln!("qmux: {made}"),
         Ok(_) => {}
     }

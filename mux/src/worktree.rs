@@ -201,11 +201,33 @@ pub fn create(cwd: &Path, req: &Request<'_>) -> Result<Worktree, String> {
     Ok(Worktree { name: req.name.to_string(), repo, path, branch, base, setup: None })
 }
 
-/// Takes back what [`create`] made, when the session could not start.
-pub fn undo(wt: &Worktree) {
+/// [`create`], then [`copy_includes`] and the [`setup_command`] (the
+/// config's is `configured`): a worktree ready for its session, or
+/// nothing made. Returns it and the files copied.
+pub fn prepare(cwd: &Path, req: &Request<'_>, configured: Option<&str>) -> Result<(Worktree, usize), String> {
+    let existed = branch_exists(&repo_of(cwd).unwrap_or_default(), &format!("{}{}", req.prefix, req.name));
+    let mut wt = create(cwd, req)?;
+    let ready = copy_includes(&wt).and_then(|copied| Ok((copied.len(), setup_command(&wt.repo, configured)?)));
+    match ready {
+        Ok((copied, setup)) => {
+            wt.setup = setup;
+            Ok((wt, copied))
+        }
+        Err(e) => {
+            undo(&wt, existed);
+            Err(e)
+        }
+    }
+}
+
+/// Takes back what [`create`] made, when the session could not start; a
+/// branch that was there before (`--reuse`) stays.
+pub fn undo(wt: &Worktree, reused: bool) {
     let path = wt.path.to_string_lossy();
     let _ = git(&wt.repo, &["worktree", "remove", "--force", &path]);
-    let _ = git(&wt.repo, &["branch", "-D", &wt.branch]);
+    if !reused {
+        let _ = git(&wt.repo, &["branch", "-D", &wt.branch]);
+    }
 }
 
 /// Copies into the worktree what `.worktreeinclude` at the repository's

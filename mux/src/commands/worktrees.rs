@@ -29,40 +29,19 @@ pub(super) fn make(
     let config = Config::load(ctx.config.as_deref())?;
     let req =
         worktree::Request { name, base, reuse, prefix: &config.worktree_branch_prefix, dir: &config.worktree_dir };
-    let mut wt = worktree::create(&spec.cwd, &req).map_err(Error::msg)?;
-    let prepared = worktree::copy_includes(&wt)
-        .and_then(|copied| Ok((copied, worktree::setup_command(&wt.repo, config.worktree_setup.as_deref())?)));
-    let (copied, setup) = match prepared {
-        Ok(done) => done,
-        Err(e) => {
-            undo(&wt, reuse);
-            return Err(Error::msg(e));
-        }
-    };
-    wt.setup = setup;
+    let (wt, copied) = worktree::prepare(&spec.cwd, &req, config.worktree_setup.as_deref()).map_err(Error::msg)?;
     // From a subdirectory of the repository, the same one in the worktree.
     let within =
         spec.cwd.strip_prefix(&wt.repo).ok().filter(|rel| !rel.as_os_str().is_empty()).map(|rel| wt.path.join(rel));
     spec.cwd = within.filter(|d| d.is_dir()).unwrap_or_else(|| wt.path.clone());
     spec.name.get_or_insert_with(|| name.to_string());
     spec.worktree = Some(Box::new(wt.clone()));
-    let copied = match copied.len() {
+    let copied = match copied {
         0 => String::new(),
         n => format!(", {n} file{} copied from .worktreeinclude", if n == 1 { "" } else { "s" }),
     };
     let made = format!("worktree {} on branch {} from {}{copied}", wt.path.display(), wt.branch, wt.base);
     Ok((wt, made))
-}
-
-/// Takes back a worktree whose session could not start; a branch that
-/// was there before (`--reuse`) stays.
-pub(super) fn undo(wt: &Worktree, reused: bool) {
-    match reused {
-        true => {
-            let _ = worktree::git(&wt.repo, &["worktree", "remove", "--force", &wt.path.to_string_lossy()]);
-        }
-        false => worktree::undo(wt),
-    }
 }
 
 /// The session a verb works on, and its worktree.

@@ -61,7 +61,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::protocol::{SessionId, ToServer};
+use crate::protocol::{NewSession, SessionId, ToServer};
 use crate::pty::PtyEvent;
 
 use conn::Connection;
@@ -116,6 +116,9 @@ enum Event {
     /// What a killed session left of its worktree, for the client that
     /// killed it (or the status bars).
     WorktreeLeft(Option<ClientId>, String),
+    /// The worktree prefix `C` asked for, made (or why not), and the
+    /// session to start in it.
+    WorktreeMade(ClientId, Box<Result<(crate::worktree::Worktree, NewSession), String>>),
     Shutdown,
 }
 
@@ -374,6 +377,7 @@ impl Server {
             Event::SurveyDue => self.survey_due(),
             Event::Surveyed(survey) => self.surveyed(survey),
             Event::WorktreeLeft(reply, line) => self.worktree_left(reply, line),
+            Event::WorktreeMade(cid, made) => self.worktree_made(cid, *made),
             Event::Shutdown => self.shutting_down = true,
         }
         self.settle();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::session::Session;
 use super::{ClientId, Event, Server};
-use crate::protocol::{Response, SessionId, SessionInfo};
+use crate::protocol::{NewSession, Response, SessionId, SessionInfo};
 use crate::worktree::{self, Conflict, Numbers, Survey, Worktree};
 
 /// How often the worktrees are looked at while any session has one.
@@ -132,6 +132,50 @@ impl Server {
         let sessions = &self.sessions;
         self.radar.numbers.retain(|sid, _| sessions.get(*sid).is_some());
         self.radar.conflicts.retain(|sid, _| sessions.get(*sid).is_some());
+    }
+
+    /// Prefix `C`: makes worktree `name` of the focused session's
+    /// repository on a thread, then (`Event::WorktreeMade`) starts the
+    /// default command there and shows it.
+    pub(super) fn new_worktree_here(&mut self, cid: ClientId, name: String) {
+        let spec = match self.spec_here(cid) {
+            Ok(spec) => spec,
+            Err(e) => return self.show_message(cid, &e),
+        };
+        let c = &self.config;
+        let (prefix, dir, setup) = (c.worktree_branch_prefix.clone(), c.worktree_dir.clone(), c.worktree_setup.clone());
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let req = worktree::Request { name: &name, base: None, reuse: false, prefix: &prefix, dir: &dir };
+            let made = worktree::prepare(&spec.cwd, &req, setup.as_deref()).map(|(wt, _)| (wt, spec));
+            let _ = events.send(Event::WorktreeMade(cid, Box::new(made)));
+        });
+        match spawned {
+            Ok(_) => self.show_message(cid, "making the worktree…"),
+            Err(e) => self.show_message(cid, &format!("cannot make a worktree: {e}")),
+        }
+    }
+
+    pub(super) fn worktree_made(&mut self, cid: ClientId, made: Result<(Worktree, NewSession), String>) {
+        let (wt, mut spec) = match made {
+            Ok(made) => made,
+            Err(e) => return self.show_message(cid, &e),
+        };
+        spec.name = Some(self.sessions.unique_name(&wt.name));
+        spec.cwd = wt.path.clone();
+        spec.worktree = Some(Box::new(wt.clone()));
+        match self.create_session(spec) {
+            Ok(sid) => {
+                if self.view(cid).is_some() {
+                    self.focus(cid, sid);
+                    self.show_message(cid, &format!("worktree {} on branch {}", wt.path.display(), wt.branch));
+                }
+            }
+            Err(e) => {
+                self.show_message(cid, &e);
+                let _ = std::thread::Builder::new().name("qmux-git".into()).spawn(move || worktree::undo(&wt, false));
+            }
+        }
     }
 
     pub(super) fn worktree_left(&mut self, reply: Option<ClientId>, line: String) {
