@@ -193,11 +193,6 @@ pub enum Request {
     Forget {
         target: Option<String>,
     },
-    /// One session's row of `ls`, answered as `Sessions` (for `diff` and
-    /// `merge`, which work on its worktree).
-    Info {
-        target: String,
-    },
     /// Why a session's state is what it is.
     Explain {
         target: String,
@@ -228,6 +223,11 @@ pub enum Request {
         /// The session asking for it, which may not answer its own
         /// question.
         caller: Option<Caller>,
+    },
+    /// One session's row of `ls`, answered as `Sessions` (for `diff` and
+    /// `merge`, which work on its worktree).
+    Info {
+        target: String,
     },
 }
 

@@ -44,7 +44,7 @@ use crate::pty::OutputPending;
 use crate::terminal::{Snapshot, Terminal};
 
 /// Bumped whenever [`Handed`] or the exchange changes shape.
-pub const HANDOFF_VERSION: u32 = 1;
+pub const HANDOFF_VERSION: u32 = 2;
 
 /// The environment variable that hands the new server its end of the pair.
 pub const HANDOFF_FD_VAR: &str = "QMUX_HANDOFF_FD";
