@@ -289,7 +289,7 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
         ctx.refuse_nesting()?;
         need_terminal()?;
     }
-    let (wt, made) = worktrees::make(ctx, &name, args.base.as_deref(), args.reuse, &mut spec)?;
+    let (wt, reused, made) = worktrees::make(ctx, &name, args.base.as_deref(), args.reuse, &mut spec)?;
     // Said before an attach takes the terminal, else once the session is there.
     let attaching = !detached && ctx.caller.is_none();
     if attaching {
@@ -297,7 +297,7 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
     }
     let started = start(ctx, detached, spec);
     match &started {
-        Err(_) => crate::worktree::undo(&wt, args.reuse),
+        Err(_) => crate::worktree::undo(&wt, reused),
         Ok(_) if !attaching => eprintln!("qmux: {made}"),
         Ok(_) => {}
     }

@@ -6,11 +6,11 @@
 //! are blocking calls: the client makes them itself, and the server only
 //! on a thread of its own (`server/worktrees.rs`), never on its event loop.
 //!
-//! The entry points: [`create`] (with [`copy_includes`] and
-//! [`setup_command`]) for `qmux new -w`, [`survey`] for the numbers `qmux
-//! ls` shows and the conflict radar, [`diff`], [`merge`] (`merge.rs`),
-//! [`after_kill`] and [`remove`] for cleaning up, [`list`] for `qmux
-//! worktree ls`.
+//! The entry points: [`prepare`] ([`create`], [`copy_includes`],
+//! [`setup_command`]) for `qmux new -w` and prefix `C`, [`survey`] for the
+//! numbers `qmux ls` shows and the conflict radar (`radar.rs`), [`diff`],
+//! [`merge`] (`merge.rs`), [`after_kill`] and [`remove`] for cleaning up,
+//! [`list`] for `qmux worktree ls`.
 
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
@@ -77,6 +77,10 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 pub(crate) fn run(dir: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Result<std::process::Output, String> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir).args(args).stdin(Stdio::null());
+    // `dir` says which repository, whatever the environment we run in says.
+    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"] {
+        cmd.env_remove(var);
+    }
     // Looking must never take the index lock an agent's own git wants.
     cmd.env("GIT_OPTIONAL_LOCKS", "0").env("LC_ALL", "C");
     for (k, v) in env {
@@ -201,20 +205,29 @@ pub fn create(cwd: &Path, req: &Request<'_>) -> Result<Worktree, String> {
     Ok(Worktree { name: req.name.to_string(), repo, path, branch, base, setup: None })
 }
 
+/// A worktree ready for its session.
+pub struct Prepared {
+    pub worktree: Worktree,
+    /// How many files `.worktreeinclude` brought.
+    pub copied: usize,
+    /// Its branch was there before (`--reuse`): an undo leaves it.
+    pub reused: bool,
+}
+
 /// [`create`], then [`copy_includes`] and the [`setup_command`] (the
 /// config's is `configured`): a worktree ready for its session, or
-/// nothing made. Returns it and the files copied.
-pub fn prepare(cwd: &Path, req: &Request<'_>, configured: Option<&str>) -> Result<(Worktree, usize), String> {
-    let existed = branch_exists(&repo_of(cwd).unwrap_or_default(), &format!("{}{}", req.prefix, req.name));
-    let mut wt = create(cwd, req)?;
-    let ready = copy_includes(&wt).and_then(|copied| Ok((copied.len(), setup_command(&wt.repo, configured)?)));
+/// nothing made.
+pub fn prepare(cwd: &Path, req: &Request<'_>, configured: Option<&str>) -> Result<Prepared, String> {
+    let reused = branch_exists(&repo_of(cwd).unwrap_or_default(), &format!("{}{}", req.prefix, req.name));
+    let mut worktree = create(cwd, req)?;
+    let ready = copy_includes(&worktree).and_then(|c| Ok((c.len(), setup_command(&worktree.repo, configured)?)));
     match ready {
         Ok((copied, setup)) => {
-            wt.setup = setup;
-            Ok((wt, copied))
+            worktree.setup = setup;
+            Ok(Prepared { worktree, copied, reused })
         }
         Err(e) => {
-            undo(&wt, existed);
+            undo(&worktree, reused);
             Err(e)
         }
     }
@@ -238,6 +251,9 @@ pub fn copy_includes(wt: &Worktree) -> Result<Vec<PathBuf>, String> {
     let Ok(list) = std::fs::read_to_string(wt.repo.join(".worktreeinclude")) else { return Ok(Vec::new()) };
     let mut copied = Vec::new();
     for line in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if Path::new(line).components().any(|c| c == Component::ParentDir) {
+            return Err(format!(".worktreeinclude: {line:?} reaches outside the repository"));
+        }
         let pattern = wt.repo.join(line.trim_start_matches('/'));
         let matches = glob::glob(&pattern.to_string_lossy())
             .map_err(|e| format!(".worktreeinclude: bad pattern {line:?}: {}", e.msg))?;

@@ -14,22 +14,23 @@ use crate::worktree::{self, How, Worktree};
 
 /// `qmux new -w NAME`: makes the branch and worktree, copies what
 /// `.worktreeinclude` names, and points the session there, its setup
-/// with it. Anything refused leaves nothing made. Returns the worktree
-/// and a line saying what was made.
+/// with it. Anything refused leaves nothing made. Returns the worktree,
+/// whether its branch was there before, and a line saying what was made.
 pub(super) fn make(
     ctx: &Context,
     name: &str,
     base: Option<&str>,
     reuse: bool,
     spec: &mut NewSession,
-) -> Result<(Worktree, String)> {
+) -> Result<(Worktree, bool, String)> {
     if ctx.remote.is_some() {
         return Err(Error::msg("-w makes the worktree on this machine: it cannot go with --host"));
     }
     let config = Config::load(ctx.config.as_deref())?;
     let req =
         worktree::Request { name, base, reuse, prefix: &config.worktree_branch_prefix, dir: &config.worktree_dir };
-    let (wt, copied) = worktree::prepare(&spec.cwd, &req, config.worktree_setup.as_deref()).map_err(Error::msg)?;
+    let prepared = worktree::prepare(&spec.cwd, &req, config.worktree_setup.as_deref()).map_err(Error::msg)?;
+    let (wt, copied) = (prepared.worktree, prepared.copied);
     // From a subdirectory of the repository, the same one in the worktree.
     let within =
         spec.cwd.strip_prefix(&wt.repo).ok().filter(|rel| !rel.as_os_str().is_empty()).map(|rel| wt.path.join(rel));
@@ -41,7 +42,7 @@ pub(super) fn make(
         n => format!(", {n} file{} copied from .worktreeinclude", if n == 1 { "" } else { "s" }),
     };
     let made = format!("worktree {} on branch {} from {}{copied}", wt.path.display(), wt.branch, wt.base);
-    Ok((wt, made))
+    Ok((wt, prepared.reused, made))
 }
 
 /// The session a verb works on, and its worktree.

@@ -147,7 +147,7 @@ impl Server {
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
             let req = worktree::Request { name: &name, base: None, reuse: false, prefix: &prefix, dir: &dir };
-            let made = worktree::prepare(&spec.cwd, &req, setup.as_deref()).map(|(wt, _)| (wt, spec));
+            let made = worktree::prepare(&spec.cwd, &req, setup.as_deref()).map(|p| (p.worktree, spec));
             let _ = events.send(Event::WorktreeMade(cid, Box::new(made)));
         });
         match spawned {
