@@ -208,6 +208,9 @@ fn the_radar_sees_two_sessions_on_one_file_and_merge_takes_one_then_refuses_the_
     assert!(diff.contains("+alpha") && diff.contains("-one") && diff.contains("+fresh"), "diff:\n{diff}");
     let (stat, _) = ok_in(&env, &repo, &["diff", "-t", "a", "--stat"]);
     assert!(stat.contains("2 files changed"), "diff --stat:\n{stat}");
+    wait_json(&env, "a", "the new file counted", |s| s["changed"] == 2);
+    let status = git(&env, &worktree_path(&env, "a"), &["status", "--porcelain"]);
+    assert_eq!(status, "?? new.txt\n", "looking added nothing to the worktree's own index");
 
     // Refusals: uncommitted work in the worktree, a dirty main checkout,
     // a busy agent.
@@ -234,19 +237,23 @@ fn the_radar_sees_two_sessions_on_one_file_and_merge_takes_one_then_refuses_the_
     assert!(git(&env, &repo, &["status", "--porcelain"]).is_empty(), "the main checkout is as it was");
     assert!(!repo.join(".git/MERGE_HEAD").exists(), "no merge is left half done");
 
-    // --squash of the other way round: rebase b's work by hand is the
-    // user's; here a fresh session merges as one commit.
-    start(
-        &env,
-        &repo,
-        "c",
-        "echo gamma > g && git add g && git commit -q -m g1 && echo more >> g && git commit -q -am g2; exec sleep 1000",
-    );
+    // --squash: two commits go in as one. --rebase: a branch that main
+    // moved away from goes in on top of it, with no merge commit.
+    let two_commits = "echo gamma > g && git add g && git commit -q -m g1 && echo more >> g && git commit -q -am g2";
+    start(&env, &repo, "c", &format!("{two_commits}; exec sleep 1000"));
+    start(&env, &repo, "d", "echo delta > h && git add h && git commit -q -m h; exec sleep 1000");
     wait_json(&env, "c", "c's two commits", |s| s["ahead"] == 2);
+    wait_json(&env, "d", "d's commit", |s| s["ahead"] == 1);
     env.wait_state("c", "waiting");
+    env.wait_state("d", "waiting");
     let (squashed, _) = ok_in(&env, &repo, &["merge", "-t", "c", "--squash"]);
     assert!(squashed.contains("squashed qmux/c into main"), "{squashed}");
     assert_eq!(git(&env, &repo, &["rev-list", "--count", &format!("{}..HEAD", head.trim())]).trim(), "1");
+    wait_json(&env, "d", "d behind main", |s| s["behind"] == 1);
+    let (rebased, _) = ok_in(&env, &repo, &["merge", "-t", "d", "--rebase"]);
+    assert!(rebased.contains("rebased and merged qmux/d into main"), "{rebased}");
+    assert_eq!(git(&env, &repo, &["rev-list", "--count", "--merges", "HEAD"]).trim(), "0", "a straight line");
+    assert_eq!(std::fs::read_to_string(repo.join("h")).ok().as_deref(), Some("delta\n"));
 }
 
 #[test]
