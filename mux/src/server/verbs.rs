@@ -61,7 +61,10 @@ impl Server {
             }
             Request::Wait { target, until } => return self.wait(cid, &target, until),
             Request::New { session, caller, switch_caller } => self.new_session(session, caller, switch_caller),
-            Request::List => Ok(Response::Sessions(self.session_infos())),
+            Request::List => {
+                self.survey_if_stale();
+                Ok(Response::Sessions(self.session_infos()))
+            }
             Request::Kill { target } => return self.kill(cid, &target),
             Request::Info { target } => self
                 .sessions

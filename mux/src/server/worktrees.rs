@@ -3,15 +3,24 @@
 //! and never on the event loop; and what a kill leaves of a worktree.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::session::Session;
 use super::{ClientId, Event, Server};
 use crate::protocol::{NewSession, Response, SessionId, SessionInfo};
 use crate::worktree::{self, Conflict, Numbers, Survey, Worktree};
 
-/// How often the worktrees are looked at while any session has one.
+/// How often the worktrees are looked at while a client shows a session
+/// that has one.
 pub(super) const SURVEY_INTERVAL: Duration = Duration::from_secs(3);
+
+/// How often while none is shown: the numbers of background sessions
+/// are fresh at their turn's end, and when `ls` asks.
+const HIDDEN_SURVEY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// An `ls` finding numbers older than this asks for new ones (its
+/// answer has the ones there are).
+const STALE: Duration = Duration::from_secs(1);
 
 /// What git last said of each worktree session.
 #[derive(Default)]
@@ -22,6 +31,8 @@ pub(super) struct Radar {
     again: bool,
     /// The periodic survey's timer is set.
     armed: bool,
+    /// When the last survey started.
+    last: Option<Instant>,
     numbers: HashMap<SessionId, Result<Numbers, String>>,
     conflicts: HashMap<SessionId, Vec<Conflict>>,
 }
@@ -47,7 +58,16 @@ impl Server {
             let _ = events.send(Event::Surveyed(worktree::survey(&list)));
         });
         self.radar.running = spawned.is_ok();
+        self.radar.last = Some(self.os.now());
         self.arm_survey();
+    }
+
+    /// `ls` looks: numbers older than [`STALE`] are asked for again.
+    pub(super) fn survey_if_stale(&mut self) {
+        let now = self.os.now();
+        if self.radar.last.is_none_or(|at| now.saturating_duration_since(at) > STALE) {
+            self.survey_worktrees();
+        }
     }
 
     fn arm_survey(&mut self) {
@@ -57,11 +77,21 @@ impl Server {
         }
     }
 
-    /// The periodic survey, while any session has a worktree.
+    /// The periodic survey, while any session has a worktree: every
+    /// [`SURVEY_INTERVAL`] while one is shown, else now and then.
     pub(super) fn survey_due(&mut self) {
         self.radar.armed = false;
-        if self.sessions.iter().any(|s| s.worktree.is_some()) {
+        let with_worktree: Vec<SessionId> =
+            self.sessions.iter().filter(|s| s.worktree.is_some()).map(|s| s.id).collect();
+        if with_worktree.is_empty() {
+            return;
+        }
+        let shown = with_worktree.iter().any(|&sid| !self.views_showing(sid).is_empty());
+        let since = self.radar.last.map_or(Duration::MAX, |at| self.os.now().saturating_duration_since(at));
+        if shown || since >= HIDDEN_SURVEY_INTERVAL {
             self.survey_worktrees();
+        } else {
+            self.arm_survey();
         }
     }
 
