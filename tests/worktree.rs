@@ -360,3 +360,24 @@ fn the_status_bar_marks_a_conflict_and_prefix_shift_c_makes_a_worktree_session()
     term.wait_marker("side", "*");
     assert_eq!(branches(&env, &repo), ["main", "qmux/a", "qmux/b", "qmux/side"]);
 }
+
+#[test]
+fn prefix_x_on_the_last_session_still_removes_its_merged_worktree() {
+    let env = Env::new();
+    let repo = repo(&env);
+    start(&env, &repo, "solo", "exec sleep 1000");
+    let mut term = env.attach(&["attach", "-t", "solo"], 100, 30);
+    term.wait_marker("solo", "*");
+    term.prefix(b'x');
+    term.wait_status(|s| s.contains("kill 0:solo?"), "the kill question");
+    term.type_str("y");
+    // Nothing was done in it: clean and merged, so it goes, though the
+    // server goes too (its last session).
+    poll_until(
+        DEFAULT_TIMEOUT,
+        "the worktree and branch removed",
+        || (!worktree_path(&env, "solo").exists() && branches(&env, &repo) == ["main"]).then_some(()),
+        || format!("branches {:?}, worktrees {}", branches(&env, &repo), worktree_count(&env, &repo)),
+    );
+    assert_eq!(worktree_count(&env, &repo), 1);
+}

@@ -258,7 +258,7 @@ pub fn run(
                 _ = tokio::time::sleep_until(wake), if next.is_some() => server.fire_timers(),
             }
             served |= !server.connections.is_empty();
-            let idle = server.sessions.is_empty() && server.connections.is_empty();
+            let idle = server.sessions.is_empty() && server.connections.is_empty() && server.radar.settled();
             if server.shutting_down
                 || server.handed_off
                 || (idle && (served || started.elapsed() > Duration::from_millis(100)))

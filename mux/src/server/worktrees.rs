@@ -33,8 +33,18 @@ pub(super) struct Radar {
     armed: bool,
     /// When the last survey started.
     last: Option<Instant>,
+    /// Killed sessions' worktrees git is still deciding on: the server
+    /// waits for them before it exits.
+    leaving: usize,
     numbers: HashMap<SessionId, Result<Numbers, String>>,
     conflicts: HashMap<SessionId, Vec<Conflict>>,
+}
+
+impl Radar {
+    /// No killed session's worktree is waiting for git.
+    pub(super) fn settled(&self) -> bool {
+        self.leaving == 0
+    }
 }
 
 impl Server {
@@ -156,6 +166,7 @@ impl Server {
         let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
             let _ = events.send(Event::WorktreeLeft(reply, worktree::after_kill(&wt)));
         });
+        self.radar.leaving += 1;
         if spawned.is_err() {
             self.worktree_left(reply, "could not look at the worktree: it is kept".into());
         }
@@ -209,6 +220,7 @@ impl Server {
     }
 
     pub(super) fn worktree_left(&mut self, reply: Option<ClientId>, line: String) {
+        self.radar.leaving = self.radar.leaving.saturating_sub(1);
         match reply {
             Some(cid) => self.respond(cid, Ok(Response::Notice(vec![line]))),
             None => self.show_message_everywhere(&line),
