@@ -107,8 +107,10 @@ impl Server {
 
     /// A survey's answer. A worktree that went from under its session is
     /// said once, in the status bars.
-    pub(super) fn surveyed(&mut self, survey: Survey<SessionId>) {
+    pub(super) fn surveyed(&mut self, mut survey: Survey<SessionId>) {
         self.radar.running = false;
+        // A session killed meanwhile has no numbers.
+        survey.numbers.retain(|sid, _| self.sessions.get(*sid).is_some());
         for (sid, numbers) in &survey.numbers {
             let was_fine = !matches!(self.radar.numbers.get(sid), Some(Err(_)));
             if let (Err(why), true, Some(s)) = (numbers, was_fine, self.sessions.get(*sid)) {
