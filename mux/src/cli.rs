@@ -170,6 +170,7 @@ pub struct BridgeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = NEW_WORKTREE_HELP)]
 pub struct NewArgs {
     /// Do not attach: leave the new session in the background.
     #[arg(short = 'd', long = "detached")]
@@ -191,7 +192,7 @@ pub struct NewArgs {
     #[arg(short = 'y', value_name = "ROWS", value_parser = clap::value_parser!(u16).range(1..=999))]
     pub rows: Option<u16>,
 
-    /// Start it in a git worktree of its own: branch NAME (after worktree-branch-prefix) from HEAD, checked out in worktree-dir.
+    /// Start it in a git worktree of its own, beside the repository: a new branch qmux/NAME from HEAD (see below).
     #[arg(short = 'w', long = "worktree", value_name = "NAME")]
     pub worktree: Option<String>,
 
@@ -231,6 +232,18 @@ pub struct MergeArgs {
     #[arg(long)]
     pub rebase: bool,
 }
+
+/// What `qmux new -w` makes, and what it refuses.
+pub const NEW_WORKTREE_HELP: &str = "\
+With -w NAME, in a git repository: the branch (worktree-branch-prefix, \"qmux/\",
+then NAME) starts at HEAD or --base, its worktree goes to worktree-dir
+(\"../{repo}.worktrees/NAME\", beside the repository, whose git status stays
+clean), the files .worktreeinclude names are copied in, and the setup (the
+repository's .qmux.toml [worktree] setup, else worktree-setup) runs in the
+session before the program, which a failed setup does not start. No
+repository, an existing branch (without --reuse), a taken place or a bad
+--base is one line and exit status 1, with nothing made. Then: qmux diff,
+qmux merge, qmux worktree.";
 
 /// What `qmux merge` refuses, and what a conflict leaves.
 pub const MERGE_HELP: &str = "\

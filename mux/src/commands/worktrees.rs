@@ -23,9 +23,7 @@ pub(super) fn make(
     reuse: bool,
     spec: &mut NewSession,
 ) -> Result<(Worktree, bool, String)> {
-    if ctx.remote.is_some() {
-        return Err(Error::msg("-w makes the worktree on this machine: it cannot go with --host"));
-    }
+    here(ctx, "new -w")?;
     let config = Config::load(ctx.config.as_deref())?;
     let req =
         worktree::Request { name, base, reuse, prefix: &config.worktree_branch_prefix, dir: &config.worktree_dir };
@@ -45,8 +43,17 @@ pub(super) fn make(
     Ok((wt, prepared.reused, made))
 }
 
+/// Git runs here, on this machine's files.
+fn here(ctx: &Context, verb: &str) -> Result<()> {
+    match ctx.remote {
+        Some(_) => Err(Error::msg(format!("{verb} runs git on this machine: with --host, run qmux {verb} over there"))),
+        None => Ok(()),
+    }
+}
+
 /// The session a verb works on, and its worktree.
 fn session_worktree(ctx: &Context, target: Option<String>, verb: &str) -> Result<(SessionInfo, Worktree)> {
+    here(ctx, verb)?;
     let info = match ctx.connect()?.request(Request::Info { target: ctx.target(target) })? {
         Response::Sessions(mut one) if one.len() == 1 => one.remove(0),
         _ => return Err(Error::msg(format!("the server sent an unexpected answer to {verb}"))),
@@ -93,6 +100,7 @@ pub(super) fn merge(ctx: &Context, args: MergeArgs) -> Result<i32> {
 
 /// `qmux worktree ls|rm`, for the repository this runs in.
 pub(super) fn worktree(ctx: &Context, action: WorktreeAction) -> Result<i32> {
+    here(ctx, "worktree")?;
     let config = Config::load(ctx.config.as_deref())?;
     let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
     let ours = worktree::list(&cwd, &config.worktree_branch_prefix).map_err(Error::msg)?;
