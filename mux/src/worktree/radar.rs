@@ -189,3 +189,61 @@ impl Drop for Scratch {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worktree::{create, Request, DEFAULT_DIR, DEFAULT_PREFIX};
+
+    fn git_ok(dir: &Path, args: &[&str]) -> String {
+        git(dir, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A repository `r` in `root` on main, `f` holding "one", and two
+    /// worktrees of it, `a` and `b`.
+    fn two_worktrees(root: &Path) -> (Worktree, Worktree) {
+        let repo = root.join("r");
+        std::fs::create_dir_all(&repo).unwrap();
+        git_ok(&repo, &["init", "-q", "-b", "main"]);
+        git_ok(&repo, &["config", "user.name", "T"]);
+        git_ok(&repo, &["config", "user.email", "t@example.com"]);
+        std::fs::write(repo.join("f"), "one\n").unwrap();
+        git_ok(&repo, &["add", "f"]);
+        git_ok(&repo, &["commit", "-q", "-m", "init"]);
+        let req = |name| Request { name, base: None, reuse: false, prefix: DEFAULT_PREFIX, dir: DEFAULT_DIR };
+        (create(&repo, &req("a")).unwrap(), create(&repo, &req("b")).unwrap())
+    }
+
+    #[test]
+    fn uncommitted_edits_of_one_file_in_two_worktrees_would_conflict_and_no_index_is_touched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = two_worktrees(tmp.path());
+        std::fs::write(a.path.join("f"), "alpha\n").unwrap();
+        std::fs::write(b.path.join("f"), "beta\n").unwrap();
+        std::fs::write(b.path.join("new"), "x\n").unwrap();
+
+        let s = survey(&[(1, "0:a".to_string(), a.clone()), (2, "1:b".to_string(), b.clone())]);
+        let numbers = |k| s.numbers[&k].clone().unwrap();
+        assert_eq!(numbers(1), Numbers { ahead: 0, behind: 0, changed: 1, added: 1, removed: 1 });
+        assert_eq!(numbers(2).changed, 2);
+        let one =
+            |other: &str| vec![Conflict { session: other.into(), files: vec!["f".into()], overlap: vec!["f".into()] }];
+        assert_eq!(s.conflicts[&1], one("1:b"));
+        assert_eq!(s.conflicts[&2], one("0:a"));
+        assert_eq!(git_ok(&b.path, &["status", "--porcelain"]), " M f\n?? new\n");
+    }
+
+    #[test]
+    fn different_files_are_no_conflict_and_a_gone_worktree_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = two_worktrees(tmp.path());
+        std::fs::write(a.path.join("f"), "alpha\n").unwrap();
+        std::fs::write(b.path.join("g"), "beta\n").unwrap();
+        let s = survey(&[(1, "0:a".to_string(), a.clone()), (2, "1:b".to_string(), b.clone())]);
+        assert!(s.conflicts.is_empty());
+        std::fs::remove_dir_all(&b.path).unwrap();
+        let s = survey(&[(1, "0:a".to_string(), a), (2, "1:b".to_string(), b)]);
+        assert!(s.numbers[&2].as_ref().is_err_and(|e| e.contains("is gone")));
+        assert!(s.numbers[&1].is_ok());
+    }
+}
