@@ -284,24 +284,10 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
         };
         spec.size = Some((args.cols.unwrap_or(cols), args.rows.map_or(rows, |r| r + 1)));
     }
-    let Some(name) = args.worktree else { return start(ctx, detached, spec) };
-    if !detached && ctx.caller.is_none() {
-        ctx.refuse_nesting()?;
-        need_terminal()?;
+    match args.worktree {
+        Some(name) => worktrees::new(ctx, &name, (args.base.as_deref(), args.reuse), detached, spec),
+        None => start(ctx, detached, spec),
     }
-    let (wt, reused, made) = worktrees::make(ctx, &name, args.base.as_deref(), args.reuse, &mut spec)?;
-    // Said before an attach takes the terminal, else once the session is there.
-    let attaching = !detached && ctx.caller.is_none();
-    if attaching {
-        eprintln!("qmux: {made}");
-    }
-    let started = start(ctx, detached, spec);
-    match &started {
-        Err(_) => crate::worktree::undo(&wt, reused),
-        Ok(_) if !attaching => eprintln!("qmux: {made}"),
-        Ok(_) => {}
-    }
-    started
 }
 
 /// Asks for a new session: in the background, in the caller's own client

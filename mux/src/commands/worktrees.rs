@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{list, no_server, saved_sessions, Context};
+use super::{list, need_terminal, no_server, saved_sessions, start, Context};
 use crate::cli::{DiffArgs, MergeArgs, WorktreeAction};
 use crate::config::Config;
 use crate::detect::State;
@@ -12,11 +12,39 @@ use crate::error::{Error, Result};
 use crate::protocol::{NewSession, Request, Response, SessionInfo};
 use crate::worktree::{self, How, Worktree};
 
+/// `qmux new -w NAME`: the worktree, then the session in it; a session
+/// that cannot start takes its worktree with it.
+pub(super) fn new(
+    ctx: &Context,
+    name: &str,
+    (base, reuse): (Option<&str>, bool),
+    detached: bool,
+    mut spec: NewSession,
+) -> Result<i32> {
+    let attaching = !detached && ctx.caller.is_none();
+    if attaching {
+        ctx.refuse_nesting()?;
+        need_terminal()?;
+    }
+    let (wt, reused, made) = make(ctx, name, base, reuse, &mut spec)?;
+    // Said before an attach takes the terminal, else once the session is there.
+    if attaching {
+        eprintln!("qmux: {made}");
+    }
+    let started = start(ctx, detached, spec);
+    match &started {
+        Err(_) => worktree::undo(&wt, reused),
+        Ok(_) if !attaching => eprintln!("qmux: {made}"),
+        Ok(_) => {}
+    }
+    started
+}
+
 /// `qmux new -w NAME`: makes the branch and worktree, copies what
 /// `.worktreeinclude` names, and points the session there, its setup
 /// with it. Anything refused leaves nothing made. Returns the worktree,
 /// whether its branch was there before, and a line saying what was made.
-pub(super) fn make(
+fn make(
     ctx: &Context,
     name: &str,
     base: Option<&str>,
