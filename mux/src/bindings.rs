@@ -8,6 +8,9 @@ use crate::config::key_name;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     NewSession,
+    /// Asks for a name, then a new session in a git worktree of that name
+    /// (as `qmux new -w NAME`).
+    NewWorktree,
     Next,
     Previous,
     /// The session whose index is the digit pressed.
@@ -69,6 +72,11 @@ const DIGITS: [(char, Action); 10] = {
 
 pub const BINDINGS: &[Binding] = &[
     Binding { keys: &one('c', Action::NewSession), shown: "c", help: "new session in the current session's directory" },
+    Binding {
+        keys: &one('C', Action::NewWorktree),
+        shown: "C",
+        help: "new session in a git worktree of its own: asks for its name (as qmux new -w NAME)",
+    },
     Binding {
         keys: &[('n', Action::Next), ('p', Action::Previous), (')', Action::Next), ('(', Action::Previous)],
         shown: "n / p  ) / (",

@@ -105,6 +105,15 @@ pub enum Command {
     #[command(after_long_help = WAIT_HELP)]
     Wait(WaitArgs),
 
+    /// Show a worktree session's changes against its base: its commits and its uncommitted work together.
+    Diff(DiffArgs),
+
+    /// Merge a worktree session's branch into its base, in the main checkout; all or nothing.
+    Merge(MergeArgs),
+
+    /// List qmux's worktrees of this repository with their sessions, or remove one.
+    Worktree(WorktreeArgs),
+
     /// Show why a session is busy, waiting or asking: the program found, its rule set, every signal.
     Explain(ExplainArgs),
 
@@ -169,6 +178,7 @@ pub struct BridgeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = NEW_WORKTREE_HELP)]
 pub struct NewArgs {
     /// Do not attach: leave the new session in the background.
     #[arg(short = 'd', long = "detached")]
@@ -190,9 +200,86 @@ pub struct NewArgs {
     #[arg(short = 'y', value_name = "ROWS", value_parser = clap::value_parser!(u16).range(1..=999))]
     pub rows: Option<u16>,
 
+    /// Start it in a git worktree of its own, beside the repository: a new branch qmux/NAME from HEAD (see below).
+    #[arg(short = 'w', long = "worktree", value_name = "NAME")]
+    pub worktree: Option<String>,
+
+    /// With -w: the commit to branch from, and the branch `qmux merge` merges into [default: the current branch].
+    #[arg(long, value_name = "REF", requires = "worktree")]
+    pub base: Option<String>,
+
+    /// With -w: start on branch NAME even though it exists already.
+    #[arg(long, requires = "worktree")]
+    pub reuse: bool,
+
     /// Command to run (default: `default-command` from the config, else `q chat`, else the stand-in chat).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Only the files and how much of each changed.
+    #[arg(long)]
+    pub stat: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = MERGE_HELP)]
+pub struct MergeArgs {
+    /// Session: an index, a name (=NAME: exactly that name), or a unique name prefix [default: inside qmux, this session].
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// One commit on the base holding every change of the branch.
+    #[arg(long, conflicts_with = "rebase")]
+    pub squash: bool,
+    /// Rebase the branch onto its base (in its worktree), then fast-forward the base.
+    #[arg(long)]
+    pub rebase: bool,
+}
+
+/// What `qmux new -w` makes, and what it refuses.
+pub const NEW_WORKTREE_HELP: &str = "\
+With -w NAME, in a git repository: the branch (worktree-branch-prefix, \"qmux/\",
+then NAME) starts at HEAD or --base, its worktree goes to worktree-dir
+(\"../{repo}.worktrees/NAME\", beside the repository, whose git status stays
+clean), the files .worktreeinclude names are copied in, and the setup (the
+repository's .qmux.toml [worktree] setup, else worktree-setup) runs in the
+session before the program, which a failed setup does not start. No
+repository, an existing branch (without --reuse), a taken place or a bad
+--base is one line and exit status 1, with nothing made. Then: qmux diff,
+qmux merge, qmux worktree.";
+
+/// What `qmux merge` refuses, and what a conflict leaves.
+pub const MERGE_HELP: &str = "\
+Refused, with nothing done, while the session's program is busy or asks for
+approval, while the main checkout has uncommitted changes or another branch
+checked out, and while the worktree has uncommitted changes (they would stay
+behind: commit them there first). A conflict is aborted: the main checkout
+and its HEAD stay as they were, the conflicting files are listed, and the
+exit status is 1.";
+
+#[derive(Debug, Args)]
+pub struct WorktreeArgs {
+    #[command(subcommand)]
+    pub action: Option<WorktreeAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorktreeAction {
+    /// qmux's worktrees of this repository, each with its session: live, saved or none.
+    Ls,
+    /// Remove a worktree and its branch: refused while a session runs in it, or with work not merged unless --force.
+    Rm {
+        /// The worktree's name (as given to `qmux new -w`).
+        name: String,
+        /// Remove it even with uncommitted changes or commits its base lacks.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// An optional session target: inside qmux, the current session.
@@ -538,7 +625,13 @@ command (array), cwd, pid, created and last_output (Unix seconds or null),
 unseen_output, done (finished while nobody watched), bell, exit_code,
 queued_messages, attached_clients, cols, rows, agent (the rule set in force,
 or null), conversation (the agent's own conversation id, or null), title (the
-title the program set, or \"\").";
+title the program set, or \"\"). A session made with `new -w` also has repo (the
+main checkout), worktree, branch, base, and once git has been asked: ahead and
+behind (commits against base), changed (files, uncommitted and new ones
+included), lines_added, lines_removed, worktree_error (why not, e.g. the
+worktree is gone), and conflicts: [{session, files, overlap}], the other
+sessions of the repository that a merge would conflict with, in which files,
+and every file both changed; null or [] for other sessions.";
 
 impl Cli {
     /// The clap command, for the manual page and completions.

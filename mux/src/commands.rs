@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{AgentsAction, Cli, Command, HooksAction, LsArgs, NewArgs, Shell, SplitArgs};
+use crate::cli::{AgentsAction, Cli, Command, HooksAction, LsArgs, NewArgs, Shell, SplitArgs, WorktreeAction};
 use crate::client::{self, Connection};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -15,6 +15,7 @@ mod agents;
 mod log;
 mod mcp;
 mod messages;
+mod worktrees;
 
 /// What every verb needs to know: where the server is, and who is asking.
 struct Context {
@@ -133,6 +134,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Deny(t)) => messages::answer(&ctx, t.target, Choice::No),
         Some(Command::Capture(args)) => messages::capture(&ctx, args),
         Some(Command::Wait(args)) => messages::wait(&ctx, args),
+        Some(Command::Diff(args)) => worktrees::diff(&ctx, args),
+        Some(Command::Merge(args)) => worktrees::merge(&ctx, args),
+        Some(Command::Worktree(args)) => worktrees::worktree(&ctx, args.action.unwrap_or(WorktreeAction::Ls)),
         Some(Command::Explain(args)) => agents::explain(&ctx, args),
         Some(Command::Log(args)) => log::log(&ctx, args),
         Some(Command::Agents(args)) => agents::agents(&ctx, args.action.unwrap_or(AgentsAction::List)),
@@ -156,7 +160,14 @@ impl Context {
     fn new_session(&self, name: Option<String>, cwd: Option<PathBuf>, command: Vec<String>) -> Result<NewSession> {
         if self.remote.is_some() {
             let cwd = cwd.unwrap_or_default();
-            return Ok(NewSession { name, cwd, command, env: self.environment(), size: client::terminal_size() });
+            return Ok(NewSession {
+                name,
+                cwd,
+                command,
+                env: self.environment(),
+                size: client::terminal_size(),
+                worktree: None,
+            });
         }
         let cwd = match cwd {
             Some(dir) => dir,
@@ -166,7 +177,7 @@ impl Context {
         };
         let cwd = std::fs::canonicalize(&cwd)
             .map_err(|e| Error::msg(format!("cannot use directory {}: {e}", cwd.display())))?;
-        Ok(NewSession { name, cwd, command, env: self.environment(), size: client::terminal_size() })
+        Ok(NewSession { name, cwd, command, env: self.environment(), size: client::terminal_size(), worktree: None })
     }
 
     fn environment(&self) -> Vec<(String, String)> {
@@ -267,6 +278,7 @@ fn default(ctx: &Context) -> Result<i32> {
 }
 
 fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
+    let detached = args.detached;
     let mut spec = ctx.new_session(args.name, args.cwd, args.command)?;
     // -x and -y size the session itself; the status bar's row comes on top.
     if args.cols.is_some() || args.rows.is_some() {
@@ -276,7 +288,16 @@ fn new(ctx: &Context, args: NewArgs) -> Result<i32> {
         };
         spec.size = Some((args.cols.unwrap_or(cols), args.rows.map_or(rows, |r| r + 1)));
     }
-    if args.detached {
+    match args.worktree {
+        Some(name) => worktrees::new(ctx, &name, (args.base.as_deref(), args.reuse), detached, spec),
+        None => start(ctx, detached, spec),
+    }
+}
+
+/// Asks for a new session: in the background, in the caller's own client
+/// (inside qmux), or attached to this terminal.
+fn start(ctx: &Context, detached: bool, spec: NewSession) -> Result<i32> {
+    if detached {
         let mut conn = ctx.connect_or_start()?;
         print_response(conn.request(Request::New { session: spec, caller: ctx.caller, switch_caller: false })?);
         return Ok(0);
@@ -534,6 +555,7 @@ fn ls_line(s: &SessionInfo) -> String {
         line.push(' ');
         line.push_str(&marks);
     }
+    line.push_str(&worktrees::note(s));
     if s.attached_clients > 0 {
         line.push_str(" (attached)");
     }

@@ -57,6 +57,14 @@ pub struct Config {
     pub ssh_command: Vec<String>,
     /// The qmux to run on a remote machine, as its shell reads it.
     pub remote_command: String,
+    /// Where `qmux new -w` puts worktrees: relative to the repository's
+    /// top directory, `{repo}` standing for its name.
+    pub worktree_dir: String,
+    /// What a worktree's branch name starts with.
+    pub worktree_branch_prefix: String,
+    /// A shell command run in a new worktree session before its program
+    /// (a repository's `.qmux.toml` `[worktree] setup` comes first).
+    pub worktree_setup: Option<String>,
     /// Every agent's rule set: built in, the user's `agents/*.toml` beside
     /// the config file, tuned by `[programs.NAME]`.
     pub rules: Rules,
@@ -165,6 +173,21 @@ pub const KEYS: &[KeyDoc] = &[
         default: "\"qmux\"",
         help: "the qmux to run on a remote machine, as its login shell reads it, e.g. \"~/.cargo/bin/qmux\"",
     },
+    KeyDoc {
+        key: "worktree-dir",
+        default: "\"../{repo}.worktrees\"",
+        help: "where qmux new -w puts worktrees: relative to the repository's top directory ({repo} is its name), or absolute",
+    },
+    KeyDoc {
+        key: "worktree-branch-prefix",
+        default: "\"qmux/\"",
+        help: "what the branch of qmux new -w NAME is called before NAME",
+    },
+    KeyDoc {
+        key: "worktree-setup",
+        default: "\"\"",
+        help: "a shell command run in a new worktree session before its program, e.g. \"npm ci\" (a repository's .qmux.toml [worktree] setup wins; \"\": none)",
+    },
 ];
 
 /// The keys of a `[programs.NAME]` table, which tunes an agent's rule set
@@ -205,6 +228,9 @@ impl Default for Config {
             hosts: Vec::new(),
             ssh_command: vec!["ssh".into()],
             remote_command: "qmux".into(),
+            worktree_dir: crate::worktree::DEFAULT_DIR.into(),
+            worktree_branch_prefix: crate::worktree::DEFAULT_PREFIX.into(),
+            worktree_setup: None,
             rules: Rules::builtin(),
         }
     }
@@ -283,6 +309,9 @@ struct File {
     hosts: Option<Vec<String>>,
     ssh_command: Option<Vec<String>>,
     remote_command: Option<String>,
+    worktree_dir: Option<String>,
+    worktree_branch_prefix: Option<String>,
+    worktree_setup: Option<String>,
     #[serde(default)]
     programs: HashMap<String, ProgramFile>,
 }
@@ -382,6 +411,9 @@ impl Config {
                 "hosts" => Some(array(&self.hosts)),
                 "ssh-command" => Some(array(&self.ssh_command)),
                 "remote-command" => Some(quoted(&self.remote_command)),
+                "worktree-dir" => Some(quoted(&self.worktree_dir)),
+                "worktree-branch-prefix" => Some(quoted(&self.worktree_branch_prefix)),
+                "worktree-setup" => Some(quoted(self.worktree_setup.as_deref().unwrap_or(""))),
                 _ => None,
             })
             .collect()
@@ -480,6 +512,14 @@ impl Config {
             }
             config.remote_command = remote;
         }
+        if let Some(dir) = file.worktree_dir {
+            if dir.trim().is_empty() {
+                return Err(refuse("worktree-dir", "is empty; write it like \"../{repo}.worktrees\""));
+            }
+            config.worktree_dir = dir;
+        }
+        config.worktree_branch_prefix = file.worktree_branch_prefix.unwrap_or(config.worktree_branch_prefix);
+        config.worktree_setup = file.worktree_setup.filter(|s| !s.trim().is_empty());
         if let Some(size) = file.default_size {
             config.default_size = parse_size(&size).ok_or_else(|| {
                 let (line, col) = find_key(text, "default-size");

@@ -35,6 +35,10 @@ pub struct Explanation {
     pub conversation: Option<String>,
     /// What `qmux restore` would run.
     pub resume: Option<Vec<String>>,
+    /// Sessions on worktrees of the same repository whose changes would
+    /// conflict with this one's (`qmux new -w`).
+    #[serde(default)]
+    pub conflicts: Vec<crate::worktree::Conflict>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -71,6 +75,7 @@ impl Explanation {
             reason: verdict.reason.to_string(),
             conversation: None,
             resume: None,
+            conflicts: Vec::new(),
         }
     }
 
@@ -119,6 +124,10 @@ impl Explanation {
         }
         if let Some(cmd) = &self.resume {
             let _ = writeln!(out, "resume     {}", cmd.join(" "));
+        }
+        for c in &self.conflicts {
+            let both = c.overlap.join(", ");
+            let _ = writeln!(out, "conflict   with {} in {} (both changed {both})", c.session, c.files.join(", "));
         }
         out
     }

@@ -37,3 +37,4 @@ pub mod server;
 pub mod status;
 pub mod target;
 pub mod terminal;
+pub mod worktree;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::client::Connection;
 use crate::error::{Error, Result};
-use crate::protocol::{Caller, NewSession, Request, Response, SessionInfo, WaitFor};
+use crate::protocol::{Caller, Request, Response, SessionInfo, WaitFor};
 use crate::rules::Choice;
 
 /// The longest a `wait_for` may be asked to wait.
@@ -51,6 +51,8 @@ pub struct StartArgs {
     pub name: Option<String>,
     /// A first message, sent once the program waits at its prompt.
     pub prompt: Option<String>,
+    /// Start it in a git worktree of its own on a new branch of this name (as `qmux new -w`).
+    pub worktree: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -173,16 +175,31 @@ impl Tools {
         if !cwd.is_dir() {
             return Err(refused(format!("directory {} does not exist", cwd.display())));
         }
-        let session = NewSession {
-            name: a.name,
-            cwd,
-            command: a.command,
-            env: std::env::vars().filter(|(k, _)| k != "QMUX").collect(),
-            size: None,
-        };
         let before: Vec<u64> = self.sessions().await.map(|l| l.iter().map(|s| s.id).collect()).unwrap_or_default();
-        let req = Request::New { session, caller: None, switch_caller: false };
-        self.ask(req, true, None).await.map_err(refused)?;
+        // Through `qmux new -d`, as a user would start it: the worktree
+        // (made by git on this machine) and every refusal come with it.
+        let mut cmd = std::process::Command::new(std::env::current_exe().map_err(refused)?);
+        cmd.arg("-S").arg(&self.socket);
+        if let Some(config) = &self.config {
+            cmd.arg("-f").arg(config);
+        }
+        cmd.args(["new", "-d", "-c"]).arg(&cwd);
+        if let Some(name) = &a.name {
+            cmd.args(["-s", name]);
+        }
+        if let Some(worktree) = &a.worktree {
+            cmd.args(["-w", worktree]);
+        }
+        if !a.command.is_empty() {
+            cmd.arg("--").args(&a.command);
+        }
+        cmd.env_remove("QMUX").stdin(std::process::Stdio::null());
+        let out = tokio::task::spawn_blocking(move || cmd.output()).await.map_err(refused)?.map_err(refused)?;
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let line = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("qmux new failed");
+            return Err(refused(line.trim_start_matches("qmux: ")));
+        }
         let label = self
             .sessions()
             .await?

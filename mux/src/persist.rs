@@ -44,15 +44,18 @@ pub struct SavedSession {
     pub state: State,
     pub exit_code: Option<i32>,
     /// The agent identified in it (its rule set's name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub agent: Option<String>,
     /// The agent's own id for its conversation, to resume exactly it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub conversation: Option<String>,
     /// The agent's command line, when the session's command was something
     /// else that started it (a shell): a restore runs the agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub agent_argv: Option<Vec<String>>,
+    /// Its worktree (`qmux new -w`), which a restore starts it in again.
+    #[serde(default)]
+    pub worktree: Option<crate::worktree::Worktree>,
 }
 
 /// A saved session with its history and last screen, as loaded.
@@ -421,6 +424,7 @@ mod tests {
             agent: None,
             conversation: None,
             agent_argv: None,
+            worktree: None,
         }
     }
 

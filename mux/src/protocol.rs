@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// No frame may be larger than this. Lengths from the wire are checked
 /// against it before anything is allocated.
@@ -51,6 +51,8 @@ pub struct NewSession {
     pub env: Vec<(String, String)>,
     /// Terminal size (cols, rows) of the creating terminal, if it has one.
     pub size: Option<(u16, u16)>,
+    /// The worktree made for it (`qmux new -w`), which it starts in.
+    pub worktree: Option<Box<crate::worktree::Worktree>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +224,11 @@ pub enum Request {
         /// question.
         caller: Option<Caller>,
     },
+    /// One session's row of `ls`, answered as `Sessions` (for `diff` and
+    /// `merge`, which work on its worktree).
+    Info {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -334,6 +341,23 @@ pub struct SessionInfo {
     pub conversation: Option<String>,
     /// The title the program set (OSC 0/2); empty if none.
     pub title: String,
+    /// A session made with `qmux new -w`: its repository's main checkout,
+    /// its worktree, branch and base; `None` for the others.
+    pub repo: Option<PathBuf>,
+    pub worktree: Option<PathBuf>,
+    pub branch: Option<String>,
+    pub base: Option<String>,
+    /// Its changes against its base, once git has been asked (worker thread).
+    pub ahead: Option<u32>,
+    pub behind: Option<u32>,
+    /// Files changed, committed or not, new files included.
+    pub changed: Option<u32>,
+    pub lines_added: Option<u32>,
+    pub lines_removed: Option<u32>,
+    /// Why the numbers cannot be had (the worktree is gone).
+    pub worktree_error: Option<String>,
+    /// Other sessions of the same repository whose changes would conflict.
+    pub conflicts: Vec<crate::worktree::Conflict>,
 }
 
 impl SessionInfo {

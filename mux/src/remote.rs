@@ -556,6 +556,7 @@ mod tests {
             command: vec![],
             env: vec![("TERM".into(), "xterm-kitty".into())],
             size: None,
+            worktree: None,
         };
         let mut req = Request::New { session: spec, caller: None, switch_caller: false };
         let here = Bridged { home: Some("/home/me".into()), ..Bridged::here() };

@@ -50,6 +50,7 @@ fn new_session() -> NewSession {
         command: vec!["q".into(), "chat".into()],
         env: vec![("TERM".into(), "xterm-256color".into())],
         size: Some((120, 40)),
+        worktree: None,
     }
 }
 
@@ -135,6 +136,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
             request(Request::Wait { target: "chat".into(), until: WaitFor::Output("done|fail(ed)?".into()) }),
         ),
         ("valid-request-list-saved.bin", request(Request::ListSaved)),
+        ("valid-request-info.bin", request(Request::Info { target: "chat".into() })),
         ("valid-request-restore.bin", request(Request::Restore { target: Some("chat".into()) })),
         ("valid-request-forget.bin", request(Request::Forget { target: None })),
         ("valid-input.bin", frame(&ToServer::Input(b"hello\x02c\x1b[A".to_vec()))),

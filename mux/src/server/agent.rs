@@ -231,6 +231,9 @@ impl Server {
             self.find_conversation(sid);
             self.after(Duration::from_secs(1), Event::FindConversation(sid));
             self.after(Duration::from_secs(3), Event::FindConversation(sid));
+            if self.sessions.get(sid).is_some_and(|s| s.worktree.is_some()) {
+                self.survey_worktrees();
+            }
         }
         // Saved with the next flush, not here: a state flips with every
         // echo, and a synchronous write would hold up the next key.
@@ -386,6 +389,7 @@ impl Server {
         e.process = w.agent.as_ref().map(|p| (p.pid, p.argv.clone()));
         e.conversation = w.conversation.clone();
         e.resume = Some(resume).filter(|cmd| *cmd != s.origin);
+        e.conflicts = self.conflicts_of(sid).to_vec();
         Some(e)
     }
 

@@ -24,6 +24,9 @@ struct PaneDrawn {
     header: String,
 }
 
+/// Prefix `C`'s question.
+const WORKTREE_PROMPT: &str = "new session in worktree (name): ";
+
 impl Server {
     /// Draws every dirty view whose terminal has taken its last frame.
     pub(super) fn draw_dirty(&mut self) {
@@ -39,7 +42,8 @@ impl Server {
     /// keys.
     pub(super) fn status_line(&self, view: &View) -> (Vec<status::Entry>, Option<String>) {
         let hint = || (!self.prefix_used).then(|| format!("{} ? help", crate::config::key_name(self.prefix(view))));
-        let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(hint);
+        let message = view.message.as_ref().map(|(m, _)| m.clone()).or_else(|| self.conflict_mark(view.focused()));
+        let message = message.or_else(hint);
         (self.status_entries(view), message)
     }
 
@@ -97,7 +101,8 @@ impl Server {
         };
         // Beside other panes, the session area is composed pane by pane
         // (each pane's terminal locked in turn, before the focused one is).
-        let panes = !view.single() && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::ConfirmKill);
+        let panes = !view.single()
+            && matches!(view.mode, Mode::Normal | Mode::Rename { .. } | Mode::WorktreeName { .. } | Mode::ConfirmKill);
         // A pane with nothing drawn repaints them all, and the status row.
         let repaint = rows_drawn.len() < view.panes.len() || rows_drawn.iter().any(Option::is_none);
         let panes = panes.then(|| self.panes_frame(view, &entries, rows_drawn, repaint));
@@ -111,6 +116,7 @@ impl Server {
                 Mode::Rename { input } => {
                     status::render_prompt(&format!("rename {}: ", session.label()), input, view.cols)
                 }
+                Mode::WorktreeName { input } => status::render_prompt(WORKTREE_PROMPT, input, view.cols),
                 Mode::ConfirmKill => status::render_prompt(&format!("kill {}? (y/n) ", session.label()), "", view.cols),
                 _ => (status_text.clone(), u16::MAX),
             };
@@ -159,8 +165,11 @@ impl Server {
                 frame.extend(format!("\x1b[{};{}H\x1b[?25h", cursor.0 + 1, cursor.1 + 1).into_bytes());
                 (frame, None, None)
             }
-            Mode::Rename { input } => {
-                let label = format!("rename {}: ", session.label());
+            Mode::Rename { input } | Mode::WorktreeName { input } => {
+                let label = match &view.mode {
+                    Mode::Rename { .. } => format!("rename {}: ", session.label()),
+                    _ => WORKTREE_PROMPT.to_string(),
+                };
                 let (row, col) = status::render_prompt(&label, input, view.cols);
                 let mut frame = render::session_frame(screen, focused_drawn, None, (view.cols, view.rows));
                 frame.extend(render::status_frame(&row, view.rows, screen, prompt_cursor(col)));

@@ -44,7 +44,7 @@ use crate::pty::OutputPending;
 use crate::terminal::{Snapshot, Terminal};
 
 /// Bumped whenever [`Handed`] or the exchange changes shape.
-pub const HANDOFF_VERSION: u32 = 1;
+pub const HANDOFF_VERSION: u32 = 2;
 
 /// The environment variable that hands the new server its end of the pair.
 pub const HANDOFF_FD_VAR: &str = "QMUX_HANDOFF_FD";
@@ -92,6 +92,7 @@ struct Handed {
     conversation_reported: bool,
     reported: Option<State>,
     terminal: Snapshot,
+    worktree: Option<crate::worktree::Worktree>,
 }
 
 fn send(stream: &mut UnixStream, msg: &Message) -> std::io::Result<()> {
@@ -353,6 +354,7 @@ impl Server {
             last_used: h.last_used,
             by_default: h.by_default,
             needs_you_since: None,
+            worktree: h.worktree,
         };
         self.sessions.adopt(session);
         Ok(())
@@ -395,6 +397,7 @@ fn handed_session(s: &Session, master: Option<usize>) -> Handed {
         conversation_reported: s.watch.conversation_reported,
         reported: s.watch.reported,
         terminal,
+        worktree: s.worktree.clone(),
     }
 }
 

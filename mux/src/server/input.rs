@@ -227,6 +227,7 @@ impl Server {
             }
             Action::Detach => self.detach(cid, "detached"),
             Action::Kill => self.set_mode(cid, Mode::ConfirmKill),
+            Action::NewWorktree => self.set_mode(cid, Mode::WorktreeName { input: String::new() }),
             Action::Rename => {
                 let input = self.sessions.get(focused).map(|s| s.name.clone()).unwrap_or_default();
                 self.set_mode(cid, Mode::Rename { input });

@@ -26,6 +26,7 @@
 //! - [`panes`] and [`layout`]: a view split between sessions;
 //! - [`draw`]: the frame for each view;
 //! - [`persist`]: saving and restoring sessions over [`crate::persist::Store`];
+//! - [`worktrees`]: worktree sessions' git numbers and conflict radar;
 //! - [`os`]: the seam around PTYs and the clock.
 
 mod agent;
@@ -47,6 +48,7 @@ mod sessions;
 mod typing;
 mod verbs;
 mod view;
+mod worktrees;
 
 #[cfg(test)]
 mod tests;
@@ -61,7 +63,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::protocol::{SessionId, ToServer};
+use crate::protocol::{NewSession, SessionId, ToServer};
 use crate::pty::PtyEvent;
 
 use conn::Connection;
@@ -115,6 +117,16 @@ enum Event {
     NoticeClicked(SessionId),
     /// What another machine's server said its sessions are.
     HostSessions(usize, Result<Vec<crate::protocol::SessionInfo>, String>),
+    /// Time to ask git about the worktree sessions again.
+    SurveyDue,
+    /// What git said of the worktree sessions.
+    Surveyed(crate::worktree::Survey<SessionId>),
+    /// What a killed session left of its worktree, for the client that
+    /// killed it (or the status bars).
+    WorktreeLeft(Option<ClientId>, String),
+    /// The worktree prefix `C` asked for, made (or why not), and the
+    /// session to start in it.
+    WorktreeMade(ClientId, Box<Result<(crate::worktree::Worktree, NewSession), String>>),
     Shutdown,
 }
 
@@ -185,6 +197,8 @@ struct Server {
     hosts: hosts::Hosts,
     /// The attention log and the notices on their way.
     notices: notices::Notices,
+    /// What git last said of the worktree sessions.
+    radar: worktrees::Radar,
 }
 
 /// Runs the server on an already-bound listener until the last session is
@@ -255,7 +269,7 @@ pub fn run(
                 _ = tokio::time::sleep_until(wake), if next.is_some() => server.fire_timers(),
             }
             served |= !server.connections.is_empty();
-            let idle = server.sessions.is_empty() && server.connections.is_empty();
+            let idle = server.sessions.is_empty() && server.connections.is_empty() && server.radar.settled();
             if server.shutting_down
                 || server.handed_off
                 || (idle && (served || started.elapsed() > Duration::from_millis(100)))
@@ -339,6 +353,7 @@ impl Server {
             acceptor: None,
             hosts: hosts::Hosts::default(),
             notices: notices::Notices::default(),
+            radar: worktrees::Radar::default(),
         }
     }
 
@@ -374,6 +389,10 @@ impl Server {
                 self.evaluate_state(sid);
             }
             Event::ForgetBlankRows(sid) => self.forget_blank_rows(sid),
+            Event::SurveyDue => self.survey_due(),
+            Event::Surveyed(survey) => self.surveyed(survey),
+            Event::WorktreeLeft(reply, line) => self.worktree_left(reply, line),
+            Event::WorktreeMade(cid, made) => self.worktree_made(cid, *made),
             Event::Shutdown => self.shutting_down = true,
         }
         self.settle();

@@ -22,6 +22,10 @@ pub(super) enum Mode {
     Rename {
         input: String,
     },
+    /// Prefix `C`: the name of a new worktree session.
+    WorktreeName {
+        input: String,
+    },
     ConfirmKill,
     /// Reading history; the session keeps running underneath.
     Scroll(Box<ScrollView>),
@@ -136,15 +140,19 @@ impl Server {
                 }
                 Key::Escape | Key::Ctrl('c') => self.set_mode(cid, Mode::Normal),
                 key => {
-                    match key {
-                        Key::Char(c) => input.push(c),
-                        Key::Backspace => {
-                            input.pop();
-                        }
-                        Key::Ctrl('u') => input.clear(),
-                        _ => {}
-                    }
+                    edit_line(&mut input, key);
                     self.set_mode(cid, Mode::Rename { input });
+                }
+            },
+            Mode::WorktreeName { mut input } => match key {
+                Key::Enter => {
+                    self.set_mode(cid, Mode::Normal);
+                    self.new_worktree_here(cid, input);
+                }
+                Key::Escape | Key::Ctrl('c') => self.set_mode(cid, Mode::Normal),
+                key => {
+                    edit_line(&mut input, key);
+                    self.set_mode(cid, Mode::WorktreeName { input });
                 }
             },
         }
@@ -279,4 +287,16 @@ pub(super) fn help_lines(prefix: &[u8], top: usize, (cols, rows): (u16, u16)) ->
     let mut lines = vec![title, String::new()];
     lines.extend(body.iter().skip(top).take(room).map(|l| status::truncate(l, usize::from(cols))));
     lines
+}
+
+/// A key typed into a one-line prompt.
+fn edit_line(input: &mut String, key: Key) {
+    match key {
+        Key::Char(c) => input.push(c),
+        Key::Backspace => {
+            input.pop();
+        }
+        Key::Ctrl('u') => input.clear(),
+        _ => {}
+    }
 }

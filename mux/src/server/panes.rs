@@ -168,6 +168,15 @@ impl Server {
     /// directory's name is what the sessions there are named already, so
     /// a stand-in chat split from Claude's pane would read `claude-2`.
     pub(super) fn new_session_here(&mut self, cid: ClientId) -> Result<SessionId, String> {
+        let mut spec = self.spec_here(cid)?;
+        let command = self.default_command(&spec.env, &spec.cwd)?;
+        spec.name = Some(self.sessions.unique_name(crate::config::program_name(&command)));
+        self.create_session(spec)
+    }
+
+    /// A session with the default command, in the focused session's
+    /// directory, sized for the client.
+    pub(super) fn spec_here(&self, cid: ClientId) -> Result<NewSession, String> {
         let view = self.view(cid).ok_or("not attached")?;
         let (env, size) = (view.env.clone(), Some((view.cols, view.rows)));
         let cwd = self
@@ -175,9 +184,7 @@ impl Server {
             .get(view.focused())
             .map(|s| s.child.cwd().unwrap_or_else(|| s.cwd.clone()))
             .unwrap_or_else(|| PathBuf::from("/"));
-        let command = self.default_command(&env, &cwd)?;
-        let name = Some(self.sessions.unique_name(crate::config::program_name(&command)));
-        self.create_session(NewSession { name, cwd, command: Vec::new(), env, size })
+        Ok(NewSession { name: None, cwd, command: Vec::new(), env, size, worktree: None })
     }
 
     /// Shows `sid` in a new pane after the focused one, in half of its

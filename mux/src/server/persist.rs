@@ -279,6 +279,7 @@ impl Server {
                 command: command.clone(),
                 env: saved.meta.env.clone(),
                 size: None,
+                worktree: saved.meta.worktree.clone().map(Box::new),
             };
             match self.create_or_restore(spec, Some(&saved)) {
                 Ok(sid) => {

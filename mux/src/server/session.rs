@@ -73,6 +73,8 @@ pub(super) struct Session {
     /// Since when it has asked for approval, or finished unseen: the
     /// attention jump goes to the oldest first.
     pub needs_you_since: Option<Instant>,
+    /// Its own checkout (`qmux new -w`), if it has one.
+    pub worktree: Option<crate::worktree::Worktree>,
 }
 
 /// What qmux has learnt about a session's program: which agent it is, and
@@ -286,6 +288,7 @@ impl Session {
                 .as_ref()
                 .filter(|_| !w.rules.matcher.matches(&self.origin, program_name(&self.origin)))
                 .map(|p| p.argv.clone()),
+            worktree: self.worktree.clone(),
         }
     }
 

@@ -227,6 +227,12 @@ impl Server {
                 ));
             }
         }
+        let mut worktree = spec.worktree.map(|wt| *wt);
+        if let Some(wt) = worktree.as_ref().filter(|wt| !wt.path.is_dir()) {
+            return Err(format!("its worktree {} is gone (qmux forget drops a saved session)", wt.path.display()));
+        }
+        // The setup runs once, before the program's first start.
+        let setup = worktree.as_mut().and_then(|wt| wt.setup.take()).filter(|_| saved.is_none());
         let by_default = spec.command.is_empty() && self.config.default_command.is_none();
         let command = if spec.command.is_empty() { self.default_command(&spec.env, &spec.cwd)? } else { spec.command };
         let index = self.sessions.free_index(saved.map(|s| s.meta.index));
@@ -259,7 +265,11 @@ impl Server {
         let child = match exited {
             Some(_) => Box::new(super::os::Ended),
             None => {
-                let spec = SpawnSpec { argv: &command, cwd: &spec.cwd, env: &env, cols, rows };
+                let argv = match &setup {
+                    Some(setup) => crate::worktree::with_setup(setup, &command),
+                    None => command.clone(),
+                };
+                let spec = SpawnSpec { argv: &argv, cwd: &spec.cwd, env: &env, cols, rows };
                 self.start_program(id, Program::Spawn(spec), &terminal, &pending)?
             }
         };
@@ -298,9 +308,14 @@ impl Server {
             last_used: 0,
             by_default,
             needs_you_since: None,
+            worktree,
         };
+        let has_worktree = session.worktree.is_some();
         self.sessions.insert(session);
         self.note_started(id);
+        if has_worktree {
+            self.survey_worktrees();
+        }
         self.save_meta(id);
         self.arm_flush();
         self.evaluate_state(id);
@@ -337,9 +352,18 @@ impl Server {
     /// Kills a session: its program is hung up and its saved state goes.
     /// Clients showing it move to their last session, else the next one.
     pub(super) fn remove_session(&mut self, sid: SessionId) {
+        self.remove_session_answering(sid, None);
+    }
+
+    /// [`Server::remove_session`]; what is left of its worktree is said to
+    /// `reply` (which is then answered later), else in the status bars.
+    /// Returns whether `reply` will be answered.
+    pub(super) fn remove_session_answering(&mut self, sid: SessionId, reply: Option<ClientId>) -> bool {
         let Some((pos, mut removed)) = self.sessions.remove(sid) else {
-            return;
+            return false;
         };
+        let worktree = removed.worktree.take();
+        let deferred = worktree.is_some() && reply.is_some();
         let label = removed.label();
         self.note_closed(label.clone(), removed.watch.agent_name(), sid);
         for t in std::mem::take(&mut removed.typing) {
@@ -352,6 +376,10 @@ impl Server {
             store.forget(&removed.key);
         }
         self.end_session_processes(&mut removed);
+        if let Some(wt) = worktree {
+            // Once its program is hung up: what it leaves behind is known.
+            self.worktree_after_kill(wt, reply);
+        }
         drop(removed);
         self.end_waiters(sid, &format!("{label} was killed"));
         if self.sessions.is_empty() {
@@ -359,7 +387,7 @@ impl Server {
             for cid in views {
                 self.detach(cid, "no sessions left");
             }
-            return;
+            return deferred;
         }
         let nearest = self.sessions.at(pos.min(self.sessions.len() - 1)).map(|s| s.id);
         let views: Vec<ClientId> = self.views().map(|(id, _)| id).collect();
@@ -387,6 +415,7 @@ impl Server {
         }
         self.refit = true;
         self.repaint_all();
+        deferred
     }
 
     pub(super) fn session_infos(&self) -> Vec<SessionInfo> {
@@ -396,7 +425,7 @@ impl Server {
             .map(|s| {
                 let (cols, rows, title) =
                     s.terminal.lock().map(|t| (t.size().0, t.size().1, t.title().to_string())).unwrap_or_default();
-                SessionInfo {
+                let mut info = SessionInfo {
                     index: s.index,
                     name: s.name.clone(),
                     id: s.id,
@@ -417,7 +446,20 @@ impl Server {
                     agent: s.watch.agent_name(),
                     conversation: s.watch.conversation.clone(),
                     title,
-                }
+                    repo: None,
+                    worktree: None,
+                    branch: None,
+                    base: None,
+                    ahead: None,
+                    behind: None,
+                    changed: None,
+                    lines_added: None,
+                    lines_removed: None,
+                    worktree_error: None,
+                    conflicts: Vec::new(),
+                };
+                self.describe_worktree(s, &mut info);
+                info
             })
             .collect()
     }

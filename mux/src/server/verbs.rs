@@ -61,8 +61,15 @@ impl Server {
             }
             Request::Wait { target, until } => return self.wait(cid, &target, until),
             Request::New { session, caller, switch_caller } => self.new_session(session, caller, switch_caller),
-            Request::List => Ok(Response::Sessions(self.session_infos())),
-            Request::Kill { target } => self.kill(&target),
+            Request::List => {
+                self.survey_if_stale();
+                Ok(Response::Sessions(self.session_infos()))
+            }
+            Request::Kill { target } => return self.kill(cid, &target),
+            Request::Info { target } => self
+                .sessions
+                .resolve(&target)
+                .map(|sid| Response::Sessions(self.session_infos().into_iter().filter(|s| s.id == sid).collect())),
             Request::Handoff { exe } => self.hand_off(exe),
             Request::KillServer => {
                 self.shutting_down = true;
@@ -160,10 +167,14 @@ impl Server {
         Ok(Response::Notice(notices))
     }
 
-    fn kill(&mut self, target: &str) -> Answer {
-        let sid = self.sessions.resolve(target)?;
-        self.remove_session(sid);
-        Ok(Response::Ok)
+    /// `qmux kill`: answered at once, or, for a session with a worktree,
+    /// once git has said what is left of it.
+    fn kill(&mut self, cid: ClientId, target: &str) {
+        match self.sessions.resolve(target) {
+            Ok(sid) if self.remove_session_answering(sid, Some(cid)) => {}
+            Ok(_) => self.respond(cid, Ok(Response::Ok)),
+            Err(e) => self.respond(cid, Err(e)),
+        }
     }
 
     fn switch(&mut self, target: &str, caller: Option<Caller>) -> Answer {

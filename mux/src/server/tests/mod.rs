@@ -109,6 +109,7 @@ impl Harness {
             command: vec!["fake".into()],
             env: Vec::new(),
             size: None,
+            worktree: None,
         };
         let sid = self.server.create_session(spec).expect("a fake program starts");
         self.server.settle();
@@ -538,6 +539,7 @@ fn a_program_that_cannot_start_is_an_error_not_a_session() {
         command: vec!["missing".into()],
         env: Vec::new(),
         size: None,
+        worktree: None,
     };
     h.request(cli, Request::New { session: spec, caller: None, switch_caller: false });
     assert!(matches!(&h.responses(cli)[..], [Response::Error(e)] if e == "missing: command not found"));

@@ -1,0 +1,232 @@
+//! Worktree sessions in the server (`qmux new -w`): their numbers against
+//! their base and the conflict radar, asked of git on a thread of its own
+//! and never on the event loop; and what a kill leaves of a worktree.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::session::Session;
+use super::{ClientId, Event, Server};
+use crate::protocol::{NewSession, Response, SessionId, SessionInfo};
+use crate::worktree::{self, Conflict, Numbers, Survey, Worktree};
+
+/// How often the worktrees are looked at while a client shows a session
+/// that has one.
+pub(super) const SURVEY_INTERVAL: Duration = Duration::from_secs(3);
+
+/// How often while none is shown: the numbers of background sessions
+/// are fresh at their turn's end, and when `ls` asks.
+const HIDDEN_SURVEY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// An `ls` finding numbers older than this asks for new ones (its
+/// answer has the ones there are).
+const STALE: Duration = Duration::from_secs(1);
+
+/// What git last said of each worktree session.
+#[derive(Default)]
+pub(super) struct Radar {
+    /// A survey is on its way.
+    running: bool,
+    /// Another was asked for meanwhile.
+    again: bool,
+    /// The periodic survey's timer is set.
+    armed: bool,
+    /// When the last survey started.
+    last: Option<Instant>,
+    /// Killed sessions' worktrees git is still deciding on: the server
+    /// waits for them before it exits.
+    leaving: usize,
+    numbers: HashMap<SessionId, Result<Numbers, String>>,
+    conflicts: HashMap<SessionId, Vec<Conflict>>,
+}
+
+impl Radar {
+    /// No killed session's worktree is waiting for git.
+    pub(super) fn settled(&self) -> bool {
+        self.leaving == 0
+    }
+}
+
+impl Server {
+    /// Asks git for fresh numbers for every worktree session (a session
+    /// came, a turn ended, the timer): on a thread, answered by
+    /// `Event::Surveyed`.
+    pub(super) fn survey_worktrees(&mut self) {
+        if self.radar.running {
+            self.radar.again = true;
+            return;
+        }
+        let list: Vec<(SessionId, String, Worktree)> =
+            self.sessions.iter().filter_map(|s| Some((s.id, s.label(), s.worktree.clone()?))).collect();
+        if list.is_empty() {
+            self.radar.numbers.clear();
+            self.radar.conflicts.clear();
+            return;
+        }
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let _ = events.send(Event::Surveyed(worktree::survey(&list)));
+        });
+        self.radar.running = spawned.is_ok();
+        self.radar.last = Some(self.os.now());
+        self.arm_survey();
+    }
+
+    /// `ls` looks: numbers older than [`STALE`] are asked for again.
+    pub(super) fn survey_if_stale(&mut self) {
+        let now = self.os.now();
+        if self.radar.last.is_none_or(|at| now.saturating_duration_since(at) > STALE) {
+            self.survey_worktrees();
+        }
+    }
+
+    fn arm_survey(&mut self) {
+        if !self.radar.armed {
+            self.radar.armed = true;
+            self.after(SURVEY_INTERVAL, Event::SurveyDue);
+        }
+    }
+
+    /// The periodic survey, while any session has a worktree: every
+    /// [`SURVEY_INTERVAL`] while one is shown, else now and then.
+    pub(super) fn survey_due(&mut self) {
+        self.radar.armed = false;
+        let with_worktree: Vec<SessionId> =
+            self.sessions.iter().filter(|s| s.worktree.is_some()).map(|s| s.id).collect();
+        if with_worktree.is_empty() {
+            return;
+        }
+        let shown = with_worktree.iter().any(|&sid| !self.views_showing(sid).is_empty());
+        let since = self.radar.last.map_or(Duration::MAX, |at| self.os.now().saturating_duration_since(at));
+        if shown || since >= HIDDEN_SURVEY_INTERVAL {
+            self.survey_worktrees();
+        } else {
+            self.arm_survey();
+        }
+    }
+
+    /// A survey's answer. A worktree that went from under its session is
+    /// said once, in the status bars.
+    pub(super) fn surveyed(&mut self, mut survey: Survey<SessionId>) {
+        self.radar.running = false;
+        // A session killed meanwhile has no numbers.
+        survey.numbers.retain(|sid, _| self.sessions.get(*sid).is_some());
+        for (sid, numbers) in &survey.numbers {
+            let was_fine = !matches!(self.radar.numbers.get(sid), Some(Err(_)));
+            if let (Err(why), true, Some(s)) = (numbers, was_fine, self.sessions.get(*sid)) {
+                let line = format!("{}: {why}", s.label());
+                self.show_message_everywhere(&line);
+            }
+        }
+        let marks_changed = self.radar.conflicts != survey.conflicts;
+        self.radar.numbers = survey.numbers;
+        self.radar.conflicts = survey.conflicts;
+        if marks_changed {
+            self.mark_all();
+        }
+        if std::mem::take(&mut self.radar.again) {
+            self.survey_worktrees();
+        }
+    }
+
+    /// The worktree fields of a session's `ls` row.
+    pub(super) fn describe_worktree(&self, s: &Session, info: &mut SessionInfo) {
+        let Some(wt) = &s.worktree else { return };
+        info.repo = Some(wt.repo.clone());
+        info.worktree = Some(wt.path.clone());
+        info.branch = Some(wt.branch.clone());
+        info.base = Some(wt.base.clone());
+        match self.radar.numbers.get(&s.id) {
+            Some(Ok(n)) => {
+                (info.ahead, info.behind, info.changed) = (Some(n.ahead), Some(n.behind), Some(n.changed));
+                (info.lines_added, info.lines_removed) = (Some(n.added), Some(n.removed));
+            }
+            Some(Err(why)) => info.worktree_error = Some(why.clone()),
+            None => {}
+        }
+        info.conflicts = self.radar.conflicts.get(&s.id).cloned().unwrap_or_default();
+    }
+
+    /// The conflicts of a session, for its status bar and `explain`.
+    pub(super) fn conflicts_of(&self, sid: SessionId) -> &[Conflict] {
+        self.radar.conflicts.get(&sid).map_or(&[], Vec::as_slice)
+    }
+
+    /// `⚠ 3:codex src/lib.rs`: what the status bar of a client showing a
+    /// session with would-be conflicts says while it has nothing else to.
+    pub(super) fn conflict_mark(&self, sid: SessionId) -> Option<String> {
+        let marks: Vec<String> =
+            self.conflicts_of(sid).iter().map(|c| format!("⚠ {} {}", c.session, c.files.join(" "))).collect();
+        (!marks.is_empty()).then(|| marks.join("  "))
+    }
+
+    /// A killed session's worktree: git decides, on a thread, whether it
+    /// goes (clean and merged) or stays; the line saying which goes to
+    /// `reply`, else to the status bars.
+    pub(super) fn worktree_after_kill(&mut self, wt: Worktree, reply: Option<ClientId>) {
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let _ = events.send(Event::WorktreeLeft(reply, worktree::after_kill(&wt)));
+        });
+        self.radar.leaving += 1;
+        if spawned.is_err() {
+            self.worktree_left(reply, "could not look at the worktree: it is kept".into());
+        }
+        let sessions = &self.sessions;
+        self.radar.numbers.retain(|sid, _| sessions.get(*sid).is_some());
+        self.radar.conflicts.retain(|sid, _| sessions.get(*sid).is_some());
+    }
+
+    /// Prefix `C`: makes worktree `name` of the focused session's
+    /// repository on a thread, then (`Event::WorktreeMade`) starts the
+    /// default command there and shows it.
+    pub(super) fn new_worktree_here(&mut self, cid: ClientId, name: String) {
+        let spec = match self.spec_here(cid) {
+            Ok(spec) => spec,
+            Err(e) => return self.show_message(cid, &e),
+        };
+        let c = &self.config;
+        let (prefix, dir, setup) = (c.worktree_branch_prefix.clone(), c.worktree_dir.clone(), c.worktree_setup.clone());
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
+            let req = worktree::Request { name: &name, base: None, reuse: false, prefix: &prefix, dir: &dir };
+            let made = worktree::prepare(&spec.cwd, &req, setup.as_deref()).map(|p| (p.worktree, spec));
+            let _ = events.send(Event::WorktreeMade(cid, Box::new(made)));
+        });
+        match spawned {
+            Ok(_) => self.show_message(cid, "making the worktree…"),
+            Err(e) => self.show_message(cid, &format!("cannot make a worktree: {e}")),
+        }
+    }
+
+    pub(super) fn worktree_made(&mut self, cid: ClientId, made: Result<(Worktree, NewSession), String>) {
+        let (wt, mut spec) = match made {
+            Ok(made) => made,
+            Err(e) => return self.show_message(cid, &e),
+        };
+        spec.name = Some(self.sessions.unique_name(&wt.name));
+        spec.cwd = wt.path.clone();
+        spec.worktree = Some(Box::new(wt.clone()));
+        match self.create_session(spec) {
+            Ok(sid) => {
+                if self.view(cid).is_some() {
+                    self.focus(cid, sid);
+                    self.show_message(cid, &format!("worktree {} on branch {}", wt.path.display(), wt.branch));
+                }
+            }
+            Err(e) => {
+                self.show_message(cid, &e);
+                let _ = std::thread::Builder::new().name("qmux-git".into()).spawn(move || worktree::undo(&wt, false));
+            }
+        }
+    }
+
+    pub(super) fn worktree_left(&mut self, reply: Option<ClientId>, line: String) {
+        self.radar.leaving = self.radar.leaving.saturating_sub(1);
+        match reply {
+            Some(cid) => self.respond(cid, Ok(Response::Notice(vec![line]))),
+            None => self.show_message_everywhere(&line),
+        }
+        self.survey_worktrees();
+    }
+}
