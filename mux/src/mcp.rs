@@ -321,12 +321,16 @@ impl ServerHandler for Tools {
 /// Serves the tools on stdin and stdout until the client goes.
 pub fn serve(socket: PathBuf, config: Option<PathBuf>, caller: Option<Caller>) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let running = Tools::new(socket, config, caller)
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|e| Error::msg(format!("mcp: {e}")))?;
         running.waiting().await.map_err(|e| Error::msg(format!("mcp: {e}")))?;
         Ok(0)
-    })
+    });
+    // A cancelled wait_for may still hold a thread in its request: the
+    // client is gone, so nobody waits for it.
+    runtime.shutdown_background();
+    served
 }
