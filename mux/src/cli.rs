@@ -135,6 +135,13 @@ pub enum Command {
     /// Make an agent report its state to qmux through its own hooks (Claude Code, Gemini CLI).
     Hooks(HooksArgs),
 
+    /// Start a team of sessions from .qmux.toml (or FILE): only those not running, each first prompt queued; then attach with the team's panes.
+    #[command(after_long_help = TEAM_HELP)]
+    Up(TeamArgs),
+
+    /// End the team of .qmux.toml (or FILE): kill its sessions (worktrees with work not merged are kept).
+    Down(TeamArgs),
+
     /// Serve qmux's verbs as MCP tools over stdio, for agents that drive agents; install adds it to an agent's MCP config.
     #[command(after_long_help = MCP_HELP)]
     Mcp(McpArgs),
@@ -492,6 +499,37 @@ pub enum AgentsAction {
         max_delay: u64,
     },
 }
+
+#[derive(Debug, Args)]
+pub struct TeamArgs {
+    /// The team file (default: .qmux.toml here or in the nearest directory above).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Say what would be done, and do nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start what is missing, and do not attach.
+    #[arg(short = 'd', long = "detached")]
+    pub detached: bool,
+}
+
+const TEAM_HELP: &str = "The team file (.qmux.toml, beside the repository's [worktree] setup):
+
+  [team]
+  layout = \"main-vertical\"          # even-horizontal | even-vertical | main-vertical | tiled
+
+  [[session]]
+  name = \"plan\"
+  command = [\"claude\"]              # or a string run with /bin/sh -c; default: default-command
+  prompt = \"Read TODO.md and write PLAN.md\"   # typed in once it waits at its prompt
+
+  [[session]]
+  name = \"code\"
+  command = [\"codex\"]
+  worktree = \"code\"                 # a worktree and branch of its own (as qmux new -w --reuse)
+  dir = \"services/api\"              # relative to the file
+
+Sessions are known by name: a second qmux up starts only the missing ones and attaches to the rest.";
 
 #[derive(Debug, Args)]
 pub struct McpArgs {

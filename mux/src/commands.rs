@@ -15,6 +15,7 @@ mod agents;
 mod log;
 mod mcp;
 mod messages;
+mod team;
 mod worktrees;
 
 /// What every verb needs to know: where the server is, and who is asking.
@@ -144,6 +145,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Reload) => simple(&ctx, Request::Reload { config: ctx.config.clone() }),
         Some(Command::Hooks(args)) => agents::hooks(&ctx, args.action.unwrap_or(HooksAction::Status)),
         Some(Command::Mcp(args)) => mcp::mcp(&ctx, args.action),
+        Some(Command::Up(args)) => team::up(&ctx, args),
+        Some(Command::Down(args)) => team::down(&ctx, args),
         Some(Command::Report(args)) => agents::report(&ctx, args),
         Some(Command::Restore(t)) => restore(&ctx, t.target),
         Some(Command::Forget(t)) => forget(&ctx, t.target),
@@ -200,6 +203,7 @@ impl Context {
             size: client::terminal_size().unwrap_or((80, 24)),
             env: self.environment(),
             watch: false,
+            panes: None,
             prefix: self.remote.as_ref().map(|_| self.prefix.clone()),
         }
     }
@@ -225,6 +229,7 @@ impl Context {
                 size: (80, 24),
                 env: crate::remote::terminal_env(),
                 watch: false,
+                panes: None,
                 prefix: Some(config.prefix.clone()),
             };
             Ok(redial(Some(remote), socket.clone(), again))

@@ -36,5 +36,6 @@ pub mod scroll;
 pub mod server;
 pub mod status;
 pub mod target;
+pub mod team;
 pub mod terminal;
 pub mod worktree;

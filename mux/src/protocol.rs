@@ -55,6 +55,14 @@ pub struct NewSession {
     pub worktree: Option<Box<crate::worktree::Worktree>>,
 }
 
+/// A view of several sessions: their names, in order, and a layout
+/// (`even-horizontal`, `even-vertical`, `main-vertical`, `tiled`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Panes {
+    pub sessions: Vec<String>,
+    pub layout: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToServer {
     Hello(Hello),
@@ -125,6 +133,8 @@ pub enum Request {
         env: Vec<(String, String)>,
         /// Tile every session in the view (`qmux watch`).
         watch: bool,
+        /// Show these sessions as panes in this layout (`qmux up`).
+        panes: Option<Panes>,
         /// The client's own prefix key, when its config is not the
         /// server's (a client on another machine).
         prefix: Option<Vec<u8>>,

@@ -99,6 +99,7 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 size: (100, 30),
                 env: vec![("HOME".into(), "/root".into())],
                 watch: false,
+                panes: None,
                 prefix: Some(b"\x01".to_vec()),
             }),
         ),
@@ -176,6 +177,10 @@ fn generated_corpus() -> Vec<(&'static str, Vec<u8>)> {
                 size: (u16::MAX, u16::MAX),
                 env: Vec::new(),
                 watch: false,
+                panes: Some(qmux::protocol::Panes {
+                    sessions: vec!["plan".into(), "code".into()],
+                    layout: "tiled".into(),
+                }),
                 prefix: Some(vec![0x1b; 4096]),
             }),
         ),

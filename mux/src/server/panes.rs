@@ -108,6 +108,23 @@ impl Server {
         view.zoomed = false;
     }
 
+    /// The sessions named, those that run, as the panes of the view in a
+    /// layout: a team's view (`qmux up`).
+    pub(super) fn show_panes(&mut self, cid: ClientId, panes: &crate::protocol::Panes) {
+        let ids: Vec<SessionId> = panes
+            .sessions
+            .iter()
+            .filter_map(|name| self.sessions.resolve(&format!("={name}")).ok())
+            .take(TILE_MAX)
+            .collect();
+        let Some(first) = ids.first().copied() else { return };
+        let Some(view) = self.view_mut(cid) else { return };
+        view.layout = Layout::from_name(&panes.layout).unwrap_or(Layout::Tiled);
+        view.show(ids, None, 0);
+        view.zoomed = false;
+        self.pane_changed(cid, first);
+    }
+
     /// Every session in one tiled view (up to [`TILE_MAX`]), the focused
     /// one kept in focus: the dashboard of who needs you. Keys go to the
     /// focused tile, as in any view of panes; for `qmux watch` (`watch`)

@@ -27,7 +27,7 @@ type Answer = Result<Response, String>;
 impl Server {
     pub(super) fn request(&mut self, cid: ClientId, req: Request) {
         let answer = match req {
-            Request::Attach { target, create, create_if_none, size, env, watch, prefix } => {
+            Request::Attach { target, create, create_if_none, size, env, watch, panes, prefix } => {
                 self.attach(cid, target, create, create_if_none, size, env);
                 // A prefix is one key: a few bytes, never none.
                 if let Some(view) = self.view_mut(cid) {
@@ -35,6 +35,9 @@ impl Server {
                 }
                 if watch {
                     self.tile_all(cid, true);
+                }
+                if let Some(panes) = panes {
+                    self.show_panes(cid, &panes);
                 }
                 return;
             }

@@ -154,6 +154,7 @@ impl Harness {
             size,
             env: Vec::new(),
             watch,
+            panes: None,
             prefix,
         };
         self.request(cid, req);
