@@ -366,6 +366,7 @@ fn attached_to_target(env: &Env) -> UnixStream {
         size: (80, 24),
         env: Vec::new(),
         watch: false,
+        panes: None,
         prefix: None,
     };
     let attach = qmux::protocol::encode(&ToServer::Request(Box::new(attach)));
