@@ -11,6 +11,7 @@ mod report;
 mod subjects;
 mod term;
 mod workload;
+mod worktrees;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -135,6 +136,7 @@ enum Metric {
     Remote,
     Sessions,
     Agents,
+    Worktrees,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,7 +160,7 @@ impl From<SubjectArg> for Kind {
 type Measure = fn(&Ctx) -> Vec<report::Measurement>;
 
 /// The metrics in issue 6's priority order.
-const ORDER: [(Metric, Measure); 12] = [
+const ORDER: [(Metric, Measure); 13] = [
     (Metric::Throughput, metrics::throughput),
     (Metric::Seq, metrics::line_heavy),
     (Metric::Memory, metrics::memory),
@@ -171,6 +173,7 @@ const ORDER: [(Metric, Measure); 12] = [
     (Metric::Remote, metrics::remote),
     (Metric::Sessions, metrics::sessions),
     (Metric::Agents, metrics::agents),
+    (Metric::Worktrees, worktrees::worktrees),
 ];
 
 fn main() {

@@ -113,7 +113,7 @@ impl Ctx {
     }
 
     /// Runs `run` `runs` times for each allowed subject, alternating.
-    fn each_run(&self, allowed: &[Kind], runs: usize, mut run: impl FnMut(Kind)) {
+    pub(crate) fn each_run(&self, allowed: &[Kind], runs: usize, mut run: impl FnMut(Kind)) {
         for i in 1..=runs {
             for kind in self.subjects(allowed) {
                 eprintln!("    {kind} run {i}/{runs}");
@@ -122,7 +122,7 @@ impl Ctx {
         }
     }
 
-    fn subject(&self, kind: Kind) -> Result<Subject> {
+    pub(crate) fn subject(&self, kind: Kind) -> Result<Subject> {
         Subject::new(kind, &self.tools)
     }
 

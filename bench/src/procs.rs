@@ -50,6 +50,18 @@ pub fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((utime + stime) as f64 / clock_ticks_per_second())
 }
 
+/// CPU time of the process and of its children it has waited for (the git
+/// runs of a server), in seconds.
+pub fn cpu_seconds_with_children(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("process {pid}: {e}"))?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime: fields 14 to 17.
+    let ticks: Option<Vec<u64>> = (14..=17).map(|i| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok())).collect();
+    let ticks = ticks.ok_or_else(|| format!("process {pid}: cannot read CPU time from /proc/{pid}/stat"))?;
+    Ok(ticks.iter().sum::<u64>() as f64 / clock_ticks_per_second())
+}
+
 fn clock_ticks_per_second() -> f64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
         Ok(Some(n)) if n > 0 => n as f64,

@@ -22,7 +22,7 @@ mod merge;
 mod radar;
 
 pub use merge::{merge, How};
-pub use radar::{survey, Conflict, Numbers, Survey};
+pub use radar::{survey, Cache, Conflict, Numbers, Survey};
 
 /// Where qmux puts worktrees unless `worktree-dir` says otherwise:
 /// beside the repository, so its own `git status` never sees them.

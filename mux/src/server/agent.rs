@@ -232,7 +232,7 @@ impl Server {
             self.after(Duration::from_secs(1), Event::FindConversation(sid));
             self.after(Duration::from_secs(3), Event::FindConversation(sid));
             if self.sessions.get(sid).is_some_and(|s| s.worktree.is_some()) {
-                self.survey_worktrees();
+                self.survey_active();
             }
         }
         // Saved with the next flush, not here: a state flips with every

@@ -314,7 +314,7 @@ impl Server {
         self.sessions.insert(session);
         self.note_started(id);
         if has_worktree {
-            self.survey_worktrees();
+            self.survey_active();
         }
         self.save_meta(id);
         self.arm_flush();

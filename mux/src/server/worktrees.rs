@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::session::Session;
 use super::{ClientId, Event, Server};
 use crate::protocol::{NewSession, Response, SessionId, SessionInfo};
-use crate::worktree::{self, Conflict, Numbers, Survey, Worktree};
+use crate::worktree::{self, Cache, Conflict, Numbers, Survey, Worktree};
 
 /// How often the worktrees are looked at while a client shows a session
 /// that has one.
@@ -27,8 +27,9 @@ const STALE: Duration = Duration::from_secs(1);
 pub(super) struct Radar {
     /// A survey is on its way.
     running: bool,
-    /// Another was asked for meanwhile.
+    /// Another was asked for meanwhile (of every worktree: `again_all`).
     again: bool,
+    again_all: bool,
     /// The periodic survey's timer is set.
     armed: bool,
     /// When the last survey started.
@@ -38,6 +39,14 @@ pub(super) struct Radar {
     leaving: usize,
     numbers: HashMap<SessionId, Result<Numbers, String>>,
     conflicts: HashMap<SessionId, Vec<Conflict>>,
+    /// What git said last, for a survey to reuse (away while one runs).
+    cache: Option<Cache<SessionId>>,
+    /// Each session's output count when git last looked at its worktree:
+    /// a session that wrote nothing since ran nothing that changed it.
+    looked_at: HashMap<SessionId, u64>,
+    /// When every worktree was last looked at, whether anything ran in it
+    /// or not (a file edited by hand).
+    last_full: Option<Instant>,
 }
 
 impl Radar {
@@ -52,24 +61,58 @@ impl Server {
     /// came, a turn ended, the timer): on a thread, answered by
     /// `Event::Surveyed`.
     pub(super) fn survey_worktrees(&mut self) {
+        self.survey(true);
+    }
+
+    /// Asks git again of the worktrees whose session wrote something since
+    /// it last looked (a turn ended, a session came): the others, and the
+    /// pairs of them, keep what git said.
+    pub(super) fn survey_active(&mut self) {
+        self.survey(false);
+    }
+
+    /// A survey: of every worktree (`all`), or only of those whose session
+    /// wrote something since git last looked; none at all if none did.
+    fn survey(&mut self, all: bool) {
         if self.radar.running {
             self.radar.again = true;
+            self.radar.again_all |= all;
             return;
         }
-        let list: Vec<(SessionId, String, Worktree)> =
-            self.sessions.iter().filter_map(|s| Some((s.id, s.label(), s.worktree.clone()?))).collect();
+        let now = self.os.now();
+        let all =
+            all || self.radar.last_full.is_none_or(|at| now.saturating_duration_since(at) >= HIDDEN_SURVEY_INTERVAL);
+        let looked_at = &self.radar.looked_at;
+        let list: Vec<(SessionId, String, Worktree, bool)> = self
+            .sessions
+            .iter()
+            .filter_map(|s| {
+                let fresh = all || looked_at.get(&s.id) != Some(&s.output_seq);
+                Some((s.id, s.label(), s.worktree.clone()?, fresh))
+            })
+            .collect();
         if list.is_empty() {
             self.radar.numbers.clear();
             self.radar.conflicts.clear();
             return;
         }
+        self.radar.last = Some(now);
+        self.arm_survey();
+        if !list.iter().any(|(_, _, _, fresh)| *fresh) {
+            return;
+        }
+        if all {
+            self.radar.last_full = Some(now);
+        }
+        for s in self.sessions.iter().filter(|s| s.worktree.is_some()) {
+            self.radar.looked_at.insert(s.id, s.output_seq);
+        }
+        let cache = self.radar.cache.take().unwrap_or_default();
         let events = self.events.clone();
         let spawned = std::thread::Builder::new().name("qmux-git".into()).spawn(move || {
-            let _ = events.send(Event::Surveyed(worktree::survey(&list)));
+            let _ = events.send(Event::Surveyed(worktree::survey(&list, cache)));
         });
         self.radar.running = spawned.is_ok();
-        self.radar.last = Some(self.os.now());
-        self.arm_survey();
     }
 
     /// `ls` looks: numbers older than [`STALE`] are asked for again.
@@ -99,7 +142,7 @@ impl Server {
         let shown = with_worktree.iter().any(|&sid| !self.views_showing(sid).is_empty());
         let since = self.radar.last.map_or(Duration::MAX, |at| self.os.now().saturating_duration_since(at));
         if shown || since >= HIDDEN_SURVEY_INTERVAL {
-            self.survey_worktrees();
+            self.survey(false);
         } else {
             self.arm_survey();
         }
@@ -121,11 +164,13 @@ impl Server {
         let marks_changed = self.radar.conflicts != survey.conflicts;
         self.radar.numbers = survey.numbers;
         self.radar.conflicts = survey.conflicts;
+        self.radar.cache = Some(survey.cache);
         if marks_changed {
             self.mark_all();
         }
         if std::mem::take(&mut self.radar.again) {
-            self.survey_worktrees();
+            let all = std::mem::take(&mut self.radar.again_all);
+            self.survey(all);
         }
     }
 

@@ -39,22 +39,43 @@ pub struct Conflict {
 }
 
 /// The numbers of each session (or why there are none), and its
-/// conflicts with the others.
+/// conflicts with the others; and what git said, for the next survey to
+/// reuse.
 #[derive(Debug, Default)]
 pub struct Survey<K> {
     pub numbers: HashMap<K, Result<Numbers, String>>,
     pub conflicts: HashMap<K, Vec<Conflict>>,
+    pub cache: Cache<K>,
 }
 
-/// Surveys the worktrees of these sessions: `(key, label, worktree)`.
-pub fn survey<K: Copy + Eq + std::hash::Hash>(sessions: &[(K, String, Worktree)]) -> Survey<K> {
-    let mut survey = Survey { numbers: HashMap::new(), conflicts: HashMap::new() };
+/// What git said of each worktree, and of each pair of snapshots merged:
+/// a worktree nothing ran in since is not asked again, nor is a pair
+/// neither of whose snapshots changed.
+#[derive(Debug, Clone)]
+pub struct Cache<K> {
+    looks: HashMap<K, (Numbers, String, BTreeSet<String>)>,
+    merges: HashMap<(String, String), Vec<String>>,
+}
+
+impl<K> Default for Cache<K> {
+    fn default() -> Self {
+        Cache { looks: HashMap::new(), merges: HashMap::new() }
+    }
+}
+
+/// Surveys the worktrees of these sessions: `(key, label, worktree,
+/// fresh)`; a session not `fresh` (nothing ran in it since the last
+/// survey) keeps what `cache` says of it.
+pub fn survey<K: Copy + Eq + std::hash::Hash>(sessions: &[(K, String, Worktree, bool)], cache: Cache<K>) -> Survey<K> {
+    let mut survey = Survey { numbers: HashMap::new(), conflicts: HashMap::new(), cache: Cache::default() };
     // (key, label, snapshot, files) of each session that could be looked at.
     let mut seen = Vec::new();
-    for (key, label, wt) in sessions {
-        match look(wt) {
+    for (key, label, wt, fresh) in sessions {
+        let cached = cache.looks.get(key).filter(|_| !fresh).cloned();
+        match cached.map_or_else(|| look(wt), Ok) {
             Ok((numbers, snapshot, files)) => {
-                survey.numbers.insert(*key, Ok(numbers));
+                survey.numbers.insert(*key, Ok(numbers.clone()));
+                survey.cache.looks.insert(*key, (numbers, snapshot.clone(), files.clone()));
                 seen.push((*key, label.clone(), wt.repo.clone(), snapshot, files));
             }
             Err(e) => {
@@ -71,7 +92,12 @@ pub fn survey<K: Copy + Eq + std::hash::Hash>(sessions: &[(K, String, Worktree)]
             if overlap.is_empty() {
                 continue;
             }
-            let files = would_conflict(&a.2, &a.3, &b.3);
+            let pair = if a.3 <= b.3 { (a.3.clone(), b.3.clone()) } else { (b.3.clone(), a.3.clone()) };
+            let files = match cache.merges.get(&pair) {
+                Some(files) => files.clone(),
+                None => would_conflict(&a.2, &a.3, &b.3),
+            };
+            survey.cache.merges.insert(pair, files.clone());
             if files.is_empty() {
                 continue;
             }
@@ -222,7 +248,10 @@ mod tests {
         std::fs::write(b.path.join("f"), "beta\n").unwrap();
         std::fs::write(b.path.join("new"), "x\n").unwrap();
 
-        let s = survey(&[(1, "0:a".to_string(), a.clone()), (2, "1:b".to_string(), b.clone())]);
+        let s = survey(
+            &[(1, "0:a".to_string(), a.clone(), true), (2, "1:b".to_string(), b.clone(), true)],
+            Cache::default(),
+        );
         let numbers = |k| s.numbers[&k].clone().unwrap();
         assert_eq!(numbers(1), Numbers { ahead: 0, behind: 0, changed: 1, added: 1, removed: 1 });
         assert_eq!(numbers(2).changed, 2);
@@ -231,6 +260,14 @@ mod tests {
         assert_eq!(s.conflicts[&1], one("1:b"));
         assert_eq!(s.conflicts[&2], one("0:a"));
         assert_eq!(git_ok(&b.path, &["status", "--porcelain"]), " M f\n?? new\n");
+        // Nothing ran in a since: its look and the pair's merge are reused,
+        // even once its files change by hand (until it is fresh again).
+        std::fs::write(a.path.join("f"), "beta\n").unwrap();
+        let again =
+            survey(&[(1, "0:a".to_string(), a.clone(), false), (2, "1:b".to_string(), b.clone(), false)], s.cache);
+        assert_eq!(again.conflicts[&1], one("1:b"), "from the cache");
+        let fresh = survey(&[(1, "0:a".to_string(), a, true), (2, "1:b".to_string(), b, false)], again.cache);
+        assert!(fresh.conflicts.is_empty(), "looked at again: both now write beta");
     }
 
     #[test]
@@ -239,10 +276,13 @@ mod tests {
         let (a, b) = two_worktrees(tmp.path());
         std::fs::write(a.path.join("f"), "alpha\n").unwrap();
         std::fs::write(b.path.join("g"), "beta\n").unwrap();
-        let s = survey(&[(1, "0:a".to_string(), a.clone()), (2, "1:b".to_string(), b.clone())]);
+        let s = survey(
+            &[(1, "0:a".to_string(), a.clone(), true), (2, "1:b".to_string(), b.clone(), true)],
+            Cache::default(),
+        );
         assert!(s.conflicts.is_empty());
         std::fs::remove_dir_all(&b.path).unwrap();
-        let s = survey(&[(1, "0:a".to_string(), a), (2, "1:b".to_string(), b)]);
+        let s = survey(&[(1, "0:a".to_string(), a, true), (2, "1:b".to_string(), b, true)], s.cache);
         assert!(s.numbers[&2].as_ref().is_err_and(|e| e.contains("is gone")));
         assert!(s.numbers[&1].is_ok());
     }
