@@ -381,3 +381,34 @@ fn prefix_x_on_the_last_session_still_removes_its_merged_worktree() {
     );
     assert_eq!(worktree_count(&env, &repo), 1);
 }
+
+#[test]
+fn prefix_shift_d_shows_the_diff_beside_the_session_and_headers_and_the_chooser_say_the_branch() {
+    let env = Env::new();
+    let repo = repo(&env);
+    start(&env, &repo, "a", &agent_writing("alpha"));
+    wait_json(&env, "a", "a's commit counted", |s| s["ahead"] == 1);
+    let mut term = env.attach(&["attach", "-t", "a"], 120, 30);
+    term.wait_marker("a", "*");
+    term.prefix(b'D');
+    term.wait_for(
+        |s| {
+            let rows = qmux_e2e::screen_rows(s);
+            rows.iter().any(|r| r.contains("+alpha")) && rows.iter().any(|r| r.contains("diff --git a/f b/f"))
+        },
+        "the diff in a pane beside the session",
+    );
+    // The pane headers: the worktree session's branch and numbers.
+    term.wait_for(
+        |s| qmux_e2e::screen_rows(s).iter().any(|r| r.contains("0:a [qmux/a ↑1 ↓0, 1 file +1 −1]")),
+        "a's header with its branch",
+    );
+    // A session with no worktree says why there is nothing to show.
+    term.prefix(b'D');
+    term.wait_status(|s| s.contains("has no worktree to diff"), "prefix D on the diff pane itself");
+    term.prefix(b's');
+    term.wait_for(
+        |s| qmux_e2e::screen_rows(s).iter().any(|r| r.contains("0:a") && r.contains("[qmux/a ↑1 ↓0, 1 file +1 −1]")),
+        "the chooser's row for a, with its branch",
+    );
+}

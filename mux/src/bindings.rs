@@ -11,6 +11,9 @@ pub enum Action {
     /// Asks for a name, then a new session in a git worktree of that name
     /// (as `qmux new -w NAME`).
     NewWorktree,
+    /// The focused worktree session's changes (as `qmux diff`) in a pane
+    /// beside it.
+    Diff,
     Next,
     Previous,
     /// The session whose index is the digit pressed.
@@ -76,6 +79,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: &one('C', Action::NewWorktree),
         shown: "C",
         help: "new session in a git worktree of its own: asks for its name (as qmux new -w NAME)",
+    },
+    Binding {
+        keys: &one('D', Action::Diff),
+        shown: "D",
+        help: "the worktree session's changes against its base (as qmux diff) in a pane beside it: PageUp or \
+               prefix [ scrolls and searches, Enter closes it",
     },
     Binding {
         keys: &[('n', Action::Next), ('p', Action::Previous), (')', Action::Next), ('(', Action::Previous)],

@@ -560,7 +560,7 @@ fn ls_line(s: &SessionInfo) -> String {
         line.push(' ');
         line.push_str(&marks);
     }
-    line.push_str(&worktrees::note(s));
+    line.push_str(&s.worktree_note());
     if s.attached_clients > 0 {
         line.push_str(" (attached)");
     }

@@ -323,7 +323,7 @@ impl Attention {
 }
 
 /// One row of `qmux ls`. The JSON names are a documented, stable interface.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SessionInfo {
     pub index: u32,
     pub name: String,
@@ -371,6 +371,26 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
+    /// ` [qmux/fix ↑2 ↓0, 3 files +40 −7] ⚠ 1:other src/lib.rs`: a worktree
+    /// session's branch, its numbers and its would-be conflicts.
+    pub fn worktree_note(&self) -> String {
+        let s = self;
+        let Some(branch) = &s.branch else { return String::new() };
+        let mut note = match (&s.worktree_error, s.ahead, s.behind, s.changed) {
+            (Some(why), ..) => format!(" [{branch}: {why}]"),
+            (None, Some(ahead), Some(behind), Some(changed)) => {
+                let (plus, minus) = (s.lines_added.unwrap_or(0), s.lines_removed.unwrap_or(0));
+                let files = if changed == 1 { "file" } else { "files" };
+                format!(" [{branch} ↑{ahead} ↓{behind}, {changed} {files} +{plus} −{minus}]")
+            }
+            _ => format!(" [{branch}]"),
+        };
+        for c in &s.conflicts {
+            note.push_str(&format!(" ⚠ {} {}", c.session, c.files.join(" ")));
+        }
+        note
+    }
+
     pub fn attention(&self) -> Attention {
         Attention { unseen_output: self.unseen_output, done: self.done, bell: self.bell }
     }

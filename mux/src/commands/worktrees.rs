@@ -175,25 +175,6 @@ pub(super) fn worktree(ctx: &Context, action: WorktreeAction) -> Result<i32> {
     }
 }
 
-/// ` [qmux/fix ↑2 ↓0, 3 files +40 −7] ⚠ 1:other src/lib.rs`: a worktree
-/// session's branch, its numbers and its would-be conflicts.
-pub(super) fn note(s: &SessionInfo) -> String {
-    let Some(branch) = &s.branch else { return String::new() };
-    let mut note = match (&s.worktree_error, s.ahead, s.behind, s.changed) {
-        (Some(why), ..) => format!(" [{branch}: {why}]"),
-        (None, Some(ahead), Some(behind), Some(changed)) => {
-            let (plus, minus) = (s.lines_added.unwrap_or(0), s.lines_removed.unwrap_or(0));
-            let files = if changed == 1 { "file" } else { "files" };
-            format!(" [{branch} ↑{ahead} ↓{behind}, {changed} {files} +{plus} −{minus}]")
-        }
-        _ => format!(" [{branch}]"),
-    };
-    for c in &s.conflicts {
-        note.push_str(&format!(" ⚠ {} {}", c.session, c.files.join(" ")));
-    }
-    note
-}
-
 /// Whether two paths are the same directory, however written.
 fn same(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)

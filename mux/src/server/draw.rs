@@ -291,8 +291,10 @@ impl Server {
         let mut caches = Vec::with_capacity(view.panes.len());
         for (i, ((pane, rect), before)) in view.panes.iter().zip(&rects).zip(rows_drawn).enumerate() {
             let entry = self.sessions.position(pane.session).and_then(|at| entries.get(at));
-            let label =
-                entry.map(|e| status::Entry { focused: false, zoomed: false, last: false, ..e.clone() }.label());
+            // A worktree session's header says its branch and how much it changed.
+            let note = self.sessions.get(pane.session).map(|s| self.worktree_note(s)).unwrap_or_default();
+            let label = entry
+                .map(|e| status::Entry { focused: false, zoomed: false, last: false, ..e.clone() }.label() + &note);
             let header = render::pane_header(label.as_deref().unwrap_or("gone"), rect.w, i == view.focus);
             if full || pane.header_drawn.as_deref() != Some(header.as_str()) {
                 out.push_str(&render::move_to(rect.y, rect.x));

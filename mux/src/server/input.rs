@@ -228,6 +228,10 @@ impl Server {
             Action::Detach => self.detach(cid, "detached"),
             Action::Kill => self.set_mode(cid, Mode::ConfirmKill),
             Action::NewWorktree => self.set_mode(cid, Mode::WorktreeName { input: String::new() }),
+            Action::Diff => match self.diff_pane(cid) {
+                Ok(sid) => self.split(cid, sid, false),
+                Err(e) => self.show_message(cid, &e),
+            },
             Action::Rename => {
                 let input = self.sessions.get(focused).map(|s| s.name.clone()).unwrap_or_default();
                 self.set_mode(cid, Mode::Rename { input });

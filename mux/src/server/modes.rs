@@ -222,7 +222,8 @@ impl Server {
             if !s.queue.is_empty() {
                 flags.push_str(&format!(" {} queued", s.queue.len()));
             }
-            (s.label(), state, flags, s.command.join(" "), s.cwd.display().to_string())
+            let command = format!("{}{}", s.command.join(" "), self.worktree_note(s));
+            (s.label(), state, flags, command, s.cwd.display().to_string())
         });
         let saved_rows = saved.iter().map(|s| {
             let label = format!("{}:{}", s.meta.index, s.meta.name);

@@ -199,6 +199,40 @@ impl Server {
 
     /// `⚠ 3:codex src/lib.rs`: what the status bar of a client showing a
     /// session with would-be conflicts says while it has nothing else to.
+    /// ` [qmux/fix ↑2 ↓0, 3 files +40 −7] ⚠ 1:other f`, as `qmux ls` has it;
+    /// empty for a session with no worktree.
+    pub(super) fn worktree_note(&self, s: &Session) -> String {
+        let mut info = SessionInfo::default();
+        self.describe_worktree(s, &mut info);
+        info.worktree_note()
+    }
+
+    /// Prefix `D`: a session that prints the focused session's diff
+    /// against its base (`qmux diff`, coloured, no pager) and ends, its
+    /// screen and history left to read, scroll and search.
+    pub(super) fn diff_pane(&mut self, cid: ClientId) -> Result<SessionId, String> {
+        let focused = self.view(cid).map(|v| v.focused()).ok_or("not attached")?;
+        let s = self.sessions.get(focused).ok_or("no session")?;
+        let Some(wt) = &s.worktree else {
+            return Err(format!("{} has no worktree to diff (qmux new -w NAME makes one)", s.label()));
+        };
+        let (id, name, path) = (s.id, format!("diff-{}", s.name), wt.path.clone());
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find the qmux binary: {e}"))?;
+        let mut command =
+            vec![exe.to_string_lossy().into_owned(), "-S".into(), self.socket.to_string_lossy().into_owned()];
+        if let Some(config) = &self.config_path {
+            command.extend(["-f".into(), config.to_string_lossy().into_owned()]);
+        }
+        command.extend(["diff".into(), "-t".into(), format!("${id}")]);
+        let mut spec = self.spec_here(cid)?;
+        spec.cwd = path;
+        spec.name = Some(self.sessions.unique_name(&name));
+        spec.command = command;
+        spec.env.retain(|(k, _)| k != "GIT_PAGER" && k != "PAGER");
+        spec.env.extend([("GIT_PAGER".into(), "cat".into()), ("PAGER".into(), "cat".into())]);
+        self.create_session(spec)
+    }
+
     pub(super) fn conflict_mark(&self, sid: SessionId) -> Option<String> {
         let marks: Vec<String> =
             self.conflicts_of(sid).iter().map(|c| format!("⚠ {} {}", c.session, c.files.join(" "))).collect();
