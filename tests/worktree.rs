@@ -406,9 +406,16 @@ fn prefix_shift_d_shows_the_diff_beside_the_session_and_headers_and_the_chooser_
     // A session with no worktree says why there is nothing to show.
     term.prefix(b'D');
     term.wait_status(|s| s.contains("has no worktree to diff"), "prefix D on the diff pane itself");
+    // The chooser: a's row with its branch; sessions on worktrees of one
+    // repository together, after the others (the diff pane has none).
     term.prefix(b's');
     term.wait_for(
-        |s| qmux_e2e::screen_rows(s).iter().any(|r| r.contains("0:a") && r.contains("[qmux/a ↑1 ↓0, 1 file +1 −1]")),
-        "the chooser's row for a, with its branch",
+        |s| {
+            let rows = qmux_e2e::screen_rows(s);
+            let at = |p: &str| rows.iter().position(|r| r.contains(p));
+            let a = rows.iter().position(|r| r.contains("0:a") && r.contains("[qmux/a ↑1 ↓0, 1 file +1 −1]"));
+            a.is_some() && at("1:diff-a") < a
+        },
+        "the chooser's row for a, with its branch, after the session with no worktree",
     );
 }

@@ -129,7 +129,7 @@ impl Server {
     /// previewing it in the chooser.
     fn mark_showing(&mut self, sid: SessionId) {
         let shows = |v: &super::view::View| match v.mode {
-            Mode::Chooser { selected } => self.sessions.at(selected).is_some_and(|s| s.id == sid),
+            Mode::Chooser { selected } => self.chooser_session(selected).is_some_and(|s| s.id == sid),
             _ => v.shows(sid),
         };
         let showing: Vec<ClientId> = self.views().filter(|(_, v)| shows(v)).map(|(id, _)| id).collect();

@@ -222,7 +222,7 @@ impl Server {
                 None => self.show_message(cid, "no last session"),
             },
             Action::Choose => {
-                let selected = self.sessions.position(focused).unwrap_or(0);
+                let selected = self.chooser_order().iter().position(|sid| *sid == focused).unwrap_or(0);
                 self.set_mode(cid, Mode::Chooser { selected });
             }
             Action::Detach => self.detach(cid, "detached"),

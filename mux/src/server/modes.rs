@@ -6,6 +6,7 @@ use super::answer::AnsweredTo;
 use super::{ClientId, Server};
 use crate::config::key_name;
 use crate::keys::Key;
+use crate::protocol::SessionId;
 use crate::rules::Choice;
 use crate::scroll::{self, ScrollAction, ScrollView};
 use crate::status;
@@ -98,12 +99,12 @@ impl Server {
                         self.show_message(cid, line);
                     }
                 }
-                Key::Enter => match self.sessions.at(selected).map(|s| s.id) {
+                Key::Enter => match self.chooser_session(selected).map(|s| s.id) {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Normal),
                 },
                 // Opens the session in a new pane beside this one.
-                Key::Char('v') if selected < live => match self.sessions.at(selected).map(|s| s.id) {
+                Key::Char('v') if selected < live => match self.chooser_session(selected).map(|s| s.id) {
                     Some(sid) if self.view(cid).is_some_and(|v| !v.panes.iter().any(|p| p.session == sid)) => {
                         self.split(cid, sid, false)
                     }
@@ -114,7 +115,7 @@ impl Server {
                 Key::Char(c @ ('y' | 'n')) if selected < live => {
                     self.set_mode(cid, Mode::Chooser { selected });
                     let choice = if c == 'y' { Choice::Yes } else { Choice::No };
-                    if let Some(sid) = self.sessions.at(selected).map(|s| s.id) {
+                    if let Some(sid) = self.chooser_session(selected).map(|s| s.id) {
                         self.answer(sid, choice, None, AnsweredTo::View(cid));
                     }
                 }
@@ -199,6 +200,20 @@ impl Server {
         }
     }
 
+    /// The live sessions in the chooser's order: by index, those on
+    /// worktrees of one repository together after the others.
+    pub(super) fn chooser_order(&self) -> Vec<SessionId> {
+        let mut order: Vec<(Option<std::path::PathBuf>, SessionId)> =
+            self.sessions.iter().map(|s| (s.worktree.as_ref().map(|w| w.repo.clone()), s.id)).collect();
+        order.sort_by(|a, b| a.0.cmp(&b.0));
+        order.into_iter().map(|(_, sid)| sid).collect()
+    }
+
+    /// The live session on the chooser's row `selected`.
+    pub(super) fn chooser_session(&self, selected: usize) -> Option<&super::session::Session> {
+        self.chooser_order().get(selected).and_then(|sid| self.sessions.get(*sid))
+    }
+
     /// The chooser: every session with its state, and below the list a
     /// live preview of the selected one's screen.
     pub(super) fn chooser_lines(&self, selected: usize, cols: u16, rows: u16) -> Vec<String> {
@@ -213,7 +228,7 @@ impl Server {
         let range = if end - start < count { format!("{}-{} of {count}, ", start + 1, end) } else { String::new() };
         let mut lines =
             vec![format!("\x1b[1mChoose a session\x1b[0m ({range}{})", crate::bindings::chooser_hint()), String::new()];
-        let live = self.sessions.iter().map(|s| {
+        let live = self.chooser_order().into_iter().filter_map(|sid| self.sessions.get(sid)).map(|s| {
             let state = match s.exit_code() {
                 Some(code) => format!("exited {code}"),
                 None => s.state().name().to_string(),
@@ -222,8 +237,10 @@ impl Server {
             if !s.queue.is_empty() {
                 flags.push_str(&format!(" {} queued", s.queue.len()));
             }
-            let command = format!("{}{}", s.command.join(" "), self.worktree_note(s));
-            (s.label(), state, flags, command, s.cwd.display().to_string())
+            // A worktree session's branch and numbers before its command,
+            // which may be long.
+            flags.push_str(&self.worktree_note(s));
+            (s.label(), state, flags, s.command.join(" "), s.cwd.display().to_string())
         });
         let saved_rows = saved.iter().map(|s| {
             let label = format!("{}:{}", s.meta.index, s.meta.name);
@@ -259,7 +276,7 @@ impl Server {
             lines.push(if i == selected { format!("\x1b[7m{text}\x1b[0m") } else { text });
         }
         let room = usize::from(super::view::session_rows(rows)).saturating_sub(lines.len() + 2);
-        if let Some(s) = self.sessions.at(selected).filter(|_| room > 0) {
+        if let Some(s) = self.chooser_session(selected).filter(|_| room > 0) {
             lines.push(String::new());
             lines.push(format!("\x1b[2m{}\x1b[0m", "─".repeat(width)));
             if let Ok(t) = s.terminal.lock() {
