@@ -419,3 +419,21 @@ fn prefix_shift_d_shows_the_diff_beside_the_session_and_headers_and_the_chooser_
         "the chooser's row for a, with its branch, after the session with no worktree",
     );
 }
+
+#[test]
+fn an_upgrade_keeps_a_worktree_session_on_its_worktree() {
+    let env = Env::new();
+    let repo = repo(&env);
+    start(&env, &repo, "a", &agent_writing("alpha"));
+    let before = wait_json(&env, "a", "a's commit counted", |s| s["ahead"] == 1);
+    let said = env.qmux_ok(&["upgrade"]);
+    assert!(said.contains("handed 1 session(s) to the new server"), "{said}");
+    // The new server knows the worktree: its numbers, and the kill that
+    // keeps unmerged work.
+    let after = wait_json(&env, "a", "a's numbers after the upgrade", |s| s["ahead"] == 1);
+    assert_eq!((after["pid"].clone(), after["worktree"].clone()), (before["pid"].clone(), before["worktree"].clone()));
+    assert_eq!(after["branch"], "qmux/a");
+    let (out, err) = ok_in(&env, &repo, &["kill", "-t", "a"]);
+    assert!(format!("{out}{err}").contains("kept worktree "), "the kill says the worktree is kept: {out}{err}");
+    assert!(worktree_path(&env, "a").is_dir(), "unmerged work is kept");
+}
