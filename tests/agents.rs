@@ -23,6 +23,8 @@
 mod agent;
 #[path = "agents/notices.rs"]
 mod notices;
+#[path = "agents/worktrees.rs"]
+mod worktrees;
 #[path = "agents/world.rs"]
 mod world;
 
@@ -711,3 +713,11 @@ fn copilot_folder_trust() {
 use notices::notifications;
 
 agent_tests!(notifications: Claude => claude_code_notifications, Codex => codex_notifications, Gemini => gemini_cli_notifications);
+
+// ---- worktrees: two agents, one file ------------------------------------------
+
+use worktrees::radar_and_merge;
+
+// Claude Code: Gemini CLI 0.61 starts in a new directory (the worktree) on a screen of
+// its own, not at its prompt, until asked (not scripted here).
+agent_tests!(radar_and_merge: Claude => claude_code_worktrees_radar_and_merge);
