@@ -718,6 +718,7 @@ agent_tests!(notifications: Claude => claude_code_notifications, Codex => codex_
 
 use worktrees::radar_and_merge;
 
-// Claude Code: Gemini CLI 0.61 starts in a new directory (the worktree) on a screen of
-// its own, not at its prompt, until asked (not scripted here).
+// Claude Code only: Gemini CLI 0.61 started in a fresh worktree never showed its
+// prompt pattern here (title "Ready", prompt not on screen), which is for its rule set
+// to learn first.
 agent_tests!(radar_and_merge: Claude => claude_code_worktrees_radar_and_merge);
