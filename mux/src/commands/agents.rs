@@ -174,12 +174,7 @@ pub(super) fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
         println!("qmux's hooks for {agent} are {what} in {}", path.display());
         return Ok(0);
     }
-    let verb = match (installing, dry_run) {
-        (true, true) => "would add to",
-        (true, false) => "adding to",
-        (false, true) => "would take out of",
-        (false, false) => "taking out of",
-    };
+    let verb = change_verb(installing, dry_run);
     println!("{verb} {}:", path.display());
     for c in &changes {
         let sign = if c.added { '+' } else { '-' };
@@ -189,6 +184,16 @@ pub(super) fn hooks(ctx: &Context, action: HooksAction) -> Result<i32> {
         write_settings(&path, &new)?;
     }
     Ok(0)
+}
+
+/// How a change to an agent's settings file is announced.
+pub(super) fn change_verb(installing: bool, dry_run: bool) -> &'static str {
+    match (installing, dry_run) {
+        (true, true) => "would add to",
+        (true, false) => "adding to",
+        (false, true) => "would take out of",
+        (false, false) => "taking out of",
+    }
 }
 
 pub(super) fn read_settings(path: &Path) -> Result<serde_json::Value> {

@@ -34,12 +34,7 @@ pub(super) fn mcp(ctx: &Context, action: Option<McpAction>) -> Result<i32> {
         println!("qmux's MCP server is {what} {}", path.display());
         return Ok(0);
     };
-    let verb = match (installing, dry_run) {
-        (true, true) => "would add to",
-        (true, false) => "adding to",
-        (false, true) => "would take out of",
-        (false, false) => "taking out of",
-    };
+    let verb = super::agents::change_verb(installing, dry_run);
     let sign = if installing { '+' } else { '-' };
     println!("{verb} {}:\n  {sign} qmux: {} mcp", path.display(), qmux.display());
     if !dry_run {
