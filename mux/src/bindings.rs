@@ -169,6 +169,11 @@ pub const CHOOSER_KEYS: &[(&str, &str, &str)] = &[
     ("↑ / ↓ (`k` / `j`)", "move", "up/down or j/k"),
     ("Enter", "show the session (a saved one is restored first)", "Enter to show"),
     ("`v`", "show it in a new pane beside the focused one", "v beside this one"),
+    (
+        "`w`",
+        "a new session in a git worktree of the selected session's repository: asks for its name (as prefix `C`)",
+        "w new worktree",
+    ),
     ("`0`-`9`", "show the session of that index", "a digit picks"),
     ("Esc or `q`", "leave", "Esc to cancel"),
 ];

@@ -119,6 +119,13 @@ impl Server {
                         self.answer(sid, choice, None, AnsweredTo::View(cid));
                     }
                 }
+                // A worktree session from the selected one's repository.
+                Key::Char('w') if selected < live => {
+                    if let Some(sid) = self.chooser_session(selected).map(|s| s.id) {
+                        self.focus(cid, sid);
+                    }
+                    self.set_mode(cid, Mode::WorktreeName { input: String::new() });
+                }
                 Key::Char(c @ '0'..='9') => match self.sessions.by_index(c as u32 - '0' as u32) {
                     Some(sid) => self.focus(cid, sid),
                     None => self.set_mode(cid, Mode::Chooser { selected }),
