@@ -359,6 +359,13 @@ fn the_status_bar_marks_a_conflict_and_prefix_shift_c_makes_a_worktree_session()
     assert_eq!(s["worktree"], worktree_path(&env, "side").to_string_lossy().as_ref());
     term.wait_marker("side", "*");
     assert_eq!(branches(&env, &repo), ["main", "qmux/a", "qmux/b", "qmux/side"]);
+    // The chooser's w does the same from the selected session's repository.
+    term.prefix(b's');
+    term.wait_for(|s| qmux_e2e::screen_rows(s).iter().any(|r| r.contains("w new worktree")), "the chooser");
+    term.type_str("w");
+    term.wait_status(|s| s.contains("new session in worktree"), "the chooser's w asks for a name");
+    term.type_str("picked\r");
+    wait_json(&env, "picked", "the session the chooser's w made", |s| s["branch"] == "qmux/picked");
 }
 
 #[test]
