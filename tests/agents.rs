@@ -711,3 +711,9 @@ fn copilot_folder_trust() {
 use notices::notifications;
 
 agent_tests!(notifications: Claude => claude_code_notifications, Codex => codex_notifications, Gemini => gemini_cli_notifications);
+
+// ---- one agent drives another through qmux mcp ------------------------------
+
+// After `agent_tests!`, so the module sees the macro.
+#[path = "agents/drive.rs"]
+mod drive;

@@ -47,6 +47,13 @@ pub struct World {
 
 impl World {
     pub fn new(agent: Agent) -> World {
+        World::with_others(agent, &[]).0
+    }
+
+    /// A world whose home has `others` set up as well (their files, and
+    /// those of their variables `agent` does not set), for sessions the
+    /// agent starts itself: with their command lines.
+    pub fn with_others(agent: Agent, others: &[Agent]) -> (World, Vec<Vec<String>>) {
         ensure_installed(agent);
         let mock = Mock::start(Config { token_delay: Duration::from_millis(40), ..Config::default() })
             .expect("the mock LLM listens on 127.0.0.1");
@@ -63,7 +70,18 @@ impl World {
                 _ => env.with_var(key, value),
             };
         }
-        World { env, mock, agent, argv: prepared.argv }
+        let mut argvs = Vec::new();
+        for other in others {
+            ensure_installed(*other);
+            let theirs = other.prepare(&home, &env.work_dir(), &mock.url());
+            for (key, value) in &theirs.env {
+                if !prepared.env.iter().any(|(k, _)| k == key) && !env.vars().contains_key(key) {
+                    env = env.with_var(key, value);
+                }
+            }
+            argvs.push(theirs.argv);
+        }
+        (World { env, mock, agent, argv: prepared.argv }, argvs)
     }
 
     /// Starts the agent in a background session in `dir` (default: the

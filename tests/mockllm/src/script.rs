@@ -143,10 +143,11 @@ pub fn tool_name<'a>(call: &Call, declared: impl IntoIterator<Item = &'a str>) -
 }
 
 /// The reply to the last result of a chain: the result's lines, trimmed,
-/// blank ones left out.
+/// blank ones left out, in a fenced block so an agent shows them as
+/// written (a screen's `>` or `#` is not Markdown).
 pub fn quote(result: &str) -> String {
     let lines: Vec<&str> = result.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    format!("The last tool said:\n{}\nEnd of tool result.", lines.join("\n"))
+    format!("The last tool said:\n```\n{}\n```\nEnd of tool result.", lines.join("\n"))
 }
 
 /// Every string in a tool result (its `text`s, `output`, …), joined by
@@ -219,7 +220,7 @@ mod tests {
         assert_eq!(second.tool, "read_screen");
         convo.tool_outputs.push("  Reply 1: hi  \n\n  alpha bravo\n".into());
         let Turn::Text(words) = decide(&convo, 3) else { panic!("the quote") };
-        assert_eq!(words.concat(), "The last tool said:\nReply 1: hi\nalpha bravo\nEnd of tool result.");
+        assert_eq!(words.concat(), "The last tool said:\n```\nReply 1: hi\nalpha bravo\n```\nEnd of tool result.");
         // An older chain does not outlive a new message.
         let plain = Conversation {
             user_texts: vec![text.into(), "hello".into()],
