@@ -26,14 +26,18 @@ const WORKER: &str = "worker";
 
 fn driving(driver: Agent) {
     let (w, others) = World::with_others(driver, &[Agent::Codex]);
-    let codex = &others[0];
+    // Codex in the session's directory, the driver's, which Codex trusts:
+    // without its `-C DIR`, to keep the message short.
+    let mut codex = others[0].clone();
+    if let Some(at) = codex.iter().position(|a| a == "-C") {
+        codex.drain(at..(at + 2).min(codex.len()));
+    }
     install_qmux_mcp(&w, driver);
     w.start("driver", None);
 
-    let work = w.env.work_dir().to_string_lossy().into_owned();
-    let session = |until: &str| json!({"session": WORKER, "until": until, "timeout_seconds": 120});
+    let session = |until: &str| json!({"session": WORKER, "until": until});
     let steps = [
-        ("start_session", json!({"command": codex, "directory": work, "name": WORKER, "prompt": PROMPT})),
+        ("start_session", json!({"command": codex, "name": WORKER, "prompt": PROMPT})),
         // Its reply on screen, then its prompt back: the turn is over.
         ("wait_for", session("output:End of reply")),
         ("wait_for", session("waiting")),
@@ -100,15 +104,14 @@ fn driving(driver: Agent) {
     assert!(label.contains(&format!(":{WORKER} (prompt sent)")), "start_session's result: {label}");
 }
 
-/// Whether the driver's reply, its last words on screen, quotes Codex's
-/// reply: after the tools' results the driver shows (each marked `⎿`)
-/// comes [`CODEX_REPLY`], then the quote's end. Lines may be wrapped, so
-/// the screen is looked at as one line.
+/// Whether the driver's reply, the last on its screen, quotes Codex's
+/// reply: [`CODEX_REPLY`] between the quote's first words and its last.
+/// Lines may be wrapped (Gemini CLI numbers them too), so the screen is
+/// looked at as one line of words.
 fn quoted(screen: &str) -> bool {
     let flat: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
     let Some((before_end, _)) = flat.rsplit_once("End of tool result.") else { return false };
-    let reply = before_end.rsplit_once('⎿').map_or(before_end, |(_, r)| r);
-    reply.contains(CODEX_REPLY)
+    before_end.rsplit_once("The last tool said:").is_some_and(|(_, quote)| quote.contains(CODEX_REPLY))
 }
 
 /// The tools the driver's model was answered with calls of: the names in

@@ -52,7 +52,9 @@ impl World {
 
     /// A world whose home has `others` set up as well (their files, and
     /// those of their variables `agent` does not set), for sessions the
-    /// agent starts itself: with their command lines.
+    /// agent starts itself: with their command lines, each program by its
+    /// name alone (its folder is put on PATH), so a message that names one
+    /// stays short.
     pub fn with_others(agent: Agent, others: &[Agent]) -> (World, Vec<Vec<String>>) {
         ensure_installed(agent);
         let mock = Mock::start(Config { token_delay: Duration::from_millis(40), ..Config::default() })
@@ -79,7 +81,14 @@ impl World {
                     env = env.with_var(key, value);
                 }
             }
-            argvs.push(theirs.argv);
+            let mut argv = theirs.argv;
+            let program = Path::new(&argv[0]).to_path_buf();
+            if let (Some(dir), Some(name)) = (program.parent(), program.file_name()) {
+                let path = env.vars().get("PATH").cloned().unwrap_or_default();
+                env = env.with_var("PATH", &format!("{path}:{}", dir.display()));
+                argv[0] = name.to_string_lossy().into_owned();
+            }
+            argvs.push(argv);
         }
         (World { env, mock, agent, argv: prepared.argv }, argvs)
     }
