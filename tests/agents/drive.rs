@@ -46,6 +46,28 @@ fn driving(driver: Agent) {
     let chain: Vec<String> = steps.iter().map(|(tool, args)| format!("{tool} {args}")).collect();
     let message = format!("please call mcp qmux {}", chain.join(" then "));
     w.send("driver", &[&message]);
+    poll_until(
+        scaled(AGENT_TIMEOUT),
+        "the scripted message to reach the driver's model",
+        || (w.mock.deliveries(&message) == 1).then_some(()),
+        || {
+            let log = w.env.qmux(&["log", "-t", "driver"]);
+            let procs = std::process::Command::new("ps").args(["-eo", "pid,ppid,etimes,args"]).output();
+            format!(
+                "{}
+screen:
+{}
+log:
+{}
+ps:
+{}",
+                w.explain("driver"),
+                w.env.qmux_ok(&["capture", "-t", "driver", "-S", "-"]),
+                String::from_utf8_lossy(&log.stdout),
+                procs.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+            )
+        },
+    );
 
     // The driver's model got Codex's screen as read_screen's result ...
     let driver_api = match driver {
