@@ -64,13 +64,7 @@ fn driving(driver: Agent) {
         let log = w.env.qmux(&["log", "-t", "driver"]);
         let procs = std::process::Command::new("ps").args(["-eo", "pid,ppid,etimes,args"]).output();
         format!(
-            "{}
-screen:
-{}
-log:
-{}
-ps:
-{}",
+            "{}\nscreen:\n{}\nlog:\n{}\nps:\n{}",
             w.explain("driver"),
             w.env.qmux_ok(&["capture", "-t", "driver", "-S", "-"]),
             String::from_utf8_lossy(&log.stdout),
