@@ -56,8 +56,9 @@ fn driving(driver: Agent) {
     while delivered().is_none() && Instant::now() < retry_at {
         std::thread::sleep(Duration::from_millis(100));
     }
-    if delivered().is_none() && w.env.capture("driver").contains("please call mcp qmux") {
-        eprintln!("{driver:?}: the message was typed but not submitted; pressing Enter again");
+    let screen = w.env.capture("driver");
+    if delivered().is_none() && screen.contains("please call mcp qmux") {
+        eprintln!("{driver:?}: the message was typed but not submitted; pressing Enter again. Its screen:\n{screen}");
         w.send("driver", &[""]);
     }
     poll_until(scaled(AGENT_TIMEOUT), "the scripted message to reach the driver's model", delivered, || {
