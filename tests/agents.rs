@@ -12,8 +12,9 @@
 //! the done mark after a background reply, `kill` leaving no process, two
 //! sessions in one directory each resumed into its own conversation after
 //! `kill-server` and `restore`, the agent typed into a shell found in the
-//! foreground, (Claude Code, Gemini CLI) state reported through hooks, and
-//! (GitHub Copilot CLI) its question whether to trust a new folder.
+//! foreground, (Claude Code, Gemini CLI) state reported through hooks,
+//! (GitHub Copilot CLI) its question whether to trust a new folder, and
+//! (Claude Code, Gemini CLI) driving Codex through `qmux mcp`.
 //!
 //! The agents are installed by tests/agents/install (CI runs it first; a
 //! test runs it itself when they are missing).
@@ -722,3 +723,9 @@ use worktrees::radar_and_merge;
 // prompt pattern here (title "Ready", prompt not on screen), which is for its rule set
 // to learn first.
 agent_tests!(radar_and_merge: Claude => claude_code_worktrees_radar_and_merge);
+
+// ---- one agent drives another through qmux mcp ------------------------------
+
+// After `agent_tests!`, so the module sees the macro.
+#[path = "agents/drive.rs"]
+mod drive;

@@ -47,6 +47,15 @@ pub struct World {
 
 impl World {
     pub fn new(agent: Agent) -> World {
+        World::with_others(agent, &[]).0
+    }
+
+    /// A world whose home has `others` set up as well (their files, and
+    /// those of their variables `agent` does not set), for sessions the
+    /// agent starts itself: with their command lines, each program by its
+    /// name alone (its folder is put on PATH), so a message that names one
+    /// stays short.
+    pub fn with_others(agent: Agent, others: &[Agent]) -> (World, Vec<Vec<String>>) {
         ensure_installed(agent);
         let mock = Mock::start(Config { token_delay: Duration::from_millis(40), ..Config::default() })
             .expect("the mock LLM listens on 127.0.0.1");
@@ -63,7 +72,25 @@ impl World {
                 _ => env.with_var(key, value),
             };
         }
-        World { env, mock, agent, argv: prepared.argv }
+        let mut argvs = Vec::new();
+        for other in others {
+            ensure_installed(*other);
+            let theirs = other.prepare(&home, &env.work_dir(), &mock.url());
+            for (key, value) in &theirs.env {
+                if !prepared.env.iter().any(|(k, _)| k == key) && !env.vars().contains_key(key) {
+                    env = env.with_var(key, value);
+                }
+            }
+            let mut argv = theirs.argv;
+            let program = Path::new(&argv[0]).to_path_buf();
+            if let (Some(dir), Some(name)) = (program.parent(), program.file_name()) {
+                let path = env.vars().get("PATH").cloned().unwrap_or_default();
+                env = env.with_var("PATH", &format!("{path}:{}", dir.display()));
+                argv[0] = name.to_string_lossy().into_owned();
+            }
+            argvs.push(argv);
+        }
+        (World { env, mock, agent, argv: prepared.argv }, argvs)
     }
 
     /// Starts the agent in a background session in `dir` (default: the

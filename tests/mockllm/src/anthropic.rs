@@ -38,12 +38,17 @@ pub fn conversation(body: &Value) -> Conversation {
         if role != "user" {
             continue;
         }
-        let (text, tool_result) = user_content(m.get("content").unwrap_or(&Value::Null));
+        let content = m.get("content").unwrap_or(&Value::Null);
+        let (text, tool_result) = user_content(content);
         convo.tool_result = tool_result;
         convo.last_user_text = None;
+        if tool_result {
+            convo.tool_outputs.extend(tool_outputs(content));
+        }
         if let Some(text) = text {
             convo.user_texts.push(text.clone());
             if !tool_result {
+                convo.tool_outputs.clear();
                 convo.last_user_text = Some(text);
             }
         }
@@ -87,6 +92,29 @@ fn user_content(content: &Value) -> (Option<String>, bool) {
     ((!texts.is_empty()).then(|| texts.join("\n")), tool_result)
 }
 
+/// What each `tool_result` block of a user message says.
+fn tool_outputs(content: &Value) -> Vec<String> {
+    let blocks = content.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let results = blocks.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"));
+    results.map(|b| script::strings_in(b.get("content").unwrap_or(&Value::Null))).collect()
+}
+
+/// The names of the tools a request declares.
+fn declared(body: &Value) -> Vec<&str> {
+    let tools = body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect()
+}
+
+/// A tool call's name and input: the shell tool's, or a scripted call's
+/// (under the name the request declares it by).
+fn tool_use(body: &Value, turn: &Turn) -> Option<(String, Value)> {
+    match turn {
+        Turn::Text(_) => None,
+        Turn::Shell(cmd) => Some((SHELL_TOOL.to_string(), shell_input(cmd))),
+        Turn::Call(call) => Some((script::tool_name(call, declared(body)), call.args.clone())),
+    }
+}
+
 /// Text Claude Code adds to a user message on its own.
 fn is_added(text: &str) -> bool {
     let t = text.trim_start();
@@ -113,9 +141,9 @@ pub fn handle(req: &Request, body: &Value, convo: &Conversation, reply: &mut Rep
     };
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     if stream {
-        stream_turn(&model, input_tokens, &turn, reply)
+        stream_turn(&model, input_tokens, &turn, tool_use(body, &turn), reply)
     } else {
-        reply.json(200, &message(&model, input_tokens, &turn))
+        reply.json(200, &message(&model, input_tokens, &turn, tool_use(body, &turn)))
     }
 }
 
@@ -183,14 +211,13 @@ fn usage(input: u64, output: u64) -> Value {
 }
 
 /// The whole turn as one JSON message.
-fn message(model: &str, input_tokens: u64, turn: &Turn) -> Value {
-    let (content, stop, out) = match turn {
-        Turn::Text(words) => (json!([{"type": "text", "text": words.concat()}]), "end_turn", words.len()),
-        Turn::Shell(cmd) => (
-            json!([{"type": "tool_use", "id": next_id("toolu"), "name": SHELL_TOOL, "input": shell_input(cmd)}]),
-            "tool_use",
-            10,
-        ),
+fn message(model: &str, input_tokens: u64, turn: &Turn, call: Option<(String, Value)>) -> Value {
+    let (content, stop, out) = match (turn, call) {
+        (_, Some((name, input))) => {
+            (json!([{"type": "tool_use", "id": next_id("toolu"), "name": name, "input": input}]), "tool_use", 10)
+        }
+        (Turn::Text(words), None) => (json!([{"type": "text", "text": words.concat()}]), "end_turn", words.len()),
+        (_, None) => unreachable!("only text has no call"),
     };
     json!({
         "id": next_id("msg"),
@@ -207,7 +234,13 @@ fn message(model: &str, input_tokens: u64, turn: &Turn) -> Value {
 /// The turn streamed the way the API does: `message_start`, one content
 /// block with a delta per word (or per piece of the tool's JSON input),
 /// `message_delta` with the stop reason, `message_stop`.
-fn stream_turn(model: &str, input_tokens: u64, turn: &Turn, reply: &mut Reply) -> io::Result<()> {
+fn stream_turn(
+    model: &str,
+    input_tokens: u64,
+    turn: &Turn,
+    call: Option<(String, Value)>,
+    reply: &mut Reply,
+) -> io::Result<()> {
     reply.start_events()?;
     reply.event(
         Some("message_start"),
@@ -222,8 +255,8 @@ fn stream_turn(model: &str, input_tokens: u64, turn: &Turn, reply: &mut Reply) -
             "usage": usage(input_tokens, 1)
         }}),
     )?;
-    let (stop, out) = match turn {
-        Turn::Text(words) => {
+    let (stop, out) = match (turn, call) {
+        (Turn::Text(words), None) => {
             reply.event(
                 Some("content_block_start"),
                 &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -240,15 +273,16 @@ fn stream_turn(model: &str, input_tokens: u64, turn: &Turn, reply: &mut Reply) -
             }
             ("end_turn", words.len())
         }
-        Turn::Shell(cmd) => {
+        (_, None) => unreachable!("only text has no call"),
+        (_, Some((name, input))) => {
             reply.event(
                 Some("content_block_start"),
                 &json!({"type": "content_block_start", "index": 0, "content_block": {
-                    "type": "tool_use", "id": next_id("toolu"), "name": SHELL_TOOL, "input": {}
+                    "type": "tool_use", "id": next_id("toolu"), "name": name, "input": {}
                 }}),
             )?;
             reply.event(Some("ping"), &json!({"type": "ping"}))?;
-            let input = shell_input(cmd).to_string();
+            let input = input.to_string();
             // A few pieces, split on character boundaries.
             let chars: Vec<char> = input.chars().collect();
             for (i, piece) in chars.chunks(16).enumerate() {
@@ -323,9 +357,46 @@ mod tests {
 
     #[test]
     fn a_shell_turn_is_a_bash_tool_use() {
-        let m = message("m", 1, &Turn::Shell("echo hi".into()));
+        let turn = Turn::Shell("echo hi".into());
+        let m = message("m", 1, &turn, tool_use(&main_body(json!([])), &turn));
         assert_eq!(m["stop_reason"], "tool_use");
         assert_eq!(m["content"][0]["name"], "Bash");
         assert_eq!(m["content"][0]["input"]["command"], "echo hi");
+    }
+
+    #[test]
+    fn a_scripted_chain_calls_the_mcp_tools_by_claude_codes_names() {
+        let ask = r#"please call mcp qmux list_sessions then read_screen {"session": "w"}"#;
+        let mut body = main_body(json!([{"role": "user", "content": ask}]));
+        body["tools"] =
+            json!([{"name": "Bash"}, {"name": "mcp__qmux__list_sessions"}, {"name": "mcp__qmux__read_screen"}]);
+        let c = conversation(&body);
+        let turn = script::decide(&c, 3);
+        let m = message("m", 1, &turn, tool_use(&body, &turn));
+        assert_eq!(
+            (&m["stop_reason"], &m["content"][0]["name"]),
+            (&json!("tool_use"), &json!("mcp__qmux__list_sessions"))
+        );
+
+        body["messages"].as_array_mut().unwrap().extend([
+            json!({"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "mcp__qmux__list_sessions", "input": {}}]}),
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "[]"}]},
+                {"type": "text", "text": "<system-reminder>\nx\n</system-reminder>"}]}),
+        ]);
+        let c = conversation(&body);
+        assert_eq!(c.tool_outputs, vec!["[]"]);
+        let turn = script::decide(&c, 3);
+        let m = message("m", 1, &turn, tool_use(&body, &turn));
+        assert_eq!(m["content"][0]["name"], "mcp__qmux__read_screen");
+        assert_eq!(m["content"][0]["input"], json!({"session": "w"}));
+
+        body["messages"].as_array_mut().unwrap().extend([
+            json!({"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "mcp__qmux__read_screen", "input": {}}]}),
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": "Reply 1: hi"}]}),
+        ]);
+        let turn = script::decide(&conversation(&body), 3);
+        let m = message("m", 1, &turn, tool_use(&body, &turn));
+        assert_eq!(m["stop_reason"], "end_turn");
+        assert!(m["content"][0]["text"].as_str().unwrap().contains("\nReply 1: hi\n"), "{m}");
     }
 }

@@ -49,10 +49,14 @@ pub fn conversation(body: &Value) -> Conversation {
                 let text = text_of(message);
                 if is_typed(&text) {
                     convo.user_texts.push(text.clone());
+                    convo.tool_outputs.clear();
                     (last_user, tool) = (Some(text), false);
                 }
             }
-            Some("tool") => (last_user, tool) = (None, true),
+            Some("tool") => {
+                convo.tool_outputs.push(script::strings_in(message.get("content").unwrap_or(&Value::Null)));
+                (last_user, tool) = (None, true)
+            }
             Some("assistant") => (last_user, tool) = (None, false),
             _ => {}
         }
@@ -243,6 +247,11 @@ fn usage(body: &Value, completion: usize) -> Value {
 fn call_of(body: &Value, answer: &Answer) -> Option<(String, Value)> {
     match answer {
         Answer::Turn(Turn::Shell(cmd)) => Some(shell_call(body, cmd)),
+        Answer::Turn(Turn::Call(call)) => {
+            let tools = body.get("tools").and_then(Value::as_array).into_iter().flatten();
+            let names = tools.filter_map(|t| t.pointer("/function/name").and_then(Value::as_str));
+            Some((script::tool_name(call, names), call.args.clone()))
+        }
         Answer::Forced(name, args) => Some((name.clone(), args.clone())),
         Answer::Turn(Turn::Text(_)) => None,
     }

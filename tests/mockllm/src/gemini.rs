@@ -30,7 +30,11 @@ pub fn conversation(body: &Value) -> Conversation {
     for content in contents.iter().filter(|c| is_user(c)) {
         if let Some(text) = user_text(content) {
             convo.user_texts.push(text);
+            convo.tool_outputs.clear();
         }
+        let parts = content.get("parts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        let responses = parts.iter().filter_map(|p| p.pointer("/functionResponse/response"));
+        convo.tool_outputs.extend(responses.map(script::strings_in));
     }
     let Some(newest) = contents.last() else { return convo };
     let parts = newest.get("parts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
@@ -109,8 +113,14 @@ fn stream(body: &Value, convo: &Conversation, reply: &mut Reply) -> io::Result<(
                 reply.event(None, &finish(prompt_tokens, 0))?;
             }
         }
-        Turn::Shell(command) => {
-            let (name, args) = shell_call(body, &command);
+        turn @ (Turn::Shell(_) | Turn::Call(_)) => {
+            let (name, args) = match turn {
+                Turn::Call(call) => {
+                    (script::tool_name(&call, declarations(body).filter_map(|d| d.get("name")?.as_str())), call.args)
+                }
+                Turn::Shell(command) => shell_call(body, &command),
+                Turn::Text(_) => unreachable!("matched above"),
+            };
             reply.pace();
             reply.event(
                 None,
@@ -150,14 +160,7 @@ fn estimate_tokens(body: &Value) -> usize {
 /// (`run_shell_command` in Gemini CLI 0.61): `command`, plus `description`
 /// when the tool takes one.
 fn shell_call(body: &Value, command: &str) -> (String, Value) {
-    let declarations: Vec<&Value> = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("functionDeclarations").and_then(Value::as_array))
-        .flatten()
-        .collect();
+    let declarations: Vec<&Value> = declarations(body).collect();
     let found =
         declarations.iter().find(|d| d.get("name").and_then(Value::as_str) == Some("run_shell_command")).or_else(
             || declarations.iter().find(|d| d.get("name").and_then(Value::as_str).is_some_and(|n| n.contains("shell"))),
@@ -172,6 +175,12 @@ fn shell_call(body: &Value, command: &str) -> (String, Value) {
         args.insert("description".into(), json!(format!("Runs `{command}`.")));
     }
     (name, Value::Object(args))
+}
+
+/// The functions a request declares.
+fn declarations(body: &Value) -> impl Iterator<Item = &Value> {
+    let tools = body.get("tools").and_then(Value::as_array).into_iter().flatten();
+    tools.filter_map(|t| t.get("functionDeclarations").and_then(Value::as_array)).flatten()
 }
 
 /// The answer to a non-streaming call: JSON in the shape of the schema it
@@ -275,5 +284,31 @@ mod tests {
         let text = side_answer(&body)["candidates"][0]["content"]["parts"][0]["text"].as_str().unwrap().to_string();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["next_speaker"], "user");
+    }
+
+    #[test]
+    fn a_scripted_chain_calls_the_declared_mcp_tools() {
+        let ask = r#"please call mcp qmux list_sessions then read_screen {"session": "w"}"#;
+        let tools = json!([{"functionDeclarations": [
+            {"name": "run_shell_command"}, {"name": "mcp_qmux_list_sessions"}, {"name": "mcp_qmux_read_screen"},
+        ]}]);
+        let mut body = json!({"tools": tools, "contents": [{"role": "user", "parts": [{"text": ask}]}]});
+        let Turn::Call(first) = script::decide(&conversation(&body), 3) else { panic!("a call") };
+        let names = declarations(&body).filter_map(|d| d.get("name")?.as_str());
+        assert_eq!(script::tool_name(&first, names), "mcp_qmux_list_sessions");
+        body["contents"].as_array_mut().unwrap().extend([
+            json!({"role": "model", "parts": [{"functionCall": {"name": "mcp_qmux_list_sessions", "args": {}}}]}),
+            json!({"role": "user", "parts": [{"functionResponse": {"name": "mcp_qmux_list_sessions", "response": {"output": "[]"}}}]}),
+        ]);
+        let c = conversation(&body);
+        assert_eq!(c.tool_outputs, vec!["[]"]);
+        let Turn::Call(second) = script::decide(&c, 3) else { panic!("a call") };
+        assert_eq!((second.tool.as_str(), &second.args), ("read_screen", &json!({"session": "w"})));
+        body["contents"].as_array_mut().unwrap().extend([
+            json!({"role": "model", "parts": [{"functionCall": {"name": "mcp_qmux_read_screen", "args": {}}}]}),
+            json!({"role": "user", "parts": [{"functionResponse": {"name": "mcp_qmux_read_screen", "response": {"output": "Reply 1: hi"}}}]}),
+        ]);
+        let Turn::Text(words) = script::decide(&conversation(&body), 3) else { panic!("the quote") };
+        assert!(words.concat().contains("\nReply 1: hi\n"));
     }
 }

@@ -11,7 +11,9 @@
 //! What it answers is decided by [`script`] from the conversation: a plain
 //! message gets a reply streamed word by word at [`Config::token_delay`]; a
 //! message that says ``run `CMD` `` gets a shell tool call, so the agent asks
-//! for approval; a tool result gets a short closing reply.
+//! for approval; a tool result gets a short closing reply. A message that
+//! says ``call mcp SERVER TOOL {ARGS} then …`` gets that chain of tool calls,
+//! one a turn, and a reply that quotes the last result (see [`script`]).
 //!
 //! Every request is logged ([`Mock::requests`]): the log is the ground truth
 //! for "the message reached the model exactly once".

@@ -41,14 +41,19 @@ pub fn conversation(body: &Value) -> Conversation {
                     let text = message_text(item);
                     if is_typed(&text) {
                         convo.user_texts.push(text.clone());
+                        convo.tool_outputs.clear();
                         last = Last::User(text);
                     }
                 }
-                Some("tool") => last = Last::Tool,
+                Some("tool") => {
+                    convo.tool_outputs.push(message_text(item));
+                    last = Last::Tool
+                }
                 Some("assistant") => last = Last::Other,
                 _ => {}
             },
             "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" | "tool_search_output" => {
+                convo.tool_outputs.push(script::strings_in(item.get("output").unwrap_or(&Value::Null)));
                 last = Last::Tool
             }
             "function_call" | "custom_tool_call" | "local_shell_call" | "reasoning" => last = Last::Other,
@@ -161,6 +166,21 @@ fn model(body: &Value) -> String {
     body.get("model").and_then(Value::as_str).unwrap_or("mock").to_string()
 }
 
+/// The output item of a turn that calls a tool: the shell's, or a scripted
+/// call of the function the request offers under the step's name.
+fn tool_call(body: &Value, turn: &Turn, call_id: &str, item_id: &str) -> Value {
+    let Turn::Call(call) = turn else {
+        let Turn::Shell(cmd) = turn else { unreachable!("text calls no tool") };
+        return shell_call(body, cmd, call_id, item_id);
+    };
+    let tools: &[Value] = body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let name = script::tool_name(call, tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)));
+    json!({
+        "type": "function_call", "id": item_id, "status": "completed",
+        "call_id": call_id, "name": name, "arguments": call.args.to_string(),
+    })
+}
+
 /// The shell tool Codex offered, and how to call it with `cmd`.
 fn shell_call(body: &Value, cmd: &str, call_id: &str, item_id: &str) -> Value {
     let tools: &[Value] = body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
@@ -229,7 +249,7 @@ fn message_item(item_id: &str, text: &str, status: &str) -> Value {
 fn whole_response(body: &Value, turn: &Turn) -> Value {
     let output = match turn {
         Turn::Text(words) => vec![message_item(&id("msg"), &words.concat(), "completed")],
-        Turn::Shell(cmd) => vec![shell_call(body, cmd, &id("call"), &id("fc"))],
+        Turn::Shell(_) | Turn::Call(_) => vec![tool_call(body, turn, &id("call"), &id("fc"))],
     };
     response_object(&id("resp"), body, "completed", output, true)
 }
@@ -290,8 +310,8 @@ fn stream(body: &Value, turn: &Turn, reply: &mut Reply) -> io::Result<()> {
             )?;
             message_item(&item_id, &text, "completed")
         }
-        Turn::Shell(cmd) => {
-            let item = shell_call(body, cmd, &id("call"), &id("fc"));
+        Turn::Shell(_) | Turn::Call(_) => {
+            let item = tool_call(body, turn, &id("call"), &id("fc"));
             let mut added = item.clone();
             if added["type"] == "function_call" {
                 added["status"] = json!("in_progress");
