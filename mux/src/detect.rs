@@ -214,6 +214,10 @@ pub struct Detector {
     /// starting its turn until it shows one ([`TURN_GRACE`] unless its
     /// rules say).
     pub turn_grace: Duration,
+    /// A turn is busy for all of `turn_grace`, not only until its first
+    /// busy sign: for a program whose busy sign leaves for a while early
+    /// in a turn.
+    pub turn_grace_holds: bool,
 }
 
 /// Busy hints that agents show while they work, and what a window title
@@ -277,6 +281,7 @@ impl Default for Detector {
             hints_hold_waiting: true,
             menu_questions: false,
             turn_grace: TURN_GRACE,
+            turn_grace_holds: false,
         }
     }
 }
@@ -491,7 +496,9 @@ impl Detector {
         // A turn just submitted: a program with busy signs shows one soon;
         // until it has, or the grace is over, its prompt is the old one.
         let has_busy_signs = self.busy.is_some() || self.busy_title.is_some();
-        if let Some(since) = s.since_submit.filter(|d| has_busy_signs && !s.busy_since_submit && *d < self.turn_grace) {
+        let grace_open =
+            |d: &Duration| has_busy_signs && (self.turn_grace_holds || !s.busy_since_submit) && *d < self.turn_grace;
+        if let Some(since) = s.since_submit.filter(grace_open) {
             return Verdict {
                 state: State::Busy,
                 recheck_after: Some(self.turn_grace - since),

@@ -284,6 +284,8 @@ struct BusyFile {
     title: Option<String>,
     progress: Option<bool>,
     turn_grace_ms: Option<u64>,
+    /// The grace holds its whole length, busy signs seen or not.
+    turn_grace_holds: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -377,6 +379,7 @@ impl RuleSet {
         };
         d.progress = b.progress.unwrap_or(true);
         d.turn_grace = b.turn_grace_ms.map_or(defaults.turn_grace, Duration::from_millis);
+        d.turn_grace_holds = b.turn_grace_holds.unwrap_or(false);
         let a = &file.approval;
         let approval_region = region(&a.region, Region::AboveCursor(4), "approval")?;
         if let Some(p) = pattern(&a.patterns, approval_region, "approval")? {
