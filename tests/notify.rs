@@ -321,8 +321,21 @@ fn a_desktop_notification_goes_over_dbus_and_a_click_shows_its_session() {
     assert_eq!(shown.summary, "1:b (qmux-chat) needs approval");
     assert!(shown.body.starts_with("Allow this action?"), "{shown:?}");
     assert!(shown.actions.contains(&"default".to_string()), "clickable: {shown:?}");
-    bus.click(shown.id);
-    term.wait_marker("b", "*");
+    // A click can come before the server listens for it (it starts to once
+    // the notification is shown): click again, as a user would, until b shows.
+    let mut clicked = Instant::now() - Duration::from_secs(1);
+    poll_until(
+        Duration::from_secs(20),
+        "a click to show b",
+        || {
+            if clicked.elapsed() >= Duration::from_millis(500) {
+                bus.click(shown.id);
+                clicked = Instant::now();
+            }
+            term.status_entry("b").is_some_and(|e| e.has("*")).then_some(())
+        },
+        || term.status_row(),
+    );
     // Its next notice replaces it rather than piling up.
     env.qmux_ok(&["approve", "-t", "b"]);
     term.prefix(b'0');
@@ -373,7 +386,10 @@ fn the_summary_gives_the_waits_a_script_made_within_100_ms() {
     // The first wait starts at the prompt, a moment before `qmux wait` saw it.
     let total: Duration = waited.iter().sum();
     near(&a["waited_ms"], total, "all the waits");
-    near(&a["worked_ms"], worked, "the work");
+    // The work is measured here through each send's and wait's round trip,
+    // which a loaded machine stretches: a looser bound.
+    let work = (a["worked_ms"].as_u64().unwrap() as i64 - worked.as_millis() as i64).abs();
+    assert!(work <= 300, "the work: {} ms in the log, {} ms measured\n{sums}", a["worked_ms"], worked.as_millis());
     let text = env.qmux_ok(&["log", "--summary"]);
     assert!(text.lines().any(|l| l.starts_with("0:a") && l.contains("closed")), "{text}");
     let one = env.qmux_ok(&["log", "-t", "a"]);
